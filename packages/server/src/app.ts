@@ -1,0 +1,113 @@
+// buildApp(deps): registers plugins and routes; never listens.
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import type { AppDeps } from './app-types.js';
+import { OAuthError } from './oauth/errors.js';
+import { parseUrlEncoded, ParamsError } from './oauth/params.js';
+import { authorizeEndpoint, renderErrorPage } from './endpoints/authorize.js';
+import { interactionEndpoints } from './endpoints/interaction.js';
+import { tokenEndpoint } from './endpoints/token.js';
+import { wellKnownEndpoints } from './endpoints/well-known.js';
+
+export const BODY_LIMIT = 64 * 1024;
+const STYLESHEET = readFileSync(new URL('../../assets/gatehouse.css', import.meta.url), 'utf8');
+
+/** Errors from storage that mean "try again shortly" rather than a bug (IN-07, R1). */
+function isUnavailable(error: unknown): boolean {
+  const code = (error as { code?: string })?.code ?? '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'SQLITE_BUSY', 'SQLITE_LOCKED', '57P01', '57P02', '57P03', '53300', '08006', '08001', '08003'].includes(code) ||
+    /Connection terminated|timeout exceeded when trying to connect|database is locked/i.test(String((error as Error)?.message))
+  );
+}
+
+export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerOptions['logger'] } = {}): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    trustProxy: config.trustProxy,
+    routerOptions: { maxParamLength: 200 },
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+  });
+
+  await app.register(cookie);
+  // Strict form parsing: bad percent-encoding or UTF-8 is an invalid_request, never a 500 (IN-03).
+  await app.register(formbody, {
+    bodyLimit: BODY_LIMIT,
+    parser: (body: string) => {
+      try {
+        return parseUrlEncoded(body) as unknown as Record<string, unknown>;
+      } catch (e) {
+        if (e instanceof ParamsError) throw new OAuthError('invalid_request', e.message);
+        throw e;
+      }
+    },
+  });
+  // UI-01, UI-07, TL-04: headers for every response; pages override form-action for their redirect.
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    hsts: config.issuer.startsWith('https:') ? { maxAge: 31536000, includeSubDomains: true } : false,
+    crossOriginResourcePolicy: false,
+    crossOriginOpenerPolicy: { policy: 'same-origin' },
+  });
+
+  // TE-01: nothing Gatehouse answers may be cached unless a route says otherwise.
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
+  });
+
+  app.setErrorHandler((error: FastifyError | OAuthError, request, reply) => {
+    const browser = request.routeOptions.config?.browser === true;
+    let oauth: OAuthError;
+    if (error instanceof OAuthError) {
+      oauth = error;
+      if (oauth.status >= 500) request.log.error({ err: error }, 'request failed');
+      else request.log.info({ error: oauth.code, detail: oauth.detail }, 'request refused');
+    } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      const status = error.statusCode === 415 ? 400 : error.statusCode;
+      const description =
+        status === 413 ? 'the request body is too large' : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported content type' : 'the request is malformed';
+      oauth = new OAuthError('invalid_request', description, { status });
+      request.log.info({ error: 'invalid_request', detail: error.code }, 'request refused');
+    } else if (isUnavailable(error)) {
+      request.log.error({ err: error }, 'storage unavailable');
+      oauth = new OAuthError('temporarily_unavailable', 'the service is temporarily unavailable, try again shortly', { headers: { 'Retry-After': '5' } });
+    } else {
+      request.log.error({ err: error }, 'unhandled error');
+      oauth = new OAuthError('server_error', 'the server could not complete the request');
+    }
+    if (browser) {
+      return renderErrorPage(reply.headers(oauth.headers), oauth.status, oauth.status >= 500 ? 'Something went wrong' : 'Invalid request', oauth.description);
+    }
+    return reply.status(oauth.status).headers(oauth.headers).send(oauth.toJSON());
+  });
+
+  app.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'not_found', error_description: 'no such endpoint' }));
+
+  app.get('/assets/gatehouse.css', async (_request, reply) =>
+    reply.header('Cache-Control', 'public, max-age=3600').removeHeader('Pragma').type('text/css; charset=utf-8').send(STYLESHEET));
+
+  wellKnownEndpoints(app, deps);
+  authorizeEndpoint(app, deps);
+  interactionEndpoints(app, deps);
+  tokenEndpoint(app, deps);
+  return app;
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// The `gatehouse` command (CONTRACT.md): serve, users, clients.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError, loadConfig, OPTION_NAMES } from '../config/config.js';
+import { OAuthError } from '../oauth/errors.js';
+import { serve } from '../main.js';
+import { clientsCommand } from './clients.js';
+import { usersCommand } from './users.js';
+import { UsageError } from './common.js';
+
+const HELP = `gatehouse — OAuth 2.0 / OpenID Connect authorization server
+
+Usage:
+  gatehouse serve [--host 127.0.0.1] [--port 9000] [--issuer URL] [--database URL] [options]
+  gatehouse users create --username NAME --password-stdin [--email E] [--name "Full Name"] [--json]
+  gatehouse users list [--json]
+  gatehouse clients create --name NAME --redirect-uri URL [--redirect-uri URL ...] [--grant-types LIST]
+                           [--scope "openid profile ..."] [--public] [--auth-method METHOD] [--json]
+  gatehouse clients list [--json]
+  gatehouse clients delete CLIENT_ID
+
+Every command takes --database URL (sqlite:PATH or postgres://…; env GATEHOUSE_DATABASE_URL;
+default sqlite:./data/gatehouse.db). Run \`gatehouse <command> --help\` for details.
+`;
+
+const SERVE_HELP = `gatehouse serve — run the authorization server
+
+Options (flag / environment variable, default):
+${(Object.keys(OPTION_NAMES) as (keyof typeof OPTION_NAMES)[])
+  .map((k) => `  --${OPTION_NAMES[k].flag.padEnd(32)} ${OPTION_NAMES[k].env}`)
+  .join('\n')}
+
+Defaults: host 127.0.0.1, port 9000, issuer http://HOST:PORT (plain http only for loopback issuers),
+database sqlite:./data/gatehouse.db, code TTL 60 s, access token TTL 600 s, refresh token TTL 30 days.
+Prints \`listening on URL\` when ready; exits cleanly on SIGTERM/SIGINT.
+`;
+
+async function serveCommand(args: string[]): Promise<void> {
+  const options: ParseArgsConfig['options'] = { help: { type: 'boolean', short: 'h' } };
+  for (const { flag } of Object.values(OPTION_NAMES)) options[flag] = { type: 'string' };
+  const { values } = parseArgs({ args, options, allowPositionals: false, strict: true });
+  if (values.help) {
+    process.stdout.write(SERVE_HELP);
+    return;
+  }
+  const flags: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) if (typeof v === 'string') flags[k] = v;
+  await serve(loadConfig(process.env, flags));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(HELP);
+      return command === undefined ? 2 : 0;
+    case 'serve':
+      await serveCommand(rest);
+      return -1; // keeps running
+    case 'users':
+      return usersCommand(rest);
+    case 'clients':
+      return clientsCommand(rest);
+    default:
+      throw new UsageError(`unknown command: ${command}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError || (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`gatehouse: ${(error as Error).message}\nRun \`gatehouse --help\` for usage.\n`);
+      process.exitCode = 2;
+    } else if (error instanceof ConfigError) {
+      process.stderr.write(`gatehouse: ${error.message}\n`);
+      process.exitCode = 2;
+    } else if (error instanceof OAuthError) {
+      process.stderr.write(`gatehouse: ${error.code}: ${error.description}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`gatehouse: ${(error as Error)?.message ?? String(error)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,83 @@
+// gatehouse users create | list
+import { parseArgs } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { nowSeconds } from '../oauth/crypto.js';
+import { hashPassword, MAX_PASSWORD_LENGTH } from '../oauth/passwords.js';
+import { isUniqueViolation } from '../storage/index.js';
+import { print, readStdin, UsageError, withStorage } from './common.js';
+
+const HELP = `gatehouse users — manage user accounts
+
+  gatehouse users create --username NAME --password-stdin [--email E] [--name "Full Name"] [--database URL] [--json]
+      Reads the password from standard input (never from the command line).
+  gatehouse users list [--database URL] [--json]
+`;
+
+const USERNAME = /^[A-Za-z0-9._@+-]{1,255}$/;
+const EMAIL = /^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/;
+
+export async function usersCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === '--help' || sub === '-h') {
+    process.stdout.write(HELP);
+    return sub === undefined ? 2 : 0;
+  }
+  if (sub === 'create') {
+    const { values } = parseArgs({
+      args: rest,
+      strict: true,
+      options: {
+        username: { type: 'string' }, 'password-stdin': { type: 'boolean' }, email: { type: 'string' },
+        name: { type: 'string' }, database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (!values.username) throw new UsageError('users create needs --username NAME');
+    if (!USERNAME.test(values.username)) throw new UsageError('a username has 1 to 255 letters, digits or . _ @ + -');
+    if (!values['password-stdin']) throw new UsageError('users create needs --password-stdin (the password is read from standard input)');
+    if (values.email !== undefined && !EMAIL.test(values.email)) throw new UsageError(`not an email address: ${values.email}`);
+    if (values.name !== undefined && (values.name.length === 0 || values.name.length > 255)) throw new UsageError('--name must have 1 to 255 characters');
+    const password = await readStdin();
+    if (password.length < 8) throw new UsageError('the password must have at least 8 characters');
+    if (password.length > MAX_PASSWORD_LENGTH) throw new UsageError(`the password must have at most ${MAX_PASSWORD_LENGTH} characters`);
+    return withStorage(values.database, async (storage) => {
+      if (await storage.users.findByUsername(values.username!)) {
+        process.stderr.write(`gatehouse: a user named ${values.username} already exists\n`);
+        return 1;
+      }
+      const now = nowSeconds();
+      const user = {
+        id: randomUUID(), username: values.username!, password_hash: await hashPassword(password),
+        email: values.email ?? null, name: values.name ?? null, claims: '{}', disabled: 0, created_at: now, updated_at: now,
+      };
+      try {
+        await storage.users.create(user);
+      } catch (e) {
+        if (isUniqueViolation(e)) {
+          process.stderr.write(`gatehouse: a user named ${values.username} already exists\n`);
+          return 1;
+        }
+        throw e;
+      }
+      const view = { id: user.id, username: user.username, email: user.email, name: user.name };
+      print(values.json === true, view, `created user ${user.username} (id ${user.id})`);
+      return 0;
+    });
+  }
+  if (sub === 'list') {
+    const { values } = parseArgs({ args: rest, strict: true, options: { database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    return withStorage(values.database, async (storage) => {
+      const users = (await storage.users.list()).map((u) => ({ id: u.id, username: u.username, email: u.email, name: u.name, disabled: u.disabled === 1 }));
+      print(values.json === true, users, users.length === 0 ? 'no users' : users.map((u) => `${u.username}\t${u.id}\t${u.email ?? ''}\t${u.name ?? ''}`).join('\n'));
+      return 0;
+    });
+  }
+  throw new UsageError(`unknown users command: ${sub}`);
+}

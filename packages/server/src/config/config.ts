@@ -1,0 +1,138 @@
+// One TypeBox schema is the type, the defaults and the validation of the configuration.
+// Precedence: defaults < GATEHOUSE_* environment < CLI flags. Validated once at boot, then frozen.
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+const Seconds = (def: number, description: string, max = 10 * 365 * 86400) =>
+  Type.Integer({ minimum: 1, maximum: max, default: def, description });
+
+export const ConfigSchema = Type.Object({
+  host: Type.String({ default: '127.0.0.1', minLength: 1, description: 'interface to listen on' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 9000, description: 'TCP port' }),
+  issuer: Type.String({ default: '', description: 'issuer URL; defaults to http://HOST:PORT' }),
+  databaseUrl: Type.String({ default: 'sqlite:./data/gatehouse.db', minLength: 1, description: 'sqlite:PATH or postgres://…' }),
+  codeTtl: Seconds(60, 'authorization code lifetime', 600),
+  accessTokenTtl: Seconds(600, 'access token lifetime', 86400),
+  idTokenTtl: Seconds(3600, 'ID token lifetime', 86400),
+  refreshTokenTtl: Seconds(30 * 86400, 'refresh token absolute lifetime (a family never outlives it)'),
+  refreshTokenIdleTtl: Seconds(14 * 86400, 'refresh token idle lifetime (unused for this long, it expires)'),
+  interactionTtl: Seconds(600, 'time a user has to log in and consent', 3600),
+  sessionTtl: Seconds(86400, 'browser session lifetime at the authorization server'),
+  accessTokenAudience: Type.Array(Type.String({ minLength: 1 }), {
+    default: [],
+    description: 'the aud of access tokens (resource identifiers); empty means the issuer',
+  }),
+  pkceRequiredForConfidentialClients: Type.Boolean({
+    default: true,
+    description: 'require PKCE of confidential clients too (public clients always need it)',
+  }),
+  loginMaxFailures: Type.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'failed logins per account or IP before a lock' }),
+  loginLockSeconds: Seconds(60, 'first lock duration after too many failed logins; doubles on each further lock', 86400),
+  trustProxy: Type.Boolean({ default: false, description: 'trust X-Forwarded-* headers (only behind your own proxy)' }),
+  logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
+    default: 'info',
+    description: 'log level',
+  }),
+});
+
+export type Config = Readonly<Static<typeof ConfigSchema>>;
+type Key = keyof Static<typeof ConfigSchema>;
+
+/** Environment variable and CLI flag of every option. */
+export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
+  host: { env: 'GATEHOUSE_HOST', flag: 'host' },
+  port: { env: 'GATEHOUSE_PORT', flag: 'port' },
+  issuer: { env: 'GATEHOUSE_ISSUER', flag: 'issuer' },
+  databaseUrl: { env: 'GATEHOUSE_DATABASE_URL', flag: 'database' },
+  codeTtl: { env: 'GATEHOUSE_CODE_TTL', flag: 'code-ttl' },
+  accessTokenTtl: { env: 'GATEHOUSE_ACCESS_TOKEN_TTL', flag: 'access-token-ttl' },
+  idTokenTtl: { env: 'GATEHOUSE_ID_TOKEN_TTL', flag: 'id-token-ttl' },
+  refreshTokenTtl: { env: 'GATEHOUSE_REFRESH_TOKEN_TTL', flag: 'refresh-token-ttl' },
+  refreshTokenIdleTtl: { env: 'GATEHOUSE_REFRESH_TOKEN_IDLE_TTL', flag: 'refresh-token-idle-ttl' },
+  interactionTtl: { env: 'GATEHOUSE_INTERACTION_TTL', flag: 'interaction-ttl' },
+  sessionTtl: { env: 'GATEHOUSE_SESSION_TTL', flag: 'session-ttl' },
+  accessTokenAudience: { env: 'GATEHOUSE_ACCESS_TOKEN_AUDIENCE', flag: 'access-token-audience' },
+  pkceRequiredForConfidentialClients: { env: 'GATEHOUSE_PKCE_REQUIRED_FOR_CONFIDENTIAL', flag: 'pkce-required-for-confidential' },
+  loginMaxFailures: { env: 'GATEHOUSE_LOGIN_MAX_FAILURES', flag: 'login-max-failures' },
+  loginLockSeconds: { env: 'GATEHOUSE_LOGIN_LOCK_SECONDS', flag: 'login-lock-seconds' },
+  trustProxy: { env: 'GATEHOUSE_TRUST_PROXY', flag: 'trust-proxy' },
+  logLevel: { env: 'GATEHOUSE_LOG_LEVEL', flag: 'log-level' },
+};
+
+export class ConfigError extends Error {}
+
+function coerce(key: Key, raw: string): unknown {
+  const schema = ConfigSchema.properties[key] as { type?: string };
+  if (schema.type === 'integer') return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+  if (schema.type === 'boolean') {
+    const v = raw.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(v)) return true;
+    if (['false', '0', 'no', 'off'].includes(v)) return false;
+    return raw;
+  }
+  if (schema.type === 'array') return raw.split(/[\s,]+/).filter((s) => s.length > 0);
+  return raw;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** TL-01: https, or http on a loopback host; no query, no fragment, no trailing slash. */
+export function validateIssuer(issuer: string): string {
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    throw new ConfigError(`issuer ${JSON.stringify(issuer)} is not an absolute URL`);
+  }
+  if (url.search || url.hash || issuer.includes('?') || issuer.includes('#')) {
+    throw new ConfigError('the issuer must not have a query or a fragment');
+  }
+  if (url.username || url.password) throw new ConfigError('the issuer must not contain user information');
+  if (url.protocol === 'http:') {
+    if (!LOOPBACK.has(url.hostname)) {
+      throw new ConfigError(`plain http issuers are allowed only on loopback hosts; use https for ${url.hostname} (set --issuer https://…)`);
+    }
+  } else if (url.protocol !== 'https:') {
+    throw new ConfigError('the issuer must be an https URL');
+  }
+  return issuer.replace(/\/+$/, '');
+}
+
+/** Builds the frozen configuration from environment and flags (flags win). */
+export function loadConfig(env: NodeJS.ProcessEnv = {}, flags: Record<string, string | boolean | undefined> = {}): Config {
+  const input: Record<string, unknown> = {};
+  for (const key of Object.keys(OPTION_NAMES) as Key[]) {
+    const { env: envName, flag } = OPTION_NAMES[key];
+    const fromFlag = flags[flag];
+    const fromEnv = env[envName];
+    if (fromFlag !== undefined) input[key] = typeof fromFlag === 'boolean' ? fromFlag : coerce(key, fromFlag);
+    else if (fromEnv !== undefined && fromEnv !== '') input[key] = coerce(key, fromEnv);
+  }
+  const withDefaults = Value.Default(ConfigSchema, input) as Record<string, unknown>;
+  if (!Value.Check(ConfigSchema, withDefaults)) {
+    const problems = [...Value.Errors(ConfigSchema, withDefaults)].slice(0, 5).map((e) => {
+      const key = e.path.replace(/^\//, '').split('/')[0] as Key;
+      const names = OPTION_NAMES[key];
+      return `${names ? `--${names.flag} / ${names.env}` : e.path}: ${e.message} (got ${JSON.stringify(e.value)})`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const config = withDefaults as Static<typeof ConfigSchema>;
+  const hostForUrl = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
+  config.issuer = validateIssuer(config.issuer || `http://${hostForUrl}:${config.port}`);
+  for (const aud of config.accessTokenAudience) {
+    try {
+      new URL(aud);
+    } catch {
+      throw new ConfigError(`access token audience ${JSON.stringify(aud)} must be an absolute URI`);
+    }
+  }
+  if (config.refreshTokenIdleTtl > config.refreshTokenTtl) config.refreshTokenIdleTtl = config.refreshTokenTtl;
+  Object.freeze(config.accessTokenAudience);
+  return Object.freeze(config);
+}
+
+/** Audience of access tokens. */
+export function accessTokenAudience(config: Config): string[] {
+  return config.accessTokenAudience.length > 0 ? [...config.accessTokenAudience] : [config.issuer];
+}

@@ -1,0 +1,43 @@
+// RFC 8414 (authorization server metadata) and RFC 7517 (JWKS). Both may be fetched cross-origin.
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../app-types.js';
+import { SUPPORTED_SIGNING_ALGS } from '../oauth/keys/key-store.js';
+
+export const JWKS_MAX_AGE = 300;
+
+export function authorizationServerMetadata(issuer: string): Record<string, unknown> {
+  return {
+    issuer,
+    authorization_endpoint: `${issuer}/authorize`,
+    token_endpoint: `${issuer}/token`,
+    jwks_uri: `${issuer}/jwks`,
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    code_challenge_methods_supported: ['S256'],
+    scopes_supported: ['openid', 'profile', 'email', 'address', 'phone', 'offline_access'],
+    prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+    authorization_response_iss_parameter_supported: true,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+    access_token_signing_alg_values_supported: ['ES256'],
+    id_token_signing_alg_values_supported: [...SUPPORTED_SIGNING_ALGS],
+  };
+}
+
+export function wellKnownEndpoints(app: FastifyInstance, { config, keys }: AppDeps): void {
+  const metadata = authorizationServerMetadata(config.issuer);
+  app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {
+    reply.header('Cache-Control', 'public, max-age=3600').header('Access-Control-Allow-Origin', '*').removeHeader('Pragma');
+    return reply.send(metadata);
+  });
+  app.get('/jwks', async (_request, reply) => {
+    reply
+      .header('Cache-Control', `public, max-age=${JWKS_MAX_AGE}`)
+      .header('Access-Control-Allow-Origin', '*')
+      .header('Content-Type', 'application/jwk-set+json')
+      .removeHeader('Pragma');
+    return reply.send(keys.jwks());
+  });
+}

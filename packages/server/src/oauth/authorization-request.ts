@@ -1,0 +1,174 @@
+// RFC 6749 §4.1.1-4.1.2.1, RFC 7636 §4.3, OIDC Core §3.1.2.1, RFC 9207, RFC 9700 §2.1:
+// validate an authorization request. client_id and redirect_uri are checked first and exactly; errors
+// about them are shown to the user (never redirected). Every later error goes back to the validated
+// redirect_uri with error, state and iss.
+import { clientFromRow, type Client } from './clients.js';
+import { OAuthError, invalidRequest, invalidScope, unsupportedResponseType, unauthorizedClient, type OAuthErrorCode } from './errors.js';
+import { repeatedNames, type Params } from './params.js';
+import { isValidS256Challenge } from './pkce.js';
+import { matchRedirectUri } from './redirect-uri.js';
+import { isSubset, parseScope } from './scopes.js';
+import type { ClientRepository } from '../storage/index.js';
+
+export const MAX_STATE_LENGTH = 2048;
+export const MAX_NONCE_LENGTH = 2048;
+const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);
+
+/** The validated request, as stored in an interaction and bound into the code. */
+export interface AuthorizationRequest {
+  clientId: string;
+  redirectUri: string;
+  redirectUriProvided: boolean;
+  scope: string;
+  state?: string | undefined;
+  nonce?: string | undefined;
+  codeChallenge?: string | undefined;
+  codeChallengeMethod?: string | undefined;
+  prompt: string[];
+  maxAge?: number | undefined;
+  loginHint?: string | undefined;
+}
+
+/** An error the user must see on a page: no trustworthy redirect_uri. */
+export class AuthorizationPageError extends Error {
+  constructor(readonly title: string, readonly description: string) {
+    super(description);
+  }
+}
+
+/** An error returned to the client at its validated redirect_uri. */
+export class AuthorizationRedirectError extends Error {
+  constructor(readonly error: OAuthError, readonly redirectUri: string, readonly state: string | undefined) {
+    super(error.message);
+  }
+}
+
+export interface AuthorizationRequestDeps {
+  clients: Pick<ClientRepository, 'find'>;
+  pkceRequiredForConfidentialClients: boolean;
+}
+
+function one(params: Params, name: string): string | undefined {
+  return params.get(name)?.[0];
+}
+
+export async function validateAuthorizationRequest(
+  params: Params,
+  deps: AuthorizationRequestDeps,
+): Promise<{ request: AuthorizationRequest; client: Client }> {
+  // Step 1: client_id and redirect_uri, before anything may redirect (RU-02, RU-03, IN-01).
+  const clientIds = params.get('client_id') ?? [];
+  if (clientIds.length !== 1) {
+    throw new AuthorizationPageError('Invalid request', clientIds.length === 0 ? 'The request has no client_id.' : 'client_id was sent more than once.');
+  }
+  const row = clientIds[0]!.length <= 255 ? await deps.clients.find(clientIds[0]!) : undefined;
+  if (!row) throw new AuthorizationPageError('Unknown application', 'The application that sent you here is not registered with this server.');
+  const client = clientFromRow(row);
+  const redirectUris = params.get('redirect_uri') ?? [];
+  if (redirectUris.length > 1) throw new AuthorizationPageError('Invalid request', 'redirect_uri was sent more than once.');
+  let redirectUri: string;
+  const provided = redirectUris.length === 1;
+  if (provided) {
+    const matched = matchRedirectUri(redirectUris[0]!, client.redirectUris);
+    if (!matched) throw new AuthorizationPageError('Invalid redirect URI', 'The redirect URI in the request is not registered for this application.');
+    redirectUri = matched;
+  } else {
+    const scopeHint = one(params, 'scope') ?? '';
+    if (client.redirectUris.length !== 1 || scopeHint.split(' ').includes('openid')) {
+      throw new AuthorizationPageError('Invalid request', 'The request has no redirect_uri.');
+    }
+    redirectUri = client.redirectUris[0]!;
+  }
+
+  const stateValues = params.get('state');
+  const state = stateValues?.length === 1 && stateValues[0]!.length <= MAX_STATE_LENGTH ? stateValues[0] : undefined;
+  const fail = (error: OAuthError): never => {
+    throw new AuthorizationRedirectError(error, redirectUri, state);
+  };
+  const failWith = (code: OAuthErrorCode, description: string): never => fail(new OAuthError(code, description));
+
+  try {
+    // Step 2: everything else, errors redirected.
+    const repeated = repeatedNames(params);
+    if (repeated.length > 0) failWith('invalid_request', `parameters must not be provided more than once: ${repeated.join(', ')}`);
+    if (stateValues && stateValues[0]!.length > MAX_STATE_LENGTH) failWith('invalid_request', 'state is too long');
+    if (params.has('request')) failWith('request_not_supported', 'request objects are not supported');
+    if (params.has('request_uri')) failWith('request_uri_not_supported', 'request_uri is not supported');
+
+    const responseType = one(params, 'response_type');
+    if (responseType === undefined) failWith('invalid_request', 'missing required parameter: response_type');
+    if (responseType !== 'code') fail(unsupportedResponseType('only response_type=code is supported'));
+    if (!client.grantTypes.includes('authorization_code')) fail(unauthorizedClient('this client may not use the authorization code flow'));
+    const responseMode = one(params, 'response_mode');
+    if (responseMode !== undefined && responseMode !== 'query') failWith('invalid_request', 'only response_mode=query is supported');
+
+    const scopeParam = one(params, 'scope');
+    if (scopeParam === undefined) fail(invalidScope('scope is required'));
+    let scopes: string[] = [];
+    try {
+      scopes = parseScope(scopeParam);
+    } catch (e) {
+      fail(e as OAuthError);
+    }
+    if (scopes.length === 0) fail(invalidScope('scope is required'));
+    if (!isSubset(scopes, client.scopes)) fail(invalidScope('the requested scope is not allowed for this client'));
+
+    // PKCE: S256 only; required of public clients always, of confidential clients by default (PK-01, PK-02, PK-05).
+    const challenge = one(params, 'code_challenge');
+    const method = one(params, 'code_challenge_method');
+    if (challenge === undefined) {
+      if (method !== undefined) failWith('invalid_request', 'code_challenge_method without code_challenge');
+      if (client.isPublic || deps.pkceRequiredForConfidentialClients) failWith('invalid_request', 'code_challenge is required (PKCE with S256)');
+    } else {
+      if (method !== 'S256') failWith('invalid_request', 'code_challenge_method must be S256');
+      if (!isValidS256Challenge(challenge)) failWith('invalid_request', 'code_challenge must be 43 base64url characters');
+    }
+
+    const nonce = one(params, 'nonce');
+    if (nonce !== undefined && nonce.length > MAX_NONCE_LENGTH) failWith('invalid_request', 'nonce is too long');
+
+    const prompt = (one(params, 'prompt') ?? '').split(' ').filter((p) => p.length > 0);
+    for (const p of prompt) if (!PROMPTS.has(p)) failWith('invalid_request', `unsupported prompt value: ${p}`);
+    if (prompt.includes('none') && prompt.length > 1) failWith('invalid_request', 'prompt=none cannot be combined with other values');
+
+    const maxAgeRaw = one(params, 'max_age');
+    let maxAge: number | undefined;
+    if (maxAgeRaw !== undefined) {
+      if (!/^\d{1,10}$/.test(maxAgeRaw)) failWith('invalid_request', 'max_age must be a non-negative integer');
+      maxAge = Number(maxAgeRaw);
+    }
+    const loginHint = one(params, 'login_hint');
+
+    return {
+      client,
+      request: {
+        clientId: client.clientId,
+        redirectUri,
+        redirectUriProvided: provided,
+        scope: scopes.join(' '),
+        state,
+        nonce,
+        codeChallenge: challenge,
+        codeChallengeMethod: challenge === undefined ? undefined : 'S256',
+        prompt,
+        maxAge,
+        loginHint: loginHint !== undefined && loginHint.length <= 255 ? loginHint : undefined,
+      },
+    };
+  } catch (e) {
+    if (e instanceof AuthorizationRedirectError) throw e;
+    throw new AuthorizationRedirectError(e instanceof OAuthError ? e : invalidRequest('the request could not be processed'), redirectUri, state);
+  }
+}
+
+/** RFC 6749 §4.1.2 / §4.1.2.1 with RFC 9207 iss: the URL the browser is sent back to. */
+export function authorizationResponseUrl(redirectUri: string, issuer: string, values: Record<string, string | undefined>): string {
+  const url = new URL(redirectUri);
+  for (const [name, value] of Object.entries(values)) if (value !== undefined) url.searchParams.append(name, value);
+  url.searchParams.append('iss', issuer);
+  return url.href;
+}
+
+export function errorResponseUrl(redirectUri: string, issuer: string, error: OAuthError, state: string | undefined): string {
+  return authorizationResponseUrl(redirectUri, issuer, { error: error.code, error_description: error.description, state });
+}

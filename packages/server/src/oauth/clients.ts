@@ -1,0 +1,134 @@
+// RFC 6749 §2 (client types and registration), RFC 7591 §2 (client metadata names).
+import { randomToken, sha256 } from './crypto.js';
+import { invalidClientMetadata, invalidRedirectUri, OAuthError } from './errors.js';
+import { assertRegistrableRedirectUri } from './redirect-uri.js';
+import { isValidScopeToken } from './scopes.js';
+import type { ClientRepository, ClientRow } from '../storage/index.js';
+
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+export interface Client {
+  clientId: string;
+  clientName: string;
+  secretHash: string | null;
+  redirectUris: readonly string[];
+  grantTypes: readonly string[];
+  scopes: readonly string[];
+  authMethod: string;
+  isPublic: boolean;
+  metadata: Readonly<Record<string, unknown>>;
+  createdAt: number;
+}
+
+export function clientFromRow(row: ClientRow): Client {
+  return {
+    clientId: row.client_id,
+    clientName: row.client_name,
+    secretHash: row.client_secret_hash,
+    redirectUris: JSON.parse(row.redirect_uris) as string[],
+    grantTypes: JSON.parse(row.grant_types) as string[],
+    scopes: row.scope.split(' ').filter((s) => s.length > 0),
+    authMethod: row.token_endpoint_auth_method,
+    isPublic: row.is_public === 1,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    createdAt: row.created_at,
+  };
+}
+
+/** The registration view of a client (RFC 7591 §3.2.1 names); never includes the secret digest. */
+export function clientMetadata(client: Client): Record<string, unknown> {
+  return {
+    client_id: client.clientId,
+    client_name: client.clientName,
+    redirect_uris: client.redirectUris,
+    grant_types: client.grantTypes,
+    response_types: client.grantTypes.includes('authorization_code') ? ['code'] : [],
+    scope: client.scopes.join(' '),
+    token_endpoint_auth_method: client.authMethod,
+    client_id_issued_at: client.createdAt,
+    ...client.metadata,
+  };
+}
+
+export interface NewClientInput {
+  clientName: string;
+  redirectUris: readonly string[];
+  grantTypes?: readonly string[] | undefined;
+  scope?: string | undefined;
+  isPublic?: boolean | undefined;
+  authMethod?: string | undefined;
+}
+
+export interface RegisteredClient {
+  client: Client;
+  /** Shown once; only its digest is stored. */
+  clientSecret: string | undefined;
+}
+
+const DEFAULT_SCOPE = 'openid profile email';
+
+/** Validates client metadata; throws OAuthError (invalid_redirect_uri / invalid_client_metadata). */
+export function validateNewClient(input: NewClientInput): Omit<Client, 'clientId' | 'secretHash' | 'createdAt' | 'metadata'> {
+  const clientName = input.clientName.trim();
+  if (clientName.length === 0 || clientName.length > 200) throw invalidClientMetadata('client_name must have 1 to 200 characters');
+  const grantTypes = [...new Set(input.grantTypes ?? ['authorization_code', 'refresh_token'])];
+  for (const g of grantTypes) {
+    if (!(GRANT_TYPES as readonly string[]).includes(g)) throw invalidClientMetadata(`unsupported grant type: ${g}`);
+  }
+  if (grantTypes.length === 0) throw invalidClientMetadata('at least one grant type is required');
+  if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code')) {
+    throw invalidClientMetadata('refresh_token needs the authorization_code grant');
+  }
+  const isPublic = input.isPublic ?? input.authMethod === 'none';
+  const authMethod = input.authMethod ?? (isPublic ? 'none' : 'client_secret_basic');
+  if (!(AUTH_METHODS as readonly string[]).includes(authMethod)) {
+    throw invalidClientMetadata(`unsupported token_endpoint_auth_method: ${authMethod}`);
+  }
+  if (isPublic !== (authMethod === 'none')) {
+    throw invalidClientMetadata('public clients use token_endpoint_auth_method none; confidential clients need a secret method');
+  }
+  if (isPublic && grantTypes.includes('client_credentials')) {
+    throw invalidClientMetadata('public clients cannot use client_credentials');
+  }
+  const redirectUris = [...new Set(input.redirectUris)];
+  if (grantTypes.includes('authorization_code')) {
+    if (redirectUris.length === 0) throw invalidRedirectUri('at least one redirect URI is required for the authorization_code grant');
+  }
+  for (const uri of redirectUris) assertRegistrableRedirectUri(uri);
+  const scopes = [...new Set((input.scope ?? DEFAULT_SCOPE).split(' ').filter((s) => s.length > 0))];
+  for (const s of scopes) if (!isValidScopeToken(s)) throw invalidClientMetadata(`invalid scope token: ${JSON.stringify(s)}`);
+  return { clientName, redirectUris, grantTypes, scopes, authMethod, isPublic };
+}
+
+export async function registerClient(repo: ClientRepository, input: NewClientInput, now: number): Promise<RegisteredClient> {
+  const valid = validateNewClient(input);
+  const clientId = randomToken(16);
+  const clientSecret = valid.isPublic ? undefined : randomToken(32);
+  const client: Client = {
+    ...valid,
+    clientId,
+    secretHash: clientSecret === undefined ? null : sha256(clientSecret),
+    metadata: {},
+    createdAt: now,
+  };
+  await repo.create({
+    client_id: client.clientId,
+    client_secret_hash: client.secretHash,
+    client_name: client.clientName,
+    redirect_uris: JSON.stringify(client.redirectUris),
+    grant_types: JSON.stringify(client.grantTypes),
+    scope: client.scopes.join(' '),
+    token_endpoint_auth_method: client.authMethod,
+    is_public: client.isPublic ? 1 : 0,
+    metadata: JSON.stringify(client.metadata),
+    created_at: client.createdAt,
+  });
+  return { client, clientSecret };
+}
+
+export function isOAuthError(e: unknown): e is OAuthError {
+  return e instanceof OAuthError;
+}

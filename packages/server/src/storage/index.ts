@@ -1,0 +1,33 @@
+// The storage facade: repositories plus an explicit transaction(fn).
+import type { Kysely } from 'kysely';
+import { migrate, openDatabase, type Dialect } from './database.js';
+import { createRepositories, type Repositories } from './repositories.js';
+import type { Database } from './schema.js';
+
+export * from './repositories.js';
+export { describeDatabaseUrl } from './database.js';
+
+export interface Storage extends Repositories {
+  readonly dialect: Dialect;
+  readonly db: Kysely<Database>;
+  /** Runs fn in one database transaction; it commits when fn resolves and rolls back when it throws. */
+  transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function openStorage(url: string, options: { migrate?: boolean } = {}): Promise<Storage> {
+  const opened = openDatabase(url);
+  try {
+    if (options.migrate !== false) await migrate(opened.db);
+  } catch (error) {
+    await opened.close();
+    throw error;
+  }
+  return {
+    ...createRepositories(opened.db),
+    dialect: opened.dialect,
+    db: opened.db,
+    transaction: (fn) => opened.db.transaction().execute((trx) => fn(createRepositories(trx))),
+    close: opened.close,
+  };
+}

@@ -1,0 +1,151 @@
+// Schema migrations, applied in order on start (Kysely's Migrator keeps its own bookkeeping tables
+// and takes a lock, so several nodes starting at once migrate once).
+import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+const initial: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('clients')
+      .addColumn('client_id', 'varchar(255)', (c) => c.primaryKey())
+      .addColumn('client_secret_hash', 'varchar(64)')
+      .addColumn('client_name', 'varchar(255)', (c) => c.notNull())
+      .addColumn('redirect_uris', 'text', (c) => c.notNull())
+      .addColumn('grant_types', 'text', (c) => c.notNull())
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('token_endpoint_auth_method', 'varchar(64)', (c) => c.notNull())
+      .addColumn('is_public', 'integer', (c) => c.notNull())
+      .addColumn('metadata', 'text', (c) => c.notNull().defaultTo('{}'))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('users')
+      .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('username', 'varchar(255)', (c) => c.notNull().unique())
+      .addColumn('password_hash', 'text', (c) => c.notNull())
+      .addColumn('email', 'varchar(320)')
+      .addColumn('name', 'varchar(255)')
+      .addColumn('claims', 'text', (c) => c.notNull().defaultTo('{}'))
+      .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('authorization_codes')
+      .addColumn('code_hash', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('family_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('client_id', 'varchar(255)', (c) => c.notNull())
+      .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('redirect_uri', 'text', (c) => c.notNull())
+      .addColumn('redirect_uri_provided', 'integer', (c) => c.notNull())
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('code_challenge', 'varchar(128)')
+      .addColumn('code_challenge_method', 'varchar(16)')
+      .addColumn('nonce', 'text')
+      .addColumn('auth_time', 'bigint', (c) => c.notNull())
+      .addColumn('sid', 'varchar(64)')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('consumed_at', 'bigint')
+      .addColumn('access_token_jti', 'varchar(64)')
+      .addColumn('access_token_expires_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('authorization_codes_expires_at').on('authorization_codes').column('expires_at').execute();
+
+    await db.schema
+      .createTable('refresh_tokens')
+      .addColumn('token_hash', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('family_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('client_id', 'varchar(255)', (c) => c.notNull())
+      .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('auth_time', 'bigint', (c) => c.notNull())
+      .addColumn('sid', 'varchar(64)')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('idle_expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('rotated_at', 'bigint')
+      .addColumn('revoked_at', 'bigint')
+      .addColumn('access_token_jti', 'varchar(64)')
+      .addColumn('access_token_expires_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('refresh_tokens_family_id').on('refresh_tokens').column('family_id').execute();
+    await db.schema.createIndex('refresh_tokens_user_client').on('refresh_tokens').columns(['user_id', 'client_id']).execute();
+    await db.schema.createIndex('refresh_tokens_expires_at').on('refresh_tokens').column('expires_at').execute();
+
+    await db.schema
+      .createTable('revoked_access_tokens')
+      .addColumn('jti', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('revoked_access_tokens_expires_at').on('revoked_access_tokens').column('expires_at').execute();
+
+    await db.schema
+      .createTable('grants')
+      .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('client_id', 'varchar(255)', (c) => c.notNull())
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('grants_pk', ['user_id', 'client_id'])
+      .execute();
+
+    await db.schema
+      .createTable('sessions')
+      .addColumn('id_hash', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('sid', 'varchar(64)', (c) => c.notNull().unique())
+      .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('auth_time', 'bigint', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('sessions_user_id').on('sessions').column('user_id').execute();
+
+    await db.schema
+      .createTable('interactions')
+      .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('client_id', 'varchar(255)', (c) => c.notNull())
+      .addColumn('params', 'text', (c) => c.notNull())
+      .addColumn('browser_hash', 'varchar(64)', (c) => c.notNull())
+      .addColumn('user_id', 'varchar(64)')
+      .addColumn('auth_time', 'bigint')
+      .addColumn('sid', 'varchar(64)')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('consumed_at', 'bigint')
+      .execute();
+
+    await db.schema
+      .createTable('signing_keys')
+      .addColumn('kid', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('alg', 'varchar(16)', (c) => c.notNull())
+      .addColumn('use', 'varchar(8)', (c) => c.notNull())
+      .addColumn('private_jwk', 'text', (c) => c.notNull())
+      .addColumn('public_jwk', 'text', (c) => c.notNull())
+      .addColumn('status', 'varchar(16)', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('activated_at', 'bigint')
+      .addColumn('retired_at', 'bigint')
+      .addColumn('remove_after', 'bigint')
+      .execute();
+  },
+  async down(db: Kysely<any>) {
+    for (const table of [
+      'signing_keys', 'interactions', 'sessions', 'grants', 'revoked_access_tokens',
+      'refresh_tokens', 'authorization_codes', 'users', 'clients',
+    ]) {
+      await db.schema.dropTable(table).ifExists().execute();
+    }
+  },
+};
+
+export const migrations: Record<string, Migration> = {
+  '0001_initial': initial,
+};
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};

@@ -1,0 +1,124 @@
+// Table shapes as Kysely sees them. Times are epoch seconds (bigint in PostgreSQL, integer in SQLite);
+// booleans are 0/1 integers and lists are JSON text, so that every query stays dialect-neutral.
+export interface ClientTable {
+  client_id: string;
+  client_secret_hash: string | null;
+  client_name: string;
+  redirect_uris: string; // JSON string[]
+  grant_types: string; // JSON string[]
+  scope: string;
+  token_endpoint_auth_method: string;
+  is_public: number;
+  metadata: string; // JSON object of further registered metadata
+  created_at: number;
+}
+
+export interface UserTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  email: string | null;
+  name: string | null;
+  claims: string; // JSON object of further OIDC standard claims
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AuthorizationCodeTable {
+  code_hash: string;
+  family_id: string;
+  client_id: string;
+  user_id: string;
+  redirect_uri: string;
+  redirect_uri_provided: number;
+  scope: string;
+  code_challenge: string | null;
+  code_challenge_method: string | null;
+  nonce: string | null;
+  auth_time: number;
+  sid: string | null;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+  access_token_jti: string | null;
+  access_token_expires_at: number | null;
+}
+
+export interface RefreshTokenTable {
+  token_hash: string;
+  family_id: string;
+  client_id: string;
+  user_id: string;
+  scope: string;
+  auth_time: number;
+  sid: string | null;
+  created_at: number;
+  expires_at: number;
+  idle_expires_at: number;
+  rotated_at: number | null;
+  revoked_at: number | null;
+  access_token_jti: string | null;
+  access_token_expires_at: number | null;
+}
+
+export interface RevokedAccessTokenTable {
+  jti: string;
+  expires_at: number;
+}
+
+export interface GrantTable {
+  user_id: string;
+  client_id: string;
+  scope: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SessionTable {
+  id_hash: string;
+  sid: string;
+  user_id: string;
+  auth_time: number;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface InteractionTable {
+  id: string;
+  client_id: string;
+  params: string; // JSON of the validated authorization request
+  browser_hash: string;
+  user_id: string | null;
+  auth_time: number | null;
+  sid: string | null;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+export interface SigningKeyTable {
+  kid: string;
+  alg: string;
+  use: string;
+  private_jwk: string;
+  public_jwk: string;
+  status: string; // 'next' | 'active' | 'retired'
+  created_at: number;
+  activated_at: number | null;
+  retired_at: number | null;
+  // The key leaves the JWKS at this time (set when retired: retired_at + the longest token lifetime).
+  remove_after: number | null;
+}
+
+export interface Database {
+  clients: ClientTable;
+  users: UserTable;
+  authorization_codes: AuthorizationCodeTable;
+  refresh_tokens: RefreshTokenTable;
+  revoked_access_tokens: RevokedAccessTokenTable;
+  grants: GrantTable;
+  sessions: SessionTable;
+  interactions: InteractionTable;
+  signing_keys: SigningKeyTable;
+}
