@@ -1,0 +1,32 @@
+// Is a token we issued still good? Shared by userinfo (OIDC Core §5.3), introspection (RFC 7662)
+// and revocation (RFC 7009). Access tokens: our signature and issuer, not expired, not on the jti
+// denylist, and the user still enabled. Refresh tokens: known digest, not rotated, revoked or expired.
+import { sha256 } from '../crypto.js';
+import type { KeyStore } from '../keys/key-store.js';
+import { verifyOwnAccessToken, type AccessTokenClaims } from './jwt.js';
+import type { RefreshTokenRow, Storage } from '../../storage/index.js';
+
+export interface TokenStatusDeps {
+  keys: KeyStore;
+  issuer: string;
+  storage: Pick<Storage, 'revokedAccessTokens' | 'refreshTokens' | 'users'>;
+}
+
+export async function activeAccessToken(deps: TokenStatusDeps, token: string, now: number): Promise<AccessTokenClaims | undefined> {
+  const claims = await verifyOwnAccessToken(deps.keys, deps.issuer, token);
+  if (!claims || claims.exp <= now) return undefined;
+  if (await deps.storage.revokedAccessTokens.isRevoked(claims.jti)) return undefined;
+  if (claims.sub !== claims.client_id) {
+    const user = await deps.storage.users.findById(claims.sub);
+    if (!user || user.disabled === 1) return undefined;
+  }
+  return claims;
+}
+
+export async function activeRefreshToken(deps: Pick<TokenStatusDeps, 'storage'>, token: string, now: number): Promise<RefreshTokenRow | undefined> {
+  if (token.length > 256) return undefined;
+  const row = await deps.storage.refreshTokens.findByHash(sha256(token));
+  if (!row || row.revoked_at !== null || row.rotated_at !== null) return undefined;
+  if (row.expires_at <= now || row.idle_expires_at <= now) return undefined;
+  return row;
+}
