@@ -11,6 +11,7 @@ import { authorizeEndpoint, renderErrorPage } from './endpoints/authorize.js';
 import { interactionEndpoints } from './endpoints/interaction.js';
 import { tokenEndpoint } from './endpoints/token.js';
 import { wellKnownEndpoints } from './endpoints/well-known.js';
+import { userinfoEndpoint } from './endpoints/userinfo.js';
 
 export const BODY_LIMIT = 64 * 1024;
 const STYLESHEET = readFileSync(new URL('../../assets/gatehouse.css', import.meta.url), 'utf8');
@@ -109,5 +110,6 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
   authorizeEndpoint(app, deps);
   interactionEndpoints(app, deps);
   tokenEndpoint(app, deps);
+  userinfoEndpoint(app, deps);
   return app;
 }

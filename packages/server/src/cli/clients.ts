@@ -9,7 +9,8 @@ const HELP = `gatehouse clients — manage OAuth clients
   gatehouse clients create --name NAME --redirect-uri URL [--redirect-uri URL ...]
       [--grant-types authorization_code,refresh_token,client_credentials]
       [--scope "openid profile email offline_access ..."] [--public]
-      [--auth-method client_secret_basic|client_secret_post|none] [--database URL] [--json]
+      [--auth-method client_secret_basic|client_secret_post|none] [--id-token-alg RS256|ES256|EdDSA]
+      [--database URL] [--json]
       Prints the client_id and, for confidential clients, the client_secret — shown once, stored as a digest.
       Defaults: grant types authorization_code,refresh_token; scope "openid profile email";
       auth method client_secret_basic (none with --public).
@@ -29,7 +30,7 @@ export async function clientsCommand(args: string[]): Promise<number> {
       strict: true,
       options: {
         name: { type: 'string' }, 'redirect-uri': { type: 'string', multiple: true }, 'grant-types': { type: 'string' },
-        scope: { type: 'string' }, public: { type: 'boolean' }, 'auth-method': { type: 'string' },
+        scope: { type: 'string' }, public: { type: 'boolean' }, 'auth-method': { type: 'string' }, 'id-token-alg': { type: 'string' },
         database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
@@ -50,6 +51,7 @@ export async function clientsCommand(args: string[]): Promise<number> {
         scope: values.scope,
         isPublic: values.public === true || authMethod === 'none',
         authMethod,
+        idTokenSignedResponseAlg: values['id-token-alg'],
       }, nowSeconds());
       const view = { ...clientMetadata(client), ...(clientSecret ? { client_secret: clientSecret } : {}) };
       const text = [

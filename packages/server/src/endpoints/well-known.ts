@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { SUPPORTED_SIGNING_ALGS } from '../oauth/keys/key-store.js';
+import { SUPPORTED_CLAIMS } from '../oauth/claims.js';
 
 export const JWKS_MAX_AGE = 300;
 
@@ -11,6 +12,7 @@ export function authorizationServerMetadata(issuer: string): Record<string, unkn
     authorization_endpoint: `${issuer}/authorize`,
     token_endpoint: `${issuer}/token`,
     jwks_uri: `${issuer}/jwks`,
+    userinfo_endpoint: `${issuer}/userinfo`,
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
@@ -26,8 +28,26 @@ export function authorizationServerMetadata(issuer: string): Record<string, unkn
   };
 }
 
+/** OIDC Discovery 1.0 §3: the RFC 8414 document plus the OpenID Provider fields. */
+export function openIdConfiguration(issuer: string): Record<string, unknown> {
+  return {
+    ...authorizationServerMetadata(issuer),
+    subject_types_supported: ['public'],
+    claims_supported: SUPPORTED_CLAIMS,
+    claims_parameter_supported: false,
+    claim_types_supported: ['normal'],
+    display_values_supported: ['page'],
+    userinfo_signing_alg_values_supported: [],
+  };
+}
+
 export function wellKnownEndpoints(app: FastifyInstance, { config, keys }: AppDeps): void {
   const metadata = authorizationServerMetadata(config.issuer);
+  const openid = openIdConfiguration(config.issuer);
+  app.get('/.well-known/openid-configuration', async (_request, reply) => {
+    reply.header('Cache-Control', 'public, max-age=3600').header('Access-Control-Allow-Origin', '*').removeHeader('Pragma');
+    return reply.send(openid);
+  });
   app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {
     reply.header('Cache-Control', 'public, max-age=3600').header('Access-Control-Allow-Origin', '*').removeHeader('Pragma');
     return reply.send(metadata);

@@ -3,6 +3,7 @@ import { randomToken, sha256 } from './crypto.js';
 import { invalidClientMetadata, invalidRedirectUri, OAuthError } from './errors.js';
 import { assertRegistrableRedirectUri } from './redirect-uri.js';
 import { isValidScopeToken } from './scopes.js';
+import { SUPPORTED_SIGNING_ALGS } from './keys/key-store.js';
 import type { ClientRepository, ClientRow } from '../storage/index.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
@@ -60,6 +61,8 @@ export interface NewClientInput {
   scope?: string | undefined;
   isPublic?: boolean | undefined;
   authMethod?: string | undefined;
+  /** OIDC Registration §2: the ID token signing algorithm (RS256 when absent). */
+  idTokenSignedResponseAlg?: string | undefined;
 }
 
 export interface RegisteredClient {
@@ -105,13 +108,16 @@ export function validateNewClient(input: NewClientInput): Omit<Client, 'clientId
 
 export async function registerClient(repo: ClientRepository, input: NewClientInput, now: number): Promise<RegisteredClient> {
   const valid = validateNewClient(input);
+  if (input.idTokenSignedResponseAlg !== undefined && !(SUPPORTED_SIGNING_ALGS as readonly string[]).includes(input.idTokenSignedResponseAlg)) {
+    throw invalidClientMetadata(`id_token_signed_response_alg must be one of ${SUPPORTED_SIGNING_ALGS.join(', ')}`);
+  }
   const clientId = randomToken(16);
   const clientSecret = valid.isPublic ? undefined : randomToken(32);
   const client: Client = {
     ...valid,
     clientId,
     secretHash: clientSecret === undefined ? null : sha256(clientSecret),
-    metadata: {},
+    metadata: input.idTokenSignedResponseAlg ? { id_token_signed_response_alg: input.idTokenSignedResponseAlg } : {},
     createdAt: now,
   };
   await repo.create({

@@ -4,10 +4,11 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { SigningKeyRepository, SigningKeyRow } from '../../storage/index.js';
 
-export type SigningAlg = 'ES256' | 'RS256' | 'PS256' | 'EdDSA';
-export const SUPPORTED_SIGNING_ALGS: readonly SigningAlg[] = ['ES256', 'RS256', 'PS256', 'EdDSA'];
-/** The algorithms a key store always keeps an active key for. */
-export const REQUIRED_ALGS: readonly SigningAlg[] = ['ES256', 'RS256'];
+export type SigningAlg = 'ES256' | 'RS256' | 'EdDSA';
+/** Every algorithm keeps one active key: ES256 signs access tokens, RS256 (default) or the client's
+ * registered id_token_signed_response_alg signs ID tokens. */
+export const SUPPORTED_SIGNING_ALGS: readonly SigningAlg[] = ['RS256', 'ES256', 'EdDSA'];
+export const REQUIRED_ALGS: readonly SigningAlg[] = SUPPORTED_SIGNING_ALGS;
 
 export interface LoadedKey {
   kid: string;
@@ -20,7 +21,7 @@ export interface LoadedKey {
 }
 
 export async function generateSigningKey(alg: SigningAlg, status: 'next' | 'active', now: number): Promise<SigningKeyRow> {
-  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' || alg === 'PS256' ? { modulusLength: 2048 } : {}) });
+  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}), ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
   const publicJwk = await exportJWK(publicKey);
   const privateJwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(publicJwk);

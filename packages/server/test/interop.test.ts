@@ -1,0 +1,160 @@
+// Interop: a listening Gatehouse driven by real third-party clients (oauth4webapi, openid-client)
+// with a scripted user agent over HTTP.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as oauth from 'oauth4webapi';
+import * as oidc from 'openid-client';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { registerClient } from '../src/oauth/clients.js';
+import { hashPassword } from '../src/oauth/passwords.js';
+import { nowSeconds } from '../src/oauth/crypto.js';
+import { listen, UserAgent, type ListeningServer } from './user-agent.js';
+
+const REDIRECT = 'http://127.0.0.1:8080/callback';
+const insecure = { [oauth.allowInsecureRequests]: true } as const;
+
+describe('interop with oauth4webapi and openid-client', () => {
+  let server: ListeningServer;
+  let confidential: { id: string; secret: string };
+  let publicClient: { id: string };
+  const alice = { username: 'alice', password: 'correct horse battery' };
+
+  before(async () => {
+    server = await listen();
+    const { storage } = server.deps;
+    const now = nowSeconds();
+    await storage.users.create({
+      id: 'alice-id', username: alice.username, password_hash: await hashPassword(alice.password), email: 'alice@example.com',
+      name: 'Alice Example', claims: '{"email_verified":true}', disabled: 0, created_at: now, updated_at: now,
+    });
+    const c = await registerClient(storage.clients, {
+      clientName: 'Photo Printer', redirectUris: [REDIRECT], scope: 'openid profile email offline_access photos:read',
+      grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
+    }, now);
+    confidential = { id: c.client.clientId, secret: c.clientSecret! };
+    const p = await registerClient(storage.clients, { clientName: 'Native App', redirectUris: [REDIRECT], scope: 'openid profile offline_access', isPublic: true }, now);
+    publicClient = { id: p.client.clientId };
+  });
+  after(() => server.close());
+
+  async function as(): Promise<oauth.AuthorizationServer> {
+    const issuer = new URL(server.issuer);
+    return oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }));
+  }
+
+  test('oauth4webapi completes the code flow with PKCE, refreshes with rotation, and reads userinfo', async () => {
+    const authServer = await as();
+    const client: oauth.Client = { client_id: confidential.id };
+    const auth = oauth.ClientSecretBasic(confidential.secret);
+    const verifier = oauth.generateRandomCodeVerifier();
+    const state = oauth.generateRandomState();
+    const nonce = oauth.generateRandomNonce();
+    const url = new URL(authServer.authorization_endpoint!);
+    url.search = new URLSearchParams({
+      client_id: client.client_id, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid profile email offline_access photos:read',
+      state, nonce, code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    }).toString();
+
+    const ua = new UserAgent();
+    const callback = await ua.authorize(url.href, REDIRECT, alice);
+    assert.ok(ua.pages.some((p) => p.html.includes('Photo Printer') && p.html.includes('photos:read')), 'consent page names client and scope');
+    const params = oauth.validateAuthResponse(authServer, client, callback, state); // checks iss too (RFC 9207)
+    const response = await oauth.authorizationCodeGrantRequest(authServer, client, auth, params, REDIRECT, verifier, insecure);
+    const tokens = await oauth.processAuthorizationCodeResponse(authServer, client, response, { expectedNonce: nonce, requireIdToken: true });
+    assert.equal(tokens.token_type, 'bearer');
+    assert.ok(tokens.refresh_token);
+    const idClaims = oauth.getValidatedIdTokenClaims(tokens)!;
+    assert.equal(idClaims.sub, 'alice-id');
+    assert.equal(idClaims.nonce, nonce);
+
+    // The access token verifies against the JWKS as an RFC 9068 token.
+    const jwks = createRemoteJWKSet(new URL(authServer.jwks_uri!));
+    const { payload, protectedHeader } = await jwtVerify(tokens.access_token, jwks, { issuer: server.issuer, typ: 'at+jwt', audience: server.issuer });
+    assert.equal(protectedHeader.alg, 'ES256');
+    assert.equal(payload.client_id, client.client_id);
+    assert.equal(payload.scope, 'openid profile email offline_access photos:read');
+
+    const info = await oauth.processUserInfoResponse(authServer, client, idClaims.sub, await oauth.userInfoRequest(authServer, client, tokens.access_token, insecure));
+    assert.equal(info.email, 'alice@example.com');
+    assert.equal(info.name, 'Alice Example');
+
+    const refreshed = await oauth.processRefreshTokenResponse(authServer, client,
+      await oauth.refreshTokenGrantRequest(authServer, client, auth, tokens.refresh_token!, insecure));
+    assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+    // RT-01: the rotated token is dead.
+    await assert.rejects(
+      oauth.processRefreshTokenResponse(authServer, client, await oauth.refreshTokenGrantRequest(authServer, client, auth, tokens.refresh_token!, insecure)),
+      (e: unknown) => e instanceof oauth.ResponseBodyError && e.error === 'invalid_grant',
+    );
+    // RT-02: ... and its replay revoked the family, including the newest token.
+    await assert.rejects(
+      oauth.processRefreshTokenResponse(authServer, client, await oauth.refreshTokenGrantRequest(authServer, client, auth, refreshed.refresh_token!, insecure)),
+      (e: unknown) => e instanceof oauth.ResponseBodyError && e.error === 'invalid_grant',
+    );
+  });
+
+  test('oauth4webapi gets a client_credentials token with no refresh token', async () => {
+    const authServer = await as();
+    const client: oauth.Client = { client_id: confidential.id };
+    const response = await oauth.clientCredentialsGrantRequest(authServer, client, oauth.ClientSecretBasic(confidential.secret), new URLSearchParams({ scope: 'photos:read' }), insecure);
+    const result = await oauth.processClientCredentialsResponse(authServer, client, response);
+    assert.equal(result.scope, 'photos:read');
+    assert.equal(result.refresh_token, undefined);
+    const request = new Request('http://api.example/photos', { headers: { authorization: `Bearer ${result.access_token}` } });
+    const claims = await oauth.validateJwtAccessToken(authServer, request, server.issuer, insecure);
+    assert.equal(claims.sub, confidential.id);
+  });
+
+  test('a public client (token_endpoint_auth_method none) completes the flow with PKCE', async () => {
+    const authServer = await as();
+    const client: oauth.Client = { client_id: publicClient.id, token_endpoint_auth_method: 'none' };
+    const verifier = oauth.generateRandomCodeVerifier();
+    const url = new URL(authServer.authorization_endpoint!);
+    url.search = new URLSearchParams({
+      client_id: client.client_id, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid offline_access',
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    }).toString();
+    const callback = await new UserAgent().authorize(url.href, REDIRECT, alice);
+    const params = oauth.validateAuthResponse(authServer, client, callback, oauth.expectNoState);
+    const tokens = await oauth.processAuthorizationCodeResponse(authServer, client,
+      await oauth.authorizationCodeGrantRequest(authServer, client, oauth.None(), params, REDIRECT, verifier, insecure));
+    assert.ok(tokens.refresh_token);
+  });
+
+  test('the user denies: oauth4webapi sees access_denied with state and iss', async () => {
+    const authServer = await as();
+    const client: oauth.Client = { client_id: confidential.id };
+    const state = oauth.generateRandomState();
+    const url = new URL(authServer.authorization_endpoint!);
+    url.search = new URLSearchParams({
+      client_id: client.client_id, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid photos:read', state,
+      code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()), code_challenge_method: 'S256', prompt: 'consent',
+    }).toString();
+    const callback = await new UserAgent().authorize(url.href, REDIRECT, alice, 'deny');
+    assert.throws(() => oauth.validateAuthResponse(authServer, client, callback, state),
+      (e: unknown) => e instanceof oauth.AuthorizationResponseError && e.error === 'access_denied');
+  });
+
+  test('openid-client discovers the OpenID Provider, validates the ID token and fetches userinfo', async () => {
+    const config = await oidc.discovery(new URL(server.issuer), confidential.id, undefined, oidc.ClientSecretBasic(confidential.secret), { execute: [oidc.allowInsecureRequests] });
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const nonce = oidc.randomNonce();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT, scope: 'openid profile email', state, nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    });
+    const callback = await new UserAgent().authorize(url.href, REDIRECT, alice);
+    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
+    const claims = tokens.claims()!;
+    assert.equal(claims.iss, server.issuer);
+    assert.equal(claims.aud, confidential.id);
+    assert.equal(claims.email, 'alice@example.com');
+    assert.ok(typeof claims.auth_time === 'number');
+    const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
+    assert.equal(info.name, 'Alice Example');
+    // The ID token verifies against the published JWKS with the default RS256.
+    const { protectedHeader } = await jwtVerify(tokens.id_token!, createRemoteJWKSet(new URL(`${server.issuer}/jwks`)), { issuer: server.issuer, audience: confidential.id });
+    assert.equal(protectedHeader.alg, 'RS256');
+  });
+});
