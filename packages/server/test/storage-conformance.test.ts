@@ -1,0 +1,163 @@
+// One storage suite for every backend (DESIGN.md; Hydra's fosite_store_helpers): SQLite always,
+// PostgreSQL when GATEHOUSE_TEST_POSTGRES_URL names a server (CI sets it). Each PostgreSQL run uses a
+// database of its own, dropped afterwards.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { openStorage, isUniqueViolation, type Storage } from '../src/storage/index.js';
+import { loadConfig } from '../src/config/config.js';
+import { createGatehouse } from '../src/server.js';
+import { registerClient } from '../src/oauth/clients.js';
+import { hashPassword } from '../src/oauth/passwords.js';
+import { nowSeconds, randomToken, sha256 } from '../src/oauth/crypto.js';
+import { Browser, getCode, tokenRequest } from './helpers.js';
+
+interface Backend {
+  name: string;
+  url(): Promise<string>;
+  dispose(): Promise<void>;
+}
+
+const backends: Backend[] = [{ name: 'sqlite', url: async () => 'sqlite::memory:', dispose: async () => undefined }];
+const pgUrl = process.env.GATEHOUSE_TEST_POSTGRES_URL;
+if (pgUrl) {
+  const created: string[] = [];
+  const admin = () => new pg.Client({ connectionString: pgUrl });
+  backends.push({
+    name: 'postgres',
+    async url() {
+      const name = `gatehouse_test_${randomBytes(6).toString('hex')}`;
+      const c = admin();
+      await c.connect();
+      await c.query(`CREATE DATABASE ${name}`);
+      await c.end();
+      created.push(name);
+      const u = new URL(pgUrl);
+      u.pathname = `/${name}`;
+      return u.href;
+    },
+    async dispose() {
+      const c = admin();
+      await c.connect();
+      for (const name of created.splice(0)) await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  });
+}
+
+const row = (over: Partial<Parameters<Storage['codes']['create']>[0]> = {}) => ({
+  code_hash: sha256(randomToken()), family_id: randomToken(16), client_id: 'c1', user_id: 'u1', redirect_uri: 'https://c1.example/cb',
+  redirect_uri_provided: 1, scope: 'openid', code_challenge: null, code_challenge_method: null, nonce: null, auth_time: 1, sid: null,
+  created_at: 1, expires_at: nowSeconds() + 60, consumed_at: null, access_token_jti: null, access_token_expires_at: null, ...over,
+});
+
+for (const backend of backends) {
+  describe(`storage conformance on ${backend.name}`, () => {
+    let storage: Storage;
+    before(async () => {
+      storage = await openStorage(await backend.url());
+    });
+    after(async () => {
+      await storage.close();
+      await backend.dispose();
+    });
+
+    test('R3 of 20 concurrent consumes of one code exactly one wins', async () => {
+      const code = row();
+      await storage.codes.create(code);
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => storage.transaction((tx) => tx.codes.consume(code.code_hash, 100 + i, `jti${i}`, 999))));
+      assert.equal(results.filter(Boolean).length, 1);
+      const stored = await storage.codes.findByHash(code.code_hash);
+      assert.notEqual(stored?.consumed_at, null);
+    });
+
+    test('R3 of 20 concurrent rotations of one refresh token exactly one wins', async () => {
+      const hash = sha256(randomToken());
+      await storage.refreshTokens.create({
+        token_hash: hash, family_id: 'fam-r3', client_id: 'c1', user_id: 'u1', scope: 'openid', auth_time: 1, sid: null, created_at: 1,
+        expires_at: nowSeconds() + 100, idle_expires_at: nowSeconds() + 100, rotated_at: null, revoked_at: null, access_token_jti: 'a', access_token_expires_at: nowSeconds() + 50,
+      });
+      const results = await Promise.all(Array.from({ length: 20 }, () => storage.transaction((tx) => tx.refreshTokens.markRotated(hash, 5))));
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    test('revoking a family marks every token and returns the live access tokens issued with them', async () => {
+      const now = nowSeconds();
+      for (const [i, exp] of [[1, now + 100], [2, now - 5]] as const) {
+        await storage.refreshTokens.create({
+          token_hash: sha256(`fam-token-${i}`), family_id: 'fam-x', client_id: 'c1', user_id: 'u1', scope: 'openid', auth_time: 1, sid: null, created_at: 1,
+          expires_at: now + 100, idle_expires_at: now + 100, rotated_at: null, revoked_at: null, access_token_jti: `jti-${i}`, access_token_expires_at: exp,
+        });
+      }
+      const tokens = await storage.refreshTokens.revokeFamily('fam-x', now);
+      assert.deepEqual(tokens.map((t) => t.jti), ['jti-1']);
+      assert.notEqual((await storage.refreshTokens.findByHash(sha256('fam-token-1')))?.revoked_at, null);
+      await storage.revokedAccessTokens.add(tokens);
+      await storage.revokedAccessTokens.add(tokens); // idempotent
+      assert.equal(await storage.revokedAccessTokens.isRevoked('jti-1'), true);
+      assert.equal(await storage.revokedAccessTokens.isRevoked('jti-2'), false);
+    });
+
+    test('a grant is inserted, then updated in place', async () => {
+      await storage.grants.save('u1', 'c1', 'openid', 1);
+      await storage.grants.save('u1', 'c1', 'openid profile', 2);
+      const g = await storage.grants.find('u1', 'c1');
+      assert.equal(g?.scope, 'openid profile');
+      assert.equal(g?.updated_at, 2);
+    });
+
+    test('a duplicate username is reported as a unique violation and nothing is overwritten', async () => {
+      const user = { id: 'dup-1', username: 'dup', password_hash: 'h1', email: null, name: null, claims: '{}', disabled: 0, created_at: 1, updated_at: 1 };
+      await storage.users.create(user);
+      await assert.rejects(storage.users.create({ ...user, id: 'dup-2', password_hash: 'h2' }), (e) => isUniqueViolation(e));
+      assert.equal((await storage.users.findByUsername('dup'))?.password_hash, 'h1');
+    });
+
+    test('a transaction that throws leaves nothing behind', async () => {
+      const code = row();
+      await assert.rejects(storage.transaction(async (tx) => {
+        await tx.codes.create(code);
+        throw new Error('boom');
+      }));
+      assert.equal(await storage.codes.findByHash(code.code_hash), undefined);
+    });
+
+    test('expired sessions are not active and epoch seconds round-trip as numbers', async () => {
+      const now = nowSeconds();
+      await storage.sessions.create({ id_hash: 'live', sid: 'sid-live', user_id: 'u1', auth_time: now, created_at: now, expires_at: now + 60 });
+      await storage.sessions.create({ id_hash: 'dead', sid: 'sid-dead', user_id: 'u1', auth_time: now, created_at: now, expires_at: now - 1 });
+      const live = await storage.sessions.findActive('live', now);
+      assert.equal(live?.expires_at, now + 60);
+      assert.equal(typeof live?.auth_time, 'number');
+      assert.equal(await storage.sessions.findActive('dead', now), undefined);
+    });
+
+    test('R3 over HTTP: of 20 concurrent token requests with one code exactly one gets tokens', async () => {
+      const config = loadConfig({ GATEHOUSE_DATABASE_URL: await backend.url(), GATEHOUSE_ISSUER: 'http://127.0.0.1:9000', GATEHOUSE_LOG_LEVEL: 'silent' });
+      const gh = await createGatehouse(config);
+      try {
+        const now = nowSeconds();
+        const { client, clientSecret } = await registerClient(gh.deps.storage.clients, { clientName: 'C1', redirectUris: ['https://c1.example/cb'], scope: 'openid offline_access' }, now);
+        await gh.deps.storage.users.create({ id: 'u-r3', username: 'r3', password_hash: await hashPassword('pw-r3-pw-r3'), email: null, name: null, claims: '{}', disabled: 0, created_at: now, updated_at: now });
+        const server = { ...gh, config, issuer: config.issuer } as unknown as Parameters<typeof getCode>[0];
+        const { code, verifier } = await getCode(server, new Browser(gh.app), { clientId: client.clientId, redirectUri: 'https://c1.example/cb', scope: 'openid offline_access' }, { username: 'r3', password: 'pw-r3-pw-r3' });
+        const auth = { clientId: client.clientId, clientSecret };
+        const responses = await Promise.all(Array.from({ length: 20 }, () =>
+          tokenRequest(gh.app, { grant_type: 'authorization_code', code, redirect_uri: 'https://c1.example/cb', code_verifier: verifier }, auth)));
+        const ok = responses.filter((r) => r.statusCode === 200);
+        assert.equal(ok.length, 1);
+        for (const r of responses.filter((x) => x.statusCode !== 200)) assert.equal(r.json().error, 'invalid_grant');
+        // The losers revoked the winner's refresh token (AC-01 applied to the race).
+        const refresh = await tokenRequest(gh.app, { grant_type: 'refresh_token', refresh_token: ok[0]!.json().refresh_token }, auth);
+        assert.equal(refresh.json().error, 'invalid_grant');
+      } finally {
+        await gh.close();
+      }
+    });
+  });
+}
+
+test('the PostgreSQL conformance run is enabled when GATEHOUSE_TEST_POSTGRES_URL is set', { skip: pgUrl ? false : 'GATEHOUSE_TEST_POSTGRES_URL is not set: PostgreSQL not tested in this run' }, () => {
+  assert.ok(backends.some((b) => b.name === 'postgres'));
+});
