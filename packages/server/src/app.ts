@@ -10,6 +10,8 @@ import { parseUrlEncoded, ParamsError } from './oauth/params.js';
 import { authorizeEndpoint, renderErrorPage } from './endpoints/authorize.js';
 import { interactionEndpoints } from './endpoints/interaction.js';
 import { tokenEndpoint } from './endpoints/token.js';
+import { introspectionEndpoint } from './endpoints/introspect.js';
+import { revocationEndpoint } from './endpoints/revoke.js';
 import { wellKnownEndpoints } from './endpoints/well-known.js';
 import { userinfoEndpoint } from './endpoints/userinfo.js';
 
@@ -21,7 +23,7 @@ function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: string })?.code ?? '';
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'SQLITE_BUSY', 'SQLITE_LOCKED', '57P01', '57P02', '57P03', '53300', '08006', '08001', '08003'].includes(code) ||
-    /Connection terminated|timeout exceeded when trying to connect|database is locked/i.test(String((error as Error)?.message))
+    /Connection terminated|timeout exceeded when trying to connect|database is locked|driver has already been destroyed|connection is not open/i.test(String((error as Error)?.message))
   );
 }
 
@@ -110,6 +112,8 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
   authorizeEndpoint(app, deps);
   interactionEndpoints(app, deps);
   tokenEndpoint(app, deps);
+  introspectionEndpoint(app, deps);
+  revocationEndpoint(app, deps);
   userinfoEndpoint(app, deps);
   return app;
 }

@@ -1,0 +1,101 @@
+// RFC 7662 §2.2, §4: what the introspection endpoint says about a token.
+// Policy (RFC 7662 §4 leaves it to the server): a client may introspect only tokens issued to itself.
+// Everything that is not an active token of the caller — unknown, malformed, expired, revoked, rotated,
+// issued to another client, or belonging to a disabled user — gets exactly `{"active":false}`, so the
+// answer never tells a caller why a token is inactive or that it belongs to someone else.
+// There is no client metadata yet that would let a resource server introspect other clients' tokens;
+// resource servers validate our JWT access tokens locally (RFC 9068) instead.
+import type { AccessTokenClaims } from './jwt.js';
+import { lookupOrder } from './hint.js';
+import { activeAccessToken, activeRefreshToken, type TokenStatusDeps } from './status.js';
+import type { RefreshTokenRow } from '../../storage/index.js';
+
+export interface InactiveToken {
+  active: false;
+}
+
+export interface ActiveToken {
+  active: true;
+  scope: string;
+  client_id: string;
+  sub: string;
+  aud?: string | string[];
+  iss: string;
+  exp: number;
+  iat: number;
+  jti?: string;
+  token_type: 'Bearer' | 'refresh_token';
+  auth_time?: number;
+  sid?: string;
+}
+
+export type IntrospectionResponse = InactiveToken | ActiveToken;
+
+export interface IntrospectionRequest {
+  token: string;
+  hint: string | undefined;
+  /** The authenticated caller. */
+  clientId: string;
+  now: number;
+}
+
+const inactive = (): InactiveToken => ({ active: false });
+
+function fromAccessToken(claims: AccessTokenClaims): ActiveToken {
+  const out: ActiveToken = {
+    active: true,
+    scope: claims.scope,
+    client_id: claims.client_id,
+    sub: claims.sub,
+    iss: claims.iss,
+    exp: claims.exp,
+    iat: claims.iat,
+    jti: claims.jti,
+    token_type: 'Bearer',
+  };
+  if (claims.aud !== undefined) out.aud = claims.aud;
+  if (typeof claims.auth_time === 'number') out.auth_time = claims.auth_time;
+  if (typeof claims.sid === 'string' && claims.sid.length > 0) out.sid = claims.sid;
+  return out;
+}
+
+/** A refresh token is presented only to us, so its audience is the issuer. It has no jti of its own;
+ * its expiry is the sooner of the absolute and the idle expiry. */
+function fromRefreshToken(row: RefreshTokenRow, issuer: string): ActiveToken {
+  const out: ActiveToken = {
+    active: true,
+    scope: row.scope,
+    client_id: row.client_id,
+    sub: row.user_id,
+    aud: issuer,
+    iss: issuer,
+    exp: Math.min(row.expires_at, row.idle_expires_at),
+    iat: row.created_at,
+    token_type: 'refresh_token',
+    auth_time: row.auth_time,
+  };
+  if (row.sid) out.sid = row.sid;
+  return out;
+}
+
+async function findActive(deps: TokenStatusDeps, kind: 'access_token' | 'refresh_token', token: string, now: number): Promise<ActiveToken | undefined> {
+  if (kind === 'access_token') {
+    const claims = await activeAccessToken(deps, token, now);
+    return claims ? fromAccessToken(claims) : undefined;
+  }
+  const row = await activeRefreshToken(deps, token, now);
+  if (!row) return undefined;
+  // As the refresh grant does: a disabled or deleted user's refresh token cannot be used.
+  const user = await deps.storage.users.findById(row.user_id);
+  if (!user || user.disabled === 1) return undefined;
+  return fromRefreshToken(row, deps.issuer);
+}
+
+/** Storage errors propagate (the app answers 503); they never turn into `active:false`. */
+export async function introspectToken(deps: TokenStatusDeps, request: IntrospectionRequest): Promise<IntrospectionResponse> {
+  for (const kind of lookupOrder(request.hint)) {
+    const found = await findActive(deps, kind, request.token, request.now);
+    if (found) return found.client_id === request.clientId ? found : inactive();
+  }
+  return inactive();
+}
