@@ -10,7 +10,7 @@ import type { KeyStore } from '../keys/key-store.js';
 import { revokeFamily } from '../tokens/revocation.js';
 import type { Storage } from '../../storage/index.js';
 import type { GrantHandler, TokenResponse } from './types.js';
-import { userAccessToken, userIdToken, type TokenConfig } from './issue.js';
+import { refreshTokenRow, userAccessToken, userIdToken, type TokenConfig } from './issue.js';
 
 export interface AuthorizationCodeDeps {
   config: TokenConfig;
@@ -69,23 +69,10 @@ export const authorizationCodeGrant = {
     const won = await storage.transaction(async (tx) => {
       if (!(await tx.codes.consume(codeHash, now, access.jti, access.expiresAt))) return false;
       if (refreshToken !== undefined) {
-        const expiresAt = now + config.refreshTokenTtl;
-        await tx.refreshTokens.create({
-          token_hash: sha256(refreshToken),
-          family_id: row.family_id,
-          client_id: client.clientId,
-          user_id: row.user_id,
-          scope: row.scope,
-          auth_time: row.auth_time,
-          sid: row.sid,
-          created_at: now,
-          expires_at: expiresAt,
-          idle_expires_at: Math.min(now + config.refreshTokenIdleTtl, expiresAt),
-          rotated_at: null,
-          revoked_at: null,
-          access_token_jti: access.jti,
-          access_token_expires_at: access.expiresAt,
-        });
+        await tx.refreshTokens.create(refreshTokenRow(refreshToken, {
+          familyId: row.family_id, clientId: client.clientId, userId: row.user_id, scope: row.scope,
+          authTime: row.auth_time, sid: row.sid, expiresAt: now + config.refreshTokenTtl,
+        }, access, now, config.refreshTokenIdleTtl));
       }
       return true;
     });

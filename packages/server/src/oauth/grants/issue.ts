@@ -4,7 +4,8 @@ import { claimsForScopes } from '../claims.js';
 import type { Client } from '../clients.js';
 import type { KeyStore, SigningAlg } from '../keys/key-store.js';
 import { mintAccessToken, mintIdToken, type MintedAccessToken } from '../tokens/jwt.js';
-import type { UserRow } from '../../storage/index.js';
+import type { RefreshTokenRow, UserRow } from '../../storage/index.js';
+import { sha256 } from '../crypto.js';
 
 export type TokenConfig = Pick<Config, 'issuer' | 'accessTokenTtl' | 'accessTokenAudience' | 'refreshTokenTtl' | 'refreshTokenIdleTtl' | 'idTokenTtl'>;
 
@@ -47,4 +48,38 @@ export function userIdToken(
     accessToken: extra.accessToken,
     claims: claimsForScopes(user, scopes),
   });
+}
+
+export interface FamilyMember {
+  familyId: string;
+  clientId: string;
+  userId: string;
+  /** The scope granted to the family (a refresh may narrow the access token, never the family). */
+  scope: string;
+  authTime: number;
+  sid: string | null;
+  /** The family's absolute expiry: a rotation never extends it. */
+  expiresAt: number;
+}
+
+/** The stored row of a new refresh token of a family, with the access token issued beside it. */
+export function refreshTokenRow(
+  token: string, family: FamilyMember, access: MintedAccessToken, now: number, idleTtl: number,
+): RefreshTokenRow {
+  return {
+    token_hash: sha256(token),
+    family_id: family.familyId,
+    client_id: family.clientId,
+    user_id: family.userId,
+    scope: family.scope,
+    auth_time: family.authTime,
+    sid: family.sid,
+    created_at: now,
+    expires_at: family.expiresAt,
+    idle_expires_at: Math.min(now + idleTtl, family.expiresAt),
+    rotated_at: null,
+    revoked_at: null,
+    access_token_jti: access.jti,
+    access_token_expires_at: access.expiresAt,
+  };
 }

@@ -10,7 +10,7 @@ import type { KeyStore } from '../keys/key-store.js';
 import { revokeFamily } from '../tokens/revocation.js';
 import type { Storage } from '../../storage/index.js';
 import type { GrantHandler, TokenResponse } from './types.js';
-import { userAccessToken, userIdToken, type TokenConfig } from './issue.js';
+import { refreshTokenRow, userAccessToken, userIdToken, type TokenConfig } from './issue.js';
 
 export interface RefreshTokenDeps {
   config: TokenConfig;
@@ -51,22 +51,10 @@ export const refreshTokenGrant = {
     const next = randomToken();
     const won = await storage.transaction(async (tx) => {
       if (!(await tx.refreshTokens.markRotated(tokenHash, now))) return false;
-      await tx.refreshTokens.create({
-        token_hash: sha256(next),
-        family_id: row.family_id,
-        client_id: row.client_id,
-        user_id: row.user_id,
-        scope: row.scope,
-        auth_time: row.auth_time,
-        sid: row.sid,
-        created_at: now,
-        expires_at: row.expires_at,
-        idle_expires_at: Math.min(now + config.refreshTokenIdleTtl, row.expires_at),
-        rotated_at: null,
-        revoked_at: null,
-        access_token_jti: access.jti,
-        access_token_expires_at: access.expiresAt,
-      });
+      await tx.refreshTokens.create(refreshTokenRow(next, {
+        familyId: row.family_id, clientId: row.client_id, userId: row.user_id, scope: row.scope,
+        authTime: row.auth_time, sid: row.sid, expiresAt: row.expires_at,
+      }, access, now, config.refreshTokenIdleTtl));
       return true;
     });
     if (!won) {
