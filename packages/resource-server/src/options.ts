@@ -1,0 +1,190 @@
+// RFC 9068 §4 (what a resource server validates), RFC 8725 §3.1–§3.2 (algorithm allowlist, no `none`, no
+// MAC algorithms with public keys), RFC 8414 §2 (issuer identifier), RFC 7662 §2 (introspection client).
+// Options are checked once, when a verifier is created: a bad configuration is a TypeError at start-up,
+// never a surprise at request time.
+
+/** Asymmetric JWS algorithms (RFC 7518 §3, RFC 8037) an access token may be signed with. */
+export const SUPPORTED_ALGORITHMS = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+export type AccessTokenAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];
+
+export const DEFAULT_ALGORITHMS: readonly AccessTokenAlgorithm[] = ['ES256', 'RS256', 'PS256', 'EdDSA'];
+export const DEFAULT_LEEWAY_SECONDS = 30;
+export const MAX_LEEWAY_SECONDS = 60;
+export const DEFAULT_JWKS_REFETCH_INTERVAL_SECONDS = 30;
+export const DEFAULT_JWKS_CACHE_MAX_AGE_SECONDS = 600;
+export const DEFAULT_HTTP_TIMEOUT_SECONDS = 5;
+export const DEFAULT_INTROSPECTION_CACHE_TTL_SECONDS = 30;
+export const DEFAULT_INTROSPECTION_CACHE_MAX_ENTRIES = 10_000;
+/** Tokens longer than this are refused before anything decodes them (checklist JW-04). */
+export const MAX_TOKEN_LENGTH = 16 * 1024;
+
+export interface IntrospectionOptions {
+  /** RFC 7662 endpoint. Default: `introspection_endpoint` from the issuer's metadata. */
+  endpoint?: string;
+  /** This resource server's client_id at the authorization server (client_secret_basic). */
+  clientId: string;
+  /** Its client_secret. */
+  clientSecret: string;
+  /** How long an introspection answer is reused, in seconds (default 30; 0 disables the cache). Never beyond the token's `exp`. */
+  cacheTtlSeconds?: number;
+  /** At most this many answers are cached; the least recently used goes first (default 10 000). */
+  cacheMaxEntries?: number;
+}
+
+export interface VerifierOptions {
+  /** The authorization server's issuer identifier; tokens must carry exactly this `iss`. */
+  issuer: string;
+  /** This API's identifier; a token's `aud` must contain it. */
+  audience: string;
+  /** JWKS location. Default: `jwks_uri` from the issuer's metadata (RFC 8414, then OpenID discovery). */
+  jwksUri?: string;
+  /** Allowed signature algorithms. Default ['ES256', 'RS256', 'PS256', 'EdDSA']. HS* and `none` are refused. */
+  algorithms?: readonly string[];
+  /** Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds (default 30, at most 60). */
+  leewaySeconds?: number;
+  /** An unknown `kid` refetches the JWKS at most once per this many seconds (default 30). */
+  jwksRefetchIntervalSeconds?: number;
+  /** The JWKS is refetched before use once it is older than this many seconds (default 600). */
+  jwksCacheMaxAgeSeconds?: number;
+  /** Timeout of each request to the authorization server, in seconds (default 5). */
+  httpTimeoutSeconds?: number;
+  /** Verify every token through RFC 7662 introspection instead of locally (opaque or revocation-sensitive tokens). */
+  introspection?: IntrospectionOptions;
+  /** `realm` of the WWW-Authenticate challenge (default: the audience). */
+  realm?: string;
+  /** RFC 9728 §5.1: URL of this resource's metadata, sent as `resource_metadata` in challenges. */
+  resourceMetadata?: string;
+  /**
+   * Allow plain-http URLs for the issuer, JWKS and introspection endpoint on hosts other than loopback.
+   * Default false: https everywhere except 127.0.0.1, [::1] and localhost.
+   */
+  allowInsecureRequests?: boolean;
+  /** fetch implementation used for discovery, JWKS and introspection (default: global fetch). */
+  fetch?: typeof fetch;
+}
+
+export interface ResolvedIntrospection {
+  endpoint: URL | undefined;
+  clientId: string;
+  clientSecret: string;
+  cacheTtlMs: number;
+  cacheMaxEntries: number;
+}
+
+export interface ResolvedOptions {
+  issuer: string;
+  audience: string;
+  jwksUri: URL | undefined;
+  algorithms: readonly AccessTokenAlgorithm[];
+  leewaySeconds: number;
+  jwksRefetchIntervalMs: number;
+  jwksCacheMaxAgeMs: number;
+  httpTimeoutMs: number;
+  introspection: ResolvedIntrospection | undefined;
+  realm: string;
+  resourceMetadata: string | undefined;
+  allowInsecureRequests: boolean;
+  fetch: typeof fetch | undefined;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** Parses an absolute https URL (http only on loopback unless allowed); a TypeError otherwise. */
+export function checkUrl(value: unknown, name: string, allowInsecure: boolean): URL {
+  if (typeof value !== 'string' || !URL.canParse(value)) throw new TypeError(`"${name}" must be an absolute URL`);
+  const url = new URL(value);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`"${name}" must be an https URL`);
+  if (url.protocol === 'http:' && !allowInsecure && !LOOPBACK.has(url.hostname)) {
+    throw new TypeError(`"${name}" must use https (plain http is allowed only on loopback, or with allowInsecureRequests)`);
+  }
+  if (url.hash !== '' || value.includes('#')) throw new TypeError(`"${name}" must not have a fragment`);
+  if (url.username !== '' || url.password !== '') throw new TypeError(`"${name}" must not contain credentials`);
+  return url;
+}
+
+function seconds(value: unknown, name: string, fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new TypeError(`"${name}" must be a number of seconds between ${min} and ${max}`);
+  }
+  return value;
+}
+
+function nonEmptyString(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value === '') throw new TypeError(`"${name}" must be a non-empty string`);
+  return value;
+}
+
+function checkAlgorithms(value: unknown): readonly AccessTokenAlgorithm[] {
+  if (value === undefined) return DEFAULT_ALGORITHMS;
+  if (!Array.isArray(value) || value.length === 0) throw new TypeError('"algorithms" must be a non-empty array');
+  for (const alg of value) {
+    if (typeof alg !== 'string') throw new TypeError('"algorithms" must contain strings');
+    if (alg.toLowerCase() === 'none' || /^HS/i.test(alg)) {
+      throw new TypeError(`"algorithms" must not contain "${alg}": only asymmetric signatures are accepted (RFC 8725 §3.1)`);
+    }
+    if (!(SUPPORTED_ALGORITHMS as readonly string[]).includes(alg)) {
+      throw new TypeError(`"algorithms" contains the unsupported algorithm "${alg}"`);
+    }
+  }
+  return Object.freeze([...new Set(value as AccessTokenAlgorithm[])]);
+}
+
+function checkIntrospection(value: IntrospectionOptions | undefined, allowInsecure: boolean): ResolvedIntrospection | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) throw new TypeError('"introspection" must be an object');
+  return {
+    endpoint: value.endpoint === undefined ? undefined : checkUrl(value.endpoint, 'introspection.endpoint', allowInsecure),
+    clientId: nonEmptyString(value.clientId, 'introspection.clientId'),
+    clientSecret: nonEmptyString(value.clientSecret, 'introspection.clientSecret'),
+    cacheTtlMs:
+      seconds(value.cacheTtlSeconds, 'introspection.cacheTtlSeconds', DEFAULT_INTROSPECTION_CACHE_TTL_SECONDS, { max: 3600 }) * 1000,
+    cacheMaxEntries: Math.floor(
+      seconds(value.cacheMaxEntries, 'introspection.cacheMaxEntries', DEFAULT_INTROSPECTION_CACHE_MAX_ENTRIES, { min: 1, max: 10_000_000 }),
+    ),
+  };
+}
+
+/** Validates and normalizes verifier options; throws TypeError on any misconfiguration. */
+export function resolveOptions(options: VerifierOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const allowInsecureRequests = options.allowInsecureRequests === true;
+  const issuerUrl = checkUrl(options.issuer, 'issuer', allowInsecureRequests);
+  if (issuerUrl.search !== '') throw new TypeError('"issuer" must not have a query');
+  const audience = nonEmptyString(options.audience, 'audience');
+  const realm = options.realm === undefined ? audience : nonEmptyString(options.realm, 'realm');
+  if (/[^\x20-\x7E]/.test(realm)) throw new TypeError('"realm" must be printable ASCII');
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new TypeError('"fetch" must be a function');
+  return {
+    issuer: options.issuer,
+    audience,
+    jwksUri: options.jwksUri === undefined ? undefined : checkUrl(options.jwksUri, 'jwksUri', allowInsecureRequests),
+    algorithms: checkAlgorithms(options.algorithms),
+    leewaySeconds: seconds(options.leewaySeconds, 'leewaySeconds', DEFAULT_LEEWAY_SECONDS, { max: MAX_LEEWAY_SECONDS }),
+    jwksRefetchIntervalMs:
+      seconds(options.jwksRefetchIntervalSeconds, 'jwksRefetchIntervalSeconds', DEFAULT_JWKS_REFETCH_INTERVAL_SECONDS, { max: 86_400 }) * 1000,
+    jwksCacheMaxAgeMs:
+      seconds(options.jwksCacheMaxAgeSeconds, 'jwksCacheMaxAgeSeconds', DEFAULT_JWKS_CACHE_MAX_AGE_SECONDS, { max: 86_400 }) * 1000,
+    httpTimeoutMs: Math.ceil(seconds(options.httpTimeoutSeconds, 'httpTimeoutSeconds', DEFAULT_HTTP_TIMEOUT_SECONDS, { min: 0.001, max: 120 }) * 1000),
+    introspection: checkIntrospection(options.introspection, allowInsecureRequests),
+    realm,
+    resourceMetadata:
+      options.resourceMetadata === undefined
+        ? undefined
+        : checkUrl(options.resourceMetadata, 'resourceMetadata', allowInsecureRequests).href,
+    allowInsecureRequests,
+    fetch: options.fetch,
+  };
+}
