@@ -158,3 +158,44 @@ describe('interop with oauth4webapi and openid-client', () => {
     assert.equal(protectedHeader.alg, 'RS256');
   });
 });
+
+describe('the resource-server library accepts Gatehouse tokens', () => {
+  let server: ListeningServer;
+  before(async () => {
+    server = await listen({ GATEHOUSE_ACCESS_TOKEN_AUDIENCE: 'https://api.example' });
+  });
+  after(() => server.close());
+
+  test('RS-01 a client_credentials token verifies through discovery and the JWKS, and is revoked through introspection', async () => {
+    const { createVerifier, InvalidTokenError, InsufficientScopeError } = await import('@gatehouse/resource-server');
+    const now = nowSeconds();
+    const { client, clientSecret } = await registerClient(server.deps.storage.clients, {
+      clientName: 'Worker', redirectUris: [], grantTypes: ['client_credentials'], scope: 'photos:read',
+    }, now);
+    const basicAuth = `Basic ${Buffer.from(`${client.clientId}:${clientSecret}`).toString('base64')}`;
+    const tokenRes = await fetch(`${server.issuer}/token`, {
+      method: 'POST', headers: { authorization: basicAuth, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials',
+    });
+    const { access_token: token } = (await tokenRes.json()) as { access_token: string };
+
+    const local = createVerifier({ issuer: server.issuer, audience: 'https://api.example', allowInsecureRequests: true });
+    const claims = await local(new Request('https://api.example/photos', { headers: { authorization: `Bearer ${token}` } }), { scopes: ['photos:read'] });
+    assert.equal(claims.client_id, client.clientId);
+    await assert.rejects(local(token, { scopes: ['photos:write'] }), InsufficientScopeError);
+    const otherApi = createVerifier({ issuer: server.issuer, audience: 'https://other.example', allowInsecureRequests: true });
+    await assert.rejects(otherApi(token), InvalidTokenError);
+
+    // Introspection mode sees revocation; the client is its own introspecting party here.
+    const introspecting = createVerifier({
+      issuer: server.issuer, audience: 'https://api.example', allowInsecureRequests: true,
+      introspection: { clientId: client.clientId, clientSecret: clientSecret!, cacheTtlSeconds: 1 },
+    });
+    assert.equal((await introspecting(token)).sub, client.clientId);
+    await fetch(`${server.issuer}/revoke`, { method: 'POST', headers: { authorization: basicAuth, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
+    const fresh = createVerifier({
+      issuer: server.issuer, audience: 'https://api.example', allowInsecureRequests: true,
+      introspection: { clientId: client.clientId, clientSecret: clientSecret!, cacheTtlSeconds: 1 },
+    });
+    await assert.rejects(fresh(token), InvalidTokenError);
+  });
+});
