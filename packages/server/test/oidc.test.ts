@@ -310,3 +310,15 @@ test('discovery and the JWKS may be cached briefly and fetched cross-origin (KR-
   assert.ok(maxAge > 0 && maxAge <= 600);
   assert.equal(res.headers['access-control-allow-origin'], '*');
 });
+
+test('UI-02 a login post with Origin: null (sent by browsers under Referrer-Policy: no-referrer) is accepted; a foreign Origin is refused', async (t) => {
+  const { server, client, user } = await setup();
+  t.after(() => server.close());
+  for (const [origin, expected] of [['null', 303], ['https://evil.example', 403]] as const) {
+    const browser = new Browser(server.app);
+    const start = await browser.get(authorizeUrl({ clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid', challenge: pkce().challenge }));
+    const f = parseForm((await browser.get(start.headers.location as string)).body);
+    const res = await browser.post(f.action, { ...f.fields, username: user.username, password: user.password }, { origin });
+    assert.equal(res.statusCode, expected, origin);
+  }
+});

@@ -11,7 +11,7 @@ import { accessDenied } from '../oauth/errors.js';
 import { dummyHash, hashPassword, MAX_PASSWORD_LENGTH, needsRehash, verifyPassword } from '../oauth/passwords.js';
 import { describeScopes } from '../oauth/scopes.js';
 import type { InteractionRow } from '../storage/index.js';
-import { clearCookie, csrfTokenFor, csrfTokenValid, interactionCookieName, readCookie } from '../interaction/cookies.js';
+import { clearCookie, csrfTokenFor, csrfTokenValid, interactionCookieName, originAllowed, readCookie } from '../interaction/cookies.js';
 import { consentNeeded, cookieSettings, currentSession, issueCode, redirectSource, startSession } from '../interaction/flow.js';
 import { consentPage, loginPage } from '../interaction/views.js';
 import { renderErrorPage } from './authorize.js';
@@ -71,7 +71,7 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
     const origin = request.headers.origin;
     const form = request.body instanceof Map ? (request.body as Map<string, string[]>) : undefined;
     const token = form?.get('csrf_token');
-    if ((origin !== undefined && origin !== issuerOrigin) || !token || token.length !== 1 || !csrfTokenValid(loaded.binding, token[0])) {
+    if (!originAllowed(origin, issuerOrigin) || !token || token.length !== 1 || !csrfTokenValid(loaded.binding, token[0])) {
       renderErrorPage(reply, 403, 'Request refused', 'This form could not be verified. Go back to the application and try again.');
       return false;
     }

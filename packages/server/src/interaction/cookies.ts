@@ -48,3 +48,12 @@ export function csrfTokenFor(bindingSecret: string): string {
 export function csrfTokenValid(bindingSecret: string, presented: string | undefined): boolean {
   return presented !== undefined && constantTimeEqual(csrfTokenFor(bindingSecret), presented);
 }
+
+/**
+ * UI-02: a form post must not come from another origin. Browsers send `Origin: null` for posts from
+ * pages with `Referrer-Policy: no-referrer` (ours, UI-07), so `null` and an absent Origin carry no
+ * information; the interaction's CSRF token and SameSite cookies protect those posts.
+ */
+export function originAllowed(origin: string | undefined, issuerOrigin: string): boolean {
+  return origin === undefined || origin === 'null' || origin === issuerOrigin;
+}

@@ -1,5 +1,5 @@
 // Opens the database named by a URL: `sqlite:PATH` (embedded default, WAL) or `postgres://…`.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -50,6 +50,8 @@ export function openDatabase(url: string): OpenedDatabase {
     const memory = path === ':memory:';
     if (!memory) mkdirSync(dirname(resolve(path)), { recursive: true });
     const sqlite = new SQLite(memory ? ':memory:' : path);
+    // The file holds password hashes and signing keys: owner-only (SQLite gives -wal/-shm the same mode).
+    if (!memory) chmodSync(path, 0o600);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
