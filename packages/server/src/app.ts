@@ -14,6 +14,7 @@ import { introspectionEndpoint } from './endpoints/introspect.js';
 import { revocationEndpoint } from './endpoints/revoke.js';
 import { wellKnownEndpoints } from './endpoints/well-known.js';
 import { userinfoEndpoint } from './endpoints/userinfo.js';
+import { endSessionEndpoint } from './endpoints/end-session.js';
 
 export const BODY_LIMIT = 64 * 1024;
 const STYLESHEET = readFileSync(new URL('../../assets/gatehouse.css', import.meta.url), 'utf8');
@@ -115,5 +116,6 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
   introspectionEndpoint(app, deps);
   revocationEndpoint(app, deps);
   userinfoEndpoint(app, deps);
+  endSessionEndpoint(app, deps);
   return app;
 }

@@ -5,6 +5,8 @@ import type { AppDeps } from './app-types.js';
 import type { Config } from './config/config.js';
 import { nowSeconds } from './oauth/crypto.js';
 import { KeyStore } from './oauth/keys/key-store.js';
+import { KEY_RELOAD_INTERVAL, keyPolicy, maintainKeys } from './oauth/keys/rotation.js';
+import { codeRetention, startSweeper } from './storage/cleanup.js';
 import { LoginThrottle } from './interaction/login-throttle.js';
 import { openStorage } from './storage/index.js';
 
@@ -22,16 +24,26 @@ export async function createGatehouse(config: Config, options: { logger?: Fastif
     const throttle = new LoginThrottle({ maxFailures: config.loginMaxFailures, lockSeconds: config.loginLockSeconds });
     const deps: AppDeps = { config, storage, keys, throttle };
     const app = await buildApp(deps, options);
-    // Pick up keys rotated by another node.
+    // KR-02, R5: promote published `next` keys, start scheduled rotations, and pick up keys rotated by
+    // another node (oauth/keys/rotation.ts). Ticks never overlap; the timer never keeps the process alive.
+    const policy = keyPolicy(config);
+    await maintainKeys(storage, keys, policy, nowSeconds(), app.log);
+    let keysBusy: Promise<void> | undefined;
     const reload = setInterval(() => {
-      keys.reload(nowSeconds()).catch((err: unknown) => app.log.warn({ err }, 'reloading signing keys failed'));
-    }, 60_000);
+      keysBusy ??= maintainKeys(storage, keys, policy, nowSeconds(), app.log).finally(() => {
+        keysBusy = undefined;
+      });
+    }, KEY_RELOAD_INTERVAL * 1000);
     reload.unref();
+    // R8: expired rows are swept in small batches in the background (storage/cleanup.ts).
+    const sweeper = startSweeper(storage, { codeRetention: codeRetention(config), now: nowSeconds }, app.log);
     return {
       app,
       deps,
       async close() {
         clearInterval(reload);
+        await sweeper.stop();
+        await keysBusy;
         await app.close();
         await storage.close();
       },

@@ -10,10 +10,13 @@ const HELP = `gatehouse clients — manage OAuth clients
       [--grant-types authorization_code,refresh_token,client_credentials]
       [--scope "openid profile email offline_access ..."] [--public]
       [--auth-method client_secret_basic|client_secret_post|none] [--id-token-alg RS256|ES256|EdDSA]
-      [--database URL] [--json]
+      [--post-logout-redirect-uri URL ...] [--backchannel-logout-uri URL] [--database URL] [--json]
       Prints the client_id and, for confidential clients, the client_secret — shown once, stored as a digest.
       Defaults: grant types authorization_code,refresh_token; scope "openid profile email";
       auth method client_secret_basic (none with --public).
+      --post-logout-redirect-uri (repeatable): where /end-session may send the browser back (exact match;
+      the same rules as redirect URIs). --backchannel-logout-uri: where logout tokens are POSTed when a
+      user's session ends (https, or http on 127.0.0.1 / [::1]).
   gatehouse clients list [--database URL] [--json]
   gatehouse clients delete CLIENT_ID [--database URL]
 `;
@@ -31,6 +34,7 @@ export async function clientsCommand(args: string[]): Promise<number> {
       options: {
         name: { type: 'string' }, 'redirect-uri': { type: 'string', multiple: true }, 'grant-types': { type: 'string' },
         scope: { type: 'string' }, public: { type: 'boolean' }, 'auth-method': { type: 'string' }, 'id-token-alg': { type: 'string' },
+        'post-logout-redirect-uri': { type: 'string', multiple: true }, 'backchannel-logout-uri': { type: 'string' },
         database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
@@ -52,6 +56,8 @@ export async function clientsCommand(args: string[]): Promise<number> {
         isPublic: values.public === true || authMethod === 'none',
         authMethod,
         idTokenSignedResponseAlg: values['id-token-alg'],
+        postLogoutRedirectUris: values['post-logout-redirect-uri'],
+        backchannelLogoutUri: values['backchannel-logout-uri'],
       }, nowSeconds());
       const view = { ...clientMetadata(client), ...(clientSecret ? { client_secret: clientSecret } : {}) };
       const text = [

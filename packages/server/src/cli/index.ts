@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// The `gatehouse` command (CONTRACT.md): serve, users, clients.
+// The `gatehouse` command (CONTRACT.md): serve, users, clients, keys, sessions, cleanup.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, OPTION_NAMES } from '../config/config.js';
 import { OAuthError } from '../oauth/errors.js';
 import { serve } from '../main.js';
 import { clientsCommand } from './clients.js';
 import { usersCommand } from './users.js';
+import { keysCommand } from './keys.js';
+import { sessionsCommand } from './sessions.js';
+import { cleanupCommand } from './cleanup.js';
 import { UsageError } from './common.js';
 
 const HELP = `gatehouse — OAuth 2.0 / OpenID Connect authorization server
@@ -18,6 +21,11 @@ Usage:
                            [--scope "openid profile ..."] [--public] [--auth-method METHOD] [--json]
   gatehouse clients list [--json]
   gatehouse clients delete CLIENT_ID
+  gatehouse keys list [--json]
+  gatehouse keys rotate [--alg ES256|RS256|EdDSA|all] [--immediate]
+  gatehouse keys retire KID [--keep-published]
+  gatehouse sessions revoke --user USERNAME [--issuer URL] [--json]
+  gatehouse cleanup [--batch-size N] [--json]
 
 Every command takes --database URL (sqlite:PATH or postgres://…; env GATEHOUSE_DATABASE_URL;
 default sqlite:./data/gatehouse.db). Run \`gatehouse <command> --help\` for details.
@@ -64,6 +72,12 @@ async function main(argv: string[]): Promise<number> {
       return usersCommand(rest);
     case 'clients':
       return clientsCommand(rest);
+    case 'keys':
+      return keysCommand(rest);
+    case 'sessions':
+      return sessionsCommand(rest);
+    case 'cleanup':
+      return cleanupCommand(rest);
     default:
       throw new UsageError(`unknown command: ${command}`);
   }

@@ -18,6 +18,10 @@ export const ConfigSchema = Type.Object({
   refreshTokenIdleTtl: Seconds(14 * 86400, 'refresh token idle lifetime (unused for this long, it expires)'),
   interactionTtl: Seconds(600, 'time a user has to log in and consent', 3600),
   sessionTtl: Seconds(86400, 'browser session lifetime at the authorization server'),
+  keyRotationInterval: Type.Integer({
+    minimum: 0, maximum: 10 * 365 * 86400, default: 90 * 86400,
+    description: 'rotate each signing key after this many seconds (two-phase: published first, then signing); 0 disables automatic rotation',
+  }),
   accessTokenAudience: Type.Array(Type.String({ minLength: 1 }), {
     default: [],
     description: 'the aud of access tokens (resource identifiers); empty means the issuer',
@@ -51,6 +55,7 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   refreshTokenIdleTtl: { env: 'GATEHOUSE_REFRESH_TOKEN_IDLE_TTL', flag: 'refresh-token-idle-ttl' },
   interactionTtl: { env: 'GATEHOUSE_INTERACTION_TTL', flag: 'interaction-ttl' },
   sessionTtl: { env: 'GATEHOUSE_SESSION_TTL', flag: 'session-ttl' },
+  keyRotationInterval: { env: 'GATEHOUSE_KEY_ROTATION_INTERVAL', flag: 'key-rotation-interval' },
   accessTokenAudience: { env: 'GATEHOUSE_ACCESS_TOKEN_AUDIENCE', flag: 'access-token-audience' },
   pkceRequiredForConfidentialClients: { env: 'GATEHOUSE_PKCE_REQUIRED_FOR_CONFIDENTIAL', flag: 'pkce-required-for-confidential' },
   loginMaxFailures: { env: 'GATEHOUSE_LOGIN_MAX_FAILURES', flag: 'login-max-failures' },

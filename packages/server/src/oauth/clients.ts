@@ -1,7 +1,7 @@
 // RFC 6749 §2 (client types and registration), RFC 7591 §2 (client metadata names).
 import { randomToken, sha256 } from './crypto.js';
 import { invalidClientMetadata, invalidRedirectUri, OAuthError } from './errors.js';
-import { assertRegistrableRedirectUri } from './redirect-uri.js';
+import { assertRegistrableRedirectUri, isLoopbackHost } from './redirect-uri.js';
 import { isValidScopeToken } from './scopes.js';
 import { SUPPORTED_SIGNING_ALGS } from './keys/key-store.js';
 import type { ClientRepository, ClientRow } from '../storage/index.js';
@@ -63,6 +63,10 @@ export interface NewClientInput {
   authMethod?: string | undefined;
   /** OIDC Registration §2: the ID token signing algorithm (RS256 when absent). */
   idTokenSignedResponseAlg?: string | undefined;
+  /** OIDC RP-Initiated Logout 1.0 §3.1: where the browser may be sent after logout (exact match). */
+  postLogoutRedirectUris?: readonly string[] | undefined;
+  /** OIDC Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed (https, or http on a loopback IP). */
+  backchannelLogoutUri?: string | undefined;
 }
 
 export interface RegisteredClient {
@@ -117,7 +121,7 @@ export async function registerClient(repo: ClientRepository, input: NewClientInp
     ...valid,
     clientId,
     secretHash: clientSecret === undefined ? null : sha256(clientSecret),
-    metadata: input.idTokenSignedResponseAlg ? { id_token_signed_response_alg: input.idTokenSignedResponseAlg } : {},
+    metadata: { ...(input.idTokenSignedResponseAlg ? { id_token_signed_response_alg: input.idTokenSignedResponseAlg } : {}), ...logoutMetadata(input) },
     createdAt: now,
   };
   await repo.create({
@@ -137,4 +141,53 @@ export async function registerClient(repo: ClientRepository, input: NewClientInp
 
 export function isOAuthError(e: unknown): e is OAuthError {
   return e instanceof OAuthError;
+}
+
+/**
+ * OIDC RP-Initiated Logout 1.0 §3.1 and Back-Channel Logout 1.0 §2.2: validated logout metadata.
+ * post_logout_redirect_uris follow the redirect URI rules (RU-06); backchannel_logout_uri is an
+ * absolute https URI (http only on a loopback IP literal) without fragment or user information.
+ */
+export function logoutMetadata(input: Pick<NewClientInput, 'postLogoutRedirectUris' | 'backchannelLogoutUri'>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (input.postLogoutRedirectUris !== undefined && input.postLogoutRedirectUris.length > 0) {
+    const uris = [...new Set(input.postLogoutRedirectUris)];
+    for (const uri of uris) assertRegistrableRedirectUri(uri);
+    out.post_logout_redirect_uris = uris;
+  }
+  if (input.backchannelLogoutUri !== undefined) {
+    const uri = input.backchannelLogoutUri;
+    let url: URL | undefined;
+    try {
+      url = new URL(uri);
+    } catch {
+      url = undefined;
+    }
+    if (!url || uri.length > 2000 || /[\s<>"{}|\\^`\u0000-\u001f\u007f]/.test(uri)) {
+      throw invalidClientMetadata('backchannel_logout_uri must be an absolute URI');
+    }
+    if (uri.includes('#')) throw invalidClientMetadata('backchannel_logout_uri must not contain a fragment');
+    if (url.username !== '' || url.password !== '' || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(uri)) {
+      throw invalidClientMetadata('backchannel_logout_uri must not contain user information');
+    }
+    const https = url.protocol === 'https:' && url.hostname !== '';
+    const loopbackHttp = url.protocol === 'http:' && isLoopbackHost(url.hostname);
+    if (!https && !loopbackHttp) {
+      throw invalidClientMetadata('backchannel_logout_uri must use https (plain http only on 127.0.0.1 or [::1])');
+    }
+    out.backchannel_logout_uri = uri;
+  }
+  return out;
+}
+
+/** The client's registered post_logout_redirect_uris. */
+export function postLogoutRedirectUrisOf(client: Pick<Client, 'metadata'>): string[] {
+  const uris = client.metadata.post_logout_redirect_uris;
+  return Array.isArray(uris) ? uris.filter((u): u is string => typeof u === 'string') : [];
+}
+
+/** The client's registered backchannel_logout_uri, if any. */
+export function backchannelLogoutUriOf(client: Pick<Client, 'metadata'>): string | undefined {
+  const uri = client.metadata.backchannel_logout_uri;
+  return typeof uri === 'string' ? uri : undefined;
 }

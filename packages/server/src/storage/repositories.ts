@@ -89,6 +89,21 @@ export class AuthorizationCodeRepository {
       qb.selectFrom('authorization_codes').select('code_hash').where('expires_at', '<', before).limit(limit)).executeTakeFirst();
     return Number(r.numDeletedRows);
   }
+  /** R8: codes that expired AND were used (if at all) before `before`; younger ones stay so that reuse is detected. */
+  async deleteSpent(before: number, limit: number): Promise<number> {
+    const r = await this.db.deleteFrom('authorization_codes').where('code_hash', 'in', (qb) =>
+      qb.selectFrom('authorization_codes').select('code_hash')
+        .where('expires_at', '<', before)
+        .where((eb) => eb.or([eb('consumed_at', 'is', null), eb('consumed_at', '<', before)]))
+        .limit(limit)).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+  /** Access tokens issued from this user's codes that have not expired yet (to deny them when the user is signed out everywhere). */
+  async liveAccessTokensOf(userId: string, now: number): Promise<{ jti: string; expiresAt: number }[]> {
+    const rows = await this.db.selectFrom('authorization_codes').select(['access_token_jti', 'access_token_expires_at'])
+      .where('user_id', '=', userId).where('access_token_expires_at', '>', now).execute();
+    return rows.flatMap((r) => (r.access_token_jti && r.access_token_expires_at ? [{ jti: r.access_token_jti, expiresAt: r.access_token_expires_at }] : []));
+  }
 }
 
 export class RefreshTokenRepository {
@@ -131,6 +146,18 @@ export class RefreshTokenRepository {
       qb.selectFrom('refresh_tokens').select('token_hash').where('expires_at', '<', before).limit(limit)).executeTakeFirst();
     return Number(r.numDeletedRows);
   }
+  /** Live families issued in one browser session (its sid). */
+  async familiesOfSession(userId: string, sid: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('refresh_tokens').select('family_id').distinct()
+      .where('user_id', '=', userId).where('sid', '=', sid).where('revoked_at', 'is', null).execute();
+    return rows.map((r) => r.family_id);
+  }
+  /** Clients holding a live (unrevoked, unexpired) refresh token of this user. */
+  async clientsOf(userId: string, now: number): Promise<string[]> {
+    const rows = await this.db.selectFrom('refresh_tokens').select('client_id').distinct()
+      .where('user_id', '=', userId).where('revoked_at', 'is', null).where('expires_at', '>', now).execute();
+    return rows.map((r) => r.client_id);
+  }
 }
 
 export class RevokedAccessTokenRepository {
@@ -169,6 +196,11 @@ export class GrantRepository {
   async delete(userId: string, clientId: string): Promise<boolean> {
     const r = await this.db.deleteFrom('grants').where('user_id', '=', userId).where('client_id', '=', clientId).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
+  }
+  /** The clients this user has granted access to. */
+  async clientsOf(userId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('grants').select('client_id').where('user_id', '=', userId).execute();
+    return rows.map((r) => r.client_id);
   }
 }
 
@@ -236,6 +268,51 @@ export class SigningKeyRepository {
   }
   async delete(kid: string): Promise<void> {
     await this.db.deleteFrom('signing_keys').where('kid', '=', kid).execute();
+  }
+  find(kid: string): Promise<SigningKeyRow | undefined> {
+    return this.db.selectFrom('signing_keys').selectAll().where('kid', '=', kid).executeTakeFirst();
+  }
+  /** KR-02: one conditional update, so a `next` key is promoted once, whichever node gets there first. */
+  async promote(kid: string, now: number): Promise<boolean> {
+    const r = await this.db.updateTable('signing_keys').set({ status: 'active', activated_at: now })
+      .where('kid', '=', kid).where('status', '=', 'next').executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+  /** Retires every active key of `alg` except `keepKid`; returns how many. */
+  async retireActiveExcept(alg: string, keepKid: string, now: number, removeAfter: number): Promise<number> {
+    const r = await this.db.updateTable('signing_keys').set({ status: 'retired', retired_at: now, remove_after: removeAfter })
+      .where('alg', '=', alg).where('status', '=', 'active').where('kid', '!=', keepKid).executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+  /** Retires one key if it still has status `from`; an active key only while another active key of its alg remains. */
+  async retire(kid: string, alg: string, from: 'next' | 'active', now: number, removeAfter: number): Promise<boolean> {
+    let q = this.db.updateTable('signing_keys').set({ status: 'retired', retired_at: now, remove_after: removeAfter })
+      .where('kid', '=', kid).where('status', '=', from);
+    if (from === 'active') {
+      q = q.where(({ exists, selectFrom }) => exists(selectFrom('signing_keys as other').select('other.kid')
+        .where('other.alg', '=', alg).where('other.status', '=', 'active').where('other.kid', '!=', kid)));
+    }
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+  /** Brings a retired key's removal from the JWKS forward to `removeAfter` (never later). */
+  async shortenRetirement(kid: string, removeAfter: number): Promise<boolean> {
+    const r = await this.db.updateTable('signing_keys').set({ remove_after: removeAfter })
+      .where('kid', '=', kid).where('status', '=', 'retired')
+      .where((eb) => eb.or([eb('remove_after', 'is', null), eb('remove_after', '>', removeAfter)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+  /** Deletes a key only while it is still `next` (it never signed anything). */
+  async deleteNext(kid: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('signing_keys').where('kid', '=', kid).where('status', '=', 'next').executeTakeFirst();
+    return Number(r.numDeletedRows) === 1;
+  }
+  /** R8: retired keys whose time in the JWKS ended before `before`. */
+  async deleteRemoved(before: number, limit: number): Promise<number> {
+    const r = await this.db.deleteFrom('signing_keys').where('kid', 'in', (qb) =>
+      qb.selectFrom('signing_keys').select('kid').where('status', '=', 'retired').where('remove_after', '<', before).limit(limit)).executeTakeFirst();
+    return Number(r.numDeletedRows);
   }
 }
 

@@ -1,0 +1,170 @@
+// gatehouse keys list | rotate | retire — the signing keys (oauth/keys/rotation.ts has the rules).
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/config.js';
+import { nowSeconds } from '../oauth/crypto.js';
+import { SUPPORTED_SIGNING_ALGS, type SigningAlg } from '../oauth/keys/key-store.js';
+import {
+  currentActiveKey, isPublished, isSigningAlg, keyPolicy, KeyRotationError, promotableAt, retireKey, rotateKeys,
+  type KeyPolicy,
+} from '../oauth/keys/rotation.js';
+import type { SigningKeyRow } from '../storage/index.js';
+import { print, UsageError, withStorage } from './common.js';
+
+const HELP = `gatehouse keys — signing keys (published in the JWKS at /jwks)
+
+  gatehouse keys list [--database URL] [--json]
+      Every key with its algorithm, status (next, active, retired) and times. Private keys are never printed.
+  gatehouse keys rotate [--alg ${SUPPORTED_SIGNING_ALGS.join('|')}|all] [--immediate] [--database URL] [--json]
+      Starts a two-phase rotation (default: all algorithms): a new key is published at once with status
+      \`next\`; a running server promotes it to \`active\` once it has been published for the JWKS max-age
+      plus the key reload interval (6 minutes), and the previous key becomes \`retired\`: it signs nothing
+      and stays in the JWKS until every token it signed has expired (the longest token lifetime + 5 min).
+      --immediate (emergency): the new key (or the pending \`next\` key) signs at once.
+  gatehouse keys retire KID [--keep-published] [--database URL] [--json]
+      Stops a key from signing at once, e.g. a compromised key. An active key can be retired only while
+      another active key of its algorithm exists (\`keys rotate --alg ALG --immediate\` makes one).
+      The key also leaves the JWKS at once, so tokens it signed stop verifying; with --keep-published it
+      stays published until the tokens it signed have expired.
+
+Token lifetimes come from GATEHOUSE_ACCESS_TOKEN_TTL and GATEHOUSE_ID_TOKEN_TTL (as for \`serve\`).
+Every node of a cluster picks up key changes within a minute.
+`;
+
+function iso(seconds: number | null): string {
+  return seconds === null ? '-' : new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+function view(row: SigningKeyRow, rows: readonly SigningKeyRow[], policy: KeyPolicy, now: number) {
+  return {
+    kid: row.kid,
+    alg: row.alg,
+    status: row.status,
+    signing: row.status === 'active' && currentActiveKey(rows, row.alg)?.kid === row.kid,
+    published: isPublished(row, now),
+    created_at: row.created_at,
+    activated_at: row.activated_at,
+    retired_at: row.retired_at,
+    remove_after: row.remove_after,
+    ...(row.status === 'next' ? { promotes_after: promotableAt(row, policy) } : {}),
+  };
+}
+
+function note(v: ReturnType<typeof view>): string {
+  if (v.status === 'next') return `published; signs from ${iso(v.promotes_after ?? null)}`;
+  if (v.status === 'active') return v.signing ? 'signing' : 'active (a newer active key signs)';
+  return v.published ? `published until ${iso(v.remove_after)}` : 'no longer published';
+}
+
+function table(views: ReturnType<typeof view>[]): string {
+  if (views.length === 0) return 'no signing keys (a server creates them on its first start)';
+  const header = ['KID', 'ALG', 'STATUS', 'CREATED', 'ACTIVATED', 'RETIRED', 'REMOVE AFTER', 'NOTE'];
+  const lines = views.map((v) => [v.kid, v.alg, v.status, iso(v.created_at), iso(v.activated_at), iso(v.retired_at), iso(v.remove_after), note(v)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  return [header, ...lines].map((l) => l.map((c, i) => (i === l.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+function configFor(database: string | undefined) {
+  return loadConfig(process.env, database === undefined ? {} : { database });
+}
+
+export async function keysCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === '--help' || sub === '-h') {
+    process.stdout.write(HELP);
+    return sub === undefined ? 2 : 0;
+  }
+  if (sub === 'list') {
+    const { values } = parseArgs({ args: rest, strict: true, options: { database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const policy = keyPolicy(configFor(values.database));
+    return withStorage(values.database, async (storage) => {
+      const now = nowSeconds();
+      const rows = await storage.signingKeys.list();
+      const views = rows.map((r) => view(r, rows, policy, now));
+      print(values.json === true, views, table(views));
+      return 0;
+    });
+  }
+  if (sub === 'rotate') {
+    const { values } = parseArgs({
+      args: rest,
+      strict: true,
+      options: {
+        alg: { type: 'string' }, immediate: { type: 'boolean' }, database: { type: 'string' }, json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const alg = values.alg ?? 'all';
+    if (alg !== 'all' && !isSigningAlg(alg)) throw new UsageError(`--alg must be one of ${SUPPORTED_SIGNING_ALGS.join(', ')} or all`);
+    const policy = keyPolicy(configFor(values.database));
+    return withStorage(values.database, async (storage) => {
+      const now = nowSeconds();
+      let algs: SigningAlg[];
+      if (alg === 'all') {
+        const active = new Set((await storage.signingKeys.list()).filter((r) => r.status === 'active').map((r) => r.alg));
+        algs = SUPPORTED_SIGNING_ALGS.filter((a) => active.has(a));
+        if (algs.length === 0) algs = [...SUPPORTED_SIGNING_ALGS];
+      } else {
+        algs = [alg as SigningAlg];
+      }
+      try {
+        const outcomes = await rotateKeys(storage, algs, policy, now, { immediate: values.immediate === true });
+        const text = outcomes.map((o) => {
+          if (o.action === 'promoted') return `${o.alg}: ${o.kid} signs from now on; the previous key is retired and stays published until the tokens it signed expire`;
+          const verb = o.action === 'created' ? 'new key' : 'a rotation is already pending:';
+          return `${o.alg}: ${verb} ${o.kid} is published now and signs from ${iso(o.promotesAt ?? null)} (promoted by a running server)`;
+        });
+        const json = outcomes.map((o) => ({ alg: o.alg, kid: o.kid, action: o.action, ...(o.promotesAt !== undefined ? { promotes_at: o.promotesAt } : {}) }));
+        print(values.json === true, json, text.join('\n'));
+        return 0;
+      } catch (e) {
+        if (e instanceof KeyRotationError) {
+          process.stderr.write(`gatehouse: ${e.message}\n`);
+          return 1;
+        }
+        throw e;
+      }
+    });
+  }
+  if (sub === 'retire') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      strict: true,
+      allowPositionals: true,
+      options: { 'keep-published': { type: 'boolean' }, database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new UsageError('keys retire needs exactly one KID');
+    const kid = positionals[0]!;
+    const policy = keyPolicy(configFor(values.database));
+    return withStorage(values.database, async (storage) => {
+      const now = nowSeconds();
+      try {
+        const outcome = await retireKey(storage, kid, policy, now, { keepPublished: values['keep-published'] === true });
+        const when = outcome.removeAfter <= now ? 'has left the JWKS' : `stays in the JWKS until ${iso(outcome.removeAfter)}`;
+        const text = outcome.previousStatus === 'retired'
+          ? `${kid} was already retired; it ${when}`
+          : `retired ${outcome.row.alg} key ${kid} (was ${outcome.previousStatus}); it signs nothing and ${when}. Every node applies this within a minute.`;
+        print(values.json === true, { kid, alg: outcome.row.alg, previous_status: outcome.previousStatus, status: 'retired', remove_after: outcome.removeAfter }, text);
+        return 0;
+      } catch (e) {
+        if (e instanceof KeyRotationError) {
+          process.stderr.write(`gatehouse: ${e.message}\n`);
+          return 1;
+        }
+        throw e;
+      }
+    });
+  }
+  throw new UsageError(`unknown keys command: ${sub}`);
+}

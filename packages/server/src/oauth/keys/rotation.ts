@@ -1,0 +1,259 @@
+// RFC 7517; SECURITY-CHECKLIST KR-01, KR-02, R5 (mirrors the OpenID suite's `oidcc-server-rotate-keys`):
+// two-phase signing key rotation.
+//
+//   next     created by a rotation: published in the JWKS, signs nothing yet.
+//   active   promoted once it has been published for JWKS_MAX_AGE (the longest an RP may cache the
+//            JWKS) plus KEY_RELOAD_INTERVAL (the longest another node may take to start publishing it),
+//            so no token ever carries a kid that a verifier could not have seen.
+//   retired  the previous active key of the algorithm, from the moment of promotion: it signs nothing
+//            and stays published until remove_after = retirement + the longest token lifetime + a
+//            margin, so every token it signed keeps verifying until it expires. Cleanup deletes it later.
+//
+// Every function here takes the storage and an explicit `now` (no clock, no timers): the server runs
+// runKeySchedule on a timer on every node and the CLI calls the others on demand. Nodes may race:
+// promotion is one conditional update (status 'next' -> 'active') in a transaction that retires the
+// other active keys of the algorithm, duplicate `next` keys are resolved the same way on every node
+// (the oldest wins), and KeyStore.signingKey picks the signing key deterministically from the rows.
+import type { Config } from '../../config/config.js';
+import { JWKS_MAX_AGE } from '../../endpoints/well-known.js';
+import type { SigningKeyRow, Storage } from '../../storage/index.js';
+import { generateSigningKey, SUPPORTED_SIGNING_ALGS, type KeyStore, type SigningAlg } from './key-store.js';
+
+/** How often every node reloads the keys from the database (and runs the schedule), in seconds. */
+export const KEY_RELOAD_INTERVAL = 60;
+/** How long a `next` key is published before it may sign. */
+export const PUBLISH_DELAY = JWKS_MAX_AGE + KEY_RELOAD_INTERVAL;
+/**
+ * Added to the longest token lifetime before a retired key leaves the JWKS: a node may go on signing
+ * with the old key until its next reload (≤ 60 s), clocks differ between nodes (R4), verifiers allow
+ * up to 60 s of leeway (JW-05), and logout tokens (2 min) are signed with the ID token key.
+ */
+export const RETIREMENT_MARGIN = 300;
+
+export interface KeyPolicy {
+  /** Seconds an active key signs before a rotation starts; 0 = no automatic rotation. */
+  rotationInterval: number;
+  /** Seconds a `next` key is published before it is promoted. */
+  publishDelay: number;
+  /** Seconds a retired key stays published. */
+  retention: number;
+}
+
+export function keyPolicy(config: Pick<Config, 'keyRotationInterval' | 'accessTokenTtl' | 'idTokenTtl'>): KeyPolicy {
+  return {
+    rotationInterval: config.keyRotationInterval,
+    publishDelay: PUBLISH_DELAY,
+    // Access tokens are signed with ES256 and ID tokens with RS256 (or the client's algorithm); one
+    // retention for every key keeps it simple and is never shorter than what a key signed.
+    retention: Math.max(config.accessTokenTtl, config.idTokenTtl) + RETIREMENT_MARGIN,
+  };
+}
+
+export type KeyStorage = Pick<Storage, 'signingKeys' | 'transaction'>;
+
+export class KeyRotationError extends Error {}
+
+export function isSigningAlg(value: string): value is SigningAlg {
+  return (SUPPORTED_SIGNING_ALGS as readonly string[]).includes(value);
+}
+
+/** Oldest first, ties by kid: the same order on every node. */
+function oldestFirst(a: SigningKeyRow, b: SigningKeyRow): number {
+  return a.created_at - b.created_at || (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0);
+}
+
+/** The key that signs for `alg`: the same rule as KeyStore.signingKey (most recently activated, then kid). */
+export function currentActiveKey(rows: readonly SigningKeyRow[], alg: string): SigningKeyRow | undefined {
+  let best: SigningKeyRow | undefined;
+  for (const k of rows) {
+    if (k.alg !== alg || k.status !== 'active') continue;
+    const ka = k.activated_at ?? 0;
+    const ba = best?.activated_at ?? 0;
+    if (!best || ka > ba || (ka === ba && k.kid > best.kid)) best = k;
+  }
+  return best;
+}
+
+/** The pending `next` key of `alg` (the oldest, should a race have left two). */
+export function pendingKey(rows: readonly SigningKeyRow[], alg: string): SigningKeyRow | undefined {
+  return rows.filter((r) => r.alg === alg && r.status === 'next').sort(oldestFirst)[0];
+}
+
+/** When a `next` key may be promoted. */
+export function promotableAt(row: Pick<SigningKeyRow, 'created_at'>, policy: Pick<KeyPolicy, 'publishDelay'>): number {
+  return row.created_at + policy.publishDelay;
+}
+
+/** Is this key in the JWKS at `now`? (KeyStore.reload publishes next, active and not-yet-removed retired keys.) */
+export function isPublished(row: SigningKeyRow, now: number): boolean {
+  return row.status !== 'retired' || (row.remove_after ?? Infinity) > now;
+}
+
+/** Algorithms that have an active key (the ones the schedule keeps rotating). */
+function activeAlgs(rows: readonly SigningKeyRow[]): string[] {
+  return [...new Set(rows.filter((r) => r.status === 'active').map((r) => r.alg))].sort();
+}
+
+/** Two nodes may create a `next` key at once: keep the oldest, delete the others (they never signed). */
+async function dedupeNext(storage: KeyStorage, rows: readonly SigningKeyRow[], alg: string): Promise<SigningKeyRow | undefined> {
+  const next = rows.filter((r) => r.alg === alg && r.status === 'next').sort(oldestFirst);
+  for (const extra of next.slice(1)) await storage.signingKeys.deleteNext(extra.kid);
+  return next[0];
+}
+
+/** Creates a `next` key for `alg` (published, not signing); returns the pending key that survived. */
+export async function createNextKey(storage: KeyStorage, alg: SigningAlg, now: number): Promise<SigningKeyRow> {
+  const row = await generateSigningKey(alg, 'next', now);
+  await storage.signingKeys.create(row);
+  const survivor = await dedupeNext(storage, await storage.signingKeys.list(), alg);
+  return survivor ?? row;
+}
+
+/**
+ * Promotes one `next` key and retires the other active keys of its algorithm, in one transaction.
+ * False when the key was no longer `next` (another node promoted it first): nothing changes then.
+ */
+export async function promoteKey(storage: KeyStorage, key: Pick<SigningKeyRow, 'kid' | 'alg'>, policy: KeyPolicy, now: number): Promise<boolean> {
+  return storage.transaction(async (tx) => {
+    if (!(await tx.signingKeys.promote(key.kid, now))) return false;
+    await tx.signingKeys.retireActiveExcept(key.alg, key.kid, now, now + policy.retention);
+    return true;
+  });
+}
+
+export interface ScheduleResult {
+  promoted: SigningKeyRow[];
+  created: SigningKeyRow[];
+}
+
+/**
+ * One tick of the automatic schedule (every node, every KEY_RELOAD_INTERVAL):
+ * 1. promote each `next` key that has been published for policy.publishDelay;
+ * 2. if rotation is on, start a rotation (create a `next` key) for every algorithm whose signing key
+ *    is older than policy.rotationInterval and has no `next` key yet.
+ * Promotion runs even when automatic rotation is off, so that `gatehouse keys rotate` completes.
+ */
+export async function runKeySchedule(storage: KeyStorage, policy: KeyPolicy, now: number): Promise<ScheduleResult> {
+  const result: ScheduleResult = { promoted: [], created: [] };
+  let rows = await storage.signingKeys.list();
+  for (const alg of new Set(rows.filter((r) => r.status === 'next').map((r) => r.alg))) {
+    const next = await dedupeNext(storage, rows, alg);
+    if (next && promotableAt(next, policy) <= now && (await promoteKey(storage, next, policy, now))) result.promoted.push(next);
+  }
+  if (policy.rotationInterval > 0) {
+    if (result.promoted.length > 0) rows = await storage.signingKeys.list();
+    for (const alg of activeAlgs(rows)) {
+      if (!isSigningAlg(alg) || pendingKey(rows, alg)) continue;
+      const current = currentActiveKey(rows, alg)!;
+      if ((current.activated_at ?? current.created_at) + policy.rotationInterval <= now) {
+        result.created.push(await createNextKey(storage, alg, now));
+      }
+    }
+  }
+  return result;
+}
+
+export interface RotateOutcome {
+  alg: SigningAlg;
+  kid: string;
+  /** created: a new `next` key; pending: a `next` key was already waiting; promoted: the key signs now. */
+  action: 'created' | 'pending' | 'promoted';
+  /** For created/pending: when the schedule promotes it. */
+  promotesAt?: number;
+}
+
+/**
+ * `gatehouse keys rotate`. Normally starts a two-phase rotation: a `next` key that the schedule
+ * promotes after policy.publishDelay. With `immediate` (emergency, e.g. a compromised key) the new
+ * key signs at once — verifiers that cached the JWKS must refetch it on the unknown kid (KR-03) —
+ * and the previous active key is retired with the usual retention.
+ */
+export async function rotateKeys(
+  storage: KeyStorage, algs: readonly SigningAlg[], policy: KeyPolicy, now: number, options: { immediate?: boolean } = {},
+): Promise<RotateOutcome[]> {
+  const out: RotateOutcome[] = [];
+  for (const alg of algs) {
+    let next = pendingKey(await storage.signingKeys.list(), alg);
+    let action: RotateOutcome['action'] = 'pending';
+    if (!next) {
+      next = await createNextKey(storage, alg, now);
+      action = 'created';
+    }
+    if (options.immediate) {
+      if (!(await promoteKey(storage, next, policy, now))) {
+        throw new KeyRotationError(`the ${alg} key ${next.kid} changed while it was being promoted; run the command again`);
+      }
+      out.push({ alg, kid: next.kid, action: 'promoted' });
+    } else {
+      out.push({ alg, kid: next.kid, action, promotesAt: Math.max(promotableAt(next, policy), now) });
+    }
+  }
+  return out;
+}
+
+export interface RetireOutcome {
+  row: SigningKeyRow;
+  /** The status the key had. */
+  previousStatus: string;
+  /** When it leaves the JWKS. */
+  removeAfter: number;
+  changed: boolean;
+}
+
+/**
+ * `gatehouse keys retire KID`: the key stops signing at once, for a compromised or surplus key.
+ * - active: only while another active key of its algorithm exists (else KeyRotationError). By default it
+ *   also leaves the JWKS at once, so tokens it signed stop verifying (compromise); with keepPublished it
+ *   stays published for the usual retention so that outstanding tokens keep verifying.
+ * - next: it never signed anything, so it leaves the JWKS at once.
+ * - retired: brings its removal forward to now (unless keepPublished, which changes nothing).
+ */
+export async function retireKey(
+  storage: KeyStorage, kid: string, policy: KeyPolicy, now: number, options: { keepPublished?: boolean } = {},
+): Promise<RetireOutcome> {
+  const row = await storage.signingKeys.find(kid);
+  if (!row) throw new KeyRotationError(`no signing key with kid ${kid}`);
+  const removeAfter = options.keepPublished ? now + policy.retention : now;
+  if (row.status === 'active') {
+    if (!(await storage.signingKeys.retire(kid, row.alg, 'active', now, removeAfter))) {
+      const still = await storage.signingKeys.find(kid);
+      if (still?.status === 'active') {
+        throw new KeyRotationError(
+          `${kid} is the only active ${row.alg} key: run \`gatehouse keys rotate --alg ${row.alg} --immediate\` first, then retire it`,
+        );
+      }
+      throw new KeyRotationError(`the key ${kid} changed while it was being retired; run the command again`);
+    }
+    return { row, previousStatus: 'active', removeAfter, changed: true };
+  }
+  if (row.status === 'next') {
+    if (!(await storage.signingKeys.retire(kid, row.alg, 'next', now, now))) {
+      throw new KeyRotationError(`the key ${kid} changed while it was being retired; run the command again`);
+    }
+    return { row, previousStatus: 'next', removeAfter: now, changed: true };
+  }
+  if (options.keepPublished) return { row, previousStatus: 'retired', removeAfter: row.remove_after ?? now, changed: false };
+  const changed = await storage.signingKeys.shortenRetirement(kid, now);
+  return { row, previousStatus: 'retired', removeAfter: changed ? now : (row.remove_after ?? now), changed };
+}
+
+export interface KeyLog {
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+/** The timer body on every node: run the schedule, then reload the keys. Never rejects. */
+export async function maintainKeys(storage: KeyStorage, keys: KeyStore, policy: KeyPolicy, now: number, log: KeyLog): Promise<void> {
+  try {
+    const { promoted, created } = await runKeySchedule(storage, policy, now);
+    for (const k of created) log.info({ kid: k.kid, alg: k.alg, promotesAt: promotableAt(k, policy) }, 'signing key rotation started: next key published');
+    for (const k of promoted) log.info({ kid: k.kid, alg: k.alg }, 'signing key promoted: it signs from now on');
+  } catch (err) {
+    log.warn({ err }, 'signing key rotation failed');
+  }
+  try {
+    await keys.reload(now);
+  } catch (err) {
+    log.warn({ err }, 'reloading signing keys failed');
+  }
+}

@@ -1,0 +1,153 @@
+// Ending sessions: one browser session (RP-Initiated Logout 1.0, see endpoints/end-session.ts) or
+// every session of a user (`gatehouse sessions revoke`), and telling the clients through
+// OpenID Connect Back-Channel Logout 1.0 §2.4-2.8: a signed logout token POSTed as the form parameter
+// `logout_token` to each client's registered backchannel_logout_uri. Delivery is fire-and-forget with
+// a 5 s timeout: a slow or failing client is logged and never blocks or fails the logout.
+import { SignJWT } from 'jose';
+import type { Config } from '../config/config.js';
+import type { SessionRow, Storage } from '../storage/index.js';
+import { backchannelLogoutUriOf, clientFromRow, type Client } from './clients.js';
+import { randomToken } from './crypto.js';
+import { idTokenAlg } from './grants/issue.js';
+import type { KeyStore } from './keys/key-store.js';
+import { revokeFamily } from './tokens/revocation.js';
+
+export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+export const LOGOUT_TOKEN_TTL = 120;
+export const BACKCHANNEL_TIMEOUT_MS = 5000;
+
+export interface LogoutLog {
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+export interface LogoutTokenInput {
+  issuer: string;
+  client: Client;
+  subject: string;
+  /** The OP session (its public sid); absent means every session of the subject (§2.4). */
+  sid?: string | undefined;
+  now: number;
+}
+
+/**
+ * Back-Channel Logout 1.0 §2.4: iss, aud, iat, exp, jti, sub and/or sid, events; never a nonce.
+ * Signed like the client's ID tokens (RS256 unless it registered another algorithm), typ logout+jwt (§2.4, RFC 8725 §3.11).
+ */
+export async function mintLogoutToken(keys: KeyStore, input: LogoutTokenInput): Promise<string> {
+  const key = keys.signingKey(idTokenAlg(input.client));
+  const claims: Record<string, unknown> = {
+    iss: input.issuer,
+    aud: input.client.clientId,
+    iat: input.now,
+    exp: input.now + LOGOUT_TOKEN_TTL,
+    jti: randomToken(16),
+    sub: input.subject,
+    events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
+  };
+  if (input.sid) claims.sid = input.sid;
+  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, typ: 'logout+jwt', kid: key.kid }).sign(key.privateKey);
+}
+
+/**
+ * The clients to notify about a user's logout: those that registered a backchannel_logout_uri and
+ * hold a grant (consent) or a live refresh-token family of the user. Gather them before revoking.
+ */
+export async function backchannelTargets(storage: Pick<Storage, 'clients' | 'grants' | 'refreshTokens'>, userId: string, now: number): Promise<Client[]> {
+  const ids = new Set([...(await storage.grants.clientsOf(userId)), ...(await storage.refreshTokens.clientsOf(userId, now))]);
+  const clients: Client[] = [];
+  for (const id of [...ids].sort()) {
+    const row = await storage.clients.find(id);
+    if (!row) continue;
+    const client = clientFromRow(row);
+    if (backchannelLogoutUriOf(client)) clients.push(client);
+  }
+  return clients;
+}
+
+export interface DeliveryResult {
+  clientId: string;
+  ok: boolean;
+  status?: number;
+  error?: string;
+}
+
+export interface BackchannelDeps {
+  config: Pick<Config, 'issuer'>;
+  keys: KeyStore;
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}
+
+/**
+ * §2.5: POSTs a logout token to every target, in parallel, each with its own timeout. Never rejects:
+ * failures are logged (client_id and status, never the token) and reported in the result.
+ * Redirects are not followed (§2.8: the RP answers 200, or 400 with an error).
+ */
+export async function sendBackchannelLogout(
+  deps: BackchannelDeps, targets: readonly Client[], who: { subject: string; sid?: string | undefined }, log: LogoutLog, now: number,
+): Promise<DeliveryResult[]> {
+  const doFetch = deps.fetch ?? fetch;
+  const timeoutMs = deps.timeoutMs ?? BACKCHANNEL_TIMEOUT_MS;
+  return Promise.all(
+    targets.map(async (client): Promise<DeliveryResult> => {
+      const uri = backchannelLogoutUriOf(client);
+      if (!uri) return { clientId: client.clientId, ok: false, error: 'no backchannel_logout_uri' };
+      try {
+        const token = await mintLogoutToken(deps.keys, { issuer: deps.config.issuer, client, subject: who.subject, sid: who.sid, now });
+        const res = await doFetch(uri, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+          body: new URLSearchParams({ logout_token: token }).toString(),
+          redirect: 'manual',
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        await res.body?.cancel().catch(() => undefined);
+        const ok = res.status >= 200 && res.status < 300;
+        if (ok) log.info({ client_id: client.clientId, status: res.status }, 'back-channel logout delivered');
+        else log.warn({ client_id: client.clientId, status: res.status }, 'back-channel logout refused by the client');
+        return { clientId: client.clientId, ok, status: res.status };
+      } catch (err) {
+        const error = (err as Error)?.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : String((err as Error)?.message ?? err);
+        log.warn({ client_id: client.clientId, error }, 'back-channel logout failed');
+        return { clientId: client.clientId, ok: false, error };
+      }
+    }),
+  );
+}
+
+export type LogoutStorage = Pick<Storage, 'transaction' | 'sessions' | 'refreshTokens' | 'grants' | 'clients' | 'codes' | 'revokedAccessTokens'>;
+
+/**
+ * Ends one browser session: deletes its row and revokes the refresh-token families issued in it
+ * (RT-06: logging out revokes the family). Returns the back-channel targets, gathered first.
+ */
+export async function endBrowserSession(storage: LogoutStorage, session: SessionRow, now: number): Promise<{ targets: Client[]; families: number }> {
+  const targets = await backchannelTargets(storage, session.user_id, now);
+  await storage.sessions.delete(session.id_hash);
+  const families = await storage.refreshTokens.familiesOfSession(session.user_id, session.sid);
+  for (const familyId of families) await revokeFamily(storage, { familyId }, now);
+  return { targets, families: families.length };
+}
+
+export interface UserRevocation {
+  sessions: number;
+  families: number;
+  accessTokens: number;
+  targets: Client[];
+}
+
+/**
+ * Signs a user out everywhere (`gatehouse sessions revoke`): every session, every refresh-token
+ * family with the access tokens issued alongside, and the still-live access tokens issued from codes
+ * (denied by jti until they expire). Returns the back-channel targets, gathered first.
+ */
+export async function revokeUserSessions(storage: LogoutStorage, userId: string, now: number): Promise<UserRevocation> {
+  const targets = await backchannelTargets(storage, userId, now);
+  const sessions = await storage.sessions.deleteByUser(userId);
+  const families = await storage.refreshTokens.familiesOf(userId);
+  for (const familyId of families) await revokeFamily(storage, { familyId }, now);
+  const fromCodes = await storage.codes.liveAccessTokensOf(userId, now);
+  await storage.revokedAccessTokens.add(fromCodes);
+  return { sessions, families: families.length, accessTokens: fromCodes.length, targets };
+}
