@@ -1,0 +1,161 @@
+// Server-side browser sessions. The browser only ever holds an opaque, random session id
+// in an HttpOnly cookie; tokens and the pending login transactions live here, in memory.
+import { randomBytes } from 'node:crypto';
+
+/** One authorization request in flight (RFC 6749 §10.12, RFC 7636, OIDC Core §15.5.2). */
+export interface PendingLogin {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  createdAt: number;
+}
+
+export interface TokenSet {
+  accessToken: string;
+  /** Epoch milliseconds; undefined when the server did not say (expires_in absent). */
+  accessTokenExpiresAt?: number;
+  /** Epoch milliseconds after which the token is refreshed before use. */
+  refreshAt?: number;
+  refreshToken?: string;
+  idToken?: string;
+  scope?: string;
+}
+
+export interface SignedInUser {
+  sub: string;
+  name?: string;
+  email?: string;
+  /** Claims of the ID token, for the "technical details" panel. */
+  idTokenClaims: Record<string, unknown>;
+}
+
+export interface Session {
+  readonly id: string;
+  createdAt: number;
+  lastSeenAt: number;
+  /** Pending logins keyed by `state`; a few, so that two tabs can each start a login. */
+  pending: Map<string, PendingLogin>;
+  user?: SignedInUser;
+  tokens?: TokenSet;
+  /** Single-flight refresh: concurrent requests of one session share one refresh call. */
+  refreshing?: Promise<TokenSet>;
+}
+
+export const MAX_PENDING_LOGINS = 5;
+/** Memory bound: beyond this many sessions the least recently created one is dropped. */
+export const DEFAULT_MAX_SESSIONS = 10_000;
+export const PENDING_LOGIN_TTL_MS = 10 * 60 * 1000;
+
+export class SessionStore {
+  readonly #sessions = new Map<string, Session>();
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  readonly #maxSessions: number;
+  #sweeper: NodeJS.Timeout | undefined;
+
+  constructor({
+    ttlMs,
+    maxSessions = DEFAULT_MAX_SESSIONS,
+    now = Date.now,
+  }: {
+    ttlMs: number;
+    maxSessions?: number;
+    now?: () => number;
+  }) {
+    this.#ttlMs = ttlMs;
+    this.#maxSessions = maxSessions;
+    this.#now = now;
+    this.#sweeper = setInterval(() => this.sweep(), Math.min(ttlMs, 60_000));
+    this.#sweeper.unref();
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  create(): Session {
+    const now = this.#now();
+    const session: Session = {
+      id: randomBytes(32).toString('base64url'),
+      createdAt: now,
+      lastSeenAt: now,
+      pending: new Map(),
+    };
+    while (this.#sessions.size >= this.#maxSessions) {
+      const oldest = this.#sessions.keys().next().value;
+      if (oldest === undefined) break;
+      this.#sessions.delete(oldest);
+    }
+    this.#sessions.set(session.id, session);
+    return session;
+  }
+
+  get(id: string | undefined): Session | undefined {
+    if (!id) return undefined;
+    const session = this.#sessions.get(id);
+    if (!session) return undefined;
+    const now = this.#now();
+    if (now - session.lastSeenAt > this.#ttlMs) {
+      this.#sessions.delete(id);
+      return undefined;
+    }
+    session.lastSeenAt = now;
+    return session;
+  }
+
+  /**
+   * Replaces a session by a fresh id carrying the same state (defeats session fixation:
+   * the id a browser had before signing in is worthless after).
+   */
+  rotate(session: Session): Session {
+    this.#sessions.delete(session.id);
+    const next = this.create();
+    next.pending = session.pending;
+    if (session.user) next.user = session.user;
+    if (session.tokens) next.tokens = session.tokens;
+    return next;
+  }
+
+  delete(id: string): void {
+    this.#sessions.delete(id);
+  }
+
+  addPendingLogin(session: Session, login: PendingLogin): void {
+    this.prunePending(session);
+    while (session.pending.size >= MAX_PENDING_LOGINS) {
+      const oldest = session.pending.keys().next().value;
+      if (oldest === undefined) break;
+      session.pending.delete(oldest);
+    }
+    session.pending.set(login.state, login);
+  }
+
+  /** Removes and returns the pending login for `state` (one use only), if still valid. */
+  takePendingLogin(session: Session, state: string): PendingLogin | undefined {
+    const login = session.pending.get(state);
+    if (!login) return undefined;
+    session.pending.delete(state);
+    if (this.#now() - login.createdAt > PENDING_LOGIN_TTL_MS) return undefined;
+    return login;
+  }
+
+  prunePending(session: Session): void {
+    const now = this.#now();
+    for (const [state, login] of session.pending) {
+      if (now - login.createdAt > PENDING_LOGIN_TTL_MS) session.pending.delete(state);
+    }
+  }
+
+  sweep(): void {
+    const now = this.#now();
+    for (const [id, session] of this.#sessions) {
+      if (now - session.lastSeenAt > this.#ttlMs) this.#sessions.delete(id);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+    this.#sessions.clear();
+  }
+}
