@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `gatehouse` command (CONTRACT.md): serve, users, clients, keys, sessions, cleanup.
+import { createServer } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, OPTION_NAMES } from '../config/config.js';
 import { OAuthError } from '../oauth/errors.js';
@@ -53,7 +54,23 @@ async function serveCommand(args: string[]): Promise<void> {
   }
   const flags: Record<string, string> = {};
   for (const [k, v] of Object.entries(values)) if (typeof v === 'string') flags[k] = v;
-  await serve(loadConfig(process.env, flags));
+  let config = loadConfig(process.env, flags);
+  if (config.port === 0 && flags.issuer === undefined && !process.env.GATEHOUSE_ISSUER) {
+    // An ephemeral port: choose it now so that the default issuer names the real port.
+    config = loadConfig(process.env, { ...flags, port: String(await freePort(config.host)) });
+  }
+  await serve(config);
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 async function main(argv: string[]): Promise<number> {
