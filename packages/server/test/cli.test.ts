@@ -1,0 +1,324 @@
+// The `gatehouse` command (CONTRACT.md): users, clients, serve; RU-06 at registration, TL-01, CR-02, CR-04.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openStorage } from '../src/storage/index.js';
+import { sha256 } from '../src/oauth/crypto.js';
+import { RU06_UNSAFE } from './cases.js';
+
+const BIN = fileURLToPath(new URL('../../bin/gatehouse.js', import.meta.url));
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GATEHOUSE_')) env[k] = v;
+  return env;
+}
+
+function run(args: string[], input?: string, timeoutMs = 30_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`gatehouse ${args.join(' ')} timed out; stdout=${stdout} stderr=${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin.end(input);
+    else child.stdin.end();
+  });
+}
+
+function tempDb(t: { after(fn: () => void): void }): { db: string; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return { dir, db: `sqlite:${join(dir, 'gatehouse.db')}` };
+}
+
+const json = <T>(r: Run): T => {
+  assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+};
+
+test('users create reads the password from stdin and prints id and username as JSON', async (t) => {
+  const { db } = tempDb(t);
+  const r = await run(['users', 'create', '--username', 'alice', '--password-stdin', '--email', 'alice@example.com', '--name', 'Alice A', '--database', db, '--json'], 'correct horse battery\n');
+  const user = json<{ id: string; username: string }>(r);
+  assert.equal(user.username, 'alice');
+  assert.equal(typeof user.id, 'string');
+  assert.ok(user.id.length > 0);
+  assert.ok(!r.stdout.includes('correct horse battery'), 'the password is not echoed');
+  const list = json<{ id: string; username: string }[]>(await run(['users', 'list', '--database', db, '--json']));
+  assert.deepEqual(list.map((u) => [u.id, u.username]), [[user.id, 'alice']]);
+});
+
+test('CR-04 a user created by the CLI has an argon2id m=19456,t=2,p=1 hash of exactly the stdin password', async (t) => {
+  const { db } = tempDb(t);
+  json(await run(['users', 'create', '--username', 'bob', '--password-stdin', '--database', db, '--json'], 'pa ss wo rd with spaces\n'));
+  const storage = await openStorage(db);
+  try {
+    const row = await storage.users.findByUsername('bob');
+    assert.match(row!.password_hash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    const { verify } = await import('@node-rs/argon2');
+    assert.equal(await verify(row!.password_hash, 'pa ss wo rd with spaces'), true, 'the trailing newline is stripped, inner spaces kept');
+  } finally {
+    await storage.close();
+  }
+});
+
+test('users create with a duplicate username exits non-zero with a message naming the user', async (t) => {
+  const { db } = tempDb(t);
+  json(await run(['users', 'create', '--username', 'alice', '--password-stdin', '--database', db, '--json'], 'password one\n'));
+  const dup = await run(['users', 'create', '--username', 'alice', '--password-stdin', '--database', db, '--json'], 'password two\n');
+  assert.notEqual(dup.code, 0);
+  assert.match(dup.stderr, /alice/);
+  assert.equal(dup.stdout.trim(), '');
+  assert.equal(json<unknown[]>(await run(['users', 'list', '--database', db, '--json'])).length, 1);
+});
+
+test('users create refuses a missing --password-stdin, an empty or short password, or a bad username', async (t) => {
+  const { db } = tempDb(t);
+  for (const [args, input] of [
+    [['users', 'create', '--username', 'carol', '--database', db], 'password long enough\n'],
+    [['users', 'create', '--username', 'carol', '--password-stdin', '--database', db], ''],
+    [['users', 'create', '--username', 'carol', '--password-stdin', '--database', db], 'short\n'],
+    [['users', 'create', '--username', 'bad name<script>', '--password-stdin', '--database', db], 'password long enough\n'],
+    [['users', 'create', '--password-stdin', '--database', db], 'password long enough\n'],
+  ] as [string[], string][]) {
+    const r = await run(args, input);
+    assert.notEqual(r.code, 0, args.join(' '));
+    assert.ok(r.stderr.length > 0, 'a message on stderr');
+  }
+  assert.deepEqual(json<unknown[]>(await run(['users', 'list', '--database', db, '--json'])), []);
+});
+
+test('CR-02 clients create --json prints client_id and client_secret; the database keeps only the SHA-256 digest', async (t) => {
+  const { db, dir } = tempDb(t);
+  const created = json<{ client_id: string; client_secret: string; redirect_uris: string[]; token_endpoint_auth_method: string }>(
+    await run(['clients', 'create', '--name', 'C1', '--redirect-uri', 'https://c1.example/cb', '--scope', 'openid profile photos:read', '--database', db, '--json']),
+  );
+  assert.match(created.client_id, /^[A-Za-z0-9_-]{16,}$/);
+  assert.match(created.client_secret, /^[A-Za-z0-9_-]{43}$/);
+  assert.deepEqual(created.redirect_uris, ['https://c1.example/cb']);
+  assert.equal(created.token_endpoint_auth_method, 'client_secret_basic');
+  const storage = await openStorage(db);
+  try {
+    const row = await storage.clients.find(created.client_id);
+    assert.ok(row);
+    assert.equal(row.client_secret_hash, sha256(created.client_secret));
+    assert.equal(row.scope, 'openid profile photos:read');
+  } finally {
+    await storage.close();
+  }
+  // no copy of the raw secret in any database file (main, WAL, SHM)
+  for (const f of readdirSync(dir)) assert.ok(!readFileSync(join(dir, f)).includes(created.client_secret), `raw secret in ${f}`);
+  // clients list shows the client but never its secret or digest
+  const list = await run(['clients', 'list', '--database', db, '--json']);
+  const clients = json<{ client_id: string }[]>(list);
+  assert.deepEqual(clients.map((c) => c.client_id), [created.client_id]);
+  assert.ok(!list.stdout.includes(created.client_secret));
+  assert.ok(!list.stdout.includes(sha256(created.client_secret)));
+});
+
+test('clients create --public makes a client without a secret', async (t) => {
+  const { db } = tempDb(t);
+  const created = json<Record<string, unknown>>(await run(['clients', 'create', '--name', 'P1', '--redirect-uri', 'https://p1.example/cb', '--redirect-uri', 'http://127.0.0.1/cb', '--public', '--database', db, '--json']));
+  assert.equal(created.client_secret, undefined);
+  assert.equal(created.token_endpoint_auth_method, 'none');
+  assert.deepEqual(created.redirect_uris, ['https://p1.example/cb', 'http://127.0.0.1/cb']);
+  const storage = await openStorage(db);
+  try {
+    assert.equal((await storage.clients.find(String(created.client_id)))!.client_secret_hash, null);
+  } finally {
+    await storage.close();
+  }
+});
+
+test('clients create refuses client_credentials for a public client, unknown grant types or methods, bad scopes and a missing redirect URI', async (t) => {
+  const { db } = tempDb(t);
+  for (const extra of [
+    ['--redirect-uri', 'https://x.example/cb', '--public', '--grant-types', 'authorization_code,client_credentials'],
+    ['--redirect-uri', 'https://x.example/cb', '--grant-types', 'password'],
+    ['--redirect-uri', 'https://x.example/cb', '--auth-method', 'bogus'],
+    ['--redirect-uri', 'https://x.example/cb', '--scope', 'openid "quoted"'],
+    [], // the authorization_code grant needs a redirect URI
+  ]) {
+    const r = await run(['clients', 'create', '--name', 'X', ...extra, '--database', db, '--json']);
+    assert.notEqual(r.code, 0, extra.join(' '));
+  }
+  assert.deepEqual(json<unknown[]>(await run(['clients', 'list', '--database', db, '--json'])), []);
+});
+
+test('clients delete removes a client; deleting an unknown one exits non-zero', async (t) => {
+  const { db } = tempDb(t);
+  const a = json<{ client_id: string }>(await run(['clients', 'create', '--name', 'A', '--redirect-uri', 'https://a.example/cb', '--database', db, '--json']));
+  const b = json<{ client_id: string }>(await run(['clients', 'create', '--name', 'B', '--redirect-uri', 'https://b.example/cb', '--database', db, '--json']));
+  const del = await run(['clients', 'delete', a.client_id, '--database', db]);
+  assert.equal(del.code, 0, del.stderr);
+  assert.deepEqual(json<{ client_id: string }[]>(await run(['clients', 'list', '--database', db, '--json'])).map((c) => c.client_id), [b.client_id]);
+  const again = await run(['clients', 'delete', a.client_id, '--database', db]);
+  assert.notEqual(again.code, 0);
+  assert.notEqual((await run(['clients', 'delete', '--database', db])).code, 0, 'no id');
+});
+
+test('RU-06 clients create rejects unsafe redirect URIs with a non-zero exit and creates nothing', async (t) => {
+  const { db } = tempDb(t);
+  for (const [name, uri] of RU06_UNSAFE) {
+    await t.test(`${name}: ${uri}`, async () => {
+      const r = await run(['clients', 'create', '--name', 'Bad', '--redirect-uri', 'https://ok.example/cb', '--redirect-uri', uri, '--database', db, '--json']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /invalid_redirect_uri/);
+      assert.equal(r.stdout.trim(), '', 'no client printed');
+    });
+  }
+  assert.deepEqual(json<unknown[]>(await run(['clients', 'list', '--database', db, '--json'])), [], 'no client was created');
+});
+
+test('--help on every command exits 0 and prints usage', async (t) => {
+  for (const args of [['--help'], ['-h'], ['serve', '--help'], ['users', '--help'], ['users', 'create', '--help'], ['users', 'list', '--help'], ['clients', '--help'], ['clients', 'create', '--help'], ['clients', 'list', '--help'], ['clients', 'delete', '--help']]) {
+    await t.test(args.join(' '), async () => {
+      const r = await run(args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /gatehouse/);
+      assert.match(r.stdout, /--/);
+    });
+  }
+});
+
+test('bad flags, unknown commands and missing arguments exit non-zero with a message', async (t) => {
+  const { db } = tempDb(t);
+  for (const args of [
+    ['bogus'], ['users', 'bogus'], ['clients', 'bogus'], ['users', 'list', '--bogus'], ['clients', 'list', '--database', db, '--nope'],
+    ['clients', 'create', '--name', 'X', '--redirect-uri', 'https://x.example/cb', '--frobnicate', '--database', db],
+    ['clients', 'create', '--redirect-uri', 'https://x.example/cb', '--database', db], ['serve', '--frobnicate'], ['serve', 'extra-positional'],
+    ['serve', '--port', 'abc', '--database', db], ['serve', '--code-ttl', '0', '--database', db], [],
+  ]) {
+    await t.test(args.join(' ') || '(no arguments)', async () => {
+      const r = await run(args, undefined, 15_000);
+      assert.notEqual(r.code, 0);
+      assert.equal(r.signal, null, 'it exited by itself');
+      assert.ok(r.stderr.length > 0 || r.stdout.length > 0, 'it says why');
+    });
+  }
+  assert.deepEqual(json<unknown[]>(await run(['clients', 'list', '--database', db, '--json'])), []);
+});
+
+test('TL-01 serve refuses a non-https, non-loopback issuer (and one with a query or fragment)', async (t) => {
+  const { db } = tempDb(t);
+  for (const issuer of ['http://example.com', 'http://as.example:9000', 'https://as.example?x=1', 'https://as.example#f']) {
+    await t.test(issuer, async () => {
+      const r = await run(['serve', '--issuer', issuer, '--port', '0', '--database', db], undefined, 15_000);
+      assert.notEqual(r.code, 0);
+      assert.equal(r.signal, null);
+      assert.doesNotMatch(r.stdout, /listening on/);
+      assert.match(r.stderr, /issuer/i);
+    });
+  }
+});
+
+interface Served {
+  url: string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+function serve(args: string[]): Promise<Served> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve did not print "listening on" in time; stdout=${stdout} stderr=${stderr}`));
+    }, 20_000);
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    child.stdout.on('data', (d) => {
+      stdout += String(d);
+      const m = /^listening on (\S+)$/m.exec(stdout);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: m[1]!, exit, kill: (s) => child.kill(s) });
+      }
+    });
+    void exit.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code} before listening; stdout=${stdout} stderr=${stderr}`));
+    });
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+test('serve prints "listening on URL", answers there, and exits 0 on SIGTERM', async (t) => {
+  const { db } = tempDb(t);
+  const port = await freePort();
+  const s = await serve(['--port', String(port), '--database', db]);
+  t.after(() => s.kill('SIGKILL'));
+  assert.equal(s.url, `http://127.0.0.1:${port}`);
+  const res = await fetch(`${s.url}/.well-known/oauth-authorization-server`);
+  assert.equal(res.status, 200);
+  assert.equal(((await res.json()) as { issuer: string }).issuer, s.url);
+  s.kill('SIGTERM');
+  assert.deepEqual(await s.exit, { code: 0, signal: null });
+});
+
+test('serve on port 0 prints "listening on URL" with the port it really listens on, and exits 0 on SIGTERM', async (t) => {
+  const { db } = tempDb(t);
+  const s = await serve(['--port', '0', '--database', db]);
+  t.after(() => s.kill('SIGKILL'));
+  try {
+    assert.match(s.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.notEqual(new URL(s.url).port, '0', `the printed URL ${s.url} must be reachable`);
+    const res = await fetch(`${s.url}/.well-known/oauth-authorization-server`);
+    assert.equal(res.status, 200);
+  } finally {
+    s.kill('SIGTERM');
+    assert.deepEqual(await s.exit, { code: 0, signal: null });
+  }
+});
+
+test('serve applies migrations itself, a client created by the CLI works against it, and SIGINT exits 0', async (t) => {
+  const { db } = tempDb(t);
+  const port = await freePort();
+  const c = json<{ client_id: string; client_secret: string }>(
+    await run(['clients', 'create', '--name', 'svc', '--redirect-uri', 'https://svc.example/cb', '--grant-types', 'client_credentials', '--scope', 'photos:read', '--database', db, '--json']),
+  );
+  const s = await serve(['--port', String(port), '--database', db]);
+  t.after(() => s.kill('SIGKILL'));
+  const res = await fetch(`${s.url}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64')}` },
+    body: 'grant_type=client_credentials',
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal(((await res.json()) as { scope: string }).scope, 'photos:read');
+  s.kill('SIGINT');
+  assert.deepEqual(await s.exit, { code: 0, signal: null }, 'SIGINT exits cleanly too');
+});
