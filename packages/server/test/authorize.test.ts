@@ -2,21 +2,14 @@
 // Errors about client_id/redirect_uri render an error page; every other error redirects with error, state, iss.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { authorizeUrl, Browser, form, getCode, pkce, startServer, tokenRequest, type TestServer } from './helpers.js';
+import { authorizeUrl, Browser, form, getCode, pkce, tokenRequest, type TestServer } from './helpers.js';
 import {
-  assertErrorPage, assertErrorRedirect, continueFlow, countRows, createPublicClient, DEFAULT_USER, header, isConsentForm, isLoginForm, locationOf, startInteraction,
+  assertErrorPage, assertErrorRedirect, continueFlow, countRows, createPublicClient, header, isConsentForm, isLoginForm, locationOf, startInteraction, setupWithClientAndUser as setup,
 } from './helpers2.js';
 import { RU01_VARIANTS, RU05_CASES } from './cases.js';
 
 const C1 = 'https://c1.example/cb';
 
-async function setup(t: { after(fn: () => Promise<void>): void }, env: Record<string, string> = {}) {
-  const server = await startServer(env);
-  t.after(() => server.close());
-  const client = await server.createClient({ redirectUris: [C1] });
-  const user = await server.createUser();
-  return { server, client, user };
-}
 
 /** Authorize request parameters (a valid request unless overridden; `undefined` removes one). */
 function params(clientId: string, over: Record<string, string | undefined> = {}): Record<string, string | undefined> {

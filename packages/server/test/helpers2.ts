@@ -5,7 +5,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { sql } from 'kysely';
 import {
-  authorizeUrl, Browser, form, getCode, ISSUER, parseForm, pkce, tokenRequest,
+  authorizeUrl, Browser, form, getCode, ISSUER, parseForm, pkce, startServer, tokenRequest,
   type AuthorizeOptions, type ParsedForm, type TestServer,
 } from './helpers.js';
 import type { Storage } from '../src/storage/index.js';
@@ -204,4 +204,13 @@ export function createPublicClient(server: TestServer, redirectUris: string[] = 
     redirectUris, isPublic: true, grantTypes: ['authorization_code', 'refresh_token'],
     ...(scope !== undefined ? { scope } : {}),
   });
+}
+
+/** A fresh server with one confidential client (redirect https://c1.example/cb) and one user; closed after the test. */
+export async function setupWithClientAndUser(t: { after(fn: () => Promise<void>): void }, env: Record<string, string> = {}) {
+  const server = await startServer(env);
+  t.after(() => server.close());
+  const client = await server.createClient({ redirectUris: ['https://c1.example/cb'] });
+  const user = await server.createUser();
+  return { server, client, user };
 }

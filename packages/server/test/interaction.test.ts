@@ -2,23 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
-import { authorizeUrl, Browser, getCode, parseForm, pkce, startServer, type TestServer } from './helpers.js';
+import { authorizeUrl, Browser, getCode, parseForm, pkce, type TestServer } from './helpers.js';
 import {
-  assertErrorPage, continueFlow, countRows, createPublicClient, header, isConsentForm, isLoginForm, locationOf, nowSeconds, postAs,
-  setCookies, startInteraction,
+  assertErrorPage, continueFlow, countRows, createPublicClient, header, isConsentForm, isLoginForm, locationOf, nowSeconds, postAs, setCookies, startInteraction, setupWithClientAndUser as setup,
 } from './helpers2.js';
 import { describeScopes } from '../src/oauth/scopes.js';
 import { escapeHtml } from '../src/interaction/views.js';
 
 const C1 = 'https://c1.example/cb';
 
-async function setup(t: { after(fn: () => Promise<void>): void }, env: Record<string, string> = {}) {
-  const server = await startServer(env);
-  t.after(() => server.close());
-  const client = await server.createClient({ redirectUris: [C1] });
-  const user = await server.createUser();
-  return { server, client, user };
-}
 
 const start = (browser: Browser, clientId: string, extra: Record<string, string> = {}, scope?: string, redirectUri = C1) =>
   startInteraction(browser, { clientId, redirectUri, state: 'S', challenge: pkce().challenge, ...(scope ? { scope } : {}), extra });

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
 import type { LightMyRequestResponse } from 'fastify';
-import { registerClient } from '../src/oauth/clients.js';
 import { nowSeconds, sha256 } from '../src/oauth/crypto.js';
 import { KeyStore } from '../src/oauth/keys/key-store.js';
 import { BACKCHANNEL_LOGOUT_EVENT, revokeUserSessions } from '../src/oauth/logout.js';
