@@ -18,7 +18,10 @@ const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
 const port = 9700 + Math.floor(Math.random() * 200);
 const issuer = `http://127.0.0.1:${port}`;
 
-const config = loadConfig({ GATEHOUSE_DATABASE_URL: `sqlite:${join(dir, 'bench.db')}`, GATEHOUSE_ISSUER: issuer, GATEHOUSE_LOG_LEVEL: 'silent' });
+const config = loadConfig({
+  GATEHOUSE_DATABASE_URL: `sqlite:${join(dir, 'bench.db')}`, GATEHOUSE_ISSUER: issuer, GATEHOUSE_LOG_LEVEL: 'silent',
+  GATEHOUSE_LOGIN_MAX_FAILURES: '1000', // the timing samples below must not hit the lock
+});
 const gh = await createGatehouse(config);
 gh.app.get('/bench/peer', async () => ({ ok: true })); // the ceiling: Fastify + our hooks, no work
 await gh.app.listen({ host: '127.0.0.1', port });
@@ -58,9 +61,40 @@ function signRate() {
   })();
 }
 
+// UI-05 / CA-03: an unknown user and a wrong password must take the same time (a dummy argon2id
+// hash runs for unknown users). Medians over alternating samples, through the real login form.
+async function loginTiming(samples = 60) {
+  const now = Math.floor(Date.now() / 1000);
+  const { hashPassword } = await import('../packages/server/dist/src/oauth/passwords.js');
+  await gh.deps.storage.users.create({ id: 'bench-alice', username: 'alice', password_hash: await hashPassword('the right password'), email: null, name: null, claims: '{}', disabled: 0, created_at: now, updated_at: now });
+  const web = await registerClient(gh.deps.storage.clients, { clientName: 'web', redirectUris: ['https://web.example/cb'], scope: 'openid' }, now);
+  const times = { unknown: [], wrong: [] };
+  for (let i = 0; i < samples * 2; i++) {
+    const kind = i % 2 === 0 ? 'unknown' : 'wrong';
+    const q = new URLSearchParams({ response_type: 'code', client_id: web.client.clientId, redirect_uri: 'https://web.example/cb', scope: 'openid', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+    const start = await gh.app.inject(`/authorize?${q}`);
+    const cookie = start.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+    const page = await gh.app.inject({ url: start.headers.location, headers: { cookie } });
+    const csrf = /name="csrf_token" value="([^"]+)"/.exec(page.body)[1];
+    const body = new URLSearchParams({ csrf_token: csrf, username: kind === 'unknown' ? `nobody${i}` : 'alice', password: 'not the password' }).toString();
+    const t0 = process.hrtime.bigint();
+    // Each sample from its own client address (inject only: nothing leaves the process), so the
+    // per-IP rate limit of the login route does not end the run.
+    const remoteAddress = `127.0.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+    const res = await gh.app.inject({ method: 'POST', url: `${start.headers.location}/login`, remoteAddress, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: body });
+    times[kind].push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (res.statusCode !== 401) throw new Error(`login sample answered ${res.statusCode}`);
+  }
+  const median = (a) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const row = { title: 'login: unknown user vs wrong password (median ms)', unknown_ms: +median(times.unknown).toFixed(2), wrong_password_ms: +median(times.wrong).toFixed(2) };
+  console.log(`${row.title.padEnd(52)} unknown ${row.unknown_ms} ms   wrong password ${row.wrong_password_ms} ms   (${samples} samples each)`);
+  return row;
+}
+
 console.log(`gatehouse bench: ${seconds}s per run, ${connections} connections, node ${process.version}, SQLite at ${dir}`);
 const rows = [];
 rows.push(await signRate());
+rows.push(await loginTiming());
 rows.push(await load('peer: bare route on the same server', { path: '/bench/peer' }));
 rows.push(await load('GET /jwks', { path: '/jwks' }));
 rows.push(await load('POST /token client_credentials (Basic)', {
