@@ -322,3 +322,18 @@ test('UI-02 a login post with Origin: null (sent by browsers under Referrer-Poli
     assert.equal(res.statusCode, expected, origin);
   }
 });
+
+test('UI-09 the consent page is not shown once the browser session that signed in has ended', async (t) => {
+  const { server, client, user } = await setup();
+  t.after(() => server.close());
+  const browser = new Browser(server.app);
+  const start = await browser.get(authorizeUrl({ clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid', challenge: pkce().challenge }));
+  const interaction = start.headers.location as string;
+  const f = parseForm((await browser.get(interaction)).body);
+  await browser.post(f.action, { ...f.fields, username: user.username, password: user.password });
+  assert.equal((await browser.get(interaction)).statusCode, 200, 'consent page while signed in');
+  await server.deps.storage.sessions.deleteByUser(user.id);
+  const after = await browser.get(interaction);
+  assert.equal(after.statusCode, 400);
+  assert.doesNotMatch(after.body, /name="decision"/);
+});

@@ -120,6 +120,9 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
         username: loaded.request.loginHint,
       }));
     }
+    // The consent page is only for the user who signed in for this interaction, still signed in.
+    const signedIn = await currentSession(request, deps, now);
+    if (!signedIn || signedIn.user.id !== loaded.row.user_id) return stale(reply);
     return renderConsent(reply, loaded, loaded.row.user_id);
   });
 
