@@ -322,3 +322,27 @@ test('serve applies migrations itself, a client created by the CLI works against
   s.kill('SIGINT');
   assert.deepEqual(await s.exit, { code: 0, signal: null }, 'SIGINT exits cleanly too');
 });
+
+test('clients delete and keys retire accept ids that start with "-" (base64url ids and thumbprints can)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { openStorage } = await import('../src/storage/index.js');
+  const { dashSafePositionals } = await import('../src/cli/common.js');
+  const db = `sqlite:${join(mkdtempSync(join(tmpdir(), 'gh-dash-')), 'g.db')}`;
+  const storage = await openStorage(db);
+  await storage.clients.create({
+    client_id: '-D1a0-GWZp-L9M8pvgzBew', client_secret_hash: null, client_name: 'dash', redirect_uris: '["https://c1.example/cb"]',
+    grant_types: '["authorization_code"]', scope: 'openid', token_endpoint_auth_method: 'none', is_public: 1, metadata: '{}', created_at: 1,
+  });
+  await storage.close();
+  const bin = new URL('../../bin/gatehouse.js', import.meta.url).pathname;
+  const res = spawnSync(process.execPath, [bin, 'clients', 'delete', '-D1a0-GWZp-L9M8pvgzBew', '--database', db], { encoding: 'utf8' });
+  assert.equal(res.status, 0, res.stderr);
+  const check = await openStorage(db);
+  assert.equal(await check.clients.find('-D1a0-GWZp-L9M8pvgzBew'), undefined);
+  await check.close();
+  assert.deepEqual(dashSafePositionals(['-abc', '--json', '-h']), ['--json', '-h', '--', '-abc']);
+  assert.deepEqual(dashSafePositionals(['--database', 'x', '--', '-k']), ['--database', 'x', '--', '-k']);
+});

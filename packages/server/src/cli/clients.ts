@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { clientFromRow, clientMetadata, registerClient } from '../oauth/clients.js';
 import { nowSeconds } from '../oauth/crypto.js';
-import { print, UsageError, withStorage } from './common.js';
+import { dashSafePositionals, print, UsageError, withStorage } from './common.js';
 
 const HELP = `gatehouse clients — manage OAuth clients
 
@@ -82,7 +82,7 @@ export async function clientsCommand(args: string[]): Promise<number> {
     });
   }
   if (sub === 'delete') {
-    const { values, positionals } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: { database: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    const { values, positionals } = parseArgs({ args: dashSafePositionals(rest), strict: true, allowPositionals: true, options: { database: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
     if (values.help) {
       process.stdout.write(HELP);
       return 0;

@@ -34,3 +34,23 @@ export async function readStdin(): Promise<string> {
 export function print(json: boolean, value: unknown, text: string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
 }
+
+/**
+ * Identifiers such as client ids and key ids are base64url and may start with `-`. For commands
+ * that take one as a positional argument, every single-dash word other than `-h` is an argument,
+ * not an option: it is moved behind a `--` so that parseArgs reads it as a positional.
+ */
+export function dashSafePositionals(args: readonly string[]): string[] {
+  const options: string[] = [];
+  const positionals: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (/^-[^-]/.test(arg) && arg !== '-h') positionals.push(arg);
+    else options.push(arg);
+  }
+  return [...options, '--', ...positionals];
+}

@@ -8,7 +8,7 @@ import {
   type KeyPolicy,
 } from '../oauth/keys/rotation.js';
 import type { SigningKeyRow } from '../storage/index.js';
-import { print, UsageError, withStorage } from './common.js';
+import { UsageError, dashSafePositionals, print, withStorage } from './common.js';
 
 const HELP = `gatehouse keys — signing keys (published in the JWKS at /jwks)
 
@@ -135,7 +135,7 @@ export async function keysCommand(args: string[]): Promise<number> {
   }
   if (sub === 'retire') {
     const { values, positionals } = parseArgs({
-      args: rest,
+      args: dashSafePositionals(rest),
       strict: true,
       allowPositionals: true,
       options: { 'keep-published': { type: 'boolean' }, database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },

@@ -1,6 +1,6 @@
 // RFC 6749 §2 (client types and registration), RFC 7591 §2 (client metadata names).
 import { randomToken, sha256 } from './crypto.js';
-import { invalidClientMetadata, invalidRedirectUri, OAuthError } from './errors.js';
+import { invalidClientMetadata, invalidRedirectUri } from './errors.js';
 import { assertRegistrableRedirectUri, isLoopbackHost } from './redirect-uri.js';
 import { isValidScopeToken } from './scopes.js';
 import { SUPPORTED_SIGNING_ALGS } from './keys/key-store.js';
@@ -115,7 +115,9 @@ export async function registerClient(repo: ClientRepository, input: NewClientInp
   if (input.idTokenSignedResponseAlg !== undefined && !(SUPPORTED_SIGNING_ALGS as readonly string[]).includes(input.idTokenSignedResponseAlg)) {
     throw invalidClientMetadata(`id_token_signed_response_alg must be one of ${SUPPORTED_SIGNING_ALGS.join(', ')}`);
   }
-  const clientId = randomToken(16);
+  // A client id never starts with `-`, so that it cannot be read as an option on a command line.
+  let clientId = randomToken(16);
+  while (clientId.startsWith('-')) clientId = randomToken(16);
   const clientSecret = valid.isPublic ? undefined : randomToken(32);
   const client: Client = {
     ...valid,
@@ -137,10 +139,6 @@ export async function registerClient(repo: ClientRepository, input: NewClientInp
     created_at: client.createdAt,
   });
   return { client, clientSecret };
-}
-
-export function isOAuthError(e: unknown): e is OAuthError {
-  return e instanceof OAuthError;
 }
 
 /**
