@@ -138,6 +138,24 @@ export function buildClientApp(options: ClientAppOptions): FastifyInstance {
     return requestOrigin === undefined || requestOrigin === origin;
   }
 
+  /** The provider's configuration, or a 503 page already sent when Gatehouse cannot be reached. */
+  async function configOrUnavailable(request: FastifyRequest, reply: FastifyReply): Promise<client.Configuration | undefined> {
+    try {
+      return await getConfig();
+    } catch (error) {
+      request.log.error({ err: error }, 'discovery failed');
+      htmlReply(
+        reply,
+        503,
+        errorPage({
+          heading: 'Gatehouse is not reachable',
+          message: 'Photo Printer could not reach Gatehouse to sign you in. Please try again in a moment.',
+        }),
+      );
+      return undefined;
+    }
+  }
+
   // ---- tokens -------------------------------------------------------------------------
   function refreshTokens(session: Session, staleAccessToken: string): Promise<TokenSet> {
     if (session.tokens && session.tokens.accessToken !== staleAccessToken) {
@@ -240,20 +258,8 @@ export function buildClientApp(options: ClientAppOptions): FastifyInstance {
 
   app.post('/login', async (request, reply) => {
     if (!fromOurOrigin(request)) return htmlReply(reply, 403, forbiddenPage());
-    let config: client.Configuration;
-    try {
-      config = await getConfig();
-    } catch (error) {
-      request.log.error({ err: error }, 'discovery failed');
-      return htmlReply(
-        reply,
-        503,
-        errorPage({
-          heading: 'Gatehouse is not reachable',
-          message: 'Photo Printer could not reach Gatehouse to sign you in. Please try again in a moment.',
-        }),
-      );
-    }
+    const config = await configOrUnavailable(request, reply);
+    if (!config) return reply;
     let session = sessionOf(request);
     if (!session) {
       session = sessions.create();
@@ -283,17 +289,8 @@ export function buildClientApp(options: ClientAppOptions): FastifyInstance {
       );
     }
 
-    let config: client.Configuration;
-    try {
-      config = await getConfig();
-    } catch (error) {
-      request.log.error({ err: error }, 'discovery failed');
-      return htmlReply(
-        reply,
-        503,
-        errorPage({ heading: 'Gatehouse is not reachable', message: 'Please try again in a moment.' }),
-      );
-    }
+    const config = await configOrUnavailable(request, reply);
+    if (!config) return reply;
     const currentUrl = new URL(redirectUri);
     currentUrl.search = new URL(request.url, origin).search;
 

@@ -1,7 +1,7 @@
 // RFC 6749 §3.2: form-encoded request bodies only, parsed strictly, repeated parameters rejected.
 import type { FastifyRequest } from 'fastify';
 import { invalidRequest } from '../oauth/errors.js';
-import { parseUrlEncoded, queryOf, rejectRepeated, type Params } from '../oauth/params.js';
+import { queryOf, rejectRepeated, type Params } from '../oauth/params.js';
 
 /** The form body of a POST; JSON or any other content type is refused (TE-02, IN-06). */
 export function formParams(request: FastifyRequest, options: { allowQuery?: boolean } = {}): Params {
@@ -17,4 +17,3 @@ export function formParams(request: FastifyRequest, options: { allowQuery?: bool
   return params;
 }
 
-export { parseUrlEncoded };

@@ -72,10 +72,3 @@ export function required(params: Params, name: string): string {
   if (value === undefined) throw invalidRequest(`missing required parameter: ${name}`);
   return value;
 }
-
-/** Converts the parsed map into a plain object of single values (after rejectRepeated). */
-export function toRecord(params: Params): Record<string, string> {
-  const out: Record<string, string> = Object.create(null);
-  for (const [name, values] of params) if (values[0] !== undefined) out[name] = values[0];
-  return out;
-}

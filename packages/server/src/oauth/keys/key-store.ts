@@ -95,10 +95,6 @@ export class KeyStore {
     return best;
   }
 
-  hasActiveKey(alg: SigningAlg): boolean {
-    return this.keys.some((k) => k.alg === alg && k.status === 'active');
-  }
-
   /** Public keys only: kid, use, alg and the public members (KR-01). */
   jwks(): { keys: JWK[] } {
     return this.jwksCache;
