@@ -1,23 +1,23 @@
-// The dependencies the HTTP layer is built from (created by main.ts or by a test).
+// The dependencies the HTTP layer is built from (created by server.ts or by a test).
 import type { Config } from './config/config.js';
 import type { KeyStore } from './oauth/keys/key-store.js';
 import type { Storage } from './storage/index.js';
 import type { LoginThrottle } from './interaction/login-throttle.js';
+
+/** The time in epoch seconds. Tests pass their own to move time instead of rewriting rows. */
+export type Clock = () => number;
 
 export interface AppDeps {
   config: Config;
   storage: Storage;
   keys: KeyStore;
   throttle: LoginThrottle;
+  clock: Clock;
 }
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** Browser route: errors render an HTML page instead of JSON. */
     browser?: boolean;
-  }
-  interface FastifyRequest {
-    /** Parsed form body (strict parser), when the request had one. */
-    form?: Map<string, string[]>;
   }
 }

@@ -7,8 +7,9 @@ import helmet from '@fastify/helmet';
 import type { AppDeps } from './app-types.js';
 import { OAuthError } from './oauth/errors.js';
 import { parseUrlEncoded, ParamsError } from './oauth/params.js';
-import { authorizeEndpoint, renderErrorPage } from './endpoints/authorize.js';
-import { interactionEndpoints } from './endpoints/interaction.js';
+import { authorizeEndpoint } from './endpoints/authorize.js';
+import { interactionRoutes } from './interaction/routes.js';
+import { CSP_DIRECTIVES, sendErrorPage } from './interaction/page.js';
 import { tokenEndpoint } from './endpoints/token.js';
 import { introspectionEndpoint } from './endpoints/introspect.js';
 import { revocationEndpoint } from './endpoints/revoke.js';
@@ -52,20 +53,9 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
       }
     },
   });
-  // UI-01, UI-07, TL-04: headers for every response; pages override form-action for their redirect.
+  // UI-01, UI-07, TL-04: headers for every response; pages (interaction/page.ts) add their redirect to form-action.
   await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'none'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        baseUri: ["'none'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-      },
-    },
+    contentSecurityPolicy: { useDefaults: false, directives: Object.fromEntries(Object.entries(CSP_DIRECTIVES).map(([k, v]) => [k, [...v]])) },
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
     hsts: config.issuer.startsWith('https:') ? { maxAge: 31536000, includeSubDomains: true } : false,
@@ -99,7 +89,7 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
       oauth = new OAuthError('server_error', 'the server could not complete the request');
     }
     if (browser) {
-      return renderErrorPage(reply.headers(oauth.headers), oauth.status, oauth.status >= 500 ? 'Something went wrong' : 'Invalid request', oauth.description);
+      return sendErrorPage(reply.headers(oauth.headers), oauth.status, oauth.status >= 500 ? 'Something went wrong' : 'Invalid request', oauth.description);
     }
     return reply.status(oauth.status).headers(oauth.headers).send(oauth.toJSON());
   });
@@ -111,7 +101,7 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
 
   wellKnownEndpoints(app, deps);
   authorizeEndpoint(app, deps);
-  interactionEndpoints(app, deps);
+  interactionRoutes(app, deps);
   tokenEndpoint(app, deps);
   introspectionEndpoint(app, deps);
   revocationEndpoint(app, deps);

@@ -1,7 +1,7 @@
 // Assembles a server from a configuration: storage (migrated), keys, throttle, app.
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
-import type { AppDeps } from './app-types.js';
+import type { AppDeps, Clock } from './app-types.js';
 import type { Config } from './config/config.js';
 import { nowSeconds } from './oauth/crypto.js';
 import { KeyStore } from './oauth/keys/key-store.js';
@@ -16,27 +16,31 @@ export interface Gatehouse {
   close(): Promise<void>;
 }
 
-export async function createGatehouse(config: Config, options: { logger?: FastifyServerOptions['logger'] } = {}): Promise<Gatehouse> {
+export async function createGatehouse(
+  config: Config,
+  options: { logger?: FastifyServerOptions['logger']; clock?: Clock } = {},
+): Promise<Gatehouse> {
+  const clock = options.clock ?? nowSeconds;
   const storage = await openStorage(config.databaseUrl);
   try {
     const keys = new KeyStore(storage.signingKeys);
-    await keys.initialise(nowSeconds());
+    await keys.initialise(clock());
     const throttle = new LoginThrottle({ maxFailures: config.loginMaxFailures, lockSeconds: config.loginLockSeconds });
-    const deps: AppDeps = { config, storage, keys, throttle };
-    const app = await buildApp(deps, options);
+    const deps: AppDeps = { config, storage, keys, throttle, clock };
+    const app = await buildApp(deps, { logger: options.logger });
     // KR-02, R5: promote published `next` keys, start scheduled rotations, and pick up keys rotated by
     // another node (oauth/keys/rotation.ts). Ticks never overlap; the timer never keeps the process alive.
     const policy = keyPolicy(config);
-    await maintainKeys(storage, keys, policy, nowSeconds(), app.log);
+    await maintainKeys(storage, keys, policy, clock(), app.log);
     let keysBusy: Promise<void> | undefined;
     const reload = setInterval(() => {
-      keysBusy ??= maintainKeys(storage, keys, policy, nowSeconds(), app.log).finally(() => {
+      keysBusy ??= maintainKeys(storage, keys, policy, clock(), app.log).finally(() => {
         keysBusy = undefined;
       });
     }, KEY_RELOAD_INTERVAL * 1000);
     reload.unref();
     // R8: expired rows are swept in small batches in the background (storage/cleanup.ts).
-    const sweeper = startSweeper(storage, { codeRetention: codeRetention(config), now: nowSeconds }, app.log);
+    const sweeper = startSweeper(storage, { codeRetention: codeRetention(config), now: clock }, app.log);
     return {
       app,
       deps,

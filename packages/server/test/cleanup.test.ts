@@ -29,11 +29,11 @@ async function count(storage: Storage, table: string): Promise<number> {
 async function seed(storage: Storage, now: number): Promise<void> {
   for (const [id, expires] of [['i-dead', now - 1], ['i-live', now + 600]] as const) {
     await storage.interactions.create({
-      id, client_id: 'c', params: '{}', browser_hash: 'h', user_id: null, auth_time: null, sid: null, created_at: now - 700, expires_at: expires, consumed_at: null,
+      id, clientId: 'c', request: { clientId: 'c', redirectUri: 'https://c.example/cb', redirectUriProvided: true, scopes: ['openid'], prompt: [] }, browserHash: 'h', userId: null, authTime: null, sid: null, createdAt: now - 700, expiresAt: expires, consumedAt: null,
     });
   }
   for (const [id, expires] of [['s-dead', now - 1], ['s-live', now + 600]] as const) {
-    await storage.sessions.create({ id_hash: sha256(id), sid: id, user_id: 'u', auth_time: now, created_at: now - 700, expires_at: expires });
+    await storage.sessions.create({ idHash: sha256(id), sid: id, userId: 'u', authTime: now, createdAt: now - 700, expiresAt: expires });
   }
   await storage.revokedAccessTokens.add([
     { jti: 'j-dead', expiresAt: now - CLOCK_SKEW_MARGIN - 1 },
@@ -42,14 +42,14 @@ async function seed(storage: Storage, now: number): Promise<void> {
   ]);
   for (const [hash, expires] of [['rt-dead', now - 1], ['rt-live', now + 600]] as const) {
     await storage.refreshTokens.create({
-      token_hash: hash, family_id: `f-${hash}`, client_id: 'c', user_id: 'u', scope: 'openid', auth_time: now, sid: null, created_at: now - 700,
-      expires_at: expires, idle_expires_at: Math.min(expires, now + 60), rotated_at: null, revoked_at: null, access_token_jti: null, access_token_expires_at: null,
+      tokenHash: hash, familyId: `f-${hash}`, clientId: 'c', userId: 'u', scopes: ['openid'], authTime: now, sid: null, createdAt: now - 700,
+      expiresAt: expires, idleExpiresAt: Math.min(expires, now + 60), rotatedAt: null, revokedAt: null, accessToken: null,
     });
   }
   const code = (hash: string, expiresAt: number, consumedAt: number | null) => storage.codes.create({
-    code_hash: hash, family_id: `f-${hash}`, client_id: 'c', user_id: 'u', redirect_uri: 'https://c.example/cb', redirect_uri_provided: 1, scope: 'openid',
-    code_challenge: null, code_challenge_method: null, nonce: null, auth_time: now, sid: null, created_at: expiresAt - 60, expires_at: expiresAt,
-    consumed_at: consumedAt, access_token_jti: null, access_token_expires_at: null,
+    codeHash: hash, familyId: `f-${hash}`, clientId: 'c', userId: 'u', redirectUri: 'https://c.example/cb', redirectUriProvided: true, scopes: ['openid'],
+    codeChallenge: null, codeChallengeMethod: null, nonce: null, authTime: now, sid: null, createdAt: expiresAt - 60, expiresAt: expiresAt,
+    consumedAt: consumedAt, accessToken: null,
   });
   await code('code-old', now - CODE_REUSE_WINDOW - 1, null); // expired more than 30 min ago, never used
   await code('code-used-old', now - CODE_REUSE_WINDOW - 61, now - CODE_REUSE_WINDOW - 100);
@@ -57,9 +57,9 @@ async function seed(storage: Storage, now: number): Promise<void> {
   await code('code-used-recently', now - 600, now - 630);
   await code('code-live', now + 60, null);
   const dead = await generateSigningKey('ES256', 'active', now - 90_000);
-  await storage.signingKeys.create({ ...dead, kid: 'k-dead', status: 'retired', retired_at: now - 7200, remove_after: now - 1 });
+  await storage.signingKeys.create({ ...dead, kid: 'k-dead', status: 'retired', retiredAt: now - 7200, removeAfter: now - 1 });
   const published = await generateSigningKey('ES256', 'active', now - 90_000);
-  await storage.signingKeys.create({ ...published, kid: 'k-published', status: 'retired', retired_at: now - 60, remove_after: now + 3600 });
+  await storage.signingKeys.create({ ...published, kid: 'k-published', status: 'retired', retiredAt: now - 60, removeAfter: now + 3600 });
 }
 
 test('R8: one sweep deletes the expired rows of every kind and leaves every live one', async (t) => {
@@ -152,7 +152,7 @@ test('R8: the background sweeper runs off the request path and stops cleanly', a
   t.after(() => server.close());
   const { storage } = server.deps;
   const now = nowSeconds();
-  await storage.sessions.create({ id_hash: 'dead', sid: 'dead', user_id: 'u', auth_time: now, created_at: now - 10, expires_at: now - 1 });
+  await storage.sessions.create({ idHash: 'dead', sid: 'dead', userId: 'u', authTime: now, createdAt: now - 10, expiresAt: now - 1 });
   let swept: (counts: Record<string, unknown>) => void = () => undefined;
   const done = new Promise<Record<string, unknown>>((resolve) => (swept = resolve));
   const sweeper = startSweeper(storage, { codeRetention: 1800, now: nowSeconds, firstDelayMs: 0, intervalMs: 3_600_000 }, {
@@ -240,18 +240,18 @@ test('R8, KR-02 on PostgreSQL: the sweep, key promotion under a race, retire gua
   const old = es.find((r) => r.status === 'retired' && r.kid !== 'k-published')!;
   assert.equal((await retireKey(storage, old.kid, policy, now + PUBLISH_DELAY)).removeAfter, now + PUBLISH_DELAY);
 
-  await storage.grants.save('u', 'c-grant', 'openid', now);
+  await storage.grants.save('u', 'c-grant', ['openid'], now);
   await storage.refreshTokens.create({
-    token_hash: 'rt-s', family_id: 'fam-s', client_id: 'c-rt', user_id: 'u', scope: 'openid', auth_time: now, sid: 'sid-1', created_at: now,
-    expires_at: now + 600, idle_expires_at: now + 600, rotated_at: null, revoked_at: null, access_token_jti: 'jti-rt', access_token_expires_at: now + 600,
+    tokenHash: 'rt-s', familyId: 'fam-s', clientId: 'c-rt', userId: 'u', scopes: ['openid'], authTime: now, sid: 'sid-1', createdAt: now,
+    expiresAt: now + 600, idleExpiresAt: now + 600, rotatedAt: null, revokedAt: null, accessToken: { jti: 'jti-rt', expiresAt: now + 600 },
   });
   assert.deepEqual(await storage.grants.clientsOf('u'), ['c-grant']);
   assert.deepEqual((await storage.refreshTokens.clientsOf('u', now)).sort(), ['c', 'c-rt']);
   assert.deepEqual(await storage.refreshTokens.familiesOfSession('u', 'sid-1'), ['fam-s']);
   await storage.codes.create({
-    code_hash: 'code-at', family_id: 'fam-c', client_id: 'c', user_id: 'u', redirect_uri: 'https://c.example/cb', redirect_uri_provided: 1, scope: 'openid',
-    code_challenge: null, code_challenge_method: null, nonce: null, auth_time: now, sid: null, created_at: now, expires_at: now + 60,
-    consumed_at: now, access_token_jti: 'jti-code', access_token_expires_at: now + 600,
+    codeHash: 'code-at', familyId: 'fam-c', clientId: 'c', userId: 'u', redirectUri: 'https://c.example/cb', redirectUriProvided: true, scopes: ['openid'],
+    codeChallenge: null, codeChallengeMethod: null, nonce: null, authTime: now, sid: null, createdAt: now, expiresAt: now + 60,
+    consumedAt: now, accessToken: { jti: 'jti-code', expiresAt: now + 600 },
   });
   assert.deepEqual(await storage.codes.liveAccessTokensOf('u', now), [{ jti: 'jti-code', expiresAt: now + 600 }]);
 });

@@ -76,9 +76,9 @@ test('CR-04 a user created by the CLI has an argon2id m=19456,t=2,p=1 hash of ex
   const storage = await openStorage(db);
   try {
     const row = await storage.users.findByUsername('bob');
-    assert.match(row!.password_hash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    assert.match(row!.passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     const { verify } = await import('@node-rs/argon2');
-    assert.equal(await verify(row!.password_hash, 'pa ss wo rd with spaces'), true, 'the trailing newline is stripped, inner spaces kept');
+    assert.equal(await verify(row!.passwordHash, 'pa ss wo rd with spaces'), true, 'the trailing newline is stripped, inner spaces kept');
   } finally {
     await storage.close();
   }
@@ -123,8 +123,8 @@ test('CR-02 clients create --json prints client_id and client_secret; the databa
   try {
     const row = await storage.clients.find(created.client_id);
     assert.ok(row);
-    assert.equal(row.client_secret_hash, sha256(created.client_secret));
-    assert.equal(row.scope, 'openid profile photos:read');
+    assert.equal(row.secretHash, sha256(created.client_secret));
+    assert.deepEqual(row.scopes, ['openid', 'profile', 'photos:read']);
   } finally {
     await storage.close();
   }
@@ -146,7 +146,7 @@ test('clients create --public makes a client without a secret', async (t) => {
   assert.deepEqual(created.redirect_uris, ['https://p1.example/cb', 'http://127.0.0.1/cb']);
   const storage = await openStorage(db);
   try {
-    assert.equal((await storage.clients.find(String(created.client_id)))!.client_secret_hash, null);
+    assert.equal((await storage.clients.find(String(created.client_id)))!.secretHash, null);
   } finally {
     await storage.close();
   }
@@ -333,8 +333,8 @@ test('clients delete and keys retire accept ids that start with "-" (base64url i
   const db = `sqlite:${join(mkdtempSync(join(tmpdir(), 'gh-dash-')), 'g.db')}`;
   const storage = await openStorage(db);
   await storage.clients.create({
-    client_id: '-D1a0-GWZp-L9M8pvgzBew', client_secret_hash: null, client_name: 'dash', redirect_uris: '["https://c1.example/cb"]',
-    grant_types: '["authorization_code"]', scope: 'openid', token_endpoint_auth_method: 'none', is_public: 1, metadata: '{}', created_at: 1,
+    clientId: '-D1a0-GWZp-L9M8pvgzBew', secretHash: null, clientName: 'dash', redirectUris: ['https://c1.example/cb'],
+    grantTypes: ['authorization_code'], scopes: ['openid'], authMethod: 'none', isPublic: true, metadata: {}, createdAt: 1,
   });
   await storage.close();
   const bin = new URL('../../bin/gatehouse.js', import.meta.url).pathname;

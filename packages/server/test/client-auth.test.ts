@@ -124,9 +124,9 @@ test('CA-06 Basic credentials are form-urlencoded: a client_id with ":" and "%" 
   const clientId = 'acme:app%20one+two';
   const secret = `s3:cr%et +${randomToken()}`;
   await server.deps.storage.clients.create({
-    client_id: clientId, client_secret_hash: sha256(secret), client_name: 'Odd Id', redirect_uris: JSON.stringify([C1]),
-    grant_types: JSON.stringify(['client_credentials']), scope: 'photos:read', token_endpoint_auth_method: 'client_secret_basic',
-    is_public: 0, metadata: '{}', created_at: Math.floor(Date.now() / 1000),
+    clientId: clientId, secretHash: sha256(secret), clientName: 'Odd Id', redirectUris: [C1],
+    grantTypes: ['client_credentials'], scopes: ['photos:read'], authMethod: 'client_secret_basic',
+    isPublic: false, metadata: {}, createdAt: Math.floor(Date.now() / 1000),
   });
   const res = await post(server, CC, { authorization: basic(clientId, secret) });
   assert.equal(res.statusCode, 200, res.body);
@@ -163,9 +163,9 @@ test('CA-08 client_credentials from a public client gets unauthorized_client', a
   assertOAuthError(await post(server, { ...CC, client_id: p1.clientId }), 400, 'unauthorized_client');
   // even a public client row that lists client_credentials (e.g. written by another tool) is refused
   await server.deps.storage.clients.create({
-    client_id: 'public-with-cc', client_secret_hash: null, client_name: 'Bad', redirect_uris: JSON.stringify(['https://p1.example/cb']),
-    grant_types: JSON.stringify(['authorization_code', 'client_credentials']), scope: 'photos:read', token_endpoint_auth_method: 'none',
-    is_public: 1, metadata: '{}', created_at: Math.floor(Date.now() / 1000),
+    clientId: 'public-with-cc', secretHash: null, clientName: 'Bad', redirectUris: ['https://p1.example/cb'],
+    grantTypes: ['authorization_code', 'client_credentials'], scopes: ['photos:read'], authMethod: 'none',
+    isPublic: true, metadata: {}, createdAt: Math.floor(Date.now() / 1000),
   });
   const res = await post(server, { ...CC, client_id: 'public-with-cc' });
   assertOAuthError(res, [400, 401], ['unauthorized_client', 'invalid_client']);

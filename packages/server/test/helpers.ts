@@ -39,8 +39,8 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
       const id = `user-${username}`;
       const now = nowSeconds();
       await gatehouse.deps.storage.users.create({
-        id, username, password_hash: await hashPassword(password), email: extra.email ?? `${username}@example.com`,
-        name: extra.name ?? `User ${username}`, claims: JSON.stringify(extra.claims ?? {}), disabled: 0, created_at: now, updated_at: now,
+        id, username, passwordHash: await hashPassword(password), email: extra.email ?? `${username}@example.com`,
+        name: extra.name ?? `User ${username}`, claims: extra.claims ?? {}, disabled: false, createdAt: now, updatedAt: now,
       });
       return { id, username, password };
     },

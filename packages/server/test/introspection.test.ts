@@ -218,7 +218,7 @@ test('refresh tokens introspect as token_type refresh_token; exp is the sooner o
   const at = decodeJwt(accessToken);
   const row = await server.deps.storage.refreshTokens.findByHash(sha256(refreshToken!));
   assert.ok(row);
-  assert.ok(row.idle_expires_at < row.expires_at, 'defaults: the idle expiry comes first');
+  assert.ok(row.idleExpiresAt < row.expiresAt, 'defaults: the idle expiry comes first');
   const res = await introspect(server.app, { token: refreshToken, token_type_hint: 'refresh_token' }, c1);
   assert.equal(res.statusCode, 200);
   assertJsonNoStore(res);
@@ -229,15 +229,15 @@ test('refresh tokens introspect as token_type refresh_token; exp is the sooner o
     sub: user.id,
     aud: server.issuer,
     iss: server.issuer,
-    exp: row.idle_expires_at,
-    iat: row.created_at,
+    exp: row.idleExpiresAt,
+    iat: row.createdAt,
     token_type: 'refresh_token',
-    auth_time: row.auth_time,
+    auth_time: row.authTime,
     sid: at.sid,
   });
   // When the absolute expiry comes first, it is the exp.
   const soon = nowSeconds() + 120;
-  await server.deps.storage.db.updateTable('refresh_tokens').set({ expires_at: soon }).where('token_hash', '=', row.token_hash).execute();
+  await server.deps.storage.db.updateTable('refresh_tokens').set({ expires_at: soon }).where('token_hash', '=', row.tokenHash).execute();
   assert.equal((await introspect(server.app, { token: refreshToken }, c1)).json().exp, soon);
 });
 

@@ -16,7 +16,7 @@ import { KeyStore } from '../src/oauth/keys/key-store.js';
 import {
   createNextKey, keyPolicy, KeyRotationError, PUBLISH_DELAY, retireKey, rotateKeys, runKeySchedule, type KeyPolicy,
 } from '../src/oauth/keys/rotation.js';
-import { JWKS_MAX_AGE } from '../src/endpoints/well-known.js';
+import { JWKS_MAX_AGE } from '../src/oauth/keys/key-store.js';
 import { openStorage } from '../src/storage/index.js';
 import { Browser, getCode, startServer, tokenRequest, type TestServer } from './helpers.js';
 
@@ -124,13 +124,13 @@ test('KR-02, R5: a rotated key is published before it signs, old tokens verify t
   const rows = await storage.signingKeys.list();
   const retired = rows.find((r) => r.kid === oldAccessKid)!;
   assert.equal(retired.status, 'retired');
-  assert.equal(retired.remove_after, t1 + Math.max(server.config.accessTokenTtl, server.config.idTokenTtl) + 300);
+  assert.equal(retired.removeAfter, t1 + Math.max(server.config.accessTokenTtl, server.config.idTokenTtl) + 300);
   assert.equal(rows.filter((r) => r.alg === 'ES256' && r.status === 'active').length, 1, 'one active key per algorithm');
 
   // The old keys stay published until remove_after, then vanish; their tokens stop verifying.
-  await keys.reload(retired.remove_after! - 1);
+  await keys.reload(retired.removeAfter! - 1);
   assert.ok(kids(await getJwks(server.app)).includes(oldAccessKid));
-  await keys.reload(retired.remove_after!);
+  await keys.reload(retired.removeAfter!);
   const jwks3 = await getJwks(server.app);
   assert.ok(!kids(jwks3).includes(oldAccessKid) && !kids(jwks3).includes(oldIdKid), 'retired keys leave the JWKS after remove_after');
   assert.ok(kids(jwks3).includes(newAccessKid));
@@ -171,7 +171,7 @@ test('the automatic schedule starts a rotation once the signing key is older tha
   assert.equal(loadConfig({ GATEHOUSE_KEY_ROTATION_INTERVAL: '0' }, { 'key-rotation-interval': '86400' }).keyRotationInterval, 86400);
   assert.throws(() => loadConfig({ GATEHOUSE_KEY_ROTATION_INTERVAL: '-1' }));
 
-  const activatedAt = Math.max(...(await storage.signingKeys.list()).map((r) => r.activated_at ?? 0));
+  const activatedAt = Math.max(...(await storage.signingKeys.list()).map((r) => r.activatedAt ?? 0));
   const policy: KeyPolicy = { ...keyPolicy(server.config), rotationInterval: 1000 };
   const off: KeyPolicy = { ...policy, rotationInterval: 0 };
   assert.equal((await runKeySchedule(storage, off, activatedAt + 10 * 365 * 86400)).created.length, 0, 'interval 0: no automatic rotation');
@@ -210,7 +210,7 @@ test('keys retire refuses the last active key; after an immediate rotation it wi
   // A surplus active key retired with --keep-published stays published for the retention.
   const extra = await storage.signingKeys.list().then((rows) => rows.find((r) => r.alg === 'RS256' && r.status === 'active')!);
   const [second] = await rotateKeys(storage, ['RS256'], policy, now, { immediate: true });
-  await storage.signingKeys.update(extra.kid, { status: 'active', retired_at: null, remove_after: null }); // two active RS256 keys
+  await storage.signingKeys.update(extra.kid, { status: 'active', retiredAt: null, removeAfter: null }); // two active RS256 keys
   const kept = await retireKey(storage, extra.kid, policy, now, { keepPublished: true });
   assert.equal(kept.removeAfter, now + policy.retention);
   await keys.reload(now);

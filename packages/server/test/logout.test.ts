@@ -384,17 +384,17 @@ test('CLI: gatehouse sessions revoke --user prints counts and sends a sub-only l
   const now = nowSeconds();
   await new KeyStore(storage.signingKeys).initialise(now);
   await storage.users.create({
-    id: 'u-alice', username: 'alice', password_hash: await hashPassword('correct horse battery'), email: null, name: null,
-    claims: '{}', disabled: 0, created_at: now, updated_at: now,
+    id: 'u-alice', username: 'alice', passwordHash: await hashPassword('correct horse battery'), email: null, name: null,
+    claims: {}, disabled: false, createdAt: now, updatedAt: now,
   });
-  await storage.grants.save('u-alice', String(rpClient.client_id), 'openid', now);
+  await storage.grants.save('u-alice', String(rpClient.client_id), ['openid'], now);
   for (const id of ['s1', 's2']) {
-    await storage.sessions.create({ id_hash: sha256(id), sid: `sid-${id}`, user_id: 'u-alice', auth_time: now, created_at: now, expires_at: now + 3600 });
+    await storage.sessions.create({ idHash: sha256(id), sid: `sid-${id}`, userId: 'u-alice', authTime: now, createdAt: now, expiresAt: now + 3600 });
   }
   await storage.refreshTokens.create({
-    token_hash: sha256('rt'), family_id: 'fam-1', client_id: String(rpClient.client_id), user_id: 'u-alice', scope: 'openid offline_access',
-    auth_time: now, sid: 'sid-s1', created_at: now, expires_at: now + 3600, idle_expires_at: now + 3600, rotated_at: null, revoked_at: null,
-    access_token_jti: null, access_token_expires_at: null,
+    tokenHash: sha256('rt'), familyId: 'fam-1', clientId: String(rpClient.client_id), userId: 'u-alice', scopes: ['openid', 'offline_access'],
+    authTime: now, sid: 'sid-s1', createdAt: now, expiresAt: now + 3600, idleExpiresAt: now + 3600, rotatedAt: null, revokedAt: null,
+    accessToken: null,
   });
   const keys = new KeyStore(storage.signingKeys);
   await keys.reload(now);

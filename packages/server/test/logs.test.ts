@@ -32,7 +32,7 @@ test('CR-05 PK-06 after a full flow with failures, the log holds no secret, code
   const client = { clientId: c.clientId, clientSecret, redirectUri: C1 };
   const password = 'log-test password 42';
   await gatehouse.deps.storage.users.create({
-    id: 'user-alice', username: 'alice', password_hash: await hashPassword(password), email: null, name: null, claims: '{}', disabled: 0, created_at: now, updated_at: now,
+    id: 'user-alice', username: 'alice', passwordHash: await hashPassword(password), email: null, name: null, claims: {}, disabled: false, createdAt: now, updatedAt: now,
   });
   const user = { username: 'alice', password };
   const browser = new Browser(gatehouse.app);

@@ -47,9 +47,9 @@ if (pgUrl) {
 }
 
 const row = (over: Partial<Parameters<Storage['codes']['create']>[0]> = {}) => ({
-  code_hash: sha256(randomToken()), family_id: randomToken(16), client_id: 'c1', user_id: 'u1', redirect_uri: 'https://c1.example/cb',
-  redirect_uri_provided: 1, scope: 'openid', code_challenge: null, code_challenge_method: null, nonce: null, auth_time: 1, sid: null,
-  created_at: 1, expires_at: nowSeconds() + 60, consumed_at: null, access_token_jti: null, access_token_expires_at: null, ...over,
+  codeHash: sha256(randomToken()), familyId: randomToken(16), clientId: 'c1', userId: 'u1', redirectUri: 'https://c1.example/cb',
+  redirectUriProvided: true, scopes: ['openid'], codeChallenge: null, codeChallengeMethod: null, nonce: null, authTime: 1, sid: null,
+  createdAt: 1, expiresAt: nowSeconds() + 60, consumedAt: null, accessToken: null, ...over,
 });
 
 for (const backend of backends) {
@@ -66,17 +66,17 @@ for (const backend of backends) {
     test('R3 of 20 concurrent consumes of one code exactly one wins', async () => {
       const code = row();
       await storage.codes.create(code);
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => storage.transaction((tx) => tx.codes.consume(code.code_hash, 100 + i, `jti${i}`, 999))));
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => storage.transaction((tx) => tx.codes.consume(code.codeHash, 100 + i, { jti: `jti${i}`, expiresAt: 999 }))));
       assert.equal(results.filter(Boolean).length, 1);
-      const stored = await storage.codes.findByHash(code.code_hash);
-      assert.notEqual(stored?.consumed_at, null);
+      const stored = await storage.codes.findByHash(code.codeHash);
+      assert.notEqual(stored?.consumedAt, null);
     });
 
     test('R3 of 20 concurrent rotations of one refresh token exactly one wins', async () => {
       const hash = sha256(randomToken());
       await storage.refreshTokens.create({
-        token_hash: hash, family_id: 'fam-r3', client_id: 'c1', user_id: 'u1', scope: 'openid', auth_time: 1, sid: null, created_at: 1,
-        expires_at: nowSeconds() + 100, idle_expires_at: nowSeconds() + 100, rotated_at: null, revoked_at: null, access_token_jti: 'a', access_token_expires_at: nowSeconds() + 50,
+        tokenHash: hash, familyId: 'fam-r3', clientId: 'c1', userId: 'u1', scopes: ['openid'], authTime: 1, sid: null, createdAt: 1,
+        expiresAt: nowSeconds() + 100, idleExpiresAt: nowSeconds() + 100, rotatedAt: null, revokedAt: null, accessToken: { jti: 'a', expiresAt: nowSeconds() + 50 },
       });
       const results = await Promise.all(Array.from({ length: 20 }, () => storage.transaction((tx) => tx.refreshTokens.markRotated(hash, 5))));
       assert.equal(results.filter(Boolean).length, 1);
@@ -86,13 +86,13 @@ for (const backend of backends) {
       const now = nowSeconds();
       for (const [i, exp] of [[1, now + 100], [2, now - 5]] as const) {
         await storage.refreshTokens.create({
-          token_hash: sha256(`fam-token-${i}`), family_id: 'fam-x', client_id: 'c1', user_id: 'u1', scope: 'openid', auth_time: 1, sid: null, created_at: 1,
-          expires_at: now + 100, idle_expires_at: now + 100, rotated_at: null, revoked_at: null, access_token_jti: `jti-${i}`, access_token_expires_at: exp,
+          tokenHash: sha256(`fam-token-${i}`), familyId: 'fam-x', clientId: 'c1', userId: 'u1', scopes: ['openid'], authTime: 1, sid: null, createdAt: 1,
+          expiresAt: now + 100, idleExpiresAt: now + 100, rotatedAt: null, revokedAt: null, accessToken: { jti: `jti-${i}`, expiresAt: exp },
         });
       }
       const tokens = await storage.refreshTokens.revokeFamily('fam-x', now);
       assert.deepEqual(tokens.map((t) => t.jti), ['jti-1']);
-      assert.notEqual((await storage.refreshTokens.findByHash(sha256('fam-token-1')))?.revoked_at, null);
+      assert.notEqual((await storage.refreshTokens.findByHash(sha256('fam-token-1')))?.revokedAt, null);
       await storage.revokedAccessTokens.add(tokens);
       await storage.revokedAccessTokens.add(tokens); // idempotent
       assert.equal(await storage.revokedAccessTokens.isRevoked('jti-1'), true);
@@ -100,18 +100,18 @@ for (const backend of backends) {
     });
 
     test('a grant is inserted, then updated in place', async () => {
-      await storage.grants.save('u1', 'c1', 'openid', 1);
-      await storage.grants.save('u1', 'c1', 'openid profile', 2);
+      await storage.grants.save('u1', 'c1', ['openid'], 1);
+      await storage.grants.save('u1', 'c1', ['openid', 'profile'], 2);
       const g = await storage.grants.find('u1', 'c1');
-      assert.equal(g?.scope, 'openid profile');
-      assert.equal(g?.updated_at, 2);
+      assert.deepEqual(g?.scopes, ['openid', 'profile']);
+      assert.equal(g?.updatedAt, 2);
     });
 
     test('a duplicate username is reported as a unique violation and nothing is overwritten', async () => {
-      const user = { id: 'dup-1', username: 'dup', password_hash: 'h1', email: null, name: null, claims: '{}', disabled: 0, created_at: 1, updated_at: 1 };
+      const user = { id: 'dup-1', username: 'dup', passwordHash: 'h1', email: null, name: null, claims: {}, disabled: false, createdAt: 1, updatedAt: 1 };
       await storage.users.create(user);
-      await assert.rejects(storage.users.create({ ...user, id: 'dup-2', password_hash: 'h2' }), (e) => isUniqueViolation(e));
-      assert.equal((await storage.users.findByUsername('dup'))?.password_hash, 'h1');
+      await assert.rejects(storage.users.create({ ...user, id: 'dup-2', passwordHash: 'h2' }), (e) => isUniqueViolation(e));
+      assert.equal((await storage.users.findByUsername('dup'))?.passwordHash, 'h1');
     });
 
     test('a transaction that throws leaves nothing behind', async () => {
@@ -120,16 +120,16 @@ for (const backend of backends) {
         await tx.codes.create(code);
         throw new Error('boom');
       }));
-      assert.equal(await storage.codes.findByHash(code.code_hash), undefined);
+      assert.equal(await storage.codes.findByHash(code.codeHash), undefined);
     });
 
     test('expired sessions are not active and epoch seconds round-trip as numbers', async () => {
       const now = nowSeconds();
-      await storage.sessions.create({ id_hash: 'live', sid: 'sid-live', user_id: 'u1', auth_time: now, created_at: now, expires_at: now + 60 });
-      await storage.sessions.create({ id_hash: 'dead', sid: 'sid-dead', user_id: 'u1', auth_time: now, created_at: now, expires_at: now - 1 });
+      await storage.sessions.create({ idHash: 'live', sid: 'sid-live', userId: 'u1', authTime: now, createdAt: now, expiresAt: now + 60 });
+      await storage.sessions.create({ idHash: 'dead', sid: 'sid-dead', userId: 'u1', authTime: now, createdAt: now, expiresAt: now - 1 });
       const live = await storage.sessions.findActive('live', now);
-      assert.equal(live?.expires_at, now + 60);
-      assert.equal(typeof live?.auth_time, 'number');
+      assert.equal(live?.expiresAt, now + 60);
+      assert.equal(typeof live?.authTime, 'number');
       assert.equal(await storage.sessions.findActive('dead', now), undefined);
     });
 
@@ -139,7 +139,7 @@ for (const backend of backends) {
       try {
         const now = nowSeconds();
         const { client, clientSecret } = await registerClient(gh.deps.storage.clients, { clientName: 'C1', redirectUris: ['https://c1.example/cb'], scope: 'openid offline_access' }, now);
-        await gh.deps.storage.users.create({ id: 'u-r3', username: 'r3', password_hash: await hashPassword('pw-r3-pw-r3'), email: null, name: null, claims: '{}', disabled: 0, created_at: now, updated_at: now });
+        await gh.deps.storage.users.create({ id: 'u-r3', username: 'r3', passwordHash: await hashPassword('pw-r3-pw-r3'), email: null, name: null, claims: {}, disabled: false, createdAt: now, updatedAt: now });
         const server = { ...gh, config, issuer: config.issuer } as unknown as Parameters<typeof getCode>[0];
         const { code, verifier } = await getCode(server, new Browser(gh.app), { clientId: client.clientId, redirectUri: 'https://c1.example/cb', scope: 'openid offline_access' }, { username: 'r3', password: 'pw-r3-pw-r3' });
         const auth = { clientId: client.clientId, clientSecret };

@@ -53,7 +53,7 @@ test('CR-02 stored secrets are the SHA-256 digests of the raw values', async (t)
   const { code } = await getCode(server, browser, { clientId: client.clientId, redirectUri: C1, scope: 'openid offline_access', challenge: p.challenge }, user);
   const tok = (await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: C1, code_verifier: p.verifier }, client)).json() as TokenBody;
   const s = server.deps.storage;
-  assert.equal((await s.clients.find(client.clientId))!.client_secret_hash, sha256(client.clientSecret!));
+  assert.equal((await s.clients.find(client.clientId))!.secretHash, sha256(client.clientSecret!));
   assert.ok(await s.codes.findByHash(sha256(code)));
   assert.ok(await s.refreshTokens.findByHash(sha256(tok.refresh_token!)));
   assert.ok(await s.sessions.findActive(sha256(browser.cookies.get('gatehouse.session')!), Math.floor(Date.now() / 1000)));
@@ -101,8 +101,8 @@ test('CR-04 user passwords are stored as argon2id m=19456,t=2,p=1', async (t) =>
   t.after(() => server.close());
   await server.createUser('alice', 'pw for the hash check');
   const row = await server.deps.storage.users.findByUsername('alice');
-  assert.match(row!.password_hash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/);
-  assert.ok(!row!.password_hash.includes('pw for the hash check'));
+  assert.match(row!.passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/);
+  assert.ok(!row!.passwordHash.includes('pw for the hash check'));
 });
 
 test('CR-04 a login with a weaker stored hash upgrades it to the current parameters', async (t) => {
@@ -115,7 +115,7 @@ test('CR-04 a login with a weaker stored hash upgrades it to the current paramet
   await server.deps.storage.users.setPasswordHash('user-alice', weak, 1);
   await getCode(server, new Browser(server.app), { clientId: client.clientId, redirectUri: C1 }, user);
   const row = await server.deps.storage.users.findByUsername('alice');
-  assert.match(row!.password_hash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  assert.match(row!.passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
 });
 
 test('R3 the code consume is a conditional update: exactly one of many concurrent consumers wins', async (t) => {
@@ -124,11 +124,11 @@ test('R3 the code consume is a conditional update: exactly one of many concurren
   const s = server.deps.storage;
   const now = Math.floor(Date.now() / 1000);
   await s.codes.create({
-    code_hash: 'h1', family_id: 'f1', client_id: 'c', user_id: 'u', redirect_uri: C1, redirect_uri_provided: 1, scope: 'openid',
-    code_challenge: null, code_challenge_method: null, nonce: null, auth_time: now, sid: null, created_at: now, expires_at: now + 60,
-    consumed_at: null, access_token_jti: null, access_token_expires_at: null,
+    codeHash: 'h1', familyId: 'f1', clientId: 'c', userId: 'u', redirectUri: C1, redirectUriProvided: true, scopes: ['openid'],
+    codeChallenge: null, codeChallengeMethod: null, nonce: null, authTime: now, sid: null, createdAt: now, expiresAt: now + 60,
+    consumedAt: null, accessToken: null,
   });
-  const wins = await Promise.all(Array.from({ length: 10 }, (_, i) => s.transaction((tx) => tx.codes.consume('h1', now, `jti${i}`, now + 60))));
+  const wins = await Promise.all(Array.from({ length: 10 }, (_, i) => s.transaction((tx) => tx.codes.consume('h1', now, { jti: `jti${i}`, expiresAt: now + 60 }))));
   assert.equal(wins.filter(Boolean).length, 1);
 });
 

@@ -1,18 +1,20 @@
 // gatehouse clients create | list | delete
 import { parseArgs } from 'node:util';
-import { clientFromRow, clientMetadata, registerClient } from '../oauth/clients.js';
+import { AUTH_METHOD_NAMES } from '../oauth/client-auth/index.js';
+import { clientMetadata, registerClient } from '../oauth/clients.js';
+import { DEFAULT_GRANT_TYPES, GRANT_TYPES } from '../oauth/grants/index.js';
 import { nowSeconds } from '../oauth/crypto.js';
 import { dashSafePositionals, print, UsageError, withStorage } from './common.js';
 
 const HELP = `gatehouse clients — manage OAuth clients
 
   gatehouse clients create --name NAME --redirect-uri URL [--redirect-uri URL ...]
-      [--grant-types authorization_code,refresh_token,client_credentials]
+      [--grant-types ${GRANT_TYPES.join(',')}]
       [--scope "openid profile email offline_access ..."] [--public]
-      [--auth-method client_secret_basic|client_secret_post|none] [--id-token-alg RS256|ES256|EdDSA]
+      [--auth-method ${AUTH_METHOD_NAMES.join('|')}] [--id-token-alg RS256|ES256|EdDSA]
       [--post-logout-redirect-uri URL ...] [--backchannel-logout-uri URL] [--database URL] [--json]
       Prints the client_id and, for confidential clients, the client_secret — shown once, stored as a digest.
-      Defaults: grant types authorization_code,refresh_token; scope "openid profile email";
+      Defaults: grant types ${DEFAULT_GRANT_TYPES.join(',')}; scope "openid profile email";
       auth method client_secret_basic (none with --public).
       --post-logout-redirect-uri (repeatable): where /end-session may send the browser back (exact match;
       the same rules as redirect URIs). --backchannel-logout-uri: where logout tokens are POSTed when a
@@ -76,7 +78,7 @@ export async function clientsCommand(args: string[]): Promise<number> {
       return 0;
     }
     return withStorage(values.database, async (storage) => {
-      const clients = (await storage.clients.list()).map((row) => clientMetadata(clientFromRow(row)));
+      const clients = (await storage.clients.list()).map(clientMetadata);
       print(values.json === true, clients, clients.length === 0 ? 'no clients' : clients.map((c) => `${String(c.client_id)}\t${String(c.client_name)}\t${(c.redirect_uris as string[]).join(' ')}`).join('\n'));
       return 0;
     });

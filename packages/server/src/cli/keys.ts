@@ -7,7 +7,7 @@ import {
   currentActiveKey, isPublished, isSigningAlg, keyPolicy, KeyRotationError, promotableAt, retireKey, rotateKeys,
   type KeyPolicy,
 } from '../oauth/keys/rotation.js';
-import type { SigningKeyRow } from '../storage/index.js';
+import type { SigningKey } from '../storage/index.js';
 import { UsageError, dashSafePositionals, print, withStorage } from './common.js';
 
 const HELP = `gatehouse keys — signing keys (published in the JWKS at /jwks)
@@ -34,18 +34,18 @@ function iso(seconds: number | null): string {
   return seconds === null ? '-' : new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-function view(row: SigningKeyRow, rows: readonly SigningKeyRow[], policy: KeyPolicy, now: number) {
+function view(key: SigningKey, keys: readonly SigningKey[], policy: KeyPolicy, now: number) {
   return {
-    kid: row.kid,
-    alg: row.alg,
-    status: row.status,
-    signing: row.status === 'active' && currentActiveKey(rows, row.alg)?.kid === row.kid,
-    published: isPublished(row, now),
-    created_at: row.created_at,
-    activated_at: row.activated_at,
-    retired_at: row.retired_at,
-    remove_after: row.remove_after,
-    ...(row.status === 'next' ? { promotes_after: promotableAt(row, policy) } : {}),
+    kid: key.kid,
+    alg: key.alg,
+    status: key.status,
+    signing: key.status === 'active' && currentActiveKey(keys, key.alg)?.kid === key.kid,
+    published: isPublished(key, now),
+    created_at: key.createdAt,
+    activated_at: key.activatedAt,
+    retired_at: key.retiredAt,
+    remove_after: key.removeAfter,
+    ...(key.status === 'next' ? { promotes_after: promotableAt(key, policy) } : {}),
   };
 }
 

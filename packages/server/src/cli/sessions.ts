@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config.js';
 import { nowSeconds } from '../oauth/crypto.js';
 import { KeyStore } from '../oauth/keys/key-store.js';
-import { revokeUserSessions, sendBackchannelLogout, type LogoutLog } from '../oauth/logout.js';
+import type { Log } from '../log.js';
+import { revokeUserSessions, sendBackchannelLogout } from '../oauth/logout.js';
 import { print, UsageError, withStorage } from './common.js';
 
 const HELP = `gatehouse sessions — browser sessions at the authorization server
@@ -47,7 +48,7 @@ export async function sessionsCommand(args: string[]): Promise<number> {
       }
       const now = nowSeconds();
       const revoked = await revokeUserSessions(storage, user.id, now);
-      const log: LogoutLog = {
+      const log: Log = {
         info: () => undefined,
         warn: (obj, msg) => process.stderr.write(`gatehouse: ${msg}: ${String(obj.client_id)} ${obj.status !== undefined ? `(HTTP ${String(obj.status)})` : String(obj.error ?? '')}\n`),
       };

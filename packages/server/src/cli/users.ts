@@ -50,8 +50,8 @@ export async function usersCommand(args: string[]): Promise<number> {
       }
       const now = nowSeconds();
       const user = {
-        id: randomUUID(), username: values.username!, password_hash: await hashPassword(password),
-        email: values.email ?? null, name: values.name ?? null, claims: '{}', disabled: 0, created_at: now, updated_at: now,
+        id: randomUUID(), username: values.username!, passwordHash: await hashPassword(password),
+        email: values.email ?? null, name: values.name ?? null, claims: {}, disabled: false, createdAt: now, updatedAt: now,
       };
       try {
         await storage.users.create(user);
@@ -74,7 +74,7 @@ export async function usersCommand(args: string[]): Promise<number> {
       return 0;
     }
     return withStorage(values.database, async (storage) => {
-      const users = (await storage.users.list()).map((u) => ({ id: u.id, username: u.username, email: u.email, name: u.name, disabled: u.disabled === 1 }));
+      const users = (await storage.users.list()).map((u) => ({ id: u.id, username: u.username, email: u.email, name: u.name, disabled: u.disabled }));
       print(values.json === true, users, users.length === 0 ? 'no users' : users.map((u) => `${u.username}\t${u.id}\t${u.email ?? ''}\t${u.name ?? ''}`).join('\n'));
       return 0;
     });

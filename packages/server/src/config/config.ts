@@ -138,6 +138,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = {}, flags: Record<string, st
 }
 
 /** Audience of access tokens. */
-export function accessTokenAudience(config: Config): string[] {
+export function accessTokenAudience(config: Pick<Config, "issuer" | "accessTokenAudience">): string[] {
   return config.accessTokenAudience.length > 0 ? [...config.accessTokenAudience] : [config.issuer];
 }

@@ -5,24 +5,23 @@
 // (RFC 7662 §2.1, §4: the endpoint MUST require authorization); they are refused with invalid_client.
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-types.js';
+import { formBody } from '../http/params.js';
 import { authenticateClient } from '../oauth/client-auth/index.js';
-import { nowSeconds } from '../oauth/crypto.js';
 import { invalidClient } from '../oauth/errors.js';
 import { required, single } from '../oauth/params.js';
 import { introspectToken } from '../oauth/tokens/introspection.js';
-import { formParams } from './forms.js';
 
-export function introspectionEndpoint(app: FastifyInstance, { config, storage, keys }: AppDeps): void {
+export function introspectionEndpoint(app: FastifyInstance, { config, storage, keys, clock }: AppDeps): void {
   const realm = new URL(config.issuer).host;
 
   app.post('/introspect', async (request, reply) => {
-    const params = formParams(request);
+    const params = formBody(request);
     const { client, method } = await authenticateClient({ authorization: request.headers.authorization, params }, { clients: storage.clients, realm });
     if (method === 'none') throw invalidClient('client authentication failed', { detail: 'public clients may not introspect tokens' });
     const token = required(params, 'token');
     const response = await introspectToken(
       { keys, issuer: config.issuer, storage },
-      { token, hint: single(params, 'token_type_hint'), clientId: client.clientId, now: nowSeconds() },
+      { token, hint: single(params, 'token_type_hint'), clientId: client.clientId, now: clock() },
     );
     // TE-01: Cache-Control no-store and Pragma no-cache come from the app-wide hook.
     return reply.type('application/json; charset=utf-8').send(response);

@@ -6,22 +6,21 @@
 // error handler and becomes 503 temporarily_unavailable, never 200 (IR-02, fosite CVE-2020-15223).
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-types.js';
+import { formBody } from '../http/params.js';
 import { authenticateClient } from '../oauth/client-auth/index.js';
-import { nowSeconds } from '../oauth/crypto.js';
 import { required, single } from '../oauth/params.js';
 import { revokeToken } from '../oauth/tokens/revoke-token.js';
-import { formParams } from './forms.js';
 
-export function revocationEndpoint(app: FastifyInstance, { config, storage, keys }: AppDeps): void {
+export function revocationEndpoint(app: FastifyInstance, { config, storage, keys, clock }: AppDeps): void {
   const realm = new URL(config.issuer).host;
 
   app.post('/revoke', async (request, reply) => {
-    const params = formParams(request);
+    const params = formBody(request);
     const { client } = await authenticateClient({ authorization: request.headers.authorization, params }, { clients: storage.clients, realm });
     const token = required(params, 'token');
     const outcome = await revokeToken(
       { keys, issuer: config.issuer, storage },
-      { token, hint: single(params, 'token_type_hint'), clientId: client.clientId, now: nowSeconds() },
+      { token, hint: single(params, 'token_type_hint'), clientId: client.clientId, now: clock() },
     );
     request.log.info({ client_id: client.clientId, outcome }, 'token revocation');
     return reply.status(200).send();

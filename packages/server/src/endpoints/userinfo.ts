@@ -4,8 +4,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { claimsForScopes } from '../oauth/claims.js';
-import { nowSeconds } from '../oauth/crypto.js';
 import { OAuthError } from '../oauth/errors.js';
+import { parseScopeList } from '../oauth/scopes.js';
 import { activeAccessToken } from '../oauth/tokens/status.js';
 
 export function bearerChallenge(realm: string, error?: OAuthError, scope?: string): string {
@@ -38,7 +38,7 @@ export function extractBearer(request: FastifyRequest): string | undefined {
   return fromHeader ?? fromBody;
 }
 
-export function userinfoEndpoint(app: FastifyInstance, { config, keys, storage }: AppDeps): void {
+export function userinfoEndpoint(app: FastifyInstance, { config, keys, storage, clock }: AppDeps): void {
   const realm = new URL(config.issuer).host;
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -57,10 +57,10 @@ export function userinfoEndpoint(app: FastifyInstance, { config, keys, storage }
       reply.status(401).header('WWW-Authenticate', bearerChallenge(realm));
       return reply.send();
     }
-    const now = nowSeconds();
+    const now = clock();
     const claims = await activeAccessToken({ keys, issuer: config.issuer, storage }, token, now);
     if (!claims) return fail(401, new OAuthError('invalid_token', 'the access token is invalid, expired or revoked'));
-    const scopes = claims.scope.split(' ');
+    const scopes = parseScopeList(claims.scope);
     if (!scopes.includes('openid')) return fail(403, new OAuthError('insufficient_scope', 'the access token lacks the openid scope'), 'openid');
     const user = await storage.users.findById(claims.sub);
     if (!user) return fail(401, new OAuthError('invalid_token', 'the access token is invalid, expired or revoked'));

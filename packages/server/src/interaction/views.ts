@@ -1,25 +1,20 @@
-// HTML for the login, consent and error pages. Every reflected value goes through escapeHtml (UI-08);
-// no script and no third-party content (UI-07); the stylesheet is served by Gatehouse itself.
+// The pages of the authorization server: login, consent, logout and errors. Every value goes through
+// the escape-by-default `html` tag (UI-08); no script and no third-party content (UI-07); the
+// stylesheet is served by Gatehouse itself.
 import type { ScopeDescription } from '../oauth/scopes.js';
+import { html, type Html } from './html.js';
 
-export function escapeHtml(value: string): string {
-  return value
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
+export { escapeHtml } from './html.js';
 
 /** The page frame shared by every Gatehouse page. */
-export function layout(title: string, body: string): string {
-  return `<!doctype html>
+export function layout(title: string, body: Html): Html {
+  return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>${escapeHtml(title)} · Gatehouse</title>
+<title>${title} · Gatehouse</title>
 <link rel="stylesheet" href="/assets/gatehouse.css">
 </head>
 <body>
@@ -32,6 +27,11 @@ ${body}
 `;
 }
 
+const hiddenFields = (fields: Record<string, string | undefined>): Html[] =>
+  Object.entries(fields)
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">\n`);
+
 export interface LoginView {
   clientName: string;
   action: string;
@@ -40,20 +40,23 @@ export interface LoginView {
   error?: string | undefined;
 }
 
-export function loginPage(v: LoginView): string {
-  const error = v.error ? `<p class="error" role="alert" id="login-error">${escapeHtml(v.error)}</p>` : '';
-  const described = v.error ? ' aria-describedby="login-error"' : '';
-  return layout('Sign in', `<h1>Sign in</h1>
-<p class="lead">to continue to <strong class="client-name">${escapeHtml(v.clientName)}</strong></p>
+export function loginPage(v: LoginView): Html {
+  const error = v.error ? html`<p class="error" role="alert" id="login-error">${v.error}</p>` : '';
+  const described = v.error ? html` aria-describedby="login-error"` : '';
+  return layout(
+    'Sign in',
+    html`<h1>Sign in</h1>
+<p class="lead">to continue to <strong class="client-name">${v.clientName}</strong></p>
 ${error}
-<form method="post" action="${escapeHtml(v.action)}"${described}>
-<input type="hidden" name="csrf_token" value="${escapeHtml(v.csrfToken)}">
+<form method="post" action="${v.action}"${described}>
+<input type="hidden" name="csrf_token" value="${v.csrfToken}">
 <label for="username">Username</label>
-<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="255" value="${escapeHtml(v.username ?? '')}"${v.username ? '' : ' autofocus'}>
+<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="255" value="${v.username ?? ''}"${v.username ? '' : html` autofocus`}>
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"${v.username ? ' autofocus' : ''}>
+<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"${v.username ? html` autofocus` : ''}>
 <button type="submit" class="primary">Sign in</button>
-</form>`);
+</form>`,
+  );
 }
 
 export interface ConsentView {
@@ -66,30 +69,63 @@ export interface ConsentView {
   redirectHost: string;
 }
 
-export function consentPage(v: ConsentView): string {
-  const items = v.scopes
-    .map((s) => {
-      const isNew = v.newScopes.has(s.scope) ? ' <span class="badge">new</span>' : '';
-      return s.description
-        ? `<li><span class="scope-text">${escapeHtml(s.description)}</span>${isNew}<br><code class="scope-name">${escapeHtml(s.scope)}</code></li>`
-        : `<li><span class="scope-text">Use the permission <code class="scope-name">${escapeHtml(s.scope)}</code></span>${isNew}</li>`;
-    })
-    .join('\n');
-  return layout(`Allow ${v.clientName}?`, `<h1><span class="client-name">${escapeHtml(v.clientName)}</span> wants to access your account</h1>
-<p class="lead">Signed in as <strong>${escapeHtml(v.userName)}</strong>. If you allow it, <strong>${escapeHtml(v.clientName)}</strong> will be able to:</p>
+export function consentPage(v: ConsentView): Html {
+  const items = v.scopes.map((s) => {
+    const isNew = v.newScopes.has(s.scope) ? html` <span class="badge">new</span>` : '';
+    return s.description
+      ? html`<li><span class="scope-text">${s.description}</span>${isNew}<br><code class="scope-name">${s.scope}</code></li>\n`
+      : html`<li><span class="scope-text">Use the permission <code class="scope-name">${s.scope}</code></span>${isNew}</li>\n`;
+  });
+  return layout(
+    `Allow ${v.clientName}?`,
+    html`<h1><span class="client-name">${v.clientName}</span> wants to access your account</h1>
+<p class="lead">Signed in as <strong>${v.userName}</strong>. If you allow it, <strong>${v.clientName}</strong> will be able to:</p>
 <ul class="scopes">
-${items}
-</ul>
-<p class="note">You will be sent back to <strong>${escapeHtml(v.redirectHost)}</strong>. Only allow apps you trust.</p>
-<form method="post" action="${escapeHtml(v.action)}" class="decision">
-<input type="hidden" name="csrf_token" value="${escapeHtml(v.csrfToken)}">
+${items}</ul>
+<p class="note">You will be sent back to <strong>${v.redirectHost}</strong>. Only allow apps you trust.</p>
+<form method="post" action="${v.action}" class="decision">
+<input type="hidden" name="csrf_token" value="${v.csrfToken}">
 <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
 <button type="submit" name="decision" value="allow" class="primary">Allow</button>
-</form>`);
+</form>`,
+  );
 }
 
-export function errorPage(title: string, message: string): string {
-  return layout(title, `<h1>${escapeHtml(title)}</h1>
-<p class="lead">${escapeHtml(message)}</p>
-<p class="note">You can close this page and start again from the application you came from.</p>`);
+export interface ConfirmLogoutView {
+  clientName: string | undefined;
+  csrfToken: string;
+  fields: Record<string, string | undefined>;
+}
+
+export function confirmLogoutPage(v: ConfirmLogoutView): Html {
+  const who = v.clientName
+    ? html`<p class="lead"><strong class="client-name">${v.clientName}</strong> asks to sign you out.</p>`
+    : html`<p class="lead">An application asks to sign you out.</p>`;
+  return layout(
+    'Sign out?',
+    html`<h1>Sign out of Gatehouse?</h1>
+${who}
+<p class="note">Signing out ends your Gatehouse session in this browser. Applications you signed in to may sign you out too.</p>
+<form method="post" action="/end-session" class="decision">
+${hiddenFields({ csrf_token: v.csrfToken, ...v.fields })}<button type="submit" name="logout" value="no" class="secondary">Stay signed in</button>
+<button type="submit" name="logout" value="yes" class="primary">Sign out</button>
+</form>`,
+  );
+}
+
+export function signedOutPage(stillSignedIn = false): Html {
+  return stillSignedIn
+    ? layout('Still signed in', html`<h1>You are still signed in</h1>
+<p class="lead">Nothing changed. You can close this page.</p>`)
+    : layout('Signed out', html`<h1>You are signed out</h1>
+<p class="lead">Your Gatehouse session in this browser has ended. You can close this page.</p>`);
+}
+
+export function errorPage(title: string, message: string): Html {
+  return layout(
+    title,
+    html`<h1>${title}</h1>
+<p class="lead">${message}</p>
+<p class="note">You can close this page and start again from the application you came from.</p>`,
+  );
 }

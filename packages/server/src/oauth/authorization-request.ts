@@ -2,24 +2,25 @@
 // validate an authorization request. client_id and redirect_uri are checked first and exactly; errors
 // about them are shown to the user (never redirected). Every later error goes back to the validated
 // redirect_uri with error, state and iss.
-import { clientFromRow, type Client } from './clients.js';
+import type { Client, ClientRepository } from '../storage/index.js';
 import { OAuthError, invalidRequest, invalidScope, unsupportedResponseType, unauthorizedClient, type OAuthErrorCode } from './errors.js';
-import { repeatedNames, type Params } from './params.js';
+import { authorizationCodeGrant } from './grants/authorization-code.js';
+import { repeatedNames, single, type Params } from './params.js';
 import { isValidS256Challenge } from './pkce.js';
 import { matchRedirectUri } from './redirect-uri.js';
 import { isSubset, parseScope } from './scopes.js';
-import type { ClientRepository } from '../storage/index.js';
 
 export const MAX_STATE_LENGTH = 2048;
 export const MAX_NONCE_LENGTH = 2048;
-const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);
+export const PROMPT_VALUES = ['none', 'login', 'consent', 'select_account'] as const;
+const PROMPTS: ReadonlySet<string> = new Set(PROMPT_VALUES);
 
 /** The validated request, as stored in an interaction and bound into the code. */
 export interface AuthorizationRequest {
   clientId: string;
   redirectUri: string;
   redirectUriProvided: boolean;
-  scope: string;
+  scopes: string[];
   state?: string | undefined;
   nonce?: string | undefined;
   codeChallenge?: string | undefined;
@@ -48,10 +49,6 @@ export interface AuthorizationRequestDeps {
   pkceRequiredForConfidentialClients: boolean;
 }
 
-function one(params: Params, name: string): string | undefined {
-  return params.get(name)?.[0];
-}
-
 export async function validateAuthorizationRequest(
   params: Params,
   deps: AuthorizationRequestDeps,
@@ -61,9 +58,8 @@ export async function validateAuthorizationRequest(
   if (clientIds.length !== 1) {
     throw new AuthorizationPageError('Invalid request', clientIds.length === 0 ? 'The request has no client_id.' : 'client_id was sent more than once.');
   }
-  const row = clientIds[0]!.length <= 255 ? await deps.clients.find(clientIds[0]!) : undefined;
-  if (!row) throw new AuthorizationPageError('Unknown application', 'The application that sent you here is not registered with this server.');
-  const client = clientFromRow(row);
+  const client = clientIds[0]!.length <= 255 ? await deps.clients.find(clientIds[0]!) : undefined;
+  if (!client) throw new AuthorizationPageError('Unknown application', 'The application that sent you here is not registered with this server.');
   const redirectUris = params.get('redirect_uri') ?? [];
   if (redirectUris.length > 1) throw new AuthorizationPageError('Invalid request', 'redirect_uri was sent more than once.');
   let redirectUri: string;
@@ -73,7 +69,7 @@ export async function validateAuthorizationRequest(
     if (!matched) throw new AuthorizationPageError('Invalid redirect URI', 'The redirect URI in the request is not registered for this application.');
     redirectUri = matched;
   } else {
-    const scopeHint = one(params, 'scope') ?? '';
+    const scopeHint = params.get('scope')?.[0] ?? '';
     if (client.redirectUris.length !== 1 || scopeHint.split(' ').includes('openid')) {
       throw new AuthorizationPageError('Invalid request', 'The request has no redirect_uri.');
     }
@@ -88,21 +84,21 @@ export async function validateAuthorizationRequest(
   const failWith = (code: OAuthErrorCode, description: string): never => fail(new OAuthError(code, description));
 
   try {
-    // Step 2: everything else, errors redirected.
+    // Step 2: everything else, errors redirected. From here on no parameter repeats, so single() never throws.
     const repeated = repeatedNames(params);
     if (repeated.length > 0) failWith('invalid_request', `parameters must not be provided more than once: ${repeated.join(', ')}`);
     if (stateValues && stateValues[0]!.length > MAX_STATE_LENGTH) failWith('invalid_request', 'state is too long');
     if (params.has('request')) failWith('request_not_supported', 'request objects are not supported');
     if (params.has('request_uri')) failWith('request_uri_not_supported', 'request_uri is not supported');
 
-    const responseType = one(params, 'response_type');
+    const responseType = single(params, 'response_type');
     if (responseType === undefined) failWith('invalid_request', 'missing required parameter: response_type');
     if (responseType !== 'code') fail(unsupportedResponseType('only response_type=code is supported'));
-    if (!client.grantTypes.includes('authorization_code')) fail(unauthorizedClient('this client may not use the authorization code flow'));
-    const responseMode = one(params, 'response_mode');
+    if (!client.grantTypes.includes(authorizationCodeGrant.grantType)) fail(unauthorizedClient('this client may not use the authorization code flow'));
+    const responseMode = single(params, 'response_mode');
     if (responseMode !== undefined && responseMode !== 'query') failWith('invalid_request', 'only response_mode=query is supported');
 
-    const scopeParam = one(params, 'scope');
+    const scopeParam = single(params, 'scope');
     if (scopeParam === undefined) fail(invalidScope('scope is required'));
     let scopes: string[] = [];
     try {
@@ -114,8 +110,8 @@ export async function validateAuthorizationRequest(
     if (!isSubset(scopes, client.scopes)) fail(invalidScope('the requested scope is not allowed for this client'));
 
     // PKCE: S256 only; required of public clients always, of confidential clients by default (PK-01, PK-02, PK-05).
-    const challenge = one(params, 'code_challenge');
-    const method = one(params, 'code_challenge_method');
+    const challenge = single(params, 'code_challenge');
+    const method = single(params, 'code_challenge_method');
     if (challenge === undefined) {
       if (method !== undefined) failWith('invalid_request', 'code_challenge_method without code_challenge');
       if (client.isPublic || deps.pkceRequiredForConfidentialClients) failWith('invalid_request', 'code_challenge is required (PKCE with S256)');
@@ -124,20 +120,20 @@ export async function validateAuthorizationRequest(
       if (!isValidS256Challenge(challenge)) failWith('invalid_request', 'code_challenge must be 43 base64url characters');
     }
 
-    const nonce = one(params, 'nonce');
+    const nonce = single(params, 'nonce');
     if (nonce !== undefined && nonce.length > MAX_NONCE_LENGTH) failWith('invalid_request', 'nonce is too long');
 
-    const prompt = (one(params, 'prompt') ?? '').split(' ').filter((p) => p.length > 0);
+    const prompt = (single(params, 'prompt') ?? '').split(' ').filter((p) => p.length > 0);
     for (const p of prompt) if (!PROMPTS.has(p)) failWith('invalid_request', `unsupported prompt value: ${p}`);
     if (prompt.includes('none') && prompt.length > 1) failWith('invalid_request', 'prompt=none cannot be combined with other values');
 
-    const maxAgeRaw = one(params, 'max_age');
+    const maxAgeRaw = single(params, 'max_age');
     let maxAge: number | undefined;
     if (maxAgeRaw !== undefined) {
       if (!/^\d{1,10}$/.test(maxAgeRaw)) failWith('invalid_request', 'max_age must be a non-negative integer');
       maxAge = Number(maxAgeRaw);
     }
-    const loginHint = one(params, 'login_hint');
+    const loginHint = single(params, 'login_hint');
 
     return {
       client,
@@ -145,7 +141,7 @@ export async function validateAuthorizationRequest(
         clientId: client.clientId,
         redirectUri,
         redirectUriProvided: provided,
-        scope: scopes.join(' '),
+        scopes,
         state,
         nonce,
         codeChallenge: challenge,
@@ -159,16 +155,4 @@ export async function validateAuthorizationRequest(
     if (e instanceof AuthorizationRedirectError) throw e;
     throw new AuthorizationRedirectError(e instanceof OAuthError ? e : invalidRequest('the request could not be processed'), redirectUri, state);
   }
-}
-
-/** RFC 6749 §4.1.2 / §4.1.2.1 with RFC 9207 iss: the URL the browser is sent back to. */
-export function authorizationResponseUrl(redirectUri: string, issuer: string, values: Record<string, string | undefined>): string {
-  const url = new URL(redirectUri);
-  for (const [name, value] of Object.entries(values)) if (value !== undefined) url.searchParams.append(name, value);
-  url.searchParams.append('iss', issuer);
-  return url.href;
-}
-
-export function errorResponseUrl(redirectUri: string, issuer: string, error: OAuthError, state: string | undefined): string {
-  return authorizationResponseUrl(redirectUri, issuer, { error: error.code, error_description: error.description, state });
 }

@@ -1,43 +1,16 @@
 // RFC 6749 §2 (client types and registration), RFC 7591 §2 (client metadata names).
+import type { Client, ClientRepository } from '../storage/index.js';
+import {
+  CONFIDENTIAL_AUTH_METHODS, DEFAULT_CONFIDENTIAL_AUTH_METHOD, isClientAuthMethod, PUBLIC_AUTH_METHOD, type ClientAuthMethod,
+} from './client-auth/index.js';
 import { randomToken, sha256 } from './crypto.js';
 import { invalidClientMetadata, invalidRedirectUri } from './errors.js';
-import { assertRegistrableRedirectUri, isLoopbackHost } from './redirect-uri.js';
-import { isValidScopeToken } from './scopes.js';
+import { ALL_GRANTS, DEFAULT_GRANT_TYPES, findGrant, isGrantType, responseTypesOf, type GrantType } from './grants/index.js';
 import { SUPPORTED_SIGNING_ALGS } from './keys/key-store.js';
-import type { ClientRepository, ClientRow } from '../storage/index.js';
+import { assertRegistrableRedirectUri, isLoopbackHost } from './redirect-uri.js';
+import { isValidScopeToken, parseScopeList } from './scopes.js';
 
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
-export type GrantType = (typeof GRANT_TYPES)[number];
-export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
-export type AuthMethod = (typeof AUTH_METHODS)[number];
-
-export interface Client {
-  clientId: string;
-  clientName: string;
-  secretHash: string | null;
-  redirectUris: readonly string[];
-  grantTypes: readonly string[];
-  scopes: readonly string[];
-  authMethod: string;
-  isPublic: boolean;
-  metadata: Readonly<Record<string, unknown>>;
-  createdAt: number;
-}
-
-export function clientFromRow(row: ClientRow): Client {
-  return {
-    clientId: row.client_id,
-    clientName: row.client_name,
-    secretHash: row.client_secret_hash,
-    redirectUris: JSON.parse(row.redirect_uris) as string[],
-    grantTypes: JSON.parse(row.grant_types) as string[],
-    scopes: row.scope.split(' ').filter((s) => s.length > 0),
-    authMethod: row.token_endpoint_auth_method,
-    isPublic: row.is_public === 1,
-    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
-    createdAt: row.created_at,
-  };
-}
+export type { Client } from '../storage/index.js';
 
 /** The registration view of a client (RFC 7591 §3.2.1 names); never includes the secret digest. */
 export function clientMetadata(client: Client): Record<string, unknown> {
@@ -46,7 +19,7 @@ export function clientMetadata(client: Client): Record<string, unknown> {
     client_name: client.clientName,
     redirect_uris: client.redirectUris,
     grant_types: client.grantTypes,
-    response_types: client.grantTypes.includes('authorization_code') ? ['code'] : [],
+    response_types: responseTypesOf(client.grantTypes),
     scope: client.scopes.join(' '),
     token_endpoint_auth_method: client.authMethod,
     client_id_issued_at: client.createdAt,
@@ -77,35 +50,49 @@ export interface RegisteredClient {
 
 const DEFAULT_SCOPE = 'openid profile email';
 
+/** RFC 7591 §2: the grant types of a new client, each checked against what its grant module needs. */
+function validateGrantTypes(requested: readonly string[] | undefined, isPublic: boolean, redirectUris: readonly string[]): GrantType[] {
+  const grantTypes: GrantType[] = [];
+  for (const g of new Set(requested ?? DEFAULT_GRANT_TYPES)) {
+    if (!isGrantType(g)) throw invalidClientMetadata(`unsupported grant type: ${g}`);
+    grantTypes.push(g);
+  }
+  if (grantTypes.length === 0) throw invalidClientMetadata('at least one grant type is required');
+  const grants = grantTypes.map((g) => findGrant(g)!);
+  for (const grant of grants) {
+    const rules = grant.registration;
+    if (rules.needsRefreshTokenIssuer && !grants.some((other) => other.registration.issuesRefreshTokens)) {
+      const issuers = ALL_GRANTS.filter((other) => other.registration.issuesRefreshTokens).map((other) => other.grantType);
+      throw invalidClientMetadata(`${grant.grantType} needs the ${issuers.join(' or ')} grant`);
+    }
+    if (rules.confidentialOnly && isPublic) throw invalidClientMetadata(`public clients cannot use ${grant.grantType}`);
+    if (rules.needsRedirectUri && redirectUris.length === 0) {
+      throw invalidRedirectUri(`at least one redirect URI is required for the ${grant.grantType} grant`);
+    }
+  }
+  return grantTypes;
+}
+
+/** The token endpoint authentication method: none for public clients, a secret method otherwise. */
+function validateAuthMethod(requested: string | undefined, isPublic: boolean): ClientAuthMethod {
+  const authMethod = requested ?? (isPublic ? PUBLIC_AUTH_METHOD : DEFAULT_CONFIDENTIAL_AUTH_METHOD);
+  if (!isClientAuthMethod(authMethod)) throw invalidClientMetadata(`unsupported token_endpoint_auth_method: ${authMethod}`);
+  if (isPublic !== !CONFIDENTIAL_AUTH_METHODS.includes(authMethod)) {
+    throw invalidClientMetadata(`public clients use token_endpoint_auth_method ${PUBLIC_AUTH_METHOD}; confidential clients need a secret method`);
+  }
+  return authMethod;
+}
+
 /** Validates client metadata; throws OAuthError (invalid_redirect_uri / invalid_client_metadata). */
 export function validateNewClient(input: NewClientInput): Omit<Client, 'clientId' | 'secretHash' | 'createdAt' | 'metadata'> {
   const clientName = input.clientName.trim();
   if (clientName.length === 0 || clientName.length > 200) throw invalidClientMetadata('client_name must have 1 to 200 characters');
-  const grantTypes = [...new Set(input.grantTypes ?? ['authorization_code', 'refresh_token'])];
-  for (const g of grantTypes) {
-    if (!(GRANT_TYPES as readonly string[]).includes(g)) throw invalidClientMetadata(`unsupported grant type: ${g}`);
-  }
-  if (grantTypes.length === 0) throw invalidClientMetadata('at least one grant type is required');
-  if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code')) {
-    throw invalidClientMetadata('refresh_token needs the authorization_code grant');
-  }
-  const isPublic = input.isPublic ?? input.authMethod === 'none';
-  const authMethod = input.authMethod ?? (isPublic ? 'none' : 'client_secret_basic');
-  if (!(AUTH_METHODS as readonly string[]).includes(authMethod)) {
-    throw invalidClientMetadata(`unsupported token_endpoint_auth_method: ${authMethod}`);
-  }
-  if (isPublic !== (authMethod === 'none')) {
-    throw invalidClientMetadata('public clients use token_endpoint_auth_method none; confidential clients need a secret method');
-  }
-  if (isPublic && grantTypes.includes('client_credentials')) {
-    throw invalidClientMetadata('public clients cannot use client_credentials');
-  }
+  const isPublic = input.isPublic ?? input.authMethod === PUBLIC_AUTH_METHOD;
+  const authMethod = validateAuthMethod(input.authMethod, isPublic);
   const redirectUris = [...new Set(input.redirectUris)];
-  if (grantTypes.includes('authorization_code')) {
-    if (redirectUris.length === 0) throw invalidRedirectUri('at least one redirect URI is required for the authorization_code grant');
-  }
+  const grantTypes = validateGrantTypes(input.grantTypes, isPublic, redirectUris);
   for (const uri of redirectUris) assertRegistrableRedirectUri(uri);
-  const scopes = [...new Set((input.scope ?? DEFAULT_SCOPE).split(' ').filter((s) => s.length > 0))];
+  const scopes = parseScopeList(input.scope ?? DEFAULT_SCOPE);
   for (const s of scopes) if (!isValidScopeToken(s)) throw invalidClientMetadata(`invalid scope token: ${JSON.stringify(s)}`);
   return { clientName, redirectUris, grantTypes, scopes, authMethod, isPublic };
 }
@@ -126,18 +113,7 @@ export async function registerClient(repo: ClientRepository, input: NewClientInp
     metadata: { ...(input.idTokenSignedResponseAlg ? { id_token_signed_response_alg: input.idTokenSignedResponseAlg } : {}), ...logoutMetadata(input) },
     createdAt: now,
   };
-  await repo.create({
-    client_id: client.clientId,
-    client_secret_hash: client.secretHash,
-    client_name: client.clientName,
-    redirect_uris: JSON.stringify(client.redirectUris),
-    grant_types: JSON.stringify(client.grantTypes),
-    scope: client.scopes.join(' '),
-    token_endpoint_auth_method: client.authMethod,
-    is_public: client.isPublic ? 1 : 0,
-    metadata: JSON.stringify(client.metadata),
-    created_at: client.createdAt,
-  });
+  await repo.create(client);
   return { client, clientSecret };
 }
 

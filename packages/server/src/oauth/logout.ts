@@ -5,8 +5,9 @@
 // a 5 s timeout: a slow or failing client is logged and never blocks or fails the logout.
 import { SignJWT } from 'jose';
 import type { Config } from '../config/config.js';
-import type { SessionRow, Storage } from '../storage/index.js';
-import { backchannelLogoutUriOf, clientFromRow, type Client } from './clients.js';
+import type { Log } from '../log.js';
+import type { Client, Session, Storage } from '../storage/index.js';
+import { backchannelLogoutUriOf } from './clients.js';
 import { randomToken } from './crypto.js';
 import { idTokenAlg } from './grants/issue.js';
 import type { KeyStore } from './keys/key-store.js';
@@ -15,11 +16,6 @@ import { revokeFamily } from './tokens/revocation.js';
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 export const LOGOUT_TOKEN_TTL = 120;
 export const BACKCHANNEL_TIMEOUT_MS = 5000;
-
-export interface LogoutLog {
-  info(obj: Record<string, unknown>, msg: string): void;
-  warn(obj: Record<string, unknown>, msg: string): void;
-}
 
 export interface LogoutTokenInput {
   issuer: string;
@@ -57,10 +53,8 @@ export async function backchannelTargets(storage: Pick<Storage, 'clients' | 'gra
   const ids = new Set([...(await storage.grants.clientsOf(userId)), ...(await storage.refreshTokens.clientsOf(userId, now))]);
   const clients: Client[] = [];
   for (const id of [...ids].sort()) {
-    const row = await storage.clients.find(id);
-    if (!row) continue;
-    const client = clientFromRow(row);
-    if (backchannelLogoutUriOf(client)) clients.push(client);
+    const client = await storage.clients.find(id);
+    if (client && backchannelLogoutUriOf(client)) clients.push(client);
   }
   return clients;
 }
@@ -85,7 +79,7 @@ export interface BackchannelDeps {
  * Redirects are not followed (§2.8: the RP answers 200, or 400 with an error).
  */
 export async function sendBackchannelLogout(
-  deps: BackchannelDeps, targets: readonly Client[], who: { subject: string; sid?: string | undefined }, log: LogoutLog, now: number,
+  deps: BackchannelDeps, targets: readonly Client[], who: { subject: string; sid?: string | undefined }, log: Log, now: number,
 ): Promise<DeliveryResult[]> {
   const doFetch = deps.fetch ?? fetch;
   const timeoutMs = deps.timeoutMs ?? BACKCHANNEL_TIMEOUT_MS;
@@ -122,10 +116,10 @@ export type LogoutStorage = Pick<Storage, 'transaction' | 'sessions' | 'refreshT
  * Ends one browser session: deletes its row and revokes the refresh-token families issued in it
  * (RT-06: logging out revokes the family). Returns the back-channel targets, gathered first.
  */
-export async function endBrowserSession(storage: LogoutStorage, session: SessionRow, now: number): Promise<{ targets: Client[]; families: number }> {
-  const targets = await backchannelTargets(storage, session.user_id, now);
-  await storage.sessions.delete(session.id_hash);
-  const families = await storage.refreshTokens.familiesOfSession(session.user_id, session.sid);
+export async function endBrowserSession(storage: LogoutStorage, session: Session, now: number): Promise<{ targets: Client[]; families: number }> {
+  const targets = await backchannelTargets(storage, session.userId, now);
+  await storage.sessions.delete(session.idHash);
+  const families = await storage.refreshTokens.familiesOfSession(session.userId, session.sid);
   for (const familyId of families) await revokeFamily(storage, { familyId }, now);
   return { targets, families: families.length };
 }

@@ -72,3 +72,13 @@ export function required(params: Params, name: string): string {
   if (value === undefined) throw invalidRequest(`missing required parameter: ${name}`);
   return value;
 }
+
+/** Only the named parameters (RFC 6749 §3.2: a handler ignores the ones it does not define). */
+export function pick(params: Params, names: readonly string[]): Params {
+  const out = new Map<string, readonly string[]>();
+  for (const name of names) {
+    const values = params.get(name);
+    if (values) out.set(name, values);
+  }
+  return out;
+}

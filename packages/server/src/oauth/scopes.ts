@@ -22,6 +22,11 @@ export function parseScope(scope: string | undefined): string[] {
   return [...new Set(tokens)];
 }
 
+/** Splits a space-separated list of scope tokens, de-duplicated, in order (no syntax check). */
+export function parseScopeList(scope: string): string[] {
+  return [...new Set(scope.split(' ').filter((t) => t.length > 0))];
+}
+
 export function formatScope(scopes: Iterable<string>): string {
   return [...scopes].join(' ');
 }

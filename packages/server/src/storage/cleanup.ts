@@ -13,7 +13,8 @@
 //                           expired and after they were used: a replayed code must still be recognised so
 //                           that it fails with invalid_grant AND revokes what it issued (AC-01, Hydra `newUsedExpiry`).
 import type { Config } from '../config/config.js';
-import type { Repositories } from './repositories.js';
+import type { Log } from '../log.js';
+import type { Repositories } from './repositories/index.js';
 
 export const CODE_REUSE_WINDOW = 30 * 60;
 export const CLOCK_SKEW_MARGIN = 300;
@@ -86,11 +87,6 @@ export async function sweepExpiredRows(storage: SweepStorage, now: number, optio
   return counts;
 }
 
-export interface SweepLog {
-  info(obj: Record<string, unknown>, msg: string): void;
-  warn(obj: Record<string, unknown>, msg: string): void;
-}
-
 export interface Sweeper {
   /** Stops the timer and waits for a sweep in progress to stop at its next batch boundary. */
   stop(): Promise<void>;
@@ -104,7 +100,7 @@ export interface Sweeper {
 export function startSweeper(
   storage: SweepStorage,
   options: Omit<SweepOptions, 'signal'> & { intervalMs?: number; firstDelayMs?: number; now: () => number },
-  log: SweepLog,
+  log: Log,
 ): Sweeper {
   const controller = new AbortController();
   const intervalMs = options.intervalMs ?? SWEEP_INTERVAL_MS;

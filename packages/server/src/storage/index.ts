@@ -1,14 +1,16 @@
-// The storage facade: repositories plus an explicit transaction(fn).
+// The storage facade: repositories returning domain records, plus an explicit transaction(fn).
 import type { Kysely } from 'kysely';
-import { migrate, openDatabase, type Dialect } from './database.js';
-import { createRepositories, type Repositories } from './repositories.js';
+import { migrate, openDatabase } from './database.js';
+import { createRepositories, type Repositories } from './repositories/index.js';
 import type { Database } from './schema.js';
 
-export * from './repositories.js';
+export * from './repositories/index.js';
+export type * from './records.js';
+export { isUniqueViolation } from './errors.js';
 export { describeDatabaseUrl } from './database.js';
 
 export interface Storage extends Repositories {
-  readonly dialect: Dialect;
+  /** The query builder, for maintenance code and tests that need SQL of their own. */
   readonly db: Kysely<Database>;
   /** Runs fn in one database transaction; it commits when fn resolves and rolls back when it throws. */
   transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
@@ -25,7 +27,6 @@ export async function openStorage(url: string, options: { migrate?: boolean } = 
   }
   return {
     ...createRepositories(opened.db),
-    dialect: opened.dialect,
     db: opened.db,
     transaction: (fn) => opened.db.transaction().execute((trx) => fn(createRepositories(trx))),
     close: opened.close,

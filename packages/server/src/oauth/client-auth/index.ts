@@ -1,18 +1,31 @@
 // RFC 6749 §2.3 and §5.2, OAuth 2.1 §2.4: authenticate the client at the token, introspection and
-// revocation endpoints. Exactly one method per request, only the client's registered method, and the
-// same answer for an unknown client and a wrong secret (CA-03).
-import { digestsEqual, sha256 } from '../crypto.js';
+// revocation endpoints. THE list of methods is CLIENT_AUTH_METHODS (discovery and registration derive
+// from it); each method is one strategy file. Exactly one method per request, only the client's
+// registered method, and the same answer for an unknown client and a wrong secret (CA-03).
+import type { Client, ClientRepository } from '../../storage/index.js';
 import { invalidClient, invalidRequest, type OAuthError } from '../errors.js';
-import { single, type Params } from '../params.js';
-import { clientFromRow, type Client } from '../clients.js';
-import type { ClientRepository } from '../../storage/index.js';
-import { parseBasic } from './basic.js';
+import { clientSecretBasic, parseBasic } from './client-secret-basic.js';
+import { clientSecretPost } from './client-secret-post.js';
+import { noClientAuthentication } from './none.js';
+import { ClientAuthFailure, type ClientAuthRequest, type ClientAuthStrategy } from './types.js';
 
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type { ClientAuthRequest } from './types.js';
 
-export interface ClientAuthRequest {
-  authorization: string | undefined;
-  params: Params;
+/** Most specific first: a request that uses no credential-bearing method falls through to `none`. */
+export const CLIENT_AUTH_METHODS = [clientSecretBasic, clientSecretPost, noClientAuthentication] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number]['method'];
+
+/** Methods that carry a credential; a request may use at most one of them. */
+const CREDENTIAL_METHODS = CLIENT_AUTH_METHODS.filter((m) => m.confidential);
+
+/** The methods a confidential client may register, and the default one. */
+export const CONFIDENTIAL_AUTH_METHODS: readonly ClientAuthMethod[] = CREDENTIAL_METHODS.map((m) => m.method);
+export const DEFAULT_CONFIDENTIAL_AUTH_METHOD: ClientAuthMethod = clientSecretBasic.method;
+export const PUBLIC_AUTH_METHOD: ClientAuthMethod = noClientAuthentication.method;
+export const AUTH_METHOD_NAMES: readonly ClientAuthMethod[] = CLIENT_AUTH_METHODS.map((m) => m.method);
+
+export function isClientAuthMethod(value: string): value is ClientAuthMethod {
+  return (AUTH_METHOD_NAMES as readonly string[]).includes(value);
 }
 
 export interface AuthenticatedClient {
@@ -25,8 +38,7 @@ export interface ClientAuthDeps {
   realm: string;
 }
 
-// Digest compared against when the client does not exist, so both paths do the same work.
-const DUMMY_DIGEST = sha256('gatehouse-unknown-client');
+const MAX_CLIENT_ID_LENGTH = 255;
 
 function failure(basicTried: boolean, realm: string, detail: string): OAuthError {
   return invalidClient('client authentication failed', {
@@ -36,50 +48,31 @@ function failure(basicTried: boolean, realm: string, detail: string): OAuthError
 }
 
 export async function authenticateClient(request: ClientAuthRequest, deps: ClientAuthDeps): Promise<AuthenticatedClient> {
+  // RFC 6749 §5.2: a client that tried Basic gets a Basic challenge back.
   const basic = parseBasic(request.authorization);
   const basicTried = basic !== undefined;
   if (basic === null) throw failure(true, deps.realm, 'malformed Basic credentials');
-  if (basic === undefined && request.authorization !== undefined && /^basic$/i.test(request.authorization.trim())) {
-    throw failure(true, deps.realm, 'empty Basic credentials');
-  }
-  const bodyId = single(request.params, 'client_id');
-  const bodySecret = single(request.params, 'client_secret');
-  const assertion = single(request.params, 'client_assertion');
-  const used = [basic, bodySecret, assertion].filter((v) => v !== undefined).length;
-  if (used > 1) throw invalidRequest('use exactly one client authentication method per request');
-
-  let clientId: string;
-  let secret: string | undefined;
-  let method: ClientAuthMethod;
-  if (basic) {
-    if (bodyId !== undefined && bodyId !== basic.clientId) throw invalidRequest('client_id does not match the authenticated client');
-    clientId = basic.clientId;
-    secret = basic.clientSecret;
-    method = 'client_secret_basic';
-  } else if (bodySecret !== undefined) {
-    if (bodyId === undefined) throw failure(false, deps.realm, 'client_secret without client_id');
-    clientId = bodyId;
-    secret = bodySecret;
-    method = 'client_secret_post';
-  } else if (assertion !== undefined) {
+  const used: ClientAuthStrategy[] = CREDENTIAL_METHODS.filter((m) => m.uses(request));
+  if (request.params.has('client_assertion')) {
+    if (used.length > 0) throw invalidRequest('use exactly one client authentication method per request');
     throw failure(false, deps.realm, 'client assertions are not supported for this client');
-  } else if (bodyId !== undefined) {
-    clientId = bodyId;
-    method = 'none';
-  } else {
-    throw failure(false, deps.realm, 'no client authentication');
   }
-  if (clientId.length > 255) throw failure(basicTried, deps.realm, 'client_id too long');
+  if (used.length > 1) throw invalidRequest('use exactly one client authentication method per request');
+  const strategy: ClientAuthStrategy | undefined = used[0] ?? (noClientAuthentication.uses(request) ? noClientAuthentication : undefined);
+  if (!strategy) throw failure(false, deps.realm, 'no client authentication');
 
-  const row = await deps.clients.find(clientId);
-  const client = row ? clientFromRow(row) : undefined;
-  if (method === 'none') {
-    if (!client || client.authMethod !== 'none') throw failure(basicTried, deps.realm, 'unknown client or not a public client');
-    return { client, method };
+  let presented;
+  try {
+    presented = strategy.extract(request);
+  } catch (e) {
+    if (e instanceof ClientAuthFailure) throw failure(basicTried, deps.realm, e.detail);
+    throw e;
   }
-  const presented = sha256(secret!);
-  const matches = digestsEqual(presented, client?.secretHash ?? DUMMY_DIGEST);
-  if (!client || !matches) throw failure(basicTried, deps.realm, client ? 'wrong secret' : 'unknown client');
-  if (client.authMethod !== method) throw failure(basicTried, deps.realm, `client registered ${client.authMethod}, used ${method}`);
-  return { client, method };
+  if (presented.clientId.length > MAX_CLIENT_ID_LENGTH) throw failure(basicTried, deps.realm, 'client_id too long');
+  const client = await deps.clients.find(presented.clientId);
+  const proven = await strategy.verify(presented, client);
+  if (!client || !proven) throw failure(basicTried, deps.realm, client ? `${strategy.method} credentials refused` : 'unknown client');
+  // CA-05: only the method the client registered.
+  if (client.authMethod !== strategy.method) throw failure(basicTried, deps.realm, `client registered ${client.authMethod}, used ${strategy.method}`);
+  return { client, method: strategy.method as ClientAuthMethod };
 }

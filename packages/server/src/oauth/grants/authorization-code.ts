@@ -1,16 +1,56 @@
-// RFC 6749 §4.1.3, RFC 7636 §4.6, OAuth 2.1 §4.1.3: redeem an authorization code.
-// One conditional update in one transaction consumes the code, so two concurrent redemptions cannot
-// both win; a reused code revokes everything issued from it (AC-01).
+// RFC 6749 §4.1.2 (issuing a code) and §4.1.3, RFC 7636 §4.6, OAuth 2.1 §4.1.3 (redeeming it).
+// A code is bound to its client, redirect_uri, PKCE challenge, scope, nonce and user. It is redeemed
+// with one conditional update in one transaction, so two concurrent redemptions cannot both win; a
+// reused code revokes everything issued from it (AC-01).
+import type { Config } from '../../config/config.js';
+import type { Storage } from '../../storage/index.js';
+import type { AuthorizationRequest } from '../authorization-request.js';
+import { authorizationResponseUrl } from '../authorization-response.js';
 import { randomToken, sha256 } from '../crypto.js';
 import { invalidGrant, invalidRequest } from '../errors.js';
+import type { KeyStore } from '../keys/key-store.js';
 import { required, single } from '../params.js';
 import { isValidVerifier, verifierMatches } from '../pkce.js';
-import { isSubset } from '../scopes.js';
-import type { KeyStore } from '../keys/key-store.js';
+import { formatScope, isSubset } from '../scopes.js';
 import { revokeFamily } from '../tokens/revocation.js';
-import type { Storage } from '../../storage/index.js';
+import { newRefreshToken, userAccessToken, userIdToken, type TokenConfig } from './issue.js';
+import { issuesRefreshTokens } from './refresh-token.js';
 import type { GrantHandler, TokenResponse } from './types.js';
-import { refreshTokenRow, userAccessToken, userIdToken, type TokenConfig } from './issue.js';
+
+export interface SignIn {
+  userId: string;
+  authTime: number;
+  sid: string | null;
+}
+
+/** Issues a one-time code for a validated request; returns the URL that sends the browser back. */
+export async function issueCode(
+  deps: { config: Pick<Config, 'issuer' | 'codeTtl'>; storage: Pick<Storage, 'codes'> },
+  request: AuthorizationRequest,
+  signIn: SignIn,
+  now: number,
+): Promise<string> {
+  const code = randomToken();
+  await deps.storage.codes.create({
+    codeHash: sha256(code),
+    familyId: randomToken(16),
+    clientId: request.clientId,
+    userId: signIn.userId,
+    redirectUri: request.redirectUri,
+    redirectUriProvided: request.redirectUriProvided,
+    scopes: request.scopes,
+    codeChallenge: request.codeChallenge ?? null,
+    codeChallengeMethod: request.codeChallengeMethod ?? null,
+    nonce: request.nonce ?? null,
+    authTime: signIn.authTime,
+    sid: signIn.sid,
+    createdAt: now,
+    expiresAt: now + deps.config.codeTtl,
+    consumedAt: null,
+    accessToken: null,
+  });
+  return authorizationResponseUrl(request.redirectUri, deps.config.issuer, { code, state: request.state });
+}
 
 export interface AuthorizationCodeDeps {
   config: TokenConfig;
@@ -19,79 +59,71 @@ export interface AuthorizationCodeDeps {
 }
 
 const MAX_CODE_LENGTH = 256;
+const INVALID = 'the authorization code is invalid or expired';
 
 export const authorizationCodeGrant = {
-  grantType: 'authorization_code',
+  grantType: 'authorization_code' as const,
   parameters: ['code', 'redirect_uri', 'code_verifier'],
+  registration: { byDefault: true, needsRedirectUri: true, issuesRefreshTokens: true, responseType: 'code' },
   async handle({ params, client, now }, { config, keys, storage }): Promise<TokenResponse> {
     const code = required(params, 'code');
     const redirectUri = single(params, 'redirect_uri');
     const verifier = single(params, 'code_verifier');
-    if (code.length > MAX_CODE_LENGTH) throw invalidGrant('the authorization code is invalid or expired');
+    if (code.length > MAX_CODE_LENGTH) throw invalidGrant(INVALID);
 
     const codeHash = sha256(code);
-    const row = await storage.codes.findByHash(codeHash);
-    if (!row) throw invalidGrant('the authorization code is invalid or expired', { detail: 'unknown code' });
+    const stored = await storage.codes.findByHash(codeHash);
+    if (!stored) throw invalidGrant(INVALID, { detail: 'unknown code' });
     // AC-03: a code presented by another client is simply invalid for that client.
-    if (row.client_id !== client.clientId) throw invalidGrant('the authorization code is invalid or expired', { detail: 'code of another client' });
-    const familyRevocation = {
-      familyId: row.family_id,
-      codeAccessToken: row.access_token_jti && row.access_token_expires_at ? { jti: row.access_token_jti, expiresAt: row.access_token_expires_at } : undefined,
-    };
-    if (row.consumed_at !== null) {
-      await revokeFamily(storage, familyRevocation, now);
-      throw invalidGrant('the authorization code is invalid or expired', { detail: 'code reuse: tokens revoked' });
+    if (stored.clientId !== client.clientId) throw invalidGrant(INVALID, { detail: 'code of another client' });
+    if (stored.consumedAt !== null) {
+      await revokeFamily(storage, { familyId: stored.familyId, codeAccessToken: stored.accessToken }, now);
+      throw invalidGrant(INVALID, { detail: 'code reuse: tokens revoked' });
     }
-    if (row.expires_at <= now) throw invalidGrant('the authorization code is invalid or expired', { detail: 'expired code' });
+    if (stored.expiresAt <= now) throw invalidGrant(INVALID, { detail: 'expired code' });
 
     // RU-07: the redirect_uri must be the one used at the authorization endpoint.
-    if (row.redirect_uri_provided === 1 && redirectUri === undefined) throw invalidRequest('missing required parameter: redirect_uri');
-    if (redirectUri !== undefined && redirectUri !== row.redirect_uri) throw invalidGrant('redirect_uri does not match the authorization request');
+    if (stored.redirectUriProvided && redirectUri === undefined) throw invalidRequest('missing required parameter: redirect_uri');
+    if (redirectUri !== undefined && redirectUri !== stored.redirectUri) throw invalidGrant('redirect_uri does not match the authorization request');
 
     // PK-03 / PK-04: verifier required and matching when a challenge was sent; refused when none was.
-    if (row.code_challenge !== null) {
+    if (stored.codeChallenge !== null) {
       if (verifier === undefined) throw invalidGrant('code_verifier is required');
-      if (!isValidVerifier(verifier) || !verifierMatches(verifier, row.code_challenge)) throw invalidGrant('code_verifier does not match the code challenge');
+      if (!isValidVerifier(verifier) || !verifierMatches(verifier, stored.codeChallenge)) throw invalidGrant('code_verifier does not match the code challenge');
     } else if (verifier !== undefined) {
       throw invalidRequest('code_verifier was sent but the authorization request had no code_challenge');
     }
 
     // AC-07: the user must still exist and be enabled, and the consent must still cover the scope.
-    const user = await storage.users.findById(row.user_id);
-    if (!user || user.disabled === 1) throw invalidGrant('the authorization code is invalid or expired', { detail: 'user gone or disabled' });
-    const scopes = row.scope.split(' ').filter((s) => s.length > 0);
-    const grant = await storage.grants.find(row.user_id, client.clientId);
-    if (!grant || !isSubset(scopes, grant.scope.split(' '))) throw invalidGrant('the authorization code is invalid or expired', { detail: 'consent revoked' });
+    const user = await storage.users.findById(stored.userId);
+    if (!user || user.disabled) throw invalidGrant(INVALID, { detail: 'user gone or disabled' });
+    const consent = await storage.grants.find(stored.userId, client.clientId);
+    if (!consent || !isSubset(stored.scopes, consent.scopes)) throw invalidGrant(INVALID, { detail: 'consent revoked' });
 
-    const access = await userAccessToken(keys, config, client, row.user_id, row.scope, now, row.auth_time, row.sid);
-    const refreshToken = client.grantTypes.includes('refresh_token') && scopes.includes('offline_access') ? randomToken() : undefined;
+    const signIn = { authTime: stored.authTime, sid: stored.sid };
+    const access = await userAccessToken(keys, config, { client, userId: stored.userId, scopes: stored.scopes, ...signIn, now });
+    const refreshToken = issuesRefreshTokens(client, stored.scopes) ? randomToken() : undefined;
 
     const won = await storage.transaction(async (tx) => {
-      if (!(await tx.codes.consume(codeHash, now, access.jti, access.expiresAt))) return false;
+      if (!(await tx.codes.consume(codeHash, now, access))) return false;
       if (refreshToken !== undefined) {
-        await tx.refreshTokens.create(refreshTokenRow(refreshToken, {
-          familyId: row.family_id, clientId: client.clientId, userId: row.user_id, scope: row.scope,
-          authTime: row.auth_time, sid: row.sid, expiresAt: now + config.refreshTokenTtl,
-        }, access, now, config.refreshTokenIdleTtl));
+        const family = { familyId: stored.familyId, clientId: client.clientId, userId: stored.userId, scopes: stored.scopes, ...signIn };
+        await tx.refreshTokens.create(newRefreshToken(refreshToken, { ...family, expiresAt: now + config.refreshTokenTtl }, access, now, config.refreshTokenIdleTtl));
       }
       return true;
     });
     if (!won) {
       // A concurrent redemption won: this is reuse, and the winner's tokens are revoked too (R3).
       const again = await storage.codes.findByHash(codeHash);
-      await revokeFamily(storage, {
-        familyId: row.family_id,
-        codeAccessToken: again?.access_token_jti && again.access_token_expires_at ? { jti: again.access_token_jti, expiresAt: again.access_token_expires_at } : undefined,
-      }, now);
-      throw invalidGrant('the authorization code is invalid or expired', { detail: 'lost a concurrent redemption' });
+      await revokeFamily(storage, { familyId: stored.familyId, codeAccessToken: again?.accessToken }, now);
+      throw invalidGrant(INVALID, { detail: 'lost a concurrent redemption' });
     }
 
-    const response: TokenResponse = { access_token: access.token, token_type: 'Bearer', expires_in: config.accessTokenTtl, scope: row.scope };
+    const scope = formatScope(stored.scopes);
+    const response: TokenResponse = { access_token: access.token, token_type: 'Bearer', expires_in: config.accessTokenTtl, scope };
     if (refreshToken !== undefined) response.refresh_token = refreshToken;
-    if (scopes.includes('openid')) {
-      response.id_token = await userIdToken(keys, config, client, user, scopes, now, {
-        authTime: row.auth_time, nonce: row.nonce, sid: row.sid, accessToken: access.token,
-      });
+    if (stored.scopes.includes('openid')) {
+      response.id_token = await userIdToken(keys, config, { client, user, scopes: stored.scopes, ...signIn, nonce: stored.nonce, accessToken: access.token, now });
     }
     return response;
   },

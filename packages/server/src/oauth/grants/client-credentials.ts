@@ -3,9 +3,9 @@
 // (RFC 6749 §3.3 lets the server choose a documented default).
 import { accessTokenAudience, type Config } from '../../config/config.js';
 import { invalidScope, unauthorizedClient } from '../errors.js';
+import type { KeyStore } from '../keys/key-store.js';
 import { single } from '../params.js';
 import { formatScope, isSubset, OIDC_SCOPES, parseScope } from '../scopes.js';
-import type { KeyStore } from '../keys/key-store.js';
 import { mintAccessToken } from '../tokens/jwt.js';
 import type { GrantHandler, TokenResponse } from './types.js';
 
@@ -15,8 +15,9 @@ export interface ClientCredentialsDeps {
 }
 
 export const clientCredentialsGrant = {
-  grantType: 'client_credentials',
+  grantType: 'client_credentials' as const,
   parameters: ['scope'],
+  registration: { confidentialOnly: true },
   async handle({ params, client, now }, { config, keys }): Promise<TokenResponse> {
     if (client.isPublic) throw unauthorizedClient('public clients cannot use client_credentials');
     const requested = parseScope(single(params, 'scope'));
@@ -26,7 +27,7 @@ export const clientCredentialsGrant = {
     const scope = formatScope(requested.length > 0 ? requested : allowed);
     const access = await mintAccessToken(keys, {
       issuer: config.issuer,
-      audience: accessTokenAudience(config as Config),
+      audience: accessTokenAudience(config),
       ttl: config.accessTokenTtl,
       subject: client.clientId,
       clientId: client.clientId,

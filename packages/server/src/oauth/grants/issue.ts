@@ -1,85 +1,87 @@
-// Shared token issuance for the user-bound grants (authorization_code, refresh_token).
+// Token issuance shared by the user-bound grants (the code grant and the refresh grant).
 import { accessTokenAudience, type Config } from '../../config/config.js';
+import type { Client, RefreshToken, User } from '../../storage/index.js';
 import { claimsForScopes } from '../claims.js';
-import type { Client } from '../clients.js';
-import type { KeyStore, SigningAlg } from '../keys/key-store.js';
-import { mintAccessToken, mintIdToken, type MintedAccessToken } from '../tokens/jwt.js';
-import type { RefreshTokenRow, UserRow } from '../../storage/index.js';
 import { sha256 } from '../crypto.js';
+import type { KeyStore, SigningAlg } from '../keys/key-store.js';
+import { formatScope } from '../scopes.js';
+import { mintAccessToken, mintIdToken, type MintedAccessToken } from '../tokens/jwt.js';
 
-export type TokenConfig = Pick<Config, 'issuer' | 'accessTokenTtl' | 'accessTokenAudience' | 'refreshTokenTtl' | 'refreshTokenIdleTtl' | 'idTokenTtl'>;
+export type TokenConfig = Pick<
+  Config,
+  'issuer' | 'accessTokenTtl' | 'accessTokenAudience' | 'refreshTokenTtl' | 'refreshTokenIdleTtl' | 'idTokenTtl'
+>;
 
-export function userAccessToken(
-  keys: KeyStore, config: TokenConfig, client: Client, userId: string, scope: string, now: number,
-  authTime: number, sid: string | null,
-): Promise<MintedAccessToken> {
+/** Who a user-bound token is for, and from which sign-in. */
+export interface UserTokenSubject {
+  client: Client;
+  userId: string;
+  scopes: readonly string[];
+  authTime: number;
+  sid: string | null;
+  now: number;
+}
+
+export function userAccessToken(keys: KeyStore, config: TokenConfig, subject: UserTokenSubject): Promise<MintedAccessToken> {
   return mintAccessToken(keys, {
     issuer: config.issuer,
-    audience: accessTokenAudience(config as Config),
+    audience: accessTokenAudience(config),
     ttl: config.accessTokenTtl,
-    subject: userId,
-    clientId: client.clientId,
-    scope,
-    now,
-    authTime,
-    sid,
+    subject: subject.userId,
+    clientId: subject.client.clientId,
+    scope: formatScope(subject.scopes),
+    now: subject.now,
+    authTime: subject.authTime,
+    sid: subject.sid,
   });
 }
 
+/** OIDC Registration §2: the client's id_token_signed_response_alg, RS256 when it registered none. */
 export function idTokenAlg(client: Client): SigningAlg {
   const alg = client.metadata.id_token_signed_response_alg;
   return typeof alg === 'string' ? (alg as SigningAlg) : 'RS256';
 }
 
-export function userIdToken(
-  keys: KeyStore, config: TokenConfig, client: Client, user: UserRow, scopes: readonly string[], now: number,
-  extra: { authTime: number; nonce?: string | null; sid?: string | null; accessToken: string },
-): Promise<string> {
+export interface IdTokenInput {
+  client: Client;
+  user: User;
+  scopes: readonly string[];
+  authTime: number;
+  sid: string | null;
+  nonce?: string | null | undefined;
+  /** The access token issued beside it (for at_hash). */
+  accessToken: string;
+  now: number;
+}
+
+export function userIdToken(keys: KeyStore, config: TokenConfig, input: IdTokenInput): Promise<string> {
   return mintIdToken(keys, {
     issuer: config.issuer,
-    clientId: client.clientId,
-    subject: user.id,
-    alg: idTokenAlg(client),
+    clientId: input.client.clientId,
+    subject: input.user.id,
+    alg: idTokenAlg(input.client),
     ttl: config.idTokenTtl,
-    now,
-    authTime: extra.authTime,
-    nonce: extra.nonce,
-    sid: extra.sid,
-    accessToken: extra.accessToken,
-    claims: claimsForScopes(user, scopes),
+    now: input.now,
+    authTime: input.authTime,
+    nonce: input.nonce,
+    sid: input.sid,
+    accessToken: input.accessToken,
+    claims: claimsForScopes(input.user, input.scopes),
   });
 }
 
-export interface FamilyMember {
-  familyId: string;
-  clientId: string;
-  userId: string;
-  /** The scope granted to the family (a refresh may narrow the access token, never the family). */
-  scope: string;
-  authTime: number;
-  sid: string | null;
-  /** The family's absolute expiry: a rotation never extends it. */
-  expiresAt: number;
-}
+/** What every refresh token of a family shares. */
+export type FamilyMember = Pick<RefreshToken, 'familyId' | 'clientId' | 'userId' | 'scopes' | 'authTime' | 'sid' | 'expiresAt'>;
 
-/** The stored row of a new refresh token of a family, with the access token issued beside it. */
-export function refreshTokenRow(
-  token: string, family: FamilyMember, access: MintedAccessToken, now: number, idleTtl: number,
-): RefreshTokenRow {
+/** The stored record of a new refresh token of a family, with the access token issued beside it. */
+export function newRefreshToken(token: string, family: FamilyMember, access: MintedAccessToken, now: number, idleTtl: number): RefreshToken {
   return {
-    token_hash: sha256(token),
-    family_id: family.familyId,
-    client_id: family.clientId,
-    user_id: family.userId,
-    scope: family.scope,
-    auth_time: family.authTime,
-    sid: family.sid,
-    created_at: now,
-    expires_at: family.expiresAt,
-    idle_expires_at: Math.min(now + idleTtl, family.expiresAt),
-    rotated_at: null,
-    revoked_at: null,
-    access_token_jti: access.jti,
-    access_token_expires_at: access.expiresAt,
+    ...family,
+    tokenHash: sha256(token),
+    createdAt: now,
+    idleExpiresAt: Math.min(now + idleTtl, family.expiresAt),
+    rotatedAt: null,
+    revokedAt: null,
+    accessToken: { jti: access.jti, expiresAt: access.expiresAt },
   };
 }

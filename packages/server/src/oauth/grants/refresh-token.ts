@@ -2,15 +2,15 @@
 // the whole family; scope may narrow, never widen, and the family keeps the originally granted scope.
 // Concurrency policy (RT-07): strict — of concurrent refreshes with one token exactly one succeeds,
 // the others are treated as reuse.
+import type { Client, Storage } from '../../storage/index.js';
 import { randomToken, sha256 } from '../crypto.js';
 import { invalidGrant, invalidScope } from '../errors.js';
+import type { KeyStore } from '../keys/key-store.js';
 import { required, single } from '../params.js';
 import { formatScope, isSubset, parseScope } from '../scopes.js';
-import type { KeyStore } from '../keys/key-store.js';
 import { revokeFamily } from '../tokens/revocation.js';
-import type { Storage } from '../../storage/index.js';
+import { newRefreshToken, userAccessToken, userIdToken, type TokenConfig } from './issue.js';
 import type { GrantHandler, TokenResponse } from './types.js';
-import { refreshTokenRow, userAccessToken, userIdToken, type TokenConfig } from './issue.js';
 
 export interface RefreshTokenDeps {
   config: TokenConfig;
@@ -19,53 +19,62 @@ export interface RefreshTokenDeps {
 }
 
 const INVALID = 'the refresh token is invalid, expired or revoked';
+export const MAX_REFRESH_TOKEN_LENGTH = 256;
 
 export const refreshTokenGrant = {
-  grantType: 'refresh_token',
+  grantType: 'refresh_token' as const,
   parameters: ['refresh_token', 'scope'],
+  registration: { byDefault: true, needsRefreshTokenIssuer: true },
   async handle({ params, client, now }, { config, keys, storage }): Promise<TokenResponse> {
     const presented = required(params, 'refresh_token');
     const requested = parseScope(single(params, 'scope'));
-    if (presented.length > 256) throw invalidGrant(INVALID);
+    if (presented.length > MAX_REFRESH_TOKEN_LENGTH) throw invalidGrant(INVALID);
 
     const tokenHash = sha256(presented);
-    const row = await storage.refreshTokens.findByHash(tokenHash);
-    if (!row) throw invalidGrant(INVALID, { detail: 'unknown refresh token' });
-    if (row.client_id !== client.clientId) throw invalidGrant(INVALID, { detail: 'refresh token of another client' });
-    if (row.revoked_at !== null) throw invalidGrant(INVALID, { detail: 'revoked family' });
-    if (row.rotated_at !== null) {
-      await revokeFamily(storage, { familyId: row.family_id }, now);
+    const stored = await storage.refreshTokens.findByHash(tokenHash);
+    if (!stored) throw invalidGrant(INVALID, { detail: 'unknown refresh token' });
+    if (stored.clientId !== client.clientId) throw invalidGrant(INVALID, { detail: 'refresh token of another client' });
+    if (stored.revokedAt !== null) throw invalidGrant(INVALID, { detail: 'revoked family' });
+    if (stored.rotatedAt !== null) {
+      await revokeFamily(storage, { familyId: stored.familyId }, now);
       throw invalidGrant(INVALID, { detail: 'rotated refresh token replayed: family revoked' });
     }
-    if (row.expires_at <= now || row.idle_expires_at <= now) throw invalidGrant(INVALID, { detail: 'expired' });
+    if (stored.expiresAt <= now || stored.idleExpiresAt <= now) throw invalidGrant(INVALID, { detail: 'expired' });
 
-    const granted = row.scope.split(' ').filter((s) => s.length > 0);
-    if (!isSubset(requested, granted)) throw invalidScope('the requested scope exceeds the scope originally granted');
-    const scopes = requested.length > 0 ? requested : granted;
-    const scope = formatScope(scopes);
+    if (!isSubset(requested, stored.scopes)) throw invalidScope('the requested scope exceeds the scope originally granted');
+    const scopes = requested.length > 0 ? requested : stored.scopes;
 
-    const user = await storage.users.findById(row.user_id);
-    if (!user || user.disabled === 1) throw invalidGrant(INVALID, { detail: 'user gone or disabled' });
+    const user = await storage.users.findById(stored.userId);
+    if (!user || user.disabled) throw invalidGrant(INVALID, { detail: 'user gone or disabled' });
 
-    const access = await userAccessToken(keys, config, client, row.user_id, scope, now, row.auth_time, row.sid);
+    const signIn = { authTime: stored.authTime, sid: stored.sid };
+    const access = await userAccessToken(keys, config, { client, userId: stored.userId, scopes, ...signIn, now });
     const next = randomToken();
     const won = await storage.transaction(async (tx) => {
       if (!(await tx.refreshTokens.markRotated(tokenHash, now))) return false;
-      await tx.refreshTokens.create(refreshTokenRow(next, {
-        familyId: row.family_id, clientId: row.client_id, userId: row.user_id, scope: row.scope,
-        authTime: row.auth_time, sid: row.sid, expiresAt: row.expires_at,
-      }, access, now, config.refreshTokenIdleTtl));
+      await tx.refreshTokens.create(newRefreshToken(next, stored, access, now, config.refreshTokenIdleTtl));
       return true;
     });
     if (!won) {
-      await revokeFamily(storage, { familyId: row.family_id }, now);
+      await revokeFamily(storage, { familyId: stored.familyId }, now);
       throw invalidGrant(INVALID, { detail: 'concurrent refresh lost: family revoked' });
     }
 
-    const response: TokenResponse = { access_token: access.token, token_type: 'Bearer', expires_in: config.accessTokenTtl, scope, refresh_token: next };
+    const response: TokenResponse = {
+      access_token: access.token,
+      token_type: 'Bearer',
+      expires_in: config.accessTokenTtl,
+      scope: formatScope(scopes),
+      refresh_token: next,
+    };
     if (scopes.includes('openid')) {
-      response.id_token = await userIdToken(keys, config, client, user, scopes, now, { authTime: row.auth_time, sid: row.sid, accessToken: access.token });
+      response.id_token = await userIdToken(keys, config, { client, user, scopes, ...signIn, accessToken: access.token, now });
     }
     return response;
   },
 } satisfies GrantHandler<RefreshTokenDeps>;
+
+/** A refresh token comes with a user-bound grant when the client may refresh and the user allowed offline access. */
+export function issuesRefreshTokens(client: Pick<Client, 'grantTypes'>, scopes: readonly string[]): boolean {
+  return client.grantTypes.includes(refreshTokenGrant.grantType) && scopes.includes('offline_access');
+}

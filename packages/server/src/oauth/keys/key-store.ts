@@ -2,25 +2,42 @@
 // Keys live in the database so that every node signs with the same keys; they are imported once and
 // kept in memory, and reloaded on an interval so that a rotation done on one node reaches the others.
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
-import type { SigningKeyRepository, SigningKeyRow } from '../../storage/index.js';
+import type { SigningKey, SigningKeyRepository, SigningKeyStatus } from '../../storage/index.js';
 
 export type SigningAlg = 'ES256' | 'RS256' | 'EdDSA';
 /** Every algorithm keeps one active key: ES256 signs access tokens, RS256 (default) or the client's
  * registered id_token_signed_response_alg signs ID tokens. */
 export const SUPPORTED_SIGNING_ALGS: readonly SigningAlg[] = ['RS256', 'ES256', 'EdDSA'];
 export const REQUIRED_ALGS: readonly SigningAlg[] = SUPPORTED_SIGNING_ALGS;
+/** Cache-Control max-age of the JWKS: the longest a verifier may go on using a copy (rotation waits for it). */
+export const JWKS_MAX_AGE = 300;
+
+/**
+ * THE rule for which key signs for `alg`: the most recently activated active key, ties broken by kid,
+ * so that every node (and `gatehouse keys list`) picks the same one from the same rows.
+ */
+export function pickSigningKey<K extends Pick<SigningKey, 'kid' | 'alg' | 'status' | 'activatedAt'>>(keys: Iterable<K>, alg: string): K | undefined {
+  let best: K | undefined;
+  for (const k of keys) {
+    if (k.alg !== alg || k.status !== 'active') continue;
+    const ka = k.activatedAt ?? 0;
+    const ba = best?.activatedAt ?? 0;
+    if (!best || ka > ba || (ka === ba && k.kid > best.kid)) best = k;
+  }
+  return best;
+}
 
 export interface LoadedKey {
   kid: string;
   alg: SigningAlg;
-  status: 'next' | 'active' | 'retired';
+  status: SigningKeyStatus;
   privateKey: CryptoKey;
   publicKey: CryptoKey;
   publicJwk: JWK;
   activatedAt: number | null;
 }
 
-export async function generateSigningKey(alg: SigningAlg, status: 'next' | 'active', now: number): Promise<SigningKeyRow> {
+export async function generateSigningKey(alg: SigningAlg, status: 'next' | 'active', now: number): Promise<SigningKey> {
   const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}), ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
   const publicJwk = await exportJWK(publicKey);
   const privateJwk = await exportJWK(privateKey);
@@ -30,13 +47,13 @@ export async function generateSigningKey(alg: SigningAlg, status: 'next' | 'acti
     kid,
     alg,
     use: 'sig',
-    private_jwk: JSON.stringify({ ...privateJwk, kid, alg }),
-    public_jwk: JSON.stringify(published),
+    privateJwk: { ...privateJwk, kid, alg },
+    publicJwk: published,
     status,
-    created_at: now,
-    activated_at: status === 'active' ? now : null,
-    retired_at: null,
-    remove_after: null,
+    createdAt: now,
+    activatedAt: status === 'active' ? now : null,
+    retiredAt: null,
+    removeAfter: null,
   };
 }
 
@@ -49,12 +66,9 @@ export class KeyStore {
 
   /** Creates the first keys when the database has none, then loads them. */
   async initialise(now: number): Promise<void> {
-    const rows = await this.repo.list();
+    const stored = await this.repo.list();
     for (const alg of REQUIRED_ALGS) {
-      if (!rows.some((r) => r.alg === alg && r.status === 'active')) {
-        const row = await generateSigningKey(alg, 'active', now);
-        await this.repo.create(row);
-      }
+      if (!stored.some((k) => k.alg === alg && k.status === 'active')) await this.repo.create(await generateSigningKey(alg, 'active', now));
     }
     await this.reload(now);
   }
@@ -62,37 +76,24 @@ export class KeyStore {
   /** Reloads keys from the database (cheap when nothing changed: rows are few). */
   async reload(now: number): Promise<void> {
     const rows = await this.repo.list();
-    const visible = rows.filter((r) => r.status !== 'retired' || (r.remove_after ?? Infinity) > now);
+    const visible = rows.filter((key) => isPublished(key, now));
     const loaded: LoadedKey[] = [];
-    for (const row of visible) {
-      const existing = this.byKid.get(row.kid);
-      const publicJwk = JSON.parse(row.public_jwk) as JWK;
-      const privateKey = existing?.privateKey ?? ((await importJWK(JSON.parse(row.private_jwk) as JWK, row.alg)) as CryptoKey);
-      const publicKey = existing?.publicKey ?? ((await importJWK(publicJwk, row.alg)) as CryptoKey);
-      loaded.push({
-        kid: row.kid,
-        alg: row.alg as SigningAlg,
-        status: row.status as LoadedKey['status'],
-        privateKey,
-        publicKey,
-        publicJwk,
-        activatedAt: row.activated_at,
-      });
+    for (const key of visible) {
+      const existing = this.byKid.get(key.kid);
+      const privateKey = existing?.privateKey ?? ((await importJWK(key.privateJwk, key.alg)) as CryptoKey);
+      const publicKey = existing?.publicKey ?? ((await importJWK(key.publicJwk, key.alg)) as CryptoKey);
+      loaded.push({ kid: key.kid, alg: key.alg, status: key.status, privateKey, publicKey, publicJwk: key.publicJwk, activatedAt: key.activatedAt });
     }
     this.keys = loaded;
     this.byKid = new Map(loaded.map((k) => [k.kid, k]));
     this.jwksCache = { keys: loaded.map((k) => k.publicJwk) };
   }
 
-  /** The key that signs for `alg` now: the most recently activated active key (deterministic on every node). */
+  /** The key that signs for `alg` now (pickSigningKey). */
   signingKey(alg: SigningAlg): LoadedKey {
-    let best: LoadedKey | undefined;
-    for (const k of this.keys) {
-      if (k.alg !== alg || k.status !== 'active') continue;
-      if (!best || (k.activatedAt ?? 0) > (best.activatedAt ?? 0) || ((k.activatedAt ?? 0) === (best.activatedAt ?? 0) && k.kid > best.kid)) best = k;
-    }
-    if (!best) throw new Error(`no active ${alg} signing key`);
-    return best;
+    const key = pickSigningKey(this.keys, alg);
+    if (!key) throw new Error(`no active ${alg} signing key`);
+    return key;
   }
 
   /** Public keys only: kid, use, alg and the public members (KR-01). */
@@ -108,4 +109,9 @@ export class KeyStore {
   list(): readonly LoadedKey[] {
     return this.keys;
   }
+}
+
+/** Is this key in the JWKS at `now`? Next and active keys are; a retired one until its removal time. */
+export function isPublished(key: Pick<SigningKey, 'status' | 'removeAfter'>, now: number): boolean {
+  return key.status !== 'retired' || (key.removeAfter ?? Infinity) > now;
 }

@@ -15,9 +15,11 @@
 // other active keys of the algorithm, duplicate `next` keys are resolved the same way on every node
 // (the oldest wins), and KeyStore.signingKey picks the signing key deterministically from the rows.
 import type { Config } from '../../config/config.js';
-import { JWKS_MAX_AGE } from '../../endpoints/well-known.js';
-import type { SigningKeyRow, Storage } from '../../storage/index.js';
-import { generateSigningKey, SUPPORTED_SIGNING_ALGS, type KeyStore, type SigningAlg } from './key-store.js';
+import type { Log } from '../../log.js';
+import type { SigningKey, Storage } from '../../storage/index.js';
+import { generateSigningKey, isPublished, JWKS_MAX_AGE, pickSigningKey, SUPPORTED_SIGNING_ALGS, type KeyStore, type SigningAlg } from './key-store.js';
+
+export { isPublished };
 
 /** How often every node reloads the keys from the database (and runs the schedule), in seconds. */
 export const KEY_RELOAD_INTERVAL = 60;
@@ -58,51 +60,39 @@ export function isSigningAlg(value: string): value is SigningAlg {
 }
 
 /** Oldest first, ties by kid: the same order on every node. */
-function oldestFirst(a: SigningKeyRow, b: SigningKeyRow): number {
-  return a.created_at - b.created_at || (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0);
+function oldestFirst(a: SigningKey, b: SigningKey): number {
+  return a.createdAt - b.createdAt || (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0);
 }
 
-/** The key that signs for `alg`: the same rule as KeyStore.signingKey (most recently activated, then kid). */
-export function currentActiveKey(rows: readonly SigningKeyRow[], alg: string): SigningKeyRow | undefined {
-  let best: SigningKeyRow | undefined;
-  for (const k of rows) {
-    if (k.alg !== alg || k.status !== 'active') continue;
-    const ka = k.activated_at ?? 0;
-    const ba = best?.activated_at ?? 0;
-    if (!best || ka > ba || (ka === ba && k.kid > best.kid)) best = k;
-  }
-  return best;
+/** The key that signs for `alg` (the one rule, pickSigningKey, that KeyStore.signingKey uses too). */
+export function currentActiveKey(keys: readonly SigningKey[], alg: string): SigningKey | undefined {
+  return pickSigningKey(keys, alg);
 }
 
 /** The pending `next` key of `alg` (the oldest, should a race have left two). */
-export function pendingKey(rows: readonly SigningKeyRow[], alg: string): SigningKeyRow | undefined {
+export function pendingKey(rows: readonly SigningKey[], alg: string): SigningKey | undefined {
   return rows.filter((r) => r.alg === alg && r.status === 'next').sort(oldestFirst)[0];
 }
 
 /** When a `next` key may be promoted. */
-export function promotableAt(row: Pick<SigningKeyRow, 'created_at'>, policy: Pick<KeyPolicy, 'publishDelay'>): number {
-  return row.created_at + policy.publishDelay;
-}
-
-/** Is this key in the JWKS at `now`? (KeyStore.reload publishes next, active and not-yet-removed retired keys.) */
-export function isPublished(row: SigningKeyRow, now: number): boolean {
-  return row.status !== 'retired' || (row.remove_after ?? Infinity) > now;
+export function promotableAt(key: Pick<SigningKey, 'createdAt'>, policy: Pick<KeyPolicy, 'publishDelay'>): number {
+  return key.createdAt + policy.publishDelay;
 }
 
 /** Algorithms that have an active key (the ones the schedule keeps rotating). */
-function activeAlgs(rows: readonly SigningKeyRow[]): string[] {
+function activeAlgs(rows: readonly SigningKey[]): string[] {
   return [...new Set(rows.filter((r) => r.status === 'active').map((r) => r.alg))].sort();
 }
 
 /** Two nodes may create a `next` key at once: keep the oldest, delete the others (they never signed). */
-async function dedupeNext(storage: KeyStorage, rows: readonly SigningKeyRow[], alg: string): Promise<SigningKeyRow | undefined> {
+async function dedupeNext(storage: KeyStorage, rows: readonly SigningKey[], alg: string): Promise<SigningKey | undefined> {
   const next = rows.filter((r) => r.alg === alg && r.status === 'next').sort(oldestFirst);
   for (const extra of next.slice(1)) await storage.signingKeys.deleteNext(extra.kid);
   return next[0];
 }
 
 /** Creates a `next` key for `alg` (published, not signing); returns the pending key that survived. */
-export async function createNextKey(storage: KeyStorage, alg: SigningAlg, now: number): Promise<SigningKeyRow> {
+export async function createNextKey(storage: KeyStorage, alg: SigningAlg, now: number): Promise<SigningKey> {
   const row = await generateSigningKey(alg, 'next', now);
   await storage.signingKeys.create(row);
   const survivor = await dedupeNext(storage, await storage.signingKeys.list(), alg);
@@ -113,7 +103,7 @@ export async function createNextKey(storage: KeyStorage, alg: SigningAlg, now: n
  * Promotes one `next` key and retires the other active keys of its algorithm, in one transaction.
  * False when the key was no longer `next` (another node promoted it first): nothing changes then.
  */
-export async function promoteKey(storage: KeyStorage, key: Pick<SigningKeyRow, 'kid' | 'alg'>, policy: KeyPolicy, now: number): Promise<boolean> {
+export async function promoteKey(storage: KeyStorage, key: Pick<SigningKey, 'kid' | 'alg'>, policy: KeyPolicy, now: number): Promise<boolean> {
   return storage.transaction(async (tx) => {
     if (!(await tx.signingKeys.promote(key.kid, now))) return false;
     await tx.signingKeys.retireActiveExcept(key.alg, key.kid, now, now + policy.retention);
@@ -122,8 +112,8 @@ export async function promoteKey(storage: KeyStorage, key: Pick<SigningKeyRow, '
 }
 
 export interface ScheduleResult {
-  promoted: SigningKeyRow[];
-  created: SigningKeyRow[];
+  promoted: SigningKey[];
+  created: SigningKey[];
 }
 
 /**
@@ -145,7 +135,7 @@ export async function runKeySchedule(storage: KeyStorage, policy: KeyPolicy, now
     for (const alg of activeAlgs(rows)) {
       if (!isSigningAlg(alg) || pendingKey(rows, alg)) continue;
       const current = currentActiveKey(rows, alg)!;
-      if ((current.activated_at ?? current.created_at) + policy.rotationInterval <= now) {
+      if ((current.activatedAt ?? current.createdAt) + policy.rotationInterval <= now) {
         result.created.push(await createNextKey(storage, alg, now));
       }
     }
@@ -192,7 +182,7 @@ export async function rotateKeys(
 }
 
 export interface RetireOutcome {
-  row: SigningKeyRow;
+  row: SigningKey;
   /** The status the key had. */
   previousStatus: string;
   /** When it leaves the JWKS. */
@@ -232,18 +222,13 @@ export async function retireKey(
     }
     return { row, previousStatus: 'next', removeAfter: now, changed: true };
   }
-  if (options.keepPublished) return { row, previousStatus: 'retired', removeAfter: row.remove_after ?? now, changed: false };
+  if (options.keepPublished) return { row, previousStatus: 'retired', removeAfter: row.removeAfter ?? now, changed: false };
   const changed = await storage.signingKeys.shortenRetirement(kid, now);
-  return { row, previousStatus: 'retired', removeAfter: changed ? now : (row.remove_after ?? now), changed };
-}
-
-export interface KeyLog {
-  info(obj: Record<string, unknown>, msg: string): void;
-  warn(obj: Record<string, unknown>, msg: string): void;
+  return { row, previousStatus: 'retired', removeAfter: changed ? now : (row.removeAfter ?? now), changed };
 }
 
 /** The timer body on every node: run the schedule, then reload the keys. Never rejects. */
-export async function maintainKeys(storage: KeyStorage, keys: KeyStore, policy: KeyPolicy, now: number, log: KeyLog): Promise<void> {
+export async function maintainKeys(storage: KeyStorage, keys: KeyStore, policy: KeyPolicy, now: number, log: Log): Promise<void> {
   try {
     const { promoted, created } = await runKeySchedule(storage, policy, now);
     for (const k of created) log.info({ kid: k.kid, alg: k.alg, promotesAt: promotableAt(k, policy) }, 'signing key rotation started: next key published');

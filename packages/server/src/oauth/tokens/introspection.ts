@@ -8,7 +8,8 @@
 import type { AccessTokenClaims } from './jwt.js';
 import { lookupOrder } from './hint.js';
 import { activeAccessToken, activeRefreshToken, type TokenStatusDeps } from './status.js';
-import type { RefreshTokenRow } from '../../storage/index.js';
+import type { RefreshToken } from '../../storage/index.js';
+import { formatScope } from '../scopes.js';
 
 export interface InactiveToken {
   active: false;
@@ -61,20 +62,20 @@ function fromAccessToken(claims: AccessTokenClaims): ActiveToken {
 
 /** A refresh token is presented only to us, so its audience is the issuer. It has no jti of its own;
  * its expiry is the sooner of the absolute and the idle expiry. */
-function fromRefreshToken(row: RefreshTokenRow, issuer: string): ActiveToken {
+function fromRefreshToken(token: RefreshToken, issuer: string): ActiveToken {
   const out: ActiveToken = {
     active: true,
-    scope: row.scope,
-    client_id: row.client_id,
-    sub: row.user_id,
+    scope: formatScope(token.scopes),
+    client_id: token.clientId,
+    sub: token.userId,
     aud: issuer,
     iss: issuer,
-    exp: Math.min(row.expires_at, row.idle_expires_at),
-    iat: row.created_at,
+    exp: Math.min(token.expiresAt, token.idleExpiresAt),
+    iat: token.createdAt,
     token_type: 'refresh_token',
-    auth_time: row.auth_time,
+    auth_time: token.authTime,
   };
-  if (row.sid) out.sid = row.sid;
+  if (token.sid) out.sid = token.sid;
   return out;
 }
 
@@ -83,12 +84,12 @@ async function findActive(deps: TokenStatusDeps, kind: 'access_token' | 'refresh
     const claims = await activeAccessToken(deps, token, now);
     return claims ? fromAccessToken(claims) : undefined;
   }
-  const row = await activeRefreshToken(deps, token, now);
-  if (!row) return undefined;
+  const stored = await activeRefreshToken(deps, token, now);
+  if (!stored) return undefined;
   // As the refresh grant does: a disabled or deleted user's refresh token cannot be used.
-  const user = await deps.storage.users.findById(row.user_id);
-  if (!user || user.disabled === 1) return undefined;
-  return fromRefreshToken(row, deps.issuer);
+  const user = await deps.storage.users.findById(stored.userId);
+  if (!user || user.disabled) return undefined;
+  return fromRefreshToken(stored, deps.issuer);
 }
 
 /** Storage errors propagate (the app answers 503); they never turn into `active:false`. */

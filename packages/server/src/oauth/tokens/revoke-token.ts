@@ -45,10 +45,10 @@ export async function revokeToken(deps: RevokeTokenDeps, request: RevokeTokenReq
       await deps.storage.revokedAccessTokens.add([{ jti: claims.jti, expiresAt: claims.exp }]);
       return 'access_token_revoked';
     }
-    const row = await activeRefreshToken(deps, token, now);
-    if (!row) continue;
-    if (row.client_id !== clientId) return 'other_client';
-    await revokeFamily(deps.storage, { familyId: row.family_id }, now);
+    const stored = await activeRefreshToken(deps, token, now);
+    if (!stored) continue;
+    if (stored.clientId !== clientId) return 'other_client';
+    await revokeFamily(deps.storage, { familyId: stored.familyId }, now);
     return 'refresh_family_revoked';
   }
   return 'not_found';

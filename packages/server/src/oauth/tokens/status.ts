@@ -4,7 +4,8 @@
 import { sha256 } from '../crypto.js';
 import type { KeyStore } from '../keys/key-store.js';
 import { verifyOwnAccessToken, type AccessTokenClaims } from './jwt.js';
-import type { RefreshTokenRow, Storage } from '../../storage/index.js';
+import type { RefreshToken, Storage } from '../../storage/index.js';
+import { MAX_REFRESH_TOKEN_LENGTH } from '../grants/refresh-token.js';
 
 export interface TokenStatusDeps {
   keys: KeyStore;
@@ -18,15 +19,16 @@ export async function activeAccessToken(deps: TokenStatusDeps, token: string, no
   if (await deps.storage.revokedAccessTokens.isRevoked(claims.jti)) return undefined;
   if (claims.sub !== claims.client_id) {
     const user = await deps.storage.users.findById(claims.sub);
-    if (!user || user.disabled === 1) return undefined;
+    if (!user || user.disabled) return undefined;
   }
   return claims;
 }
 
-export async function activeRefreshToken(deps: Pick<TokenStatusDeps, 'storage'>, token: string, now: number): Promise<RefreshTokenRow | undefined> {
-  if (token.length > 256) return undefined;
-  const row = await deps.storage.refreshTokens.findByHash(sha256(token));
-  if (!row || row.revoked_at !== null || row.rotated_at !== null) return undefined;
-  if (row.expires_at <= now || row.idle_expires_at <= now) return undefined;
-  return row;
+/** A live refresh token: known digest, not rotated, revoked or expired. */
+export async function activeRefreshToken(deps: Pick<TokenStatusDeps, 'storage'>, token: string, now: number): Promise<RefreshToken | undefined> {
+  if (token.length > MAX_REFRESH_TOKEN_LENGTH) return undefined;
+  const stored = await deps.storage.refreshTokens.findByHash(sha256(token));
+  if (!stored || stored.revokedAt !== null || stored.rotatedAt !== null) return undefined;
+  if (stored.expiresAt <= now || stored.idleExpiresAt <= now) return undefined;
+  return stored;
 }

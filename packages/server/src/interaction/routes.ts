@@ -1,0 +1,196 @@
+// The login and consent pages of an interaction (one authorization request). Each POST must carry the
+// interaction's CSRF token, come from this browser (binding cookie) and from our own origin (UI-02);
+// answers to a POST redirect with 303 (RU-09).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { AppDeps } from '../app-types.js';
+import { formBody } from '../http/params.js';
+import type { AuthorizationRequest } from '../oauth/authorization-request.js';
+import { errorResponseUrl } from '../oauth/authorization-response.js';
+import { digestsEqual, sha256 } from '../oauth/crypto.js';
+import { accessDenied } from '../oauth/errors.js';
+import { issueCode, type SignIn } from '../oauth/grants/authorization-code.js';
+import { single, type Params } from '../oauth/params.js';
+import { dummyHash, hashPassword, MAX_PASSWORD_LENGTH, needsRehash, verifyPassword } from '../oauth/passwords.js';
+import { describeScopes } from '../oauth/scopes.js';
+import type { Client, Interaction } from '../storage/index.js';
+import { clearCookie, csrfTokenFor, csrfTokenValid, interactionCookieName, originAllowed, readCookie } from './cookies.js';
+import { consentNeeded, cookieSettings, currentSession, startSession } from './flow.js';
+import { sendErrorPage, sendPage } from './page.js';
+import { consentPage, loginPage } from './views.js';
+
+const INTERACTION_ID = /^[A-Za-z0-9_-]{43}$/;
+const LOGIN_FAILED = 'Incorrect username or password.';
+const LOCKED = 'Too many failed sign-in attempts. Please wait a few minutes and try again.';
+
+interface Loaded {
+  interaction: Interaction;
+  request: AuthorizationRequest;
+  client: Client;
+  binding: string;
+}
+
+type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+
+export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const { config, storage, throttle, clock } = deps;
+  const settings = cookieSettings(deps);
+  const issuerOrigin = new URL(config.issuer).origin;
+
+  const page = (reply: FastifyReply, loaded: Loaded, body: Parameters<typeof sendPage>[1], status = 200) =>
+    sendPage(reply, body, { status, formTargets: [loaded.request.redirectUri] });
+
+  const stale = (reply: FastifyReply) =>
+    sendErrorPage(reply, 400, 'This sign-in request has expired', 'The sign-in request is no longer valid or was started in another browser.');
+
+  /** Loads a live interaction of this browser, or answers with an error page. */
+  async function load(request: IdRequest, reply: FastifyReply, now: number): Promise<Loaded | undefined> {
+    const { id } = request.params;
+    const binding = INTERACTION_ID.test(id) ? readCookie(request, interactionCookieName(settings, id)) : undefined;
+    const interaction = binding ? await storage.interactions.findActive(id, now) : undefined;
+    const client = interaction && binding && digestsEqual(sha256(binding), interaction.browserHash) ? await storage.clients.find(interaction.clientId) : undefined;
+    if (!interaction || !binding || !client) {
+      stale(reply);
+      return undefined;
+    }
+    return { interaction, request: interaction.request, client, binding };
+  }
+
+  /** UI-02: the form body, with the CSRF token of this interaction and, when the browser sends one, our own Origin. */
+  function postedForm(request: FastifyRequest, reply: FastifyReply, loaded: Loaded): Params | undefined {
+    // The token is checked before anything else is read: a missing, repeated or wrong one is a 403.
+    const tokens = request.body instanceof Map ? (request.body as Params).get('csrf_token') : undefined;
+    if (!originAllowed(request.headers.origin, issuerOrigin) || tokens?.length !== 1 || !csrfTokenValid(loaded.binding, tokens[0])) {
+      sendErrorPage(reply, 403, 'Request refused', 'This form could not be verified. Go back to the application and try again.');
+      return undefined;
+    }
+    return formBody(request);
+  }
+
+  async function renderConsent(reply: FastifyReply, loaded: Loaded, userId: string): Promise<FastifyReply> {
+    const user = await storage.users.findById(userId);
+    const { newScopes } = await consentNeeded(deps, loaded.client, userId, loaded.request);
+    return page(
+      reply,
+      loaded,
+      consentPage({
+        clientName: loaded.client.clientName,
+        userName: user?.name ?? user?.username ?? '',
+        scopes: describeScopes(loaded.request.scopes),
+        newScopes,
+        action: `/interaction/${loaded.interaction.id}/consent`,
+        csrfToken: csrfTokenFor(loaded.binding),
+        redirectHost: new URL(loaded.request.redirectUri).host || loaded.request.redirectUri,
+      }),
+    );
+  }
+
+  /** Ends the interaction: consumes it once, clears its cookie, and redirects to the client. */
+  async function finish(reply: FastifyReply, loaded: Loaded, location: () => Promise<string>, now: number): Promise<FastifyReply> {
+    if (!(await storage.interactions.consume(loaded.interaction.id, now))) return stale(reply);
+    clearCookie(reply, settings, interactionCookieName(settings, loaded.interaction.id));
+    return reply.redirect(await location(), 303);
+  }
+
+  const codeFor = (loaded: Loaded, signIn: SignIn, now: number) => () => issueCode(deps, loaded.request, signIn, now);
+
+  app.get<{ Params: { id: string } }>('/interaction/:id', { config: { browser: true } }, async (request, reply) => {
+    const now = clock();
+    const loaded = await load(request, reply, now);
+    if (!loaded) return reply;
+    const { interaction } = loaded;
+    if (interaction.userId === null) {
+      return page(
+        reply,
+        loaded,
+        loginPage({
+          clientName: loaded.client.clientName,
+          action: `/interaction/${interaction.id}/login`,
+          csrfToken: csrfTokenFor(loaded.binding),
+          username: loaded.request.loginHint,
+        }),
+      );
+    }
+    // The consent page is only for the user who signed in for this interaction, still signed in.
+    const signedIn = await currentSession(request, deps, now);
+    if (!signedIn || signedIn.user.id !== interaction.userId) return stale(reply);
+    return renderConsent(reply, loaded, interaction.userId);
+  });
+
+  app.register(async (scoped) => {
+    // Per-IP ceiling on login posts, on top of the per-account and per-IP failure locks below.
+    await scoped.register(rateLimit, { max: 30, timeWindow: 60_000, global: false });
+    scoped.post<{ Params: { id: string } }>(
+      '/interaction/:id/login',
+      { config: { browser: true, rateLimit: { max: 30, timeWindow: 60_000 } } },
+      async (request, reply) => {
+        const now = clock();
+        const loaded = await load(request, reply, now);
+        const form = loaded && postedForm(request, reply, loaded);
+        if (!loaded || !form) return reply;
+        const username = (single(form, 'username') ?? '').trim();
+        const password = single(form, 'password') ?? '';
+        const again = (status: number, error: string) =>
+          page(
+            reply,
+            loaded,
+            loginPage({
+              clientName: loaded.client.clientName,
+              action: `/interaction/${loaded.interaction.id}/login`,
+              csrfToken: csrfTokenFor(loaded.binding),
+              username: username.slice(0, 255),
+              error,
+            }),
+            status,
+          );
+
+        // UI-06: locked keys get the same answer whatever the password.
+        const keys = [`user:${username.toLowerCase()}`, `ip:${request.ip}`];
+        const wait = throttle.retryAfter(keys, now);
+        if (wait > 0) {
+          reply.header('Retry-After', String(wait));
+          return again(429, LOCKED);
+        }
+        // UI-05: unknown users verify against a dummy hash, so status, body and timing match.
+        const user = username.length > 0 && username.length <= 255 ? await storage.users.findByUsername(username) : undefined;
+        const tooLong = password.length === 0 || password.length > MAX_PASSWORD_LENGTH;
+        const valid = !tooLong && (await verifyPassword(user?.passwordHash ?? (await dummyHash()), password));
+        if (!user || !valid || user.disabled) {
+          throttle.recordFailure(keys, now);
+          request.log.info({ event: 'login_failed' }, 'login failed');
+          return again(401, LOGIN_FAILED);
+        }
+        throttle.recordSuccess(keys[0]!);
+        if (needsRehash(user.passwordHash)) await storage.users.setPasswordHash(user.id, await hashPassword(password), now);
+
+        const session = await startSession(request, reply, deps, user.id, now);
+        await storage.interactions.bindUser(loaded.interaction.id, user.id, session.authTime, session.sid);
+        const consent = await consentNeeded(deps, loaded.client, user.id, loaded.request);
+        if (consent.needed) return reply.redirect(`/interaction/${loaded.interaction.id}`, 303);
+        return finish(reply, loaded, codeFor(loaded, { userId: user.id, authTime: session.authTime, sid: session.sid }, now), now);
+      },
+    );
+  });
+
+  app.post<{ Params: { id: string } }>('/interaction/:id/consent', { config: { browser: true } }, async (request, reply) => {
+    const now = clock();
+    const loaded = await load(request, reply, now);
+    const form = loaded && postedForm(request, reply, loaded);
+    if (!loaded || !form) return reply;
+    const { interaction } = loaded;
+    const userId = interaction.userId;
+    const signedIn = await currentSession(request, deps, now);
+    // The consent must come from the user who signed in for this interaction, still signed in.
+    if (userId === null || !signedIn || signedIn.user.id !== userId) return stale(reply);
+    const decision = single(form, 'decision');
+    if (decision === 'deny') {
+      const denied = accessDenied('the user denied the request');
+      return finish(reply, loaded, async () => errorResponseUrl(loaded.request.redirectUri, config.issuer, denied, loaded.request.state), now);
+    }
+    if (decision !== 'allow') return sendErrorPage(reply, 400, 'Invalid request', 'Choose Allow or Deny.');
+    const existing = await storage.grants.find(userId, loaded.client.clientId);
+    await storage.grants.save(userId, loaded.client.clientId, [...new Set([...(existing?.scopes ?? []), ...loaded.request.scopes])], now);
+    const signIn = { userId, authTime: interaction.authTime ?? signedIn.session.authTime, sid: interaction.sid ?? signedIn.session.sid };
+    return finish(reply, loaded, codeFor(loaded, signIn, now), now);
+  });
+}

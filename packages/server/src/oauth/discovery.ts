@@ -1,0 +1,50 @@
+// RFC 8414 (authorization server metadata) and OpenID Connect Discovery 1.0 §3. Every list here is
+// derived from the registry it describes: grants/index.ts, client-auth/index.ts, the signing keys.
+import { SUPPORTED_CLAIMS } from './claims.js';
+import { AUTH_METHOD_NAMES, CONFIDENTIAL_AUTH_METHODS } from './client-auth/index.js';
+import { GRANT_TYPES, responseTypesOf } from './grants/index.js';
+import { SUPPORTED_SIGNING_ALGS } from './keys/key-store.js';
+import { OIDC_SCOPES } from './scopes.js';
+import { PROMPT_VALUES } from './authorization-request.js';
+
+export function authorizationServerMetadata(issuer: string): Record<string, unknown> {
+  return {
+    issuer,
+    authorization_endpoint: `${issuer}/authorize`,
+    token_endpoint: `${issuer}/token`,
+    jwks_uri: `${issuer}/jwks`,
+    userinfo_endpoint: `${issuer}/userinfo`,
+    end_session_endpoint: `${issuer}/end-session`,
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
+    response_types_supported: responseTypesOf(GRANT_TYPES),
+    response_modes_supported: ['query'],
+    grant_types_supported: [...GRANT_TYPES],
+    token_endpoint_auth_methods_supported: [...AUTH_METHOD_NAMES],
+    introspection_endpoint: `${issuer}/introspect`,
+    introspection_endpoint_auth_methods_supported: [...CONFIDENTIAL_AUTH_METHODS],
+    revocation_endpoint: `${issuer}/revoke`,
+    revocation_endpoint_auth_methods_supported: [...AUTH_METHOD_NAMES],
+    code_challenge_methods_supported: ['S256'],
+    scopes_supported: [...OIDC_SCOPES],
+    prompt_values_supported: [...PROMPT_VALUES],
+    authorization_response_iss_parameter_supported: true,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+    access_token_signing_alg_values_supported: ['ES256'],
+    id_token_signing_alg_values_supported: [...SUPPORTED_SIGNING_ALGS],
+  };
+}
+
+/** OIDC Discovery 1.0 §3: the RFC 8414 document plus the OpenID Provider fields. */
+export function openIdConfiguration(issuer: string): Record<string, unknown> {
+  return {
+    ...authorizationServerMetadata(issuer),
+    subject_types_supported: ['public'],
+    claims_supported: SUPPORTED_CLAIMS,
+    claims_parameter_supported: false,
+    claim_types_supported: ['normal'],
+    display_values_supported: ['page'],
+    userinfo_signing_alg_values_supported: [],
+  };
+}

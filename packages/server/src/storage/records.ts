@@ -1,0 +1,135 @@
+// The domain records the repositories return and take: camelCase, booleans, arrays and parsed JSON.
+// No column name leaves storage/; the tables themselves are in schema.ts. Only types come from oauth/
+// (the unions of grant types and authentication methods, the signing algorithms, the validated
+// authorization request), never code.
+import type { JWK } from 'jose';
+import type { AuthorizationRequest } from '../oauth/authorization-request.js';
+import type { ClientAuthMethod } from '../oauth/client-auth/index.js';
+import type { GrantType } from '../oauth/grants/index.js';
+import type { SigningAlg } from '../oauth/keys/key-store.js';
+
+/** An access token recorded beside what issued it, so that it can be denied by jti later. */
+export interface AccessTokenRef {
+  jti: string;
+  expiresAt: number;
+}
+
+export interface Client {
+  clientId: string;
+  clientName: string;
+  /** SHA-256 digest of the secret; null for public clients. */
+  secretHash: string | null;
+  redirectUris: readonly string[];
+  grantTypes: readonly GrantType[];
+  scopes: readonly string[];
+  authMethod: ClientAuthMethod;
+  isPublic: boolean;
+  /** Further registered metadata under its RFC 7591 / OIDC names. */
+  metadata: Readonly<Record<string, unknown>>;
+  createdAt: number;
+}
+
+export interface User {
+  id: string;
+  username: string;
+  passwordHash: string;
+  email: string | null;
+  name: string | null;
+  /** Further OIDC standard claims. */
+  claims: Readonly<Record<string, unknown>>;
+  disabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AuthorizationCode {
+  codeHash: string;
+  familyId: string;
+  clientId: string;
+  userId: string;
+  redirectUri: string;
+  /** Whether the authorization request named redirect_uri (then the token request must repeat it). */
+  redirectUriProvided: boolean;
+  scopes: readonly string[];
+  codeChallenge: string | null;
+  codeChallengeMethod: string | null;
+  nonce: string | null;
+  authTime: number;
+  sid: string | null;
+  createdAt: number;
+  expiresAt: number;
+  consumedAt: number | null;
+  /** The access token issued when the code was redeemed. */
+  accessToken: AccessTokenRef | null;
+}
+
+export interface RefreshToken {
+  tokenHash: string;
+  familyId: string;
+  clientId: string;
+  userId: string;
+  /** The scope granted to the family (a refresh may narrow the access token, never the family). */
+  scopes: readonly string[];
+  authTime: number;
+  sid: string | null;
+  createdAt: number;
+  /** The family's absolute expiry: a rotation never extends it. */
+  expiresAt: number;
+  idleExpiresAt: number;
+  rotatedAt: number | null;
+  revokedAt: number | null;
+  /** The access token issued beside this refresh token. */
+  accessToken: AccessTokenRef | null;
+}
+
+/** A user's consent to a client. */
+export interface Grant {
+  userId: string;
+  clientId: string;
+  scopes: readonly string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Session {
+  /** SHA-256 digest of the session cookie's value. */
+  idHash: string;
+  /** The public session id (the `sid` claim). */
+  sid: string;
+  userId: string;
+  authTime: number;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** One authorization request between /authorize and the redirect back to the client. */
+export interface Interaction {
+  id: string;
+  clientId: string;
+  request: AuthorizationRequest;
+  /** Digest of the browser-binding cookie. */
+  browserHash: string;
+  /** Who signed in for it (null until someone did). */
+  userId: string | null;
+  authTime: number | null;
+  sid: string | null;
+  createdAt: number;
+  expiresAt: number;
+  consumedAt: number | null;
+}
+
+export type SigningKeyStatus = 'next' | 'active' | 'retired';
+
+export interface SigningKey {
+  kid: string;
+  alg: SigningAlg;
+  use: 'sig';
+  privateJwk: JWK;
+  publicJwk: JWK;
+  status: SigningKeyStatus;
+  createdAt: number;
+  activatedAt: number | null;
+  retiredAt: number | null;
+  /** When a retired key leaves the JWKS. */
+  removeAfter: number | null;
+}

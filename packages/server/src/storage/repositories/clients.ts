@@ -1,0 +1,51 @@
+import type { Selectable } from 'kysely';
+import type { Client } from '../records.js';
+import type { ClientTable } from '../schema.js';
+import { affected, fromFlag, scopesFromColumn, scopesToColumn, toFlag, type Db } from './columns.js';
+
+function toClient(row: Selectable<ClientTable>): Client {
+  return {
+    clientId: row.client_id,
+    clientName: row.client_name,
+    secretHash: row.client_secret_hash,
+    redirectUris: JSON.parse(row.redirect_uris) as string[],
+    grantTypes: JSON.parse(row.grant_types) as Client['grantTypes'],
+    scopes: scopesFromColumn(row.scope),
+    authMethod: row.token_endpoint_auth_method as Client['authMethod'],
+    isPublic: fromFlag(row.is_public),
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    createdAt: row.created_at,
+  };
+}
+
+export class ClientRepository {
+  constructor(private readonly db: Db) {}
+  async create(client: Client): Promise<void> {
+    await this.db
+      .insertInto('clients')
+      .values({
+        client_id: client.clientId,
+        client_secret_hash: client.secretHash,
+        client_name: client.clientName,
+        redirect_uris: JSON.stringify(client.redirectUris),
+        grant_types: JSON.stringify(client.grantTypes),
+        scope: scopesToColumn(client.scopes),
+        token_endpoint_auth_method: client.authMethod,
+        is_public: toFlag(client.isPublic),
+        metadata: JSON.stringify(client.metadata),
+        created_at: client.createdAt,
+      })
+      .execute();
+  }
+  async find(clientId: string): Promise<Client | undefined> {
+    const row = await this.db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+    return row && toClient(row);
+  }
+  async list(): Promise<Client[]> {
+    const rows = await this.db.selectFrom('clients').selectAll().orderBy('created_at').orderBy('client_id').execute();
+    return rows.map(toClient);
+  }
+  async delete(clientId: string): Promise<boolean> {
+    return affected(await this.db.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst()) > 0;
+  }
+}

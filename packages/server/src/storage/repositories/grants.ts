@@ -1,0 +1,29 @@
+import type { Grant } from '../records.js';
+import { affected, scopesFromColumn, scopesToColumn, type Db } from './columns.js';
+
+/** Consents: what a user allowed a client. */
+export class GrantRepository {
+  constructor(private readonly db: Db) {}
+  async find(userId: string, clientId: string): Promise<Grant | undefined> {
+    const row = await this.db.selectFrom('grants').selectAll().where('user_id', '=', userId).where('client_id', '=', clientId).executeTakeFirst();
+    return (
+      row && { userId: row.user_id, clientId: row.client_id, scopes: scopesFromColumn(row.scope), createdAt: row.created_at, updatedAt: row.updated_at }
+    );
+  }
+  async save(userId: string, clientId: string, scopes: readonly string[], now: number): Promise<void> {
+    const scope = scopesToColumn(scopes);
+    await this.db
+      .insertInto('grants')
+      .values({ user_id: userId, client_id: clientId, scope, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.columns(['user_id', 'client_id']).doUpdateSet({ scope, updated_at: now }))
+      .execute();
+  }
+  async delete(userId: string, clientId: string): Promise<boolean> {
+    return affected(await this.db.deleteFrom('grants').where('user_id', '=', userId).where('client_id', '=', clientId).executeTakeFirst()) > 0;
+  }
+  /** The clients this user has granted access to. */
+  async clientsOf(userId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('grants').select('client_id').where('user_id', '=', userId).execute();
+    return rows.map((r) => r.client_id);
+  }
+}

@@ -1,0 +1,44 @@
+// Small repositories, one per concern, over one Kysely executor (a database or a transaction), so the
+// same code serves SQLite and PostgreSQL and every caller can run several of them in one transaction.
+import { ClientRepository } from './clients.js';
+import { AuthorizationCodeRepository } from './codes.js';
+import type { Db } from './columns.js';
+import { GrantRepository } from './grants.js';
+import { InteractionRepository } from './interactions.js';
+import { RefreshTokenRepository } from './refresh-tokens.js';
+import { RevokedAccessTokenRepository } from './revoked-access-tokens.js';
+import { SessionRepository } from './sessions.js';
+import { SigningKeyRepository } from './signing-keys.js';
+import { UserRepository } from './users.js';
+
+export {
+  AuthorizationCodeRepository, ClientRepository, GrantRepository, InteractionRepository, RefreshTokenRepository,
+  RevokedAccessTokenRepository, SessionRepository, SigningKeyRepository, UserRepository,
+};
+export type { SigningKeyChanges } from './signing-keys.js';
+
+export interface Repositories {
+  clients: ClientRepository;
+  users: UserRepository;
+  codes: AuthorizationCodeRepository;
+  refreshTokens: RefreshTokenRepository;
+  revokedAccessTokens: RevokedAccessTokenRepository;
+  grants: GrantRepository;
+  sessions: SessionRepository;
+  interactions: InteractionRepository;
+  signingKeys: SigningKeyRepository;
+}
+
+export function createRepositories(db: Db): Repositories {
+  return {
+    clients: new ClientRepository(db),
+    users: new UserRepository(db),
+    codes: new AuthorizationCodeRepository(db),
+    refreshTokens: new RefreshTokenRepository(db),
+    revokedAccessTokens: new RevokedAccessTokenRepository(db),
+    grants: new GrantRepository(db),
+    sessions: new SessionRepository(db),
+    interactions: new InteractionRepository(db),
+    signingKeys: new SigningKeyRepository(db),
+  };
+}

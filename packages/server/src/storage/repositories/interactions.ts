@@ -1,0 +1,65 @@
+import type { Selectable } from 'kysely';
+import type { Interaction } from '../records.js';
+import type { InteractionTable } from '../schema.js';
+import { affected, type Db } from './columns.js';
+
+function toInteraction(row: Selectable<InteractionTable>): Interaction {
+  return {
+    id: row.id,
+    clientId: row.client_id,
+    request: JSON.parse(row.params) as Interaction['request'],
+    browserHash: row.browser_hash,
+    userId: row.user_id,
+    authTime: row.auth_time,
+    sid: row.sid,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    consumedAt: row.consumed_at,
+  };
+}
+
+/** Authorization requests waiting for the user to sign in and consent. */
+export class InteractionRepository {
+  constructor(private readonly db: Db) {}
+  async create(interaction: Interaction): Promise<void> {
+    await this.db
+      .insertInto('interactions')
+      .values({
+        id: interaction.id,
+        client_id: interaction.clientId,
+        params: JSON.stringify(interaction.request),
+        browser_hash: interaction.browserHash,
+        user_id: interaction.userId,
+        auth_time: interaction.authTime,
+        sid: interaction.sid,
+        created_at: interaction.createdAt,
+        expires_at: interaction.expiresAt,
+        consumed_at: interaction.consumedAt,
+      })
+      .execute();
+  }
+  async findActive(id: string, now: number): Promise<Interaction | undefined> {
+    const row = await this.db
+      .selectFrom('interactions')
+      .selectAll()
+      .where('id', '=', id)
+      .where('expires_at', '>', now)
+      .where('consumed_at', 'is', null)
+      .executeTakeFirst();
+    return row && toInteraction(row);
+  }
+  async bindUser(id: string, userId: string, authTime: number, sid: string): Promise<void> {
+    await this.db.updateTable('interactions').set({ user_id: userId, auth_time: authTime, sid }).where('id', '=', id).execute();
+  }
+  /** One conditional update: true only for the single request that completes the interaction. */
+  async consume(id: string, now: number): Promise<boolean> {
+    return affected(await this.db.updateTable('interactions').set({ consumed_at: now }).where('id', '=', id).where('consumed_at', 'is', null).executeTakeFirst()) === 1;
+  }
+  async deleteExpired(before: number, limit: number): Promise<number> {
+    const r = await this.db
+      .deleteFrom('interactions')
+      .where('id', 'in', (qb) => qb.selectFrom('interactions').select('id').where('expires_at', '<', before).limit(limit))
+      .executeTakeFirst();
+    return affected(r);
+  }
+}

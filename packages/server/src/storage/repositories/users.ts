@@ -1,0 +1,59 @@
+import type { Selectable } from 'kysely';
+import type { User } from '../records.js';
+import type { UserTable } from '../schema.js';
+import { affected, fromFlag, toFlag, type Db } from './columns.js';
+
+function toUser(row: Selectable<UserTable>): User {
+  return {
+    id: row.id,
+    username: row.username,
+    passwordHash: row.password_hash,
+    email: row.email,
+    name: row.name,
+    claims: JSON.parse(row.claims) as Record<string, unknown>,
+    disabled: fromFlag(row.disabled),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export class UserRepository {
+  constructor(private readonly db: Db) {}
+  async create(user: User): Promise<void> {
+    await this.db
+      .insertInto('users')
+      .values({
+        id: user.id,
+        username: user.username,
+        password_hash: user.passwordHash,
+        email: user.email,
+        name: user.name,
+        claims: JSON.stringify(user.claims),
+        disabled: toFlag(user.disabled),
+        created_at: user.createdAt,
+        updated_at: user.updatedAt,
+      })
+      .execute();
+  }
+  async findById(id: string): Promise<User | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toUser(row);
+  }
+  async findByUsername(username: string): Promise<User | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+    return row && toUser(row);
+  }
+  async list(): Promise<User[]> {
+    const rows = await this.db.selectFrom('users').selectAll().orderBy('created_at').orderBy('username').execute();
+    return rows.map(toUser);
+  }
+  async setDisabled(id: string, disabled: boolean, now: number): Promise<boolean> {
+    return affected(await this.db.updateTable('users').set({ disabled: toFlag(disabled), updated_at: now }).where('id', '=', id).executeTakeFirst()) > 0;
+  }
+  async setPasswordHash(id: string, passwordHash: string, now: number): Promise<void> {
+    await this.db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
+  }
+  async delete(id: string): Promise<boolean> {
+    return affected(await this.db.deleteFrom('users').where('id', '=', id).executeTakeFirst()) > 0;
+  }
+}
