@@ -2,10 +2,9 @@
 // Errors about client_id/redirect_uri render an error page; every other error redirects with error, state, iss.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { authorizeUrl, Browser, form, getCode, pkce, tokenRequest, type TestServer } from './helpers.js';
 import {
-  assertErrorPage, assertErrorRedirect, continueFlow, countRows, createPublicClient, header, isConsentForm, isLoginForm, locationOf, startInteraction, setupWithClientAndUser as setup,
-} from './helpers2.js';
+  authorizeUrl, Browser, form, getCode, pkce, tokenRequest, type TestServer, assertErrorPage, assertErrorRedirect, continueFlow, countRows, createPublicClient, header, isConsentForm, isLoginForm, locationOf, startInteraction, setupWithClientAndUser as setup,
+} from './helpers.js';
 import { RU01_VARIANTS, RU05_CASES } from './cases.js';
 
 const C1 = 'https://c1.example/cb';

@@ -1,8 +1,9 @@
 // Client authentication at the token endpoint (RFC 6749 §2.3, §5.2; OAuth 2.1 §2.4): CA-01..CA-06, CA-08.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { basic, form, startServer, type TestServer } from './helpers.js';
-import { assertOAuthError, createPublicClient } from './helpers2.js';
+import {
+  basic, form, startServer, type TestServer, assertOAuthError, createPublicClient,
+} from './helpers.js';
 import { randomToken, sha256 } from '../src/oauth/crypto.js';
 
 const C1 = 'https://c1.example/cb';

@@ -2,8 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import { Browser, startServer, tokenRequest } from './helpers.js';
-import { decodeProtectedHeader, issueTokens, type TokenBody } from './helpers2.js';
+import {
+  Browser, startServer, tokenRequest, decodeProtectedHeader, issueTokens, type TokenBody,
+} from './helpers.js';
 
 async function setup(t: { after(fn: () => Promise<void>): void }, env: Record<string, string> = {}) {
   const server = await startServer(env);

@@ -1,8 +1,9 @@
 // Input handling (IN-01, IN-03, IN-05..IN-07) and the token endpoint's transport rules (TE-01, TE-02).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { basic, Browser, pkce, startServer, type TestServer } from './helpers.js';
-import { assertNoStackTrace, assertOAuthError, startInteraction } from './helpers2.js';
+import {
+  basic, Browser, pkce, startServer, type TestServer, assertNoStackTrace, assertOAuthError, startInteraction,
+} from './helpers.js';
 
 async function setup(t: { after(fn: () => Promise<void>): void }) {
   const server = await startServer();

@@ -2,10 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
-import { authorizeUrl, Browser, getCode, parseForm, pkce, type TestServer } from './helpers.js';
 import {
-  assertErrorPage, continueFlow, countRows, createPublicClient, header, isConsentForm, isLoginForm, locationOf, nowSeconds, postAs, setCookies, startInteraction, setupWithClientAndUser as setup,
-} from './helpers2.js';
+  authorizeUrl, Browser, getCode, parseForm, pkce, type TestServer, assertErrorPage, continueFlow, countRows, createPublicClient, header, isConsentForm, isLoginForm, locationOf, nowSeconds, postAs, setCookies, startInteraction, setupWithClientAndUser as setup,
+} from './helpers.js';
 import { describeScopes } from '../src/oauth/scopes.js';
 import { escapeHtml } from '../src/interaction/views.js';
 
@@ -441,8 +440,8 @@ test('RU-12 a public client is asked for consent every time', async (t) => {
 test('UI-09 an expired interaction shows an error page and issues no code', async (t) => {
   const { server, client, user } = await setup(t);
   const browser = new Browser(server.app);
-  const { form, url, id } = await start(browser, client.clientId);
-  await server.deps.storage.db.updateTable('interactions').set({ expires_at: nowSeconds() - 1 }).where('id', '=', id).execute();
+  const { form, url } = await start(browser, client.clientId);
+  server.clock.advance(server.config.interactionTtl);
   assertErrorPage(await browser.get(url));
   const res = await login(browser, form, user);
   assertErrorPage(res);
@@ -453,9 +452,9 @@ test('UI-09 an expired interaction shows an error page and issues no code', asyn
 test('UI-09 an interaction that expires between login and consent issues no code', async (t) => {
   const { server, client, user } = await setup(t);
   const browser = new Browser(server.app);
-  const { form, id } = await start(browser, client.clientId);
+  const { form } = await start(browser, client.clientId);
   const consent = parseForm((await browser.get(locationOf(await login(browser, form, user)))).body);
-  await server.deps.storage.db.updateTable('interactions').set({ expires_at: nowSeconds() - 1 }).where('id', '=', id).execute();
+  server.clock.advance(server.config.interactionTtl);
   const res = await browser.post(consent.action, { ...consent.fields, decision: 'allow' });
   assertErrorPage(res);
   await assertNoCode(server, res);

@@ -3,8 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { basic, Browser, getCode, ISSUER, pkce, tokenRequest, type TestServer } from './helpers.js';
-import { refresh, type TokenBody } from './helpers2.js';
+import {
+  basic, Browser, getCode, ISSUER, pkce, tokenRequest, type TestServer, refresh, type TokenBody,
+} from './helpers.js';
 import { loadConfig } from '../src/config/config.js';
 import { createGatehouse } from '../src/server.js';
 import { loggerOptions } from '../src/main.js';

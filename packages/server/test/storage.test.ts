@@ -1,8 +1,9 @@
 // Secrets at rest (CR-01, CR-02, CR-04) and the repositories' atomic operations.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Browser, getCode, pkce, startServer, tokenRequest } from './helpers.js';
-import { dumpDatabase, refresh, tableNames, type TokenBody } from './helpers2.js';
+import {
+  Browser, getCode, pkce, startServer, tokenRequest, dumpDatabase, refresh, tableNames, type TokenBody,
+} from './helpers.js';
 import { randomToken, sha256 } from '../src/oauth/crypto.js';
 
 const C1 = 'https://c1.example/cb';

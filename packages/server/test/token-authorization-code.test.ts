@@ -2,8 +2,9 @@
 // PK-03..PK-05, TE-01, TE-03, R3.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Browser, getCode, pkce, startServer, tokenRequest } from './helpers.js';
-import { assertOAuthError, decodeJwt, issueTokens, nowSeconds, refresh, type TokenBody } from './helpers2.js';
+import {
+  Browser, getCode, pkce, startServer, tokenRequest, assertOAuthError, decodeJwt, issueTokens, nowSeconds, refresh, type TokenBody,
+} from './helpers.js';
 import { s256 } from '../src/oauth/pkce.js';
 
 const C1 = 'https://c1.example/cb';
@@ -74,7 +75,7 @@ test('AC-01 code reuse also kills refresh tokens already rotated from that code'
 test('AC-02 an expired code gets invalid_grant', async (t) => {
   const { server, client, user, browser } = await setup(t);
   const { code, verifier } = await getCode(server, browser, { clientId: client.clientId, redirectUri: C1 }, user);
-  await server.deps.storage.db.updateTable('authorization_codes').set({ expires_at: nowSeconds() - 1 }).execute();
+  server.clock.advance(server.config.codeTtl);
   assertOAuthError(await redeem(server, client, code, verifier), 400, 'invalid_grant');
 });
 

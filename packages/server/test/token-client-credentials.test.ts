@@ -1,8 +1,9 @@
 // The client_credentials grant (RFC 6749 §4.4, RFC 9068): RT-08 and scope rules.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, tokenRequest } from './helpers.js';
-import { assertOAuthError, decodeJwt, decodeProtectedHeader, type TokenBody } from './helpers2.js';
+import {
+  startServer, tokenRequest, assertOAuthError, decodeJwt, decodeProtectedHeader, type TokenBody,
+} from './helpers.js';
 
 async function setup(t: { after(fn: () => Promise<void>): void }) {
   const server = await startServer({ GATEHOUSE_ACCESS_TOKEN_TTL: '120' });

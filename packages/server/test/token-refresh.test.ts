@@ -1,8 +1,9 @@
 // The refresh_token grant (RFC 6749 §6, RFC 9700 §4.14.2): RT-01..RT-05, RT-07, TE-01.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Browser, startServer, tokenRequest, type TestServer } from './helpers.js';
-import { assertOAuthError, decodeJwt, issueTokens, nowSeconds, refresh, type TokenBody } from './helpers2.js';
+import {
+  Browser, startServer, tokenRequest, type TestServer, assertOAuthError, decodeJwt, issueTokens, nowSeconds, refresh, type TokenBody,
+} from './helpers.js';
 import { sha256 } from '../src/oauth/crypto.js';
 
 const C1 = 'https://c1.example/cb';
@@ -116,7 +117,8 @@ test('RT-05 absolute expiry: a refresh token past its lifetime gets invalid_gran
 
 test('RT-05 idle expiry: a refresh token unused for the idle lifetime gets invalid_grant', async (t) => {
   const { server, client, tokens } = await setup(t);
-  await server.deps.storage.db.updateTable('refresh_tokens').set({ idle_expires_at: nowSeconds() - 1 }).where('token_hash', '=', sha256(tokens.refresh_token!)).execute();
+  server.clock.advance(server.config.refreshTokenIdleTtl);
+  assert.ok(server.config.refreshTokenIdleTtl < server.config.refreshTokenTtl, 'the absolute lifetime is still running');
   assertOAuthError(await refresh(server, client, tokens.refresh_token!), 400, 'invalid_grant');
 });
 
