@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { classifyAddress, isPublicAddress, type AddressRange } from '../src/net/ip-address.js';
 import {
@@ -268,8 +269,14 @@ describe('SSRF: resolution and pinning', () => {
     assert.equal(asked, 'internal.example');
   });
 
-  test('SSRF: localhost resolves (system resolver) to loopback and is refused without the opt-out', async () => {
-    await rejectsWith(createSafeFetcher().fetchJson('https://localhost/.well-known/jwks.json'), 'blocked_address', (e) => assert.equal(e.range, 'loopback'));
+  test('SSRF: a hostname that resolves to 127.0.0.1 is refused without the opt-out', async () => {
+    await rejectsWith(createSafeFetcher({ resolve: fixed('127.0.0.1') }).fetchJson('https://app.example/client.json'), 'blocked_address', (e) => assert.equal(e.range, 'loopback'));
+  });
+
+  test('SSRF: localhost and *.localhost are loopback (RFC 6761) without asking any resolver, and refused without the opt-out', async () => {
+    for (const url of ['https://localhost/.well-known/jwks.json', 'https://LOCALHOST./x', 'https://api.localhost/x']) {
+      await rejectsWith(createSafeFetcher({ resolve: noResolve }).fetchJson(url), 'blocked_address', (e) => assert.equal(e.range, 'loopback'));
+    }
   });
 
   test('SSRF: a name resolving to a mix of public and private addresses is refused entirely', async () => {
@@ -287,13 +294,13 @@ describe('SSRF: resolution and pinning', () => {
     await rejectsWith(createSafeFetcher({ resolve: async () => [] }).fetchJson('https://empty.example/'), 'dns_error');
   });
 
-  test('pinnedLookup answers every query, single or all, with the one checked address', async () => {
-    const lookup = pinnedLookup({ address: '127.0.0.9', family: 4 });
+  test('pinnedLookup answers every query, whatever the name, with the checked addresses only (first, or all)', async () => {
+    const lookup = pinnedLookup([{ address: '127.0.0.9', family: 4 }, { address: '::1', family: 6 }]);
     const single = await new Promise<[string, number | undefined]>((resolve, reject) =>
       lookup('anything.example', {}, (err, address, family) => (err ? reject(err) : resolve([address as string, family]))));
     assert.deepEqual(single, ['127.0.0.9', 4]);
     const all = await new Promise<unknown>((resolve, reject) => lookup('other.example', { all: true }, (err, address) => (err ? reject(err) : resolve(address))));
-    assert.deepEqual(all, [{ address: '127.0.0.9', family: 4 }]);
+    assert.deepEqual(all, [{ address: '127.0.0.9', family: 4 }, { address: '::1', family: 6 }]);
   });
 
   describe('SSRF: DNS rebinding between check and connect cannot win', () => {
@@ -600,6 +607,34 @@ describe('cache and rate limits', () => {
     assert.equal((await f.fetchJson(`${srv.origin}/slow-other`)).fromCache, false);
   });
 
+  test('rate_limited: a minute ending while a fetch is in flight does not leak its concurrency slot', async () => {
+    headers = {};
+    status = 200;
+    const c = clock();
+    let release!: () => void;
+    hold = new Promise<void>((r) => { release = r; });
+    const f = dev({ now: c.now, maxConcurrentPerHost: 1 });
+    const first = f.fetchJson(`${srv.origin}/across-1`);
+    await new Promise((r) => setTimeout(r, 20));
+    c.advance(61); // a new counting window starts while the fetch is in flight
+    await rejectsWith(f.fetchJson(`${srv.origin}/across-2`), 'rate_limited'); // still in flight: still counted
+    hold = undefined;
+    release();
+    await first;
+    assert.equal((await f.fetchJson(`${srv.origin}/across-2`)).fromCache, false, 'the slot was given back');
+  });
+
+  test('rate_limited: a global per-minute bound covers many host names (they may all point at one victim)', async () => {
+    headers = {};
+    status = 200;
+    const c = clock();
+    const f = dev({ now: c.now, maxFetchesPerMinute: 3, resolve: fixed('127.0.0.1') });
+    for (const name of ['a', 'b', 'c']) await f.fetchJson(`http://${name}.victim.test:${srv.port}/x`);
+    await rejectsWith(f.fetchJson(`http://d.victim.test:${srv.port}/x`), 'rate_limited');
+    c.advance(61);
+    await f.fetchJson(`http://d.victim.test:${srv.port}/x`);
+  });
+
   test('rate_limited refusals are not remembered as failures', async () => {
     headers = {};
     status = 200;
@@ -609,6 +644,111 @@ describe('cache and rate limits', () => {
     await rejectsWith(f.fetchJson(`${srv.origin}/twice`), 'rate_limited');
     c.advance(61);
     assert.equal((await f.fetchJson(`${srv.origin}/twice`)).fromCache, false);
+  });
+});
+
+/**
+ * A tiny DNS server on 127.0.0.1 (UDP) for the default resolver: `answers(name, type)` gives the
+ * addresses of each query, so tests can play a rebinding DNS server.
+ */
+async function dnsServer(answers: (name: string, type: 'A' | 'AAAA') => string[] | 'NXDOMAIN'): Promise<{ server: string; queries: string[]; close(): Promise<void> }> {
+  const socket: UdpSocket = createSocket('udp4');
+  const queries: string[] = [];
+  socket.on('message', (msg, peer) => {
+    // RFC 1035 §4.1: header (12 bytes), one question (labels, qtype, qclass).
+    const labels: string[] = [];
+    let i = 12;
+    while (msg[i]! !== 0) {
+      labels.push(msg.subarray(i + 1, i + 1 + msg[i]!).toString('ascii'));
+      i += msg[i]! + 1;
+    }
+    const question = msg.subarray(12, i + 5);
+    const qtype = msg.readUInt16BE(i + 1);
+    const name = labels.join('.').toLowerCase();
+    const type = qtype === 28 ? 'AAAA' : 'A';
+    queries.push(`${type} ${name}`);
+    const result = qtype === 1 || qtype === 28 ? answers(name, type) : [];
+    const list = result === 'NXDOMAIN' ? [] : result.filter((a) => (type === 'A') === !a.includes(':'));
+    const header = Buffer.alloc(12);
+    msg.copy(header, 0, 0, 2); // id
+    header.writeUInt16BE(0x8180 | (result === 'NXDOMAIN' ? 3 : 0), 2); // response, RD, RA, rcode
+    header.writeUInt16BE(1, 4);
+    header.writeUInt16BE(list.length, 6);
+    const records = list.map((address) => {
+      // AAAA answers are written in full 8-group form, so no '::' expansion is needed here.
+      const rdata = type === 'A'
+        ? Buffer.from(address.split('.').map(Number))
+        : Buffer.from(address.split(':').flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
+      const rr = Buffer.alloc(12);
+      rr.writeUInt16BE(0xc00c, 0); // pointer to the question's name
+      rr.writeUInt16BE(qtype, 2);
+      rr.writeUInt16BE(1, 4); // IN
+      rr.writeUInt32BE(0, 6); // TTL 0: a rebinding server's favourite
+      rr.writeUInt16BE(rdata.length, 10);
+      return Buffer.concat([rr, rdata]);
+    });
+    socket.send(Buffer.concat([header, question, ...records]), peer.port, peer.address);
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  return {
+    server: `127.0.0.1:${socket.address().port}`,
+    queries,
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
+
+describe('SSRF: the default resolver (c-ares) against a local DNS server', () => {
+  let checked: Local;
+  let rebound: Local;
+  let dns: Awaited<ReturnType<typeof dnsServer>>;
+  let aCount = 0;
+  before(async () => {
+    checked = await serve(json({ from: 'checked address' }), '127.0.0.1');
+    rebound = await serve(json({ from: 'rebound address' }), '127.0.0.2', checked.port);
+    dns = await dnsServer((name, type) => {
+      if (name === 'rebind.test') return type === 'A' ? (aCount++ === 0 ? ['127.0.0.1'] : ['127.0.0.2']) : [];
+      if (name === 'private.test') return ['10.0.0.7'];
+      if (name === 'mixed.test') return ['93.184.216.34', '0000:0000:0000:0000:0000:ffff:a9fe:a9fe'];
+      if (name === 'metadata.test') return ['fd00:0ec2:0000:0000:0000:0000:0000:0254'];
+      return 'NXDOMAIN';
+    });
+  });
+  after(async () => {
+    await checked.close();
+    await rebound.close();
+    await dns.close();
+  });
+
+  test('SSRF: a name whose DNS answer changes on every query (TTL 0) is fetched from the first, checked answer only', async () => {
+    const f = dev({ dnsServers: [dns.server] });
+    const r = await f.fetchJson(`http://rebind.test:${checked.port}/doc`);
+    assert.deepEqual(r.json, { from: 'checked address' });
+    assert.equal(r.address, '127.0.0.1');
+    assert.equal(dns.queries.filter((q) => q === 'A rebind.test').length, 1, 'one A query: the connection did not resolve again');
+    assert.equal(rebound.hits.length, 0);
+  });
+
+  test('SSRF: DNS answers with a private address, or a public A next to an IPv4-mapped metadata AAAA, are refused', async () => {
+    const f = createSafeFetcher({ dnsServers: [dns.server] });
+    await rejectsWith(f.fetchJson('https://private.test/jwks'), 'blocked_address', (e) => assert.equal(e.range, 'private'));
+    await rejectsWith(f.fetchJson('https://mixed.test/jwks'), 'blocked_address', (e) => assert.equal(e.range, 'cloud-metadata'));
+    await rejectsWith(f.fetchJson('https://metadata.test/jwks'), 'blocked_address', (e) => assert.equal(e.range, 'cloud-metadata'));
+  });
+
+  test('a name the DNS server does not know is dns_error', async () => {
+    await rejectsWith(createSafeFetcher({ dnsServers: [dns.server] }).fetchJson('https://unknown.test/jwks'), 'dns_error');
+  });
+
+  test('a DNS server that never answers is timeout, within the deadline', async () => {
+    const silent = createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', () => resolve()));
+    try {
+      const t0 = Date.now();
+      await rejectsWith(createSafeFetcher({ dnsServers: [`127.0.0.1:${silent.address().port}`], timeoutMs: 300 }).fetchJson('https://slow.test/'), 'timeout');
+      assert.ok(Date.now() - t0 < 3000);
+    } finally {
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });
 

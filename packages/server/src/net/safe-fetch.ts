@@ -7,15 +7,17 @@
 //      has no user information and no fragment, and its host passes the operator's allow/deny lists;
 //   2. a fresh cached answer (or a recent failure) is returned without touching the network;
 //   3. the per-host and global bounds (concurrent fetches, fetches per minute) are respected;
-//   4. the host is resolved here, and EVERY address it resolves to must be public (see
-//      ip-address.ts); the connection is then made to exactly the first checked address (a custom
-//      `lookup` pins it), so a DNS answer that changes between the check and the connect cannot win;
+//   4. the host is resolved here (c-ares, off the libuv thread pool; `localhost` and `*.localhost`
+//      are loopback by RFC 6761 §6.3 without asking anyone), and EVERY address it resolves to must be
+//      public (see ip-address.ts); the connection is then made only to the checked addresses (a
+//      custom `lookup` answers with them), so a DNS answer that changes between the check and the
+//      connect cannot win;
 //   5. no redirect is followed; only 200 with a JSON media type is accepted; the body is counted as
 //      it streams and the request is cut off past the size limit; one deadline covers resolution,
 //      connect, TLS, headers and body;
 //   6. the parsed JSON is cached for the server's freshness lifetime clamped to [min, max]; failures
 //      are cached only for a few seconds.
-import { lookup as dnsLookup } from 'node:dns/promises';
+import { Resolver as DnsResolver } from 'node:dns/promises';
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
@@ -61,8 +63,12 @@ export interface ResolvedAddress {
   family: 4 | 6;
 }
 
-/** Resolves a host name to every address it has. The default uses the system resolver (dns.lookup). */
-export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
+/**
+ * Resolves a host name to every address it has (the signal aborts at the deadline). The default
+ * asks the system's DNS servers (/etc/resolv.conf) for A and AAAA records through c-ares; it does
+ * not read /etc/hosts.
+ */
+export type Resolver = (hostname: string, signal: AbortSignal) => Promise<readonly ResolvedAddress[]>;
 
 export interface SafeFetcherOptions {
   /**
@@ -90,13 +96,17 @@ export interface SafeFetcherOptions {
   maxCacheEntries?: number;
   /** Fetches in flight to one host. Default 2. */
   maxConcurrentPerHost?: number;
-  /** Fetches started to one host per minute (cache hits do not count). Default 30. */
+  /** Fetches started to one host name per minute (cache hits do not count). Default 30. */
   maxFetchesPerHostPerMinute?: number;
+  /** Fetches started in total per minute, whatever the host (many names can point at one victim). Default 600. */
+  maxFetchesPerMinute?: number;
   /** Fetches in flight in total. Default 16. */
   maxConcurrent?: number;
   /** Extra trusted CA certificates (PEM), e.g. a private PKI. The system roots stay trusted unless `ca` replaces them: Node's semantics. */
   ca?: string | readonly string[];
-  /** Replaces DNS resolution (tests, or a dedicated resolver). */
+  /** DNS servers for the default resolver (`ip` or `ip:port`, e.g. a filtering resolver). Default: the system's. */
+  dnsServers?: readonly string[];
+  /** Replaces DNS resolution altogether (tests, or a resolver of your own). */
   resolve?: Resolver;
   /** The User-Agent header. Default `Gatehouse`. */
   userAgent?: string;
@@ -109,7 +119,7 @@ export interface SafeFetchResult {
   json: unknown;
   /** The URL as fetched (normalised by the WHATWG URL parser). */
   url: string;
-  /** The address the connection was made to. */
+  /** The address the connection was made to (one of the checked ones). */
   address: string;
   /** The media type of the response, lower case, without parameters. */
   contentType: string;
@@ -145,6 +155,7 @@ interface Resolved {
   maxCacheEntries: number;
   maxConcurrentPerHost: number;
   maxFetchesPerHostPerMinute: number;
+  maxFetchesPerMinute: number;
   maxConcurrent: number;
 }
 
@@ -165,6 +176,7 @@ function resolveOptions(o: SafeFetcherOptions): Resolved {
     maxCacheEntries: positiveInteger('maxCacheEntries', o.maxCacheEntries, 1000, 1_000_000, 0),
     maxConcurrentPerHost: positiveInteger('maxConcurrentPerHost', o.maxConcurrentPerHost, 2, 100),
     maxFetchesPerHostPerMinute: positiveInteger('maxFetchesPerHostPerMinute', o.maxFetchesPerHostPerMinute, 30, 100_000),
+    maxFetchesPerMinute: positiveInteger('maxFetchesPerMinute', o.maxFetchesPerMinute, 600, 1_000_000),
     maxConcurrent: positiveInteger('maxConcurrent', o.maxConcurrent, 16, 1000),
   };
   if (r.minCacheSeconds > r.maxCacheSeconds) throw new TypeError('safe fetch: minCacheSeconds must not exceed maxCacheSeconds');
@@ -223,32 +235,63 @@ function checkUrl(input: string | URL, devLoopback: boolean): Target {
   return { url, host, port, literal: family === 0 ? undefined : { address: host, family: family as 4 | 6 } };
 }
 
-/** Step 4a: every address must be allowed; a name with one internal address is refused entirely. */
-function checkAddresses(addresses: readonly ResolvedAddress[], devLoopback: boolean, host: string): ResolvedAddress {
+/**
+ * Step 4a: every address must be allowed; a name with one internal address is refused entirely.
+ * Returns the checked addresses, with the family taken from the address itself.
+ */
+function checkAddresses(addresses: readonly ResolvedAddress[], devLoopback: boolean, host: string): ResolvedAddress[] {
   if (addresses.length === 0) throw new SafeFetchError('dns_error', `${host} has no address`);
-  for (const a of addresses) {
-    const { range } = classifyAddress(a.address);
-    if (range === 'public' || (range === 'loopback' && devLoopback)) continue;
+  return addresses.map((a) => {
+    const { range, family } = classifyAddress(a.address);
+    if (range === 'public' || (range === 'loopback' && devLoopback)) return { address: a.address, family: family as 4 | 6 };
     throw new SafeFetchError('blocked_address', `${host} resolves to ${a.address} (${range})`, { address: a.address, range });
-  }
-  return addresses[0]!;
+  });
 }
 
 /**
- * A `lookup` for http(s).request that answers every query with the one address already checked.
- * Node calls it with `all: true` when it races address families (autoSelectFamily), so both forms
- * of the callback are served.
+ * A `lookup` for http(s).request that answers every query, whatever the name, with the addresses
+ * already checked: the first one for a single answer; all of them when Node races address
+ * families (autoSelectFamily asks with `all: true`).
  */
-export function pinnedLookup(pinned: ResolvedAddress): LookupFunction {
+export function pinnedLookup(checked: readonly ResolvedAddress[]): LookupFunction {
+  if (checked.length === 0) throw new TypeError('pinnedLookup needs at least one address');
+  const list = checked.map((a) => ({ address: a.address, family: a.family }));
   return (_hostname, options, callback) => {
-    if (options.all) callback(null, [{ address: pinned.address, family: pinned.family }]);
-    else callback(null, pinned.address, pinned.family);
+    if (options.all) callback(null, list.map((a) => ({ ...a })));
+    else callback(null, list[0]!.address, list[0]!.family);
   };
 }
 
-async function systemResolve(hostname: string): Promise<ResolvedAddress[]> {
-  const answers = await dnsLookup(hostname, { all: true, verbatim: true });
-  return answers.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+/** RFC 6761 §6.3: `localhost` and names under it are loopback; they are never sent to DNS. */
+function isLocalhostName(host: string): boolean {
+  const h = normaliseHost(host);
+  return h === 'localhost' || h.endsWith('.localhost');
+}
+
+const LOCALHOST: readonly ResolvedAddress[] = [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }];
+
+/**
+ * A and AAAA through c-ares: DNS does not occupy the libuv thread pool (which dns.lookup would,
+ * for as long as the system resolver takes, also after our deadline) that crypto and fs share.
+ */
+function dnsResolver(timeoutMs: number, servers: readonly string[] | undefined): Resolver {
+  return async (hostname, signal) => {
+    const resolver = new DnsResolver({ timeout: Math.max(100, Math.min(2000, Math.floor(timeoutMs / 2))), tries: 2 });
+    if (servers && servers.length > 0) resolver.setServers([...servers]);
+    const cancel = (): void => resolver.cancel();
+    signal.addEventListener('abort', cancel, { once: true });
+    try {
+      const [v4, v6] = await Promise.allSettled([resolver.resolve4(hostname), resolver.resolve6(hostname)]);
+      const addresses: ResolvedAddress[] = [
+        ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 as const })) : []),
+        ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 as const })) : []),
+      ];
+      if (addresses.length === 0 && v4.status === 'rejected') throw v4.reason;
+      return addresses;
+    } finally {
+      signal.removeEventListener('abort', cancel);
+    }
+  };
 }
 
 /** Step 6: RFC 9111 §4.2.1 freshness lifetime (max-age, else Expires − Date), minus Age, clamped. */
@@ -300,7 +343,8 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
   const devLoopback = options.allowInsecureLoopbackForDevelopment === true;
   const allowed = checkDomainEntries('allowedDomains', options.allowedDomains);
   const denied = checkDomainEntries('deniedDomains', options.deniedDomains);
-  const resolve = options.resolve ?? systemResolve;
+  if (options.dnsServers) new DnsResolver().setServers([...options.dnsServers]); // a bad address fails here, at boot
+  const resolve = options.resolve ?? dnsResolver(limits.timeoutMs, options.dnsServers);
   const now = options.now ?? Date.now;
   const ca = options.ca === undefined ? undefined : typeof options.ca === 'string' ? options.ca : [...options.ca];
   const userAgent = options.userAgent ?? 'Gatehouse';
@@ -308,7 +352,7 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
   const cache = new Map<string, CacheEntry>(); // insertion order = least recently used first
   const inFlight = new Map<string, Promise<SafeFetchResult>>();
   const hosts = new Map<string, HostCounter>();
-  let active = 0;
+  const total: HostCounter = { windowStart: 0, started: 0, active: 0 };
 
   function remember(key: string, entry: CacheEntry): void {
     if (limits.maxCacheEntries === 0 || entry.expiresAt <= now()) return;
@@ -333,29 +377,39 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
   function acquire(host: string): () => void {
     const t = now();
     let counter = hosts.get(host);
-    if (!counter || t - counter.windowStart >= 60_000) {
-      if (!counter && hosts.size >= MAX_REQUESTS_PER_HOST_MAP) {
+    if (!counter) {
+      if (hosts.size >= MAX_REQUESTS_PER_HOST_MAP) {
         for (const [h, c] of hosts) if (c.active === 0 && t - c.windowStart >= 60_000) hosts.delete(h);
         if (hosts.size >= MAX_REQUESTS_PER_HOST_MAP) throw new SafeFetchError('rate_limited', 'too many hosts being fetched', { retryAfterSeconds: 60 });
       }
-      counter = { windowStart: t, started: 0, active: counter?.active ?? 0 };
+      counter = { windowStart: t, started: 0, active: 0 };
       hosts.set(host, counter);
     }
-    if (active >= limits.maxConcurrent) throw new SafeFetchError('rate_limited', 'too many fetches in flight', { retryAfterSeconds: 1 });
+    // A new minute starts a new count; fetches still in flight keep counting as active.
+    for (const c of [counter, total]) {
+      if (t - c.windowStart >= 60_000) {
+        c.windowStart = t;
+        c.started = 0;
+      }
+    }
+    const retryAfter = (c: HostCounter): number => Math.max(1, Math.ceil((c.windowStart + 60_000 - t) / 1000));
+    if (total.active >= limits.maxConcurrent) throw new SafeFetchError('rate_limited', 'too many fetches in flight', { retryAfterSeconds: 1 });
+    if (total.started >= limits.maxFetchesPerMinute) throw new SafeFetchError('rate_limited', 'too many fetches this minute', { retryAfterSeconds: retryAfter(total) });
     if (counter.active >= limits.maxConcurrentPerHost) throw new SafeFetchError('rate_limited', `too many fetches in flight to ${host}`, { retryAfterSeconds: 1 });
     if (counter.started >= limits.maxFetchesPerHostPerMinute) {
-      throw new SafeFetchError('rate_limited', `too many fetches to ${host} this minute`, { retryAfterSeconds: Math.ceil((counter.windowStart + 60_000 - t) / 1000) });
+      throw new SafeFetchError('rate_limited', `too many fetches to ${host} this minute`, { retryAfterSeconds: retryAfter(counter) });
     }
-    counter.started++;
-    counter.active++;
-    active++;
     const c = counter;
+    for (const k of [c, total]) {
+      k.started++;
+      k.active++;
+    }
     let released = false;
     return () => {
       if (released) return;
       released = true;
       c.active--;
-      active--;
+      total.active--;
     };
   }
 
@@ -365,29 +419,30 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
     const timedOut = (): SafeFetchError => new SafeFetchError('timeout', `no complete answer within ${limits.timeoutMs} ms`);
     try {
       // Step 4: resolve and check, under the same deadline.
-      let addresses: ResolvedAddress[];
+      let addresses: readonly ResolvedAddress[];
       if (target.literal) addresses = [target.literal];
+      else if (isLocalhostName(target.host)) addresses = LOCALHOST;
       else {
         const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(timedOut()), { once: true }));
         aborted.catch(() => undefined); // it may fire after the race is over, during the request
         try {
-          addresses = await Promise.race([resolve(target.host), aborted]);
+          addresses = await Promise.race([resolve(target.host, controller.signal), aborted]);
         } catch (cause) {
           if (cause instanceof SafeFetchError) throw cause;
           throw new SafeFetchError('dns_error', `${target.host} does not resolve`, { cause });
         }
       }
-      const pinned = checkAddresses(addresses, devLoopback, target.host);
-      if (target.url.protocol === 'http:' && classifyAddress(pinned.address).range !== 'loopback') {
+      const checked = checkAddresses(addresses, devLoopback, target.host);
+      if (target.url.protocol === 'http:' && checked.some((a) => classifyAddress(a.address).range !== 'loopback')) {
         throw new SafeFetchError('invalid_url', 'plain http is allowed only to loopback, and only for development');
       }
-      return await request(target, pinned, controller.signal, timedOut);
+      return await request(target, checked, controller.signal, timedOut);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  function request(target: Target, pinned: ResolvedAddress, signal: AbortSignal, timedOut: () => SafeFetchError): Promise<SafeFetchResult> {
+  function request(target: Target, checked: readonly ResolvedAddress[], signal: AbortSignal, timedOut: () => SafeFetchError): Promise<SafeFetchResult> {
     return new Promise<SafeFetchResult>((resolvePromise, reject) => {
       let settled = false;
       const fail = (error: SafeFetchError): void => {
@@ -403,14 +458,15 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
         path: `${target.url.pathname}${target.url.search}`,
         method: 'GET',
         headers: { accept: 'application/json', 'accept-encoding': 'identity', 'user-agent': userAgent },
-        lookup: pinnedLookup(pinned),
-        agent: false, // a fresh connection to the pinned address; no pooled socket from another resolution
+        lookup: pinnedLookup(checked),
+        agent: false, // a fresh connection to a checked address; no pooled socket from another resolution
         signal,
         ...(ca === undefined ? {} : { ca }),
       });
       req.on('error', (cause) => fail(signal.aborted ? timedOut() : new SafeFetchError('connection_failed', `connection to ${target.host} failed`, { cause })));
       req.on('response', (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
+        const connectedTo = res.socket?.remoteAddress ?? checked[0]!.address;
         if (status >= 300 && status < 400) return fail(new SafeFetchError('redirect_refused', `answered ${status}: redirects are not followed`, { status }));
         if (status !== 200) return fail(new SafeFetchError('bad_status', `answered ${status}`, { status }));
         const contentType = jsonMediaType(res.headers['content-type']);
@@ -440,7 +496,7 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
           settled = true;
           const fetchedAt = now();
           const cacheSeconds = cacheLifetimeSeconds(res.headers, fetchedAt, { min: limits.minCacheSeconds, max: limits.maxCacheSeconds, fallback: limits.defaultCacheSeconds });
-          resolvePromise({ json, url: target.url.href, address: pinned.address, contentType, bytes, fetchedAt, expiresAt: fetchedAt + cacheSeconds * 1000, cacheSeconds, fromCache: false });
+          resolvePromise({ json, url: target.url.href, address: connectedTo, contentType, bytes, fetchedAt, expiresAt: fetchedAt + cacheSeconds * 1000, cacheSeconds, fromCache: false });
         });
       });
       req.end();
