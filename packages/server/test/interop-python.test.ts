@@ -136,8 +136,8 @@ describe('interop with Python: authlib and requests-oauthlib', () => {
     const { storage } = server.deps;
     const now = nowSeconds();
     await storage.users.create({
-      id: 'alice-id', username: alice.username, password_hash: await hashPassword(alice.password), email: 'alice@example.com',
-      name: 'Alice Example', claims: '{"email_verified":true}', disabled: 0, created_at: now, updated_at: now,
+      id: 'alice-id', username: alice.username, passwordHash: await hashPassword(alice.password), email: 'alice@example.com',
+      name: 'Alice Example', claims: { email_verified: true }, disabled: false, createdAt: now, updatedAt: now,
     });
     const c = await registerClient(storage.clients, {
       clientName: 'Python Printer', redirectUris: [REDIRECT], scope,
