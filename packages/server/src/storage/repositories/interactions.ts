@@ -1,13 +1,21 @@
 import type { Selectable } from 'kysely';
 import type { Interaction } from '../records.js';
 import type { InteractionTable } from '../schema.js';
-import { affected, type Db } from './columns.js';
+import { affected, scopesFromColumn, type Db } from './columns.js';
+
+/** The stored request; one written before scopes became a list (`scope: "a b"`) is read as one. */
+function requestOf(params: string): Interaction['request'] {
+  const request = JSON.parse(params) as Interaction['request'] & { scope?: unknown };
+  if (!Array.isArray(request.scopes)) request.scopes = typeof request.scope === 'string' ? scopesFromColumn(request.scope) : [];
+  delete request.scope;
+  return request;
+}
 
 function toInteraction(row: Selectable<InteractionTable>): Interaction {
   return {
     id: row.id,
     clientId: row.client_id,
-    request: JSON.parse(row.params) as Interaction['request'],
+    request: requestOf(row.params),
     browserHash: row.browser_hash,
     userId: row.user_id,
     authTime: row.auth_time,
