@@ -6,13 +6,14 @@ import type { Db } from './columns.js';
 import { GrantRepository } from './grants.js';
 import { InteractionRepository } from './interactions.js';
 import { RefreshTokenRepository } from './refresh-tokens.js';
+import { ResourceRepository } from './resources.js';
 import { RevokedAccessTokenRepository } from './revoked-access-tokens.js';
 import { SessionRepository } from './sessions.js';
 import { SigningKeyRepository } from './signing-keys.js';
 import { UserRepository } from './users.js';
 
 export {
-  AuthorizationCodeRepository, ClientRepository, GrantRepository, InteractionRepository, RefreshTokenRepository,
+  AuthorizationCodeRepository, ClientRepository, GrantRepository, InteractionRepository, RefreshTokenRepository, ResourceRepository,
   RevokedAccessTokenRepository, SessionRepository, SigningKeyRepository, UserRepository,
 };
 export type { SigningKeyChanges } from './signing-keys.js';
@@ -27,6 +28,7 @@ export interface Repositories {
   sessions: SessionRepository;
   interactions: InteractionRepository;
   signingKeys: SigningKeyRepository;
+  resources: ResourceRepository;
 }
 
 export function createRepositories(db: Db): Repositories {
@@ -40,5 +42,6 @@ export function createRepositories(db: Db): Repositories {
     sessions: new SessionRepository(db),
     interactions: new InteractionRepository(db),
     signingKeys: new SigningKeyRepository(db),
+    resources: new ResourceRepository(db),
   };
 }
