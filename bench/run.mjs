@@ -153,6 +153,13 @@ const lines = (path) => {
 async function measure(t, spec, seconds = SECONDS) {
   const r = await load(t.url, spec, opts(seconds));
   t.served += r.requests;
+  // Memory checkpoints: the first reading after the server has answered each number of requests.
+  for (const c of t.rssCheckpoints ?? []) {
+    if (t.served >= c && results.rss_mb[`gatehouse_after_${c}_requests`] === undefined) {
+      results.rss_mb[`gatehouse_after_${c}_requests`] = t.server.memory().rss_mb;
+      results.rss_mb[`gatehouse_checkpoint_${c}_read_at`] = t.served;
+    }
+  }
   if (r.errors > 0) log(`  ${t.server.name}: ${r.errors} errors (${r.errors_status} HTTP ≥ 400) in ${spec.mode} ${spec.path ?? spec.tokenpath ?? ''}`);
   if (r.exhausted) log(`  ${t.server.name}: ran out of prepared codes/tokens (${spec.mode}); figures cover ${r.seconds.toFixed(1)} s`);
   return r;
@@ -245,6 +252,7 @@ try {
   const limit = await startServer('limit', process.execPath, [join(ROOT, 'bench/servers/limit.mjs')]);
   const limitTarget = { kind: 'limit', server: limit, url: limit.url, served: 0 };
   await checkResponses([gh, peer]);
+  gh.rssCheckpoints = RSS_CHECKPOINTS;
   log(`servers: gatehouse ${gh.url}, oidc-provider ${peer.url}, limit ${limit.url}`);
 
   // Interleaved rounds: for each scenario Gatehouse, peer, limit; round 0 is the warm-up.
@@ -325,6 +333,9 @@ try {
     results.password = micro.password;
     const login = results.scenarios.find((r) => r.name.startsWith('login_password'));
     if (login) login.hash_ms = micro.password.verify_ms;
+    // UI-05: an unknown user and a wrong password take the same time (in process, real form).
+    const [lcmd, largs] = pinned(SERVER_CORE, process.execPath, [join(ROOT, 'bench/login-timing.mjs'), String(quick ? 10 : 30)]);
+    results.login_timing = JSON.parse((await run(lcmd, largs)).trim().split('\n').pop());
   }
 
   // Memory: client_credentials until the server has answered each checkpoint's number of requests.
@@ -337,63 +348,67 @@ try {
         const r = await measure(gh, { mode: 'fixed', method: 'POST', path: gh.paths.token, auth: gh.auth, body: gh.ccBody }, secs);
         rate = r.rps;
       }
-      results.rss_mb[`gatehouse_after_${checkpoint}_requests`] = gh.server.memory().rss_mb;
-      log(`  rss after ${gh.served} requests: ${gh.server.memory().rss_mb} MiB`);
+      log(`  rss after ${results.rss_mb[`gatehouse_checkpoint_${checkpoint}_read_at`]} requests: ${results.rss_mb[`gatehouse_after_${checkpoint}_requests`]} MiB`);
     }
     results.rss_mb.gatehouse_peak_under_load = Math.max(peakBefore, gh.server.memory().peak_rss_mb);
     results.rss_mb.gatehouse_requests_served = gh.served;
   }
   await gh.server.stop();
 
-  // Growth: client_credentials, refresh and introspection on an empty database and with
-  // GROWTH_TOKENS live refresh tokens and GROWTH_CLIENTS clients, on SQLite and PostgreSQL.
+  // Growth: client_credentials, refresh and introspection on a database with only the bench's rows
+  // ("empty") and on one with GROWTH_TOKENS live refresh tokens and GROWTH_CLIENTS clients ("full"),
+  // on SQLite and PostgreSQL. All of them run at once (pinned to the server core, idle unless
+  // measured) and are measured interleaved, scenario by scenario, like the main rounds.
   if (!argv['no-growth']) {
-    const databases = [{ kind: 'sqlite', url: `sqlite:${join(dir, 'growth.db')}` }];
+    const databases = [
+      { kind: 'sqlite', phase: 'empty', url: `sqlite:${join(dir, 'growth-empty.db')}` },
+      { kind: 'sqlite', phase: 'full', url: `sqlite:${join(dir, 'growth-full.db')}` },
+    ];
     if (!argv['no-postgres']) {
-      const pgdb = await createPostgresDatabase(argv.postgres);
-      if (pgdb) {
-        cleanups.push(() => pgdb.drop());
-        databases.push({ kind: 'postgres', url: pgdb.url });
+      const empty = await createPostgresDatabase(argv.postgres);
+      const full = empty && (await createPostgresDatabase(argv.postgres));
+      for (const d of [empty, full]) if (d) cleanups.push(() => d.drop());
+      if (empty && full) {
+        databases.push({ kind: 'postgres', phase: 'empty', url: empty.url }, { kind: 'postgres', phase: 'full', url: full.url });
       } else {
         results.notes.push(`PostgreSQL not reachable at ${argv.postgres}: growth measured on SQLite only`);
       }
     }
     const growthScenarios = ['client_credentials_jwt', 'refresh_rotation', 'introspection'];
-    const usable = quick ? 15_000 : 60_000;
+    const usable = quick ? 15_000 : 40_000;
+    const targets = [];
     for (const db of databases) {
-      const phases = {};
-      for (const phase of ['empty', 'full']) {
-        log(`growth: ${db.kind}, ${phase === 'empty' ? 'empty database' : `${GROWTH_TOKENS} refresh tokens, ${GROWTH_CLIENTS} clients`}`);
-        if (phase === 'empty') {
-          phases.creds = await setupGatehouse(db.url);
-          phases.tokens = await seedTokens(db.url, phases.creds.clientId, { usable });
-        } else {
-          const t0 = Date.now();
-          phases.tokens = await seedTokens(db.url, phases.creds.clientId, { usable, fillers: Math.max(0, GROWTH_TOKENS - 2 * usable), clients: GROWTH_CLIENTS });
-          log(`  seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        }
-        const server = await startGatehouse(`gatehouse-${db.kind}-${phase}`, db.url);
-        const t = {
-          kind: `gatehouse-${db.kind}`, server, url: server.url, served: 0, ...phases.creds,
-          auth: basicAuth(phases.creds.clientId, phases.creds.clientSecret),
-          paths: { token: '/token', introspect: '/introspect' }, ccBody: form({ grant_type: 'client_credentials', scope: 'api:read' }),
-          introspectToken: phases.tokens[0], pool: phases.tokens.slice(1),
-        };
-        const got = {};
-        for (let round = 0; round <= GROWTH_ROUNDS; round++) {
-          for (const name of growthScenarios) {
-            const r = await SCENARIOS[name].run(t, round === 0 ? GROWTH_WARMUP : SECONDS);
-            if (round > 0) (got[name] ??= []).push(r);
-          }
-        }
-        phases[phase] = got;
-        await server.stop();
-      }
+      const t0 = Date.now();
+      const creds = await setupGatehouse(db.url);
+      const tokens = await seedTokens(db.url, creds.clientId, db.phase === 'empty' ? { usable }
+        : { usable, fillers: Math.max(0, GROWTH_TOKENS - usable), clients: GROWTH_CLIENTS });
+      log(`growth: ${db.kind} ${db.phase} seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      const server = await startGatehouse(`gatehouse-${db.kind}-${db.phase}`, db.url);
+      targets.push({
+        ...db, kind: `gatehouse-${db.kind}-${db.phase}`, database: db.kind, server, url: server.url, served: 0, ...creds,
+        auth: basicAuth(creds.clientId, creds.clientSecret),
+        paths: { token: '/token', introspect: '/introspect' }, ccBody: form({ grant_type: 'client_credentials', scope: 'api:read' }),
+        introspectToken: tokens[0], pool: tokens.slice(1), got: {},
+      });
+    }
+    for (let round = 0; round <= GROWTH_ROUNDS; round++) {
+      log(round === 0 ? 'growth: warm-up' : `growth: round ${round}/${GROWTH_ROUNDS}`);
       for (const name of growthScenarios) {
-        const e = phases.empty[name];
-        const f = phases.full[name];
+        for (const t of targets) {
+          const r = await SCENARIOS[name].run(t, round === 0 ? GROWTH_WARMUP : SECONDS);
+          if (round > 0) (t.got[name] ??= []).push(r);
+        }
+      }
+    }
+    for (const t of targets) await t.server.stop();
+    for (const kind of new Set(targets.map((t) => t.database))) {
+      const emptyT = targets.find((t) => t.database === kind && t.phase === 'empty');
+      const fullT = targets.find((t) => t.database === kind && t.phase === 'full');
+      for (const name of growthScenarios) {
+        const e = emptyT.got[name];
+        const f = fullT.got[name];
         const row = {
-          database: db.kind, scenario: name,
+          database: kind, scenario: name, live_refresh_tokens: GROWTH_TOKENS, clients: GROWTH_CLIENTS,
           empty_rps: median(e.map((r) => r.rps)), empty_p50_ms: median(e.map((r) => r.p50_ms)), empty_p99_ms: median(e.map((r) => r.p99_ms)),
           full_rps: median(f.map((r) => r.rps)), full_p50_ms: median(f.map((r) => r.p50_ms)), full_p99_ms: median(f.map((r) => r.p99_ms)),
           exhausted: [...e, ...f].some((r) => r.exhausted), errors: [...e, ...f].reduce((a, r) => a + r.errors, 0),
@@ -401,7 +416,7 @@ try {
         row.p99_ratio_full_to_empty = row.full_p99_ms / row.empty_p99_ms;
         results.growth.push(row);
         results.scenarios.push({
-          name: `${name} @ ${db.kind} ${GROWTH_TOKENS} tokens`, gatehouse_rps: row.full_rps, p50_ms: row.full_p50_ms, p99_ms: row.full_p99_ms,
+          name: `${name} @ ${kind} ${GROWTH_TOKENS} tokens`, gatehouse_rps: row.full_rps, p50_ms: row.full_p50_ms, p99_ms: row.full_p99_ms,
           peer_rps: null, limit_rps: null, ratio_to_peer: null, ratio_to_limit: null, empty_rps: row.empty_rps, empty_p99_ms: row.empty_p99_ms,
           p99_ratio_full_to_empty: row.p99_ratio_full_to_empty,
         });

@@ -74,7 +74,7 @@ export function memoryOf(pid) {
 /** Runs a command to completion; resolves with its stdout (rejects on a non-zero exit). */
 export function run(command, args, { input, env = {}, timeoutMs = 120_000 } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     children.add(child);
     let stdout = '';
     let stderr = '';
@@ -87,6 +87,9 @@ export function run(command, args, { input, env = {}, timeoutMs = 120_000 } = {}
       if (code === 0) resolve(stdout);
       else reject(new Error(`${command} ${args.join(' ').slice(0, 200)} failed (${code ?? signal}): ${stderr}`));
     });
-    child.stdin.end(input ?? '');
+    if (input !== undefined) {
+      child.stdin.on('error', () => {}); // a child that exits without reading its input
+      child.stdin.end(input);
+    }
   });
 }

@@ -4,7 +4,7 @@ const ms = (x) => (x === null || x === undefined ? '–' : x < 10 ? x.toFixed(2)
 const ratio = (x) => (x === null || x === undefined ? '–' : `${x.toFixed(2)}×`);
 const pct = (x) => (x === null || x === undefined ? '' : ` ±${Math.round(x / 2)}%`);
 
-export function printTables({ machine, scenarios, growth, rss_mb: rss, password, notes }) {
+export function printTables({ machine, scenarios, growth, rss_mb: rss, password, login_timing: timing, notes }) {
   const out = [];
   out.push(`\n${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${machine.load_generator}; ${machine.pinned}; ` +
     `${machine.rounds} rounds × ${machine.seconds_per_run} s, ${machine.connections} connections; load average ${machine.loadavg_start.join(' ')} → ${machine.loadavg_end.join(' ')}\n`);
@@ -14,6 +14,7 @@ export function printTables({ machine, scenarios, growth, rss_mb: rss, password,
     out.push(`| ${s.name} | ${n(s.gatehouse_rps)}${pct(s.gatehouse_spread_pct)} | ${ms(s.p50_ms)} | ${ms(s.p99_ms)} | ${n(s.peer_rps)}${pct(s.peer_spread_pct)} | ${n(s.limit_rps)} | ${ratio(s.ratio_to_peer)} | ${ratio(s.ratio_to_limit)} |`);
   }
   if (password) out.push(`\nargon2id (m=19 MiB, t=2, p=1): ${ms(password.hash_ms)} ms per hash, ${ms(password.verify_ms)} ms per verification`);
+  if (timing) out.push(`login refused (UI-05, median of ${timing.samples} each, in process): unknown user ${ms(timing.unknown_user_ms)} ms, wrong password ${ms(timing.wrong_password_ms)} ms`);
   if (growth.length > 0) {
     out.push('\n| growth | database | empty req/s | empty p99 ms | full req/s | full p99 ms | p99 full/empty |');
     out.push('|---|---|---:|---:|---:|---:|---:|');

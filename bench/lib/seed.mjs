@@ -65,7 +65,10 @@ export async function seedTokens(databaseUrl, clientId, { usable, fillers = 0, c
     db.pragma('synchronous = NORMAL');
     try {
       const insert = db.prepare(`INSERT INTO refresh_tokens (${RT_COLUMNS}) VALUES (${RT_COLUMNS.split(',').map(() => '?').join(', ')})`);
+      // Secondary indexes are dropped for the bulk insert and rebuilt after it, from their own definitions.
+      const indexes = fillers > 0 ? db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'refresh_tokens' AND sql IS NOT NULL").all() : [];
       db.transaction(() => {
+        for (const ix of indexes) db.exec(`DROP INDEX ${ix.name}`);
         for (const r of rows) insert.run(...r);
         if (clients > 0) {
           db.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
@@ -80,6 +83,7 @@ export async function seedTokens(databaseUrl, clientId, { usable, fillers = 0, c
               'filler-user-' || (i % 200000), ?, ?, NULL, ?, ?, ?, NULL, NULL, substr(hex(randomblob(11)), 1, 22), ? FROM n`)
             .run(fillers, spread, scope, t, t, t + 30 * 86400, t + 14 * 86400, t + 600);
         }
+        for (const ix of indexes) db.exec(ix.sql);
       })();
     } finally {
       db.close();
@@ -90,6 +94,10 @@ export async function seedTokens(databaseUrl, clientId, { usable, fillers = 0, c
   await client.connect();
   try {
     await client.query('BEGIN');
+    const indexes = fillers > 0
+      ? (await client.query("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'refresh_tokens' AND indexname NOT LIKE '%_pkey'")).rows
+      : [];
+    for (const ix of indexes) await client.query(`DROP INDEX ${ix.indexname}`);
     const width = rows[0]?.length ?? 14;
     for (let i = 0; i < rows.length; i += 1000) {
       const chunk = rows.slice(i, i + 1000);
@@ -107,6 +115,7 @@ export async function seedTokens(databaseUrl, clientId, { usable, fillers = 0, c
           'filler-user-' || (g % 200000), $3, $4, NULL, $4, $5, $6, NULL, NULL, substr(md5(random()::text), 1, 22), $7
         FROM generate_series(1, $1) g`, [fillers, spread, scope, t, t + 30 * 86400, t + 14 * 86400, t + 600]);
     }
+    for (const ix of indexes) await client.query(ix.indexdef);
     await client.query('COMMIT');
     await client.query('ANALYZE refresh_tokens');
     await client.query('ANALYZE clients');
