@@ -45,8 +45,9 @@ const CONNECTIONS = Number(argv.connections ?? 16);
 const GROWTH_TOKENS = Number(argv['growth-tokens'] ?? (quick ? 100_000 : 1_000_000));
 const GROWTH_CLIENTS = Number(argv['growth-clients'] ?? (quick ? 10_000 : 100_000));
 const GROWTH_ROUNDS = quick ? 1 : 2;
-const GROWTH_WARMUP = 1;
-const RSS_CHECKPOINTS = (argv['rss-checkpoints'] ?? (quick ? '100000' : '100000,1000000')).split(',').map(Number);
+const GROWTH_WARMUP = quick ? 0 : 1; // seconds; 0: no warm-up round
+const GROWTH_SECONDS = quick ? 1 : SECONDS;
+const RSS_CHECKPOINTS = (argv['rss-checkpoints'] ?? (quick ? '50000' : '100000,1000000')).split(',').map(Number);
 const ONLY = argv.only ? new Set(argv.only.split(',')) : undefined;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GATEHOUSE_BIN = join(ROOT, 'packages/server/bin/gatehouse.js');
@@ -175,7 +176,10 @@ const SCENARIOS = {
       const codes = file(`${t.kind}-codes`);
       const needed = (t.codeRate ?? 1000) * s * 1.5 + CONNECTIONS;
       for (let i = 0; i < 6 && lines(codes).length < needed; i++) {
-        await measure(t, { mode: 'authorize', path: t.paths.authorize, cookie: t.cookie, out: codes }, s);
+        const missing = needed - lines(codes).length;
+        const secs = Math.max(1, Math.min(10, Math.ceil((missing / (t.authorizeRate ?? 1000)) * 1.2)));
+        const a = await measure(t, { mode: 'authorize', path: t.paths.authorize, cookie: t.cookie, out: codes }, secs);
+        t.authorizeRate = a.rps;
       }
       const out = file(`${t.kind}-code-tokens`);
       const r = await measure(t, { mode: 'code', in: codes, out, auth: t.auth, body: codeBody, tokenpath: t.paths.token }, s);
@@ -391,11 +395,11 @@ try {
         introspectToken: tokens[0], pool: tokens.slice(1), got: {},
       });
     }
-    for (let round = 0; round <= GROWTH_ROUNDS; round++) {
+    for (let round = GROWTH_WARMUP > 0 ? 0 : 1; round <= GROWTH_ROUNDS; round++) {
       log(round === 0 ? 'growth: warm-up' : `growth: round ${round}/${GROWTH_ROUNDS}`);
       for (const name of growthScenarios) {
         for (const t of targets) {
-          const r = await SCENARIOS[name].run(t, round === 0 ? GROWTH_WARMUP : SECONDS);
+          const r = await SCENARIOS[name].run(t, round === 0 ? GROWTH_WARMUP : GROWTH_SECONDS);
           if (round > 0) (t.got[name] ??= []).push(r);
         }
       }
