@@ -14,13 +14,21 @@ const headers = (withBody) => ({
   ...(cfg.cookie ? { cookie: cfg.cookie } : {}),
   ...(withBody ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
 });
-const items = cfg.in ? readFileSync(cfg.in, 'utf8').split('\n').filter((l) => l.length > 0) : [];
+const readItems = (path) => {
+  try {
+    return readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0);
+  } catch {
+    return []; // nothing prepared: the run reports itself exhausted
+  }
+};
+const items = cfg.in ? readItems(cfg.in) : [];
 let next = 0;
 let exhausted = 0;
 let flows = 0;
 const out = (line) => cfg.out && appendFileSync(cfg.out, `${line}\n`);
 const codeOf = (h) => {
-  const location = h?.location;
+  const key = Object.keys(h ?? {}).find((k) => k.toLowerCase() === 'location');
+  const location = key && h[key];
   const m = location && /[?&]code=([^&]+)/.exec(location);
   return m ? decodeURIComponent(m[1]) : undefined;
 };
