@@ -13,8 +13,8 @@ const config = loadConfig({
 const gh = await createGatehouse(config);
 const now = Math.floor(Date.now() / 1000);
 await gh.deps.storage.users.create({
-  id: 'timing-alice', username: 'alice', password_hash: await hashPassword('the right password'), email: null, name: null,
-  claims: '{}', disabled: 0, created_at: now, updated_at: now,
+  id: 'timing-alice', username: 'alice', passwordHash: await hashPassword('the right password'), email: null, name: null,
+  claims: {}, disabled: false, createdAt: now, updatedAt: now,
 });
 const { client } = await registerClient(gh.deps.storage.clients, { clientName: 'web', redirectUris: ['https://web.example/cb'], scope: 'openid' }, now);
 

@@ -20,8 +20,8 @@ export async function setupGatehouse(databaseUrl) {
   try {
     const t = now();
     await storage.users.create({
-      id: USER_ID, username: USERNAME, password_hash: await hashPassword(PASSWORD), email: 'alice@example.com',
-      name: 'Alice Bench', claims: '{}', disabled: 0, created_at: t, updated_at: t,
+      id: USER_ID, username: USERNAME, passwordHash: await hashPassword(PASSWORD), email: 'alice@example.com',
+      name: 'Alice Bench', claims: {}, disabled: false, createdAt: t, updatedAt: t,
     });
     const { client, clientSecret } = await registerClient(storage.clients, {
       clientName: 'Bench client', redirectUris: [REDIRECT_URI], grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
