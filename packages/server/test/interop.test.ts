@@ -20,7 +20,8 @@ describe('interop with oauth4webapi and openid-client', () => {
   const alice = { username: 'alice', password: 'correct horse battery' };
 
   before(async () => {
-    server = await listen();
+    // Strict reuse policy (no grace window), so that the RT-01/RT-02 checks below see a replay revoke at once.
+    server = await listen({ GATEHOUSE_REFRESH_REUSE_GRACE: '0' });
     const { storage } = server.deps;
     const now = nowSeconds();
     await storage.users.create({

@@ -76,7 +76,7 @@ for (const backend of backends) {
       const hash = sha256(randomToken());
       await storage.refreshTokens.create({
         tokenHash: hash, familyId: 'fam-r3', clientId: 'c1', userId: 'u1', scopes: ['openid'], resources: [], authTime: 1, sid: null, createdAt: 1,
-        expiresAt: nowSeconds() + 100, idleExpiresAt: nowSeconds() + 100, rotatedAt: null, revokedAt: null, accessToken: { jti: 'a', expiresAt: nowSeconds() + 50 },
+        expiresAt: nowSeconds() + 100, idleExpiresAt: nowSeconds() + 100, rotatedAt: null, revokedAt: null, accessToken: { jti: 'a', expiresAt: nowSeconds() + 50 }, successor: null,
       });
       const results = await Promise.all(Array.from({ length: 20 }, () => storage.transaction((tx) => tx.refreshTokens.markRotated(hash, 5))));
       assert.equal(results.filter(Boolean).length, 1);
@@ -87,7 +87,7 @@ for (const backend of backends) {
       for (const [i, exp] of [[1, now + 100], [2, now - 5]] as const) {
         await storage.refreshTokens.create({
           tokenHash: sha256(`fam-token-${i}`), familyId: 'fam-x', clientId: 'c1', userId: 'u1', scopes: ['openid'], resources: [], authTime: 1, sid: null, createdAt: 1,
-          expiresAt: now + 100, idleExpiresAt: now + 100, rotatedAt: null, revokedAt: null, accessToken: { jti: `jti-${i}`, expiresAt: exp },
+          expiresAt: now + 100, idleExpiresAt: now + 100, rotatedAt: null, revokedAt: null, accessToken: { jti: `jti-${i}`, expiresAt: exp }, successor: null,
         });
       }
       const tokens = await storage.refreshTokens.revokeFamily('fam-x', now);

@@ -21,6 +21,7 @@ const LABELS: Record<keyof SweepCounts, string> = {
   sessions: 'sessions',
   revokedAccessTokens: 'revoked access tokens',
   refreshTokens: 'refresh tokens',
+  refreshSuccessors: 'grace-window successor responses',
   authorizationCodes: 'authorization codes',
   signingKeys: 'signing keys',
 };

@@ -37,6 +37,10 @@ export const ConfigSchema = Type.Object({
     default: 'info',
     description: 'log level',
   }),
+  refreshReuseGrace: Type.Integer({
+    minimum: 0, maximum: 60, default: 10,
+    description: 'seconds after a rotation in which a replay of the rotated refresh token by its client gets the same successor response; 0 = strict (every replay revokes the family)',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -62,6 +66,7 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   loginLockSeconds: { env: 'GATEHOUSE_LOGIN_LOCK_SECONDS', flag: 'login-lock-seconds' },
   trustProxy: { env: 'GATEHOUSE_TRUST_PROXY', flag: 'trust-proxy' },
   logLevel: { env: 'GATEHOUSE_LOG_LEVEL', flag: 'log-level' },
+  refreshReuseGrace: { env: 'GATEHOUSE_REFRESH_REUSE_GRACE', flag: 'refresh-reuse-grace' },
 };
 
 export class ConfigError extends Error {}

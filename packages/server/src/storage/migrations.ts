@@ -167,9 +167,26 @@ const resources: Migration = {
   },
 };
 
+/** The refresh grace window (RG-01): what a replay of a just-rotated refresh token gets back. */
+const refreshGrace: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('refresh_tokens').addColumn('successor_hash', 'varchar(64)').execute();
+    await db.schema.alterTable('refresh_tokens').addColumn('successor_response', 'text').execute();
+    await db.schema.alterTable('refresh_tokens').addColumn('successor_expires_at', 'bigint').execute();
+    await db.schema.createIndex('refresh_tokens_successor_expires_at').on('refresh_tokens').column('successor_expires_at').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropIndex('refresh_tokens_successor_expires_at').ifExists().execute();
+    for (const column of ['successor_expires_at', 'successor_response', 'successor_hash']) {
+      await db.schema.alterTable('refresh_tokens').dropColumn(column).execute();
+    }
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0006_resources': resources,
+  '0007_refresh_grace': refreshGrace,
 };
 
 export const migrationProvider: MigrationProvider = {

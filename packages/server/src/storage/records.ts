@@ -84,6 +84,16 @@ export interface RefreshToken {
   revokedAt: number | null;
   /** The access token issued beside this refresh token. */
   accessToken: AccessTokenRef | null;
+  /** After rotation, for the grace window: the successor and its sealed token response. */
+  successor: RefreshSuccessor | null;
+}
+
+export interface RefreshSuccessor {
+  /** Digest of the successor refresh token. */
+  hash: string;
+  /** The successor's token response, sealed with a key only the rotated token derives. */
+  sealed: string;
+  expiresAt: number;
 }
 
 /** A user's consent to a client. */

@@ -62,6 +62,11 @@ export interface RefreshTokenTable {
   revoked_at: number | null;
   access_token_jti: string | null;
   access_token_expires_at: number | null;
+  // The grace window after a rotation: the successor's digest and its token response, sealed with a
+  // key derived from the rotated token itself (oauth/grants/refresh-grace.ts), until successor_expires_at.
+  successor_hash: string | null;
+  successor_response: string | null;
+  successor_expires_at: number | null;
 }
 
 export interface ResourceTable {
