@@ -37,6 +37,8 @@ export const ConfigSchema = Type.Object({
     default: 'info',
     description: 'log level',
   }),
+  deviceCodeTtl: Seconds(600, 'device code and user code lifetime (RFC 8628)', 1800),
+  deviceCodeInterval: Seconds(5, 'minimum seconds between two polls of a device code (RFC 8628 §3.5)', 60),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -62,6 +64,8 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   loginLockSeconds: { env: 'GATEHOUSE_LOGIN_LOCK_SECONDS', flag: 'login-lock-seconds' },
   trustProxy: { env: 'GATEHOUSE_TRUST_PROXY', flag: 'trust-proxy' },
   logLevel: { env: 'GATEHOUSE_LOG_LEVEL', flag: 'log-level' },
+  deviceCodeTtl: { env: 'GATEHOUSE_DEVICE_CODE_TTL', flag: 'device-code-ttl' },
+  deviceCodeInterval: { env: 'GATEHOUSE_DEVICE_CODE_INTERVAL', flag: 'device-code-interval' },
 };
 
 export class ConfigError extends Error {}

@@ -12,6 +12,7 @@
 //   authorization_codes     CODE_REUSE_WINDOW (30 min, or the access token lifetime when longer) after they
 //                           expired and after they were used: a replayed code must still be recognised so
 //                           that it fails with invalid_grant AND revokes what it issued (AC-01, Hydra `newUsedExpiry`).
+//   device_codes            as authorization codes: kept as long after expiry and redemption (DV-01 replay)
 import type { Config } from '../config/config.js';
 import type { Log } from '../log.js';
 import type { Repositories } from './repositories/index.js';
@@ -33,7 +34,7 @@ export function codeRetention(config: Pick<Config, 'accessTokenTtl'>): number {
   return Math.max(CODE_REUSE_WINDOW, config.accessTokenTtl);
 }
 
-export type SweepTable = 'interactions' | 'sessions' | 'revokedAccessTokens' | 'refreshTokens' | 'authorizationCodes' | 'signingKeys';
+export type SweepTable = 'interactions' | 'sessions' | 'revokedAccessTokens' | 'refreshTokens' | 'authorizationCodes' | 'signingKeys' | 'deviceCodes';
 export type SweepCounts = Record<SweepTable, number>;
 
 export interface SweepOptions {
@@ -46,7 +47,7 @@ export interface SweepOptions {
   signal?: AbortSignal;
 }
 
-export type SweepStorage = Pick<Repositories, 'interactions' | 'sessions' | 'revokedAccessTokens' | 'refreshTokens' | 'codes' | 'signingKeys'>;
+export type SweepStorage = Pick<Repositories, 'interactions' | 'sessions' | 'revokedAccessTokens' | 'refreshTokens' | 'codes' | 'signingKeys' | 'deviceCodes'>;
 
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   if (ms <= 0 || signal?.aborted) return Promise.resolve();
@@ -74,8 +75,9 @@ export async function sweepExpiredRows(storage: SweepStorage, now: number, optio
     ['refreshTokens', (limit) => storage.refreshTokens.deleteExpired(now, limit)],
     ['authorizationCodes', (limit) => storage.codes.deleteSpent(codesBefore, limit)],
     ['signingKeys', (limit) => storage.signingKeys.deleteRemoved(now, limit)],
+    ['deviceCodes', (limit) => storage.deviceCodes.deleteSpent(codesBefore, limit)],
   ];
-  const counts: SweepCounts = { interactions: 0, sessions: 0, revokedAccessTokens: 0, refreshTokens: 0, authorizationCodes: 0, signingKeys: 0 };
+  const counts: SweepCounts = { interactions: 0, sessions: 0, revokedAccessTokens: 0, refreshTokens: 0, authorizationCodes: 0, signingKeys: 0, deviceCodes: 0 };
   for (const [table, deleteBatch] of tasks) {
     for (let batch = 0; batch < maxBatches && !options.signal?.aborted; batch++) {
       const deleted = await deleteBatch(batchSize);

@@ -3,6 +3,7 @@
 import { ClientRepository } from './clients.js';
 import { AuthorizationCodeRepository } from './codes.js';
 import type { Db } from './columns.js';
+import { DeviceCodeRepository } from './device-codes.js';
 import { GrantRepository } from './grants.js';
 import { InteractionRepository } from './interactions.js';
 import { RefreshTokenRepository } from './refresh-tokens.js';
@@ -13,8 +14,9 @@ import { UserRepository } from './users.js';
 
 export {
   AuthorizationCodeRepository, ClientRepository, GrantRepository, InteractionRepository, RefreshTokenRepository,
-  RevokedAccessTokenRepository, SessionRepository, SigningKeyRepository, UserRepository,
+  RevokedAccessTokenRepository, SessionRepository, SigningKeyRepository, UserRepository, DeviceCodeRepository,
 };
+export type { DeviceDecision } from './device-codes.js';
 export type { SigningKeyChanges } from './signing-keys.js';
 
 export interface Repositories {
@@ -27,6 +29,7 @@ export interface Repositories {
   sessions: SessionRepository;
   interactions: InteractionRepository;
   signingKeys: SigningKeyRepository;
+  deviceCodes: DeviceCodeRepository;
 }
 
 export function createRepositories(db: Db): Repositories {
@@ -40,5 +43,6 @@ export function createRepositories(db: Db): Repositories {
     sessions: new SessionRepository(db),
     interactions: new InteractionRepository(db),
     signingKeys: new SigningKeyRepository(db),
+    deviceCodes: new DeviceCodeRepository(db),
   };
 }
