@@ -6,6 +6,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { randomToken, sha256 } from '../src/oauth/crypto.js';
 import { generateUserCode, normaliseUserCode, USER_CODE_ALPHABET } from '../src/oauth/device/user-code.js';
 import { deviceCodeGrant } from '../src/oauth/grants/device-code.js';
+import { clientNetwork } from '../src/interaction/device.js';
 import { revokeUserSessions } from '../src/oauth/logout.js';
 import {
   assertNoStackTrace, assertOAuthError, basic, Browser, decodeJwt, dumpDatabase, form, parseForm, postAs, refresh, startServer,
@@ -435,4 +436,13 @@ test('DV-01 a disabled user\'s approved device code gives no tokens', async (t) 
   await decide(new Browser(server.app), started.user_code, user);
   assert.equal(await server.deps.storage.users.setDisabled(user.id, true, server.clock()), true);
   assertOAuthError(await poll(server, client, started.device_code), 400, 'invalid_grant');
+});
+
+test('DV-01 guesses are counted per IPv4 address and per IPv6 /64', () => {
+  assert.equal(clientNetwork('10.1.2.3'), '10.1.2.3');
+  assert.equal(clientNetwork('::ffff:10.1.2.3'), '10.1.2.3');
+  assert.equal(clientNetwork('2001:db8:0:1::5'), '2001:db8:0:1::/64');
+  assert.equal(clientNetwork('2001:0db8:0000:0001:ffff:1:2:3'), '2001:db8:0:1::/64');
+  assert.equal(clientNetwork('2001:db8::1'), '2001:db8:0:0::/64');
+  assert.equal(clientNetwork('::1'), '0:0:0:0::/64');
 });

@@ -4,13 +4,16 @@
 // a device is asking (§5.4: always asked, even when the scopes were granted before).
 //
 // Forms carry a CSRF token derived from a browser-binding cookie and are refused from a foreign
-// Origin (UI-02). Every request that looks a user code up is a guess (DV-01): failed guesses are
-// counted per IP and per browser; after DEVICE_GUESS_LIMIT failures the key is locked for 60 s, and
-// each further lock doubles. Per IP that allows 5 + 5 + 5 + 5 = 20 guesses in a code's 600 s life
-// (locks of 60, 120 and 240 s), so one IP finds one given code with probability 20 / 20^8 ≈ 7.8e-10,
-// and even 10^4 IPs guessing for the whole life of 10^4 live codes succeed with probability
-// 2e5 · 1e4 / 2.56e10 ≈ 0.08 for *some* code only if all of them guess at full speed; per-IP rate
-// limits (30 posts a minute) bound the rest. See the README's device flow section for the arithmetic.
+// Origin (UI-02). Every request that looks a user code up counts as a guess (DV-01): failures are
+// counted per client IP (IPv6 per /64, what one host usually holds) and per browser cookie. After
+// DEVICE_GUESS_LIMIT (5) failures the key is locked for 60 s, each further lock doubles (LoginThrottle),
+// and during a lock even the right code is refused. So one IP gets at most 5 + 5 + 5 + 5 = 20 guesses
+// in a code's 600 s life (locks of 60, 120 and 240 s end at 60, 180 and 420 s; the next lasts 480 s),
+// and about 55 a day (locks cap at a day). Against 20^8 = 2.56e10 codes: one IP hits one given code
+// with probability 20 / 2.56e10 ≈ 8e-10 per code life; 1000 IPs guessing at full speed while 100
+// codes are live hit one of them with probability 1000 · 20 · 100 / 2.56e10 ≈ 8e-5 per 10 minutes.
+// @fastify/rate-limit adds a ceiling of 30 posts a minute per IP on every device form.
+import { isIPv6 } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { AppDeps } from '../app-types.js';
@@ -44,6 +47,19 @@ interface Found {
   client: Client;
   /** The code as shown to people (XXXX-XXXX). */
   userCode: string;
+}
+
+/** The throttled unit of a client address: an IPv4 address, or the /64 of an IPv6 one. */
+export function clientNetwork(ip: string): string {
+  if (!isIPv6(ip)) return ip;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  // Expand "::" so that the first four groups are the /64 prefix.
+  const [head, tail = ''] = ip.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
 export function deviceRoutes(app: FastifyInstance, deps: AppDeps): void {
@@ -83,7 +99,7 @@ export function deviceRoutes(app: FastifyInstance, deps: AppDeps): void {
    * Success never clears failures, so valid codes of one's own cannot launder guesses.
    */
   async function lookUp(request: FastifyRequest, reply: FastifyReply, secret: string, typed: string, now: number): Promise<Found | undefined> {
-    const keys = [`ip:${request.ip}`, `browser:${sha256(secret)}`];
+    const keys = [`ip:${clientNetwork(request.ip)}`, `browser:${sha256(secret)}`];
     const wait = guesses.retryAfter(keys, now);
     if (wait > 0) {
       reply.header('Retry-After', String(wait));
