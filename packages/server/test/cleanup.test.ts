@@ -62,6 +62,14 @@ async function seed(storage: Storage, now: number): Promise<void> {
   await code('code-expired-recently', now - 600, null);
   await code('code-used-recently', now - 600, now - 630);
   await code('code-live', now + 60, null);
+  const device = (hash: string, expiresAt: number, consumedAt: number | null) => storage.deviceCodes.create({
+    deviceCodeHash: hash, userCodeHash: `u-${hash}`, clientId: 'c', scopes: ['openid'], status: consumedAt === null ? 'pending' : 'approved',
+    userId: consumedAt === null ? null : 'u', authTime: null, sid: null, interval: 5, lastPolledAt: null, createdAt: expiresAt - 600, expiresAt,
+    decidedAt: null, consumedAt, familyId: `f-${hash}`, accessToken: null,
+  });
+  await device('device-old', now - CODE_REUSE_WINDOW - 1, null);
+  await device('device-used-recently', now - 600, now - 630); // a replay must still be recognised
+  await device('device-live', now + 60, null);
   const dead = await generateSigningKey('ES256', 'active', now - 90_000);
   await storage.signingKeys.create({ ...dead, kid: 'k-dead', status: 'retired', retiredAt: now - 7200, removeAfter: now - 1 });
   const published = await generateSigningKey('ES256', 'active', now - 90_000);
@@ -77,7 +85,7 @@ test('R8: one sweep deletes the expired rows of every kind and leaves every live
   await seed(storage, now);
 
   const counts = await sweepExpiredRows(storage, now, { codeRetention: codeRetention(server.config), pauseMs: 0 });
-  assert.deepEqual(counts, { interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, refreshSuccessors: 1, authorizationCodes: 2, signingKeys: 1 });
+  assert.deepEqual(counts, { interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, refreshSuccessors: 1, authorizationCodes: 2, signingKeys: 1, deviceCodes: 1 });
   assert.ok(await storage.interactions.findActive('i-live', now));
   assert.ok(await storage.sessions.findActive(sha256('s-live'), now));
   assert.ok(await storage.revokedAccessTokens.isRevoked('j-recent'));
@@ -195,7 +203,7 @@ test('CLI: gatehouse cleanup deletes expired rows and prints the counts', async 
   });
   const json = await run(['--json', '--batch-size', '1']);
   assert.equal(json.code, 0, json.stderr);
-  assert.deepEqual(JSON.parse(json.stdout), { interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, refreshSuccessors: 1, authorizationCodes: 2, signingKeys: 1 });
+  assert.deepEqual(JSON.parse(json.stdout), { interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, refreshSuccessors: 1, authorizationCodes: 2, signingKeys: 1, deviceCodes: 1 });
   const text = await run([]);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /authorization codes:\s+0/);
@@ -232,7 +240,7 @@ test('R8, KR-02 on PostgreSQL: the sweep, key promotion under a race, retire gua
 
   await seed(storage, now);
   const counts = await sweepExpiredRows(storage, now, { codeRetention: CODE_REUSE_WINDOW, pauseMs: 0 });
-  assert.deepEqual(counts, { interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, refreshSuccessors: 1, authorizationCodes: 2, signingKeys: 1 });
+  assert.deepEqual(counts, { interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, refreshSuccessors: 1, authorizationCodes: 2, signingKeys: 1, deviceCodes: 1 });
 
   const policy = keyPolicy(loadConfig({}));
   await new KeyStore(storage.signingKeys).initialise(now);

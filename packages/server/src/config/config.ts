@@ -41,6 +41,8 @@ export const ConfigSchema = Type.Object({
     minimum: 0, maximum: 60, default: 10,
     description: 'seconds after a rotation in which a replay of the rotated refresh token by its client gets the same successor response; 0 = strict (every replay revokes the family)',
   }),
+  deviceCodeTtl: Seconds(600, 'device code and user code lifetime (RFC 8628)', 1800),
+  deviceCodeInterval: Seconds(5, 'minimum seconds between two polls of a device code (RFC 8628 §3.5)', 60),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -67,6 +69,8 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   trustProxy: { env: 'GATEHOUSE_TRUST_PROXY', flag: 'trust-proxy' },
   logLevel: { env: 'GATEHOUSE_LOG_LEVEL', flag: 'log-level' },
   refreshReuseGrace: { env: 'GATEHOUSE_REFRESH_REUSE_GRACE', flag: 'refresh-reuse-grace' },
+  deviceCodeTtl: { env: 'GATEHOUSE_DEVICE_CODE_TTL', flag: 'device-code-ttl' },
+  deviceCodeInterval: { env: 'GATEHOUSE_DEVICE_CODE_INTERVAL', flag: 'device-code-interval' },
 };
 
 export class ConfigError extends Error {}

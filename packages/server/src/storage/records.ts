@@ -167,3 +167,32 @@ export interface Resource {
   createdAt: number;
   updatedAt: number;
 }
+
+/** RFC 8628: where a device authorization stands. */
+export type DeviceCodeStatus = 'pending' | 'approved' | 'denied';
+
+/** One device authorization request (RFC 8628 §3.1), from the device's request to the token it redeems. */
+export interface DeviceCode {
+  /** SHA-256 digest of the device code (256 random bits). */
+  deviceCodeHash: string;
+  /** SHA-256 digest of the normalised user code (upper case, no dashes). */
+  userCodeHash: string;
+  clientId: string;
+  scopes: readonly string[];
+  status: DeviceCodeStatus;
+  /** Who approved or denied it (null while pending). */
+  userId: string | null;
+  authTime: number | null;
+  sid: string | null;
+  /** The polling interval the client must keep (raised by 5 s on each slow_down). */
+  interval: number;
+  lastPolledAt: number | null;
+  createdAt: number;
+  expiresAt: number;
+  decidedAt: number | null;
+  consumedAt: number | null;
+  /** The refresh-token family of the tokens it issues. */
+  familyId: string;
+  /** The access token issued when it was redeemed. */
+  accessToken: AccessTokenRef | null;
+}

@@ -142,4 +142,25 @@ export interface Database {
   interactions: InteractionTable;
   signing_keys: SigningKeyTable;
   resources: ResourceTable;
+  device_codes: DeviceCodeTable;
+}
+
+export interface DeviceCodeTable {
+  device_code_hash: string;
+  user_code_hash: string;
+  client_id: string;
+  scope: string;
+  status: string; // 'pending' | 'approved' | 'denied'
+  user_id: string | null;
+  auth_time: number | null;
+  sid: string | null;
+  poll_interval: number;
+  last_polled_at: number | null;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+  consumed_at: number | null;
+  family_id: string;
+  access_token_jti: string | null;
+  access_token_expires_at: number | null;
 }
