@@ -1,5 +1,5 @@
 // Assembles a server from a configuration: storage (migrated), keys, throttle, app.
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
 import type { AppDeps } from './app-types.js';
 import type { Config } from './config/config.js';
@@ -8,7 +8,8 @@ import { KeyStore } from './oauth/keys/key-store.js';
 import { KEY_RELOAD_INTERVAL, keyPolicy, maintainKeys } from './oauth/keys/rotation.js';
 import { codeRetention, startSweeper } from './storage/cleanup.js';
 import { LoginThrottle } from './interaction/login-throttle.js';
-import { openStorage } from './storage/index.js';
+import { createRepositories, type Storage } from './storage/index.js';
+import { exclusively, migrate, openDatabase } from './storage/database.js';
 
 export interface Gatehouse {
   app: FastifyInstance;
@@ -16,14 +17,45 @@ export interface Gatehouse {
   close(): Promise<void>;
 }
 
+/**
+ * Opens and migrates the storage with the server's database options (timeouts, pool size). This is
+ * storage/index.ts's openStorage with the options passed through; the CLI's short-lived commands use
+ * openStorage and the same defaults.
+ */
+async function openServerStorage(config: Config, onConnectionError: (error: unknown) => void): Promise<Storage> {
+  const opened = openDatabase(config.databaseUrl, {
+    statementTimeout: config.databaseStatementTimeout,
+    acquireTimeout: config.databaseAcquireTimeout,
+    poolSize: config.databasePoolSize,
+    onConnectionError,
+  });
+  try {
+    await migrate(opened.db);
+  } catch (error) {
+    await opened.close();
+    throw error;
+  }
+  return {
+    ...createRepositories(opened.db),
+    dialect: opened.dialect,
+    db: opened.db,
+    transaction: (fn) => opened.db.transaction().execute((trx) => fn(createRepositories(trx))),
+    close: opened.close,
+  };
+}
+
 export async function createGatehouse(config: Config, options: { logger?: FastifyServerOptions['logger'] } = {}): Promise<Gatehouse> {
-  const storage = await openStorage(config.databaseUrl);
+  // Connection errors the pool handled (a terminated backend, a reset) are logged once the app's logger exists.
+  let log: FastifyBaseLogger | undefined;
+  const storage = await openServerStorage(config, (err) => log?.warn({ err }, 'database connection lost; the pool replaces it'));
   try {
     const keys = new KeyStore(storage.signingKeys);
-    await keys.initialise(nowSeconds());
+    // Issue 12 / R5: the first keys are created once for the cluster, under a database lock.
+    await keys.initialise(nowSeconds(), (fn) => exclusively(storage.db, 'signing-keys', (trx) => fn(createRepositories(trx).signingKeys)));
     const throttle = new LoginThrottle({ maxFailures: config.loginMaxFailures, lockSeconds: config.loginLockSeconds });
     const deps: AppDeps = { config, storage, keys, throttle };
     const app = await buildApp(deps, options);
+    log = app.log;
     // KR-02, R5: promote published `next` keys, start scheduled rotations, and pick up keys rotated by
     // another node (oauth/keys/rotation.ts). Ticks never overlap; the timer never keeps the process alive.
     const policy = keyPolicy(config);

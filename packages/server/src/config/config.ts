@@ -37,6 +37,19 @@ export const ConfigSchema = Type.Object({
     default: 'info',
     description: 'log level',
   }),
+  databaseStatementTimeout: Type.Integer({
+    minimum: 100, maximum: 600_000, default: 5000,
+    description: 'milliseconds a database statement may run before it is cancelled (the request answers 503)',
+  }),
+  databaseAcquireTimeout: Type.Integer({
+    minimum: 100, maximum: 600_000, default: 3000,
+    description: 'milliseconds a request waits for a database connection (or SQLite write lock) before it answers 503',
+  }),
+  databasePoolSize: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'PostgreSQL connections per process' }),
+  shutdownGrace: Type.Integer({
+    minimum: 0, maximum: 600_000, default: 10_000,
+    description: 'milliseconds SIGTERM/SIGINT waits for in-flight requests before closing the remaining connections',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -62,6 +75,10 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   loginLockSeconds: { env: 'GATEHOUSE_LOGIN_LOCK_SECONDS', flag: 'login-lock-seconds' },
   trustProxy: { env: 'GATEHOUSE_TRUST_PROXY', flag: 'trust-proxy' },
   logLevel: { env: 'GATEHOUSE_LOG_LEVEL', flag: 'log-level' },
+  databaseStatementTimeout: { env: 'GATEHOUSE_DATABASE_STATEMENT_TIMEOUT', flag: 'database-statement-timeout' },
+  databaseAcquireTimeout: { env: 'GATEHOUSE_DATABASE_ACQUIRE_TIMEOUT', flag: 'database-acquire-timeout' },
+  databasePoolSize: { env: 'GATEHOUSE_DATABASE_POOL_SIZE', flag: 'database-pool-size' },
+  shutdownGrace: { env: 'GATEHOUSE_SHUTDOWN_GRACE', flag: 'shutdown-grace' },
 };
 
 export class ConfigError extends Error {}
