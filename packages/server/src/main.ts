@@ -1,4 +1,5 @@
 // `gatehouse serve`: listen, print `listening on URL`, shut down cleanly on SIGTERM/SIGINT.
+import net from 'node:net';
 import type { Config } from './config/config.js';
 import { startDraining } from './health/health.js';
 import { createGatehouse } from './server.js';
@@ -18,6 +19,8 @@ export function loggerOptions(config: Config) {
 
 /** After the grace, closing storage may take this long before the process gives up (exit 1). */
 const CLOSE_MARGIN_MS = 5000;
+/** Idle keep-alive connections stay open this long after SIGTERM (at most the grace). */
+const LINGER_MS = 1000;
 
 export async function serve(config: Config): Promise<void> {
   const gatehouse = await createGatehouse(config, { logger: loggerOptions(config) });
@@ -36,37 +39,57 @@ export async function serve(config: Config): Promise<void> {
 
   // R6: SIGTERM/SIGINT drain. The listener closes at once (new connections go to other nodes);
   // requests in flight finish and their responses close their keep-alive connections; a request
-  // that arrives on an open connection gets 503 temporarily_unavailable (health/health.ts); idle
-  // connections are closed. What is still open after the grace is closed, storage is closed, exit 0.
+  // that arrives on an open connection gets 503 temporarily_unavailable (health/health.ts). Idle
+  // connections are left alone for a short linger first: under load a request may sit unread in a
+  // socket buffer, and closing that "idle" connection would reset a request the client already sent.
+  // After the linger idle connections are closed as they appear; what is still open after the grace
+  // is closed; then storage is closed and the process exits 0.
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
     const started = Date.now();
-    app.log.info({ signal, graceMs: config.shutdownGrace }, 'shutting down: draining');
+    const grace = config.shutdownGrace;
+    app.log.info({ signal, graceMs: grace }, 'shutting down: draining');
     startDraining(app);
-    const idle = setInterval(() => app.server.closeIdleConnections(), 100);
-    const force = setTimeout(() => {
-      app.log.warn({ graceMs: config.shutdownGrace }, 'shutdown grace over: closing the remaining connections');
-      app.server.closeAllConnections();
-    }, config.shutdownGrace);
+    // Stop listening without http.Server.close()'s immediate closeIdleConnections().
+    net.Server.prototype.close.call(app.server);
     const hard = setTimeout(() => {
       app.log.error('shutdown did not complete: exiting');
       process.exit(1);
-    }, config.shutdownGrace + CLOSE_MARGIN_MS);
+    }, grace + CLOSE_MARGIN_MS);
     hard.unref();
-    gatehouse.close().then(
-      () => {
-        clearInterval(idle);
-        clearTimeout(force);
-        app.log.info({ ms: Date.now() - started }, 'shut down');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        app.log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    const drained = new Promise<void>((resolve) => {
+      const linger = Math.min(LINGER_MS, grace);
+      const tick = setInterval(() => {
+        const elapsed = Date.now() - started;
+        if (elapsed >= grace) {
+          app.server.closeAllConnections();
+        } else if (elapsed >= linger) {
+          app.server.closeIdleConnections();
+        }
+        app.server.getConnections((err, count) => {
+          if (err || count > 0) return;
+          clearInterval(tick);
+          resolve();
+        });
+      }, 50);
+    });
+    drained
+      .then(() => {
+        if (Date.now() - started >= grace) app.log.warn({ graceMs: grace }, 'shutdown grace over: the remaining connections were closed');
+        return gatehouse.close();
+      })
+      .then(
+        () => {
+          app.log.info({ ms: Date.now() - started }, 'shut down');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          app.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

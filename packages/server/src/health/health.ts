@@ -85,7 +85,7 @@ export function healthEndpoints(app: FastifyInstance, deps: AppDeps): void {
   lifecycles.set(app, state);
 
   app.addHook('onRequest', async (request, reply) => {
-    if (state.draining && request.url !== HEALTH_PATH) return drainingReply(request, reply);
+    if (state.draining && request.url !== HEALTH_PATH && request.url !== READY_PATH) return drainingReply(request, reply);
     return undefined;
   });
   app.addHook('onSend', async (_request, reply, payload) => {
