@@ -181,8 +181,8 @@ describe('SQLite under a lock held by another process', () => {
 });
 
 const pgUrl = process.env.GATEHOUSE_TEST_POSTGRES_URL;
-describe('PostgreSQL: a connection terminated inside a transaction', { skip: pgUrl ? false : 'GATEHOUSE_TEST_POSTGRES_URL is not set' }, () => {
-  test('R1 item 10: after a connection loss the caller sees its own error, not the failed ROLLBACK\'s; queries on the dead connection are "unavailable"; the process lives on and the pool reconnects', async (t) => {
+describe('PostgreSQL: a connection terminated inside a transaction', () => {
+  test('R1 item 10: after a connection loss the caller sees its own error, not the failed ROLLBACK\'s; queries on the dead connection are "unavailable"; the process lives on and the pool reconnects', { skip: pgUrl ? false : 'GATEHOUSE_TEST_POSTGRES_URL is not set' }, async (t) => {
     const name = `gatehouse_test_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Client({ connectionString: pgUrl });
     await admin.connect();

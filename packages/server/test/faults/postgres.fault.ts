@@ -63,8 +63,12 @@ async function verify(name: string, db: TestDatabase, nodes: NodeProcess[], outc
   return counts;
 }
 
-describe('fault scenarios on PostgreSQL', { skip: SKIP_PG, concurrency: 1 }, () => {
-  test('R1 connections terminated under load: pg_terminate_backend of all the nodes\' sessions 20 times in a row, every node survives', { timeout: MINUTE }, async () => {
+// Each scenario skips by itself (so that the summary counts the skips) when there is no PostgreSQL.
+type TestOptions = { timeout: number; skip?: string | false };
+const pgTest = (name: string, options: TestOptions, fn: () => Promise<void>) => test(name, { ...options, skip: SKIP_PG || options.skip }, fn);
+
+describe('fault scenarios on PostgreSQL', { concurrency: 1 }, () => {
+  pgTest('R1 connections terminated under load: pg_terminate_backend of all the nodes\' sessions 20 times in a row, every node survives', { timeout: MINUTE }, async () => {
     const db = await database();
     const f = await createFixture(db.url);
     const codes = await seedCodes(db.url, f, 2000);
@@ -83,7 +87,7 @@ describe('fault scenarios on PostgreSQL', { skip: SKIP_PG, concurrency: 1 }, () 
     assert.ok(terminated >= 20, `only ${terminated} sessions were terminated: the scenario did not bite`);
   });
 
-  test('R1 database paused for 10 s: requests answer 503 within the timeouts, /readyz fails, recovery after it returns', { timeout: MINUTE }, async () => {
+  pgTest('R1 database paused for 10 s: requests answer 503 within the timeouts, /readyz fails, recovery after it returns', { timeout: MINUTE }, async () => {
     const db = await database();
     const proxy = await proxyTo();
     const f = await createFixture(db.url);
@@ -112,7 +116,7 @@ describe('fault scenarios on PostgreSQL', { skip: SKIP_PG, concurrency: 1 }, () 
     assert.ok((countOutcomes(during).status['503'] ?? 0) > 0, 'no 503 during the pause: the scenario did not bite');
   });
 
-  test('R1 connections refused (listener gone, CONNECTION LIMIT 0, ALLOW_CONNECTIONS false): 503 temporarily_unavailable, never 500', { timeout: MINUTE }, async () => {
+  pgTest('R1 connections refused (listener gone, CONNECTION LIMIT 0, ALLOW_CONNECTIONS false): 503 temporarily_unavailable, never 500', { timeout: MINUTE }, async () => {
     const db = await database();
     const proxy = await proxyTo();
     const f = await createFixture(db.url);
@@ -158,7 +162,7 @@ describe('fault scenarios on PostgreSQL', { skip: SKIP_PG, concurrency: 1 }, () 
     }
   });
 
-  test('R7 latency of 1 s on every database round trip: bounded waits, 503 instead of piling up, recovery', { timeout: MINUTE }, async () => {
+  pgTest('R7 latency of 1 s on every database round trip: bounded waits, 503 instead of piling up, recovery', { timeout: MINUTE }, async () => {
     const db = await database();
     const proxy = await proxyTo();
     const f = await createFixture(db.url);
@@ -178,7 +182,7 @@ describe('fault scenarios on PostgreSQL', { skip: SKIP_PG, concurrency: 1 }, () 
     assert.ok(counts.maxms < 15_000, `a request took ${counts.maxms} ms`);
   });
 
-  test('R2 kill -9 during code exchanges: at most once, the retry on another node gets invalid_grant, no orphaned tokens', { timeout: MINUTE }, async () => {
+  pgTest('R2 kill -9 during code exchanges: at most once, the retry on another node gets invalid_grant, no orphaned tokens', { timeout: MINUTE }, async () => {
     const db = await database();
     const f = await createFixture(db.url);
     const codes = await seedCodes(db.url, f, 200);
@@ -217,7 +221,7 @@ describe('fault scenarios on PostgreSQL', { skip: SKIP_PG, concurrency: 1 }, () 
     assert.equal(Number(orphans[0]!.n), 0, 'R2: refresh tokens without a consumed code');
   });
 
-  test('R6 SIGTERM under load: in-flight requests finish, keep-alive connections close, late requests get protocol 503, exit 0 within the grace', { timeout: MINUTE }, async () => {
+  pgTest('R6 SIGTERM under load: in-flight requests finish, keep-alive connections close, late requests get protocol 503, exit 0 within the grace', { timeout: MINUTE }, async () => {
     const db = await database();
     const f = await createFixture(db.url);
     const codes = await seedCodes(db.url, f, 1500);
@@ -284,7 +288,7 @@ describe('fault scenarios on PostgreSQL', { skip: SKIP_PG, concurrency: 1 }, () 
     }
   });
 
-  test('R5 R6 three nodes started at once on an empty database: one migration, one key per algorithm, every node signs with a kid every node publishes', { timeout: MINUTE }, async () => {
+  pgTest('R5 R6 three nodes started at once on an empty database: one migration, one key per algorithm, every node signs with a kid every node publishes', { timeout: MINUTE }, async () => {
     const summary: unknown[] = [];
     for (let round = 0; round < 3; round++) {
       const db = await database();
@@ -310,7 +314,7 @@ describe('fault scenarios on PostgreSQL', { skip: SKIP_PG, concurrency: 1 }, () 
     report('R6 three nodes at once (PostgreSQL)', { rounds: summary });
   });
 
-  test('R3 parallel redemptions of one code across three nodes: exactly one 200, the others invalid_grant, the winner\'s tokens revoked', { timeout: MINUTE }, async () => {
+  pgTest('R3 parallel redemptions of one code across three nodes: exactly one 200, the others invalid_grant, the winner\'s tokens revoked', { timeout: MINUTE }, async () => {
     const db = await database();
     const f = await createFixture(db.url);
     const codes = await seedCodes(db.url, f, 40);
@@ -333,7 +337,7 @@ describe('fault scenarios on PostgreSQL', { skip: SKIP_PG, concurrency: 1 }, () 
     assert.equal(Number(live[0]!.n), 0, 'AC-01: the tokens of a code redeemed twice are revoked');
   });
 
-  test('PgBouncer in transaction pooling: three nodes started at once migrate and create keys once, redemptions stay at most once, server sessions terminated under load', {
+  pgTest('PgBouncer in transaction pooling: three nodes started at once migrate and create keys once, redemptions stay at most once, server sessions terminated under load', {
     timeout: MINUTE, skip: PGBOUNCER ? false : 'pgbouncer is not installed (Debian package pgbouncer)',
   }, async () => {
     const db = await database();
