@@ -13,7 +13,7 @@ import pg from 'pg';
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '../src/storage/schema.js';
 import { isUnavailable, originalError, StorageUnavailableError } from '../src/storage/errors.js';
-import { migrate, openDatabase } from '../src/storage/database.js';
+import { migrate, openDatabase, runWithDatabaseDeadline } from '../src/storage/database.js';
 import { openStorage } from '../src/storage/index.js';
 import { OAuthError } from '../src/oauth/errors.js';
 import { loadConfig } from '../src/config/config.js';
@@ -178,6 +178,29 @@ describe('SQLite under a lock held by another process', () => {
     assert.ok(ticks >= Math.floor(waited / 20) / 2, `only ${ticks} timer ticks in ${waited} ms: the event loop was blocked`);
     await opened.db.transaction().execute((trx) => trx.insertInto('revoked_access_tokens').values({ jti: 'after', expires_at: 2 }).execute());
   });
+
+  test('R7 a request\'s database deadline cuts the wait short of the acquire timeout', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-lock-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'g.db');
+    const opened = openDatabase(`sqlite:${file}`, { acquireTimeout: 3000 });
+    t.after(() => opened.close());
+    await migrate(opened.db);
+    const holder = new SQLite(file);
+    t.after(() => holder.close());
+    holder.exec('BEGIN EXCLUSIVE');
+    const started = Date.now();
+    await assert.rejects(
+      runWithDatabaseDeadline(Date.now() + 200, () => opened.db.transaction().execute((trx) => trx.insertInto('revoked_access_tokens').values({ jti: 'x', expires_at: 2 }).execute())),
+      StorageUnavailableError,
+    );
+    const waited = Date.now() - started;
+    assert.ok(waited < 1000, `waited ${waited} ms with a 200 ms deadline`);
+    holder.exec('ROLLBACK');
+    // out of time before the first statement: nothing is tried at all
+    await assert.rejects(runWithDatabaseDeadline(Date.now() - 1, () => opened.db.selectFrom('clients').selectAll().execute()), StorageUnavailableError);
+    assert.deepEqual(await opened.db.selectFrom('clients').selectAll().execute(), []);
+  });
 });
 
 const pgUrl = process.env.GATEHOUSE_TEST_POSTGRES_URL;
@@ -229,6 +252,7 @@ test('the new options: defaults, environment and flags', () => {
   assert.equal(d.databaseAcquireTimeout, 3000);
   assert.equal(d.databasePoolSize, 10);
   assert.equal(d.shutdownGrace, 10_000);
+  assert.equal(d.databaseRequestTimeout, 6000);
   const c = loadConfig({ GATEHOUSE_DATABASE_STATEMENT_TIMEOUT: '2000', GATEHOUSE_SHUTDOWN_GRACE: '0' }, { 'database-acquire-timeout': '1500', 'database-pool-size': '4' });
   assert.deepEqual([c.databaseStatementTimeout, c.databaseAcquireTimeout, c.databasePoolSize, c.shutdownGrace], [2000, 1500, 4, 0]);
   assert.throws(() => loadConfig({ GATEHOUSE_DATABASE_ACQUIRE_TIMEOUT: '5' }), /database-acquire-timeout/);

@@ -46,6 +46,10 @@ export const ConfigSchema = Type.Object({
     description: 'milliseconds a request waits for a database connection (or SQLite write lock) before it answers 503',
   }),
   databasePoolSize: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'PostgreSQL connections per process' }),
+  databaseRequestTimeout: Type.Integer({
+    minimum: 100, maximum: 600_000, default: 6000,
+    description: 'milliseconds after its arrival a request stops waiting for the database and answers 503 (bounds the sum of its round trips)',
+  }),
   shutdownGrace: Type.Integer({
     minimum: 0, maximum: 600_000, default: 10_000,
     description: 'milliseconds SIGTERM/SIGINT waits for in-flight requests before closing the remaining connections',
@@ -78,6 +82,7 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   databaseStatementTimeout: { env: 'GATEHOUSE_DATABASE_STATEMENT_TIMEOUT', flag: 'database-statement-timeout' },
   databaseAcquireTimeout: { env: 'GATEHOUSE_DATABASE_ACQUIRE_TIMEOUT', flag: 'database-acquire-timeout' },
   databasePoolSize: { env: 'GATEHOUSE_DATABASE_POOL_SIZE', flag: 'database-pool-size' },
+  databaseRequestTimeout: { env: 'GATEHOUSE_DATABASE_REQUEST_TIMEOUT', flag: 'database-request-timeout' },
   shutdownGrace: { env: 'GATEHOUSE_SHUTDOWN_GRACE', flag: 'shutdown-grace' },
 };
 

@@ -17,6 +17,7 @@ import { REQUIRED_ALGS } from '../oauth/keys/key-store.js';
 import { OAuthError } from '../oauth/errors.js';
 import { pendingMigrations, ping } from '../storage/database.js';
 import { renderErrorPage } from '../endpoints/authorize.js';
+import { requestDeadline } from './request-deadline.js';
 
 export const HEALTH_PATH = '/healthz';
 export const READY_PATH = '/readyz';
@@ -79,10 +80,14 @@ function drainingReply(request: FastifyRequest, reply: FastifyReply): FastifyRep
   return reply.status(503).send(error.toJSON());
 }
 
-/** Registers /healthz, /readyz and the draining hooks on the root instance. */
+/**
+ * Registers, on the root instance, what keeps a node healthy under faults: /healthz, /readyz, the
+ * draining hooks and each request's database deadline (request-deadline.ts).
+ */
 export function healthEndpoints(app: FastifyInstance, deps: AppDeps): void {
   const state: Lifecycle = { draining: false };
   lifecycles.set(app, state);
+  requestDeadline(app, deps.config.databaseRequestTimeout);
 
   app.addHook('onRequest', async (request, reply) => {
     if (state.draining && request.url !== HEALTH_PATH && request.url !== READY_PATH) return drainingReply(request, reply);

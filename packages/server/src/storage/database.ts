@@ -15,6 +15,7 @@
 //   retries that free the event loop (and the connection, when no transaction is open), bounded by
 //   the acquire timeout.
 // Migrations and other once-per-cluster decisions run under one database lock (`exclusively`).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -62,6 +63,34 @@ pg.types.setTypeParser(20, (value: string) => Number(value));
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+// ---------------------------------------------------------------------------------------------
+// A request's deadline for the database. Per-statement and per-acquire timeouts bound one wait;
+// a request makes several round trips, so the HTTP layer also gives each request a deadline
+// (runWithDatabaseDeadline, health/request-deadline.ts) and every wait inside it is cut to what is
+// left: a database that answers every round trip slowly costs a request at most its deadline.
+
+const requestScope = new AsyncLocalStorage<{ deadline: number }>();
+
+/** Runs fn (and everything it starts) with a deadline (epoch ms) for every database wait. */
+export function runWithDatabaseDeadline<T>(deadline: number, fn: () => T): T {
+  return requestScope.run({ deadline }, fn);
+}
+
+/** Milliseconds left for the current request, or undefined outside a request; throws when none are left. */
+function timeLeft(): number | undefined {
+  const scope = requestScope.getStore();
+  if (!scope) return undefined;
+  const left = scope.deadline - Date.now();
+  if (left <= 0) throw new StorageUnavailableError('the request ran out of time waiting for the database');
+  return left;
+}
+
+/** The smaller of `ms` and the time left to the current request. */
+function bounded(ms: number): number {
+  const left = timeLeft();
+  return left === undefined ? ms : Math.max(1, Math.min(ms, left));
+}
+
 export function describeDatabaseUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
@@ -80,10 +109,19 @@ export function openDatabase(url: string, options: Partial<DatabaseOptions> = {}
 class GuardedClient {
   private broken: unknown;
   private released = false;
-  constructor(private readonly client: pg.PoolClient, private readonly brokenClients: WeakSet<pg.PoolClient>) {}
+  constructor(private readonly client: pg.PoolClient, private readonly brokenClients: WeakSet<pg.PoolClient>, private readonly readTimeout: number) {}
 
   query(text: string, parameters: readonly unknown[]): Promise<pg.QueryResult> {
-    return this.client.query(text, [...parameters]).catch((error: unknown) => {
+    let timeout: number;
+    try {
+      timeout = bounded(this.readTimeout);
+    } catch (error) {
+      // Out of time: nothing is sent. The session may be inside a transaction (this may be its
+      // COMMIT or ROLLBACK), so it is destroyed on release and PostgreSQL rolls back.
+      this.broken = error;
+      return Promise.reject(error);
+    }
+    return this.client.query({ text, values: [...parameters], query_timeout: timeout } as pg.QueryConfig).catch((error: unknown) => {
       // A failed ROLLBACK leaves the session in an unknown state: never hand it out again.
       if (breaksConnection(error) || /^\s*rollback\b/i.test(text)) this.broken = error;
       throw error;
@@ -152,8 +190,22 @@ function openPostgres(url: string, opts: DatabaseOptions): OpenedDatabase {
       if (pool.waitingCount >= opts.maxWaiting) {
         throw new StorageUnavailableError(`${pool.waitingCount} requests are already waiting for a database connection`);
       }
-      const client = await pool.connect();
-      return new GuardedClient(client, brokenClients) as unknown as PostgresPoolClient;
+      const wait = bounded(opts.acquireTimeout);
+      const connecting = pool.connect();
+      let timer: NodeJS.Timeout | undefined;
+      const client = wait >= opts.acquireTimeout
+        ? await connecting
+        : await Promise.race([
+          connecting,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => {
+              // The request gives up; the connection, when it comes, goes back to the pool.
+              connecting.then((c) => c.release(), () => undefined);
+              reject(new StorageUnavailableError('the request ran out of time waiting for a database connection'));
+            }, wait);
+          }),
+        ]).finally(() => clearTimeout(timer));
+      return new GuardedClient(client, brokenClients, opts.statementTimeout + 1000) as unknown as PostgresPoolClient;
     },
     end: () => pool.end(),
   };
@@ -190,13 +242,19 @@ class ConnectionGate {
     if (this.waiters.length >= this.maxWaiting) {
       return Promise.reject(new StorageUnavailableError(`${this.waiters.length} requests are already waiting for the database`));
     }
+    let wait: number;
+    try {
+      wait = bounded(this.timeoutMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise<void>((resolve, reject) => {
       const waiter = {
         resolve,
         timer: setTimeout(() => {
           this.waiters.splice(this.waiters.indexOf(waiter), 1);
-          reject(new StorageUnavailableError(`no database connection within ${this.timeoutMs} ms`));
-        }, this.timeoutMs),
+          reject(new StorageUnavailableError(`no database connection within ${wait} ms`));
+        }, wait),
       };
       this.waiters.push(waiter);
     });
@@ -258,7 +316,9 @@ class SqliteLease implements DatabaseConnection {
 
   /** Runs a statement; while the database is locked by another process, retries asynchronously until `budget` ms. */
   async run(query: CompiledQuery, budget: number): Promise<QueryResult<unknown>> {
-    const deadline = Date.now() + budget;
+    // Inside a transaction statements run to the end (they are synchronous and short, and a ROLLBACK
+    // must never be skipped); the request's deadline bounds the waits before one: BEGIN, autocommit.
+    const deadline = Date.now() + (this.handle.sqlite.inTransaction ? budget : bounded(budget));
     for (let attempt = 0; ; attempt++) {
       try {
         return this.runOnce(query);

@@ -225,7 +225,7 @@ function agentFor(url: string, keepAlive: boolean): http.Agent {
   const key = `${url}|${keepAlive}`;
   let agent = agents.get(key);
   if (!agent) {
-    agent = new http.Agent({ keepAlive, maxSockets: 32 });
+    agent = new http.Agent({ keepAlive, maxSockets: 128 });
     agents.set(key, agent);
   }
   return agent;
@@ -372,7 +372,8 @@ export function countOutcomes(outcomes: readonly Outcome[]): Counts {
     if (o.status !== undefined) status[o.status] = (status[o.status] ?? 0) + 1;
     else errors[o.error ?? 'unknown'] = (errors[o.error ?? 'unknown'] ?? 0) + 1;
   }
-  const latencies = outcomes.map((o) => o.end - o.start).sort((a, b) => a - b);
+  // Latency as the server caused it: from the moment the request was written (the agent may queue it first).
+  const latencies = outcomes.map((o) => o.end - (o.sent ?? o.start)).sort((a, b) => a - b);
   return {
     requests: outcomes.length,
     ok: outcomes.filter((o) => o.status === 200).length,
