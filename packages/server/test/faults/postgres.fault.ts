@@ -186,6 +186,11 @@ describe('fault scenarios on PostgreSQL', { concurrency: 1 }, () => {
 
   pgTest('R2 kill -9 during code exchanges: at most once, the retry on another node gets invalid_grant, no orphaned tokens', { timeout: MINUTE }, async () => {
     const db = await database();
+    // 60 ms on every answer from the database stretches each step of an exchange (lookups, the
+    // consuming UPDATE, the COMMIT), so that kills land in each of them, including "PostgreSQL has
+    // committed, its answer is on the way, the node dies": the code is consumed, the client got nothing.
+    const proxy = await proxyTo();
+    proxy.setLatency(60, true);
     const f = await createFixture(db.url);
     const codes = await seedCodes(db.url, f, 200);
     const survivor = await startNode(db.url);
@@ -194,13 +199,17 @@ describe('fault scenarios on PostgreSQL', { concurrency: 1 }, () => {
     let retryWins = 0;
     let consumedByKilled = 0;
     const all: Outcome[] = [];
-    for (let round = 0; round < 5; round++) {
-      const victim = await startNode(db.url);
-      const batch = codes.splice(0, 25);
+    for (let round = 0; round < 4; round++) {
+      const victim = await startNode(db.urlVia(proxy.port));
+      // open the victim's pool first, so that the batch's exchanges run, rather than wait to connect
+      await Promise.all(Array.from({ length: 10 }, () => request(victim.url, 'POST', '/token', {
+        body: 'grant_type=client_credentials&scope=photos%3Aread', headers: { authorization: basicAuth(f) }, keepAlive: false,
+      })));
+      const batch = codes.splice(0, 40);
       const pending = batch.map((code) => exchange(victim.url, f, code, 1, false));
       // Kill while exchanges are at every step: some not yet read, some between the consume and the
       // response, some answered.
-      await sleep(20 + Math.floor(Math.random() * 100));
+      await sleep(800 + Math.floor(Math.random() * 1800));
       victim.proc.kill('SIGKILL');
       const first = await Promise.all(pending);
       await victim.exit;

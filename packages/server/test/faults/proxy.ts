@@ -14,6 +14,7 @@ export class TcpProxy {
   private readonly links = new Set<Link>();
   private paused = false;
   private latencyMs = 0;
+  private latencyToClientOnly = false;
   private readonly heldWhilePaused: (() => void)[] = [];
   port = 0;
 
@@ -44,18 +45,19 @@ export class TcpProxy {
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-    this.pipe(client, upstream);
-    this.pipe(upstream, client);
+    this.pipe(client, upstream, false);
+    this.pipe(upstream, client, true);
   }
 
   /** Forwards `from` to `to`, honouring pause and latency; order is kept because every chunk waits its turn. */
-  private pipe(from: net.Socket, to: net.Socket): void {
+  private pipe(from: net.Socket, to: net.Socket, toClient: boolean): void {
     let chain = Promise.resolve();
     from.on('data', (chunk: Buffer) => {
       const arrived = Date.now();
       chain = chain.then(async () => {
         while (this.paused) await new Promise<void>((r) => this.heldWhilePaused.push(r));
-        const wait = arrived + this.latencyMs - Date.now();
+        const latency = toClient || !this.latencyToClientOnly ? this.latencyMs : 0;
+        const wait = arrived + latency - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         if (!to.destroyed) to.write(chunk);
       });
@@ -71,8 +73,10 @@ export class TcpProxy {
     for (const release of this.heldWhilePaused.splice(0)) release();
   }
 
-  setLatency(ms: number): void {
+  /** Delays every chunk by `ms`; with `answersOnly`, only what the server sends back. */
+  setLatency(ms: number, answersOnly = false): void {
     this.latencyMs = ms;
+    this.latencyToClientOnly = answersOnly;
   }
 
   /** Destroys every open connection (both sides see a reset). */
