@@ -19,7 +19,7 @@ export function loggerOptions(config: Config) {
 
 /** After the grace, closing storage may take this long before the process gives up (exit 1). */
 const CLOSE_MARGIN_MS = 5000;
-/** Idle keep-alive connections stay open this long after SIGTERM (at most the grace). */
+/** After SIGTERM the listener and idle connections stay open this long (at most the grace), answering 503. */
 const LINGER_MS = 1000;
 
 export async function serve(config: Config): Promise<void> {
@@ -37,43 +37,48 @@ export async function serve(config: Config): Promise<void> {
     process.exit(1);
   });
 
-  // R6: SIGTERM/SIGINT drain. The listener closes at once (new connections go to other nodes);
-  // requests in flight finish and their responses close their keep-alive connections; a request
-  // that arrives on an open connection gets 503 temporarily_unavailable (health/health.ts). Idle
-  // connections are left alone for a short linger first: under load a request may sit unread in a
-  // socket buffer, and closing that "idle" connection would reset a request the client already sent.
-  // After the linger idle connections are closed as they appear; what is still open after the grace
-  // is closed; then storage is closed and the process exits 0.
+  // R6: SIGTERM/SIGINT drain. /readyz fails at once and every request from then on gets the
+  // protocol's 503 temporarily_unavailable (health/health.ts), while requests already in flight
+  // finish and their responses close their keep-alive connections. For a short linger the node still
+  // accepts connections: under load, connections the kernel has accepted may wait in the listen
+  // backlog, and requests may sit unread in socket buffers; closing the listener or those "idle"
+  // connections at once would reset requests clients had already sent. After the linger the listener
+  // closes and idle connections are closed as they appear; whatever is still open after the grace is
+  // closed; then storage is closed and the process exits 0.
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
     const started = Date.now();
     const grace = config.shutdownGrace;
+    const linger = Math.min(LINGER_MS, grace);
     app.log.info({ signal, graceMs: grace }, 'shutting down: draining');
     startDraining(app);
-    // Stop listening without http.Server.close()'s immediate closeIdleConnections().
-    net.Server.prototype.close.call(app.server);
     const hard = setTimeout(() => {
       app.log.error('shutdown did not complete: exiting');
       process.exit(1);
     }, grace + CLOSE_MARGIN_MS);
     hard.unref();
+    let listening = true;
     const drained = new Promise<void>((resolve) => {
-      const linger = Math.min(LINGER_MS, grace);
-      const tick = setInterval(() => {
+      const tick = () => {
         const elapsed = Date.now() - started;
-        if (elapsed >= grace) {
-          app.server.closeAllConnections();
-        } else if (elapsed >= linger) {
-          app.server.closeIdleConnections();
+        if (listening && elapsed >= linger) {
+          listening = false;
+          // Stop listening without http.Server.close()'s immediate closeIdleConnections().
+          net.Server.prototype.close.call(app.server);
         }
+        if (elapsed >= grace) app.server.closeAllConnections();
+        else if (!listening) app.server.closeIdleConnections();
+        if (listening) return;
         app.server.getConnections((err, count) => {
           if (err || count > 0) return;
-          clearInterval(tick);
+          clearInterval(timer);
           resolve();
         });
-      }, 50);
+      };
+      const timer = setInterval(tick, 50);
+      tick();
     });
     drained
       .then(() => {

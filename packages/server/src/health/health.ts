@@ -9,8 +9,8 @@
 // interaction routes) and their request logs are below info (visible with --log-level debug).
 //
 // Draining (main.ts, on SIGTERM/SIGINT): every response from then on says `Connection: close`, so a
-// keep-alive connection closes after its in-flight response, and a request that still arrives on an
-// open connection gets the protocol's 503 temporarily_unavailable with Retry-After.
+// keep-alive connection closes after its in-flight response, and a request that still arrives gets
+// the protocol's 503 temporarily_unavailable with Retry-After.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { REQUIRED_ALGS } from '../oauth/keys/key-store.js';

@@ -175,8 +175,9 @@ function openPostgres(url: string, opts: DatabaseOptions): OpenedDatabase {
     query_timeout: opts.statementTimeout + 1000,
   });
   const brokenClients = new WeakSet<pg.PoolClient>();
-  // An idle client that loses its connection: pg-pool removes it; we only hear about it.
-  pool.on('error', (error) => opts.onConnectionError?.(error));
+  // An idle client that loses its connection: pg-pool removes it and re-emits the error on the pool,
+  // which must have a listener (the client's own listener below reports it).
+  pool.on('error', () => undefined);
   // A checked-out client that loses its connection emits 'error' too, and pg-pool listens only while
   // the client is idle: without this listener that event ends the process (issue 12, item 1).
   pool.on('connect', (client) => {

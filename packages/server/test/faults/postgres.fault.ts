@@ -238,7 +238,7 @@ describe('fault scenarios on PostgreSQL', { concurrency: 1 }, () => {
     const codes = await seedCodes(db.url, f, 1500);
     const grace = 3000;
     let sigterm = 0;
-    const [a, b] = await Promise.all([startNode(db.url, { GATEHOUSE_SHUTDOWN_GRACE: String(grace), GATEHOUSE_LOG_LEVEL: 'info' }), startNode(db.url)]);
+    const [a, b] = await Promise.all([startNode(db.url, { GATEHOUSE_SHUTDOWN_GRACE: String(grace), GATEHOUSE_LOG_LEVEL: process.env.FAULT_DEBUG ? 'debug' : 'info' }), startNode(db.url)]);
     const nodes = [a!, b!];
     let targets: (string | undefined)[] = nodes.map((n) => n.url);
     const load = startLoad(() => targets, f, codes, 100);
