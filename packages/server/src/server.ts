@@ -8,6 +8,7 @@ import { KeyStore } from './oauth/keys/key-store.js';
 import { KEY_RELOAD_INTERVAL, keyPolicy, maintainKeys } from './oauth/keys/rotation.js';
 import { codeRetention, startSweeper } from './storage/cleanup.js';
 import { LoginThrottle } from './interaction/login-throttle.js';
+import { createSafeFetcher, type SafeFetcher } from './net/safe-fetch.js';
 import { openStorage } from './storage/index.js';
 
 export interface Gatehouse {
@@ -18,7 +19,7 @@ export interface Gatehouse {
 
 export async function createGatehouse(
   config: Config,
-  options: { logger?: FastifyServerOptions['logger']; clock?: Clock } = {},
+  options: { logger?: FastifyServerOptions['logger']; clock?: Clock; fetcher?: SafeFetcher } = {},
 ): Promise<Gatehouse> {
   const clock = options.clock ?? nowSeconds;
   const storage = await openStorage(config.databaseUrl);
@@ -26,7 +27,9 @@ export async function createGatehouse(
     const keys = new KeyStore(storage.signingKeys);
     await keys.initialise(clock());
     const throttle = new LoginThrottle({ maxFailures: config.loginMaxFailures, lockSeconds: config.loginLockSeconds });
-    const deps: AppDeps = { config, storage, keys, throttle, clock };
+    // One SSRF-safe fetcher per server (its cache and rate limits are shared): client jwks_uri documents.
+    const fetcher = options.fetcher ?? createSafeFetcher();
+    const deps: AppDeps = { config, storage, keys, throttle, clock, fetcher };
     const app = await buildApp(deps, { logger: options.logger });
     // KR-02, R5: promote published `next` keys, start scheduled rotations, and pick up keys rotated by
     // another node (oauth/keys/rotation.ts). Ticks never overlap; the timer never keeps the process alive.

@@ -23,6 +23,8 @@ const LABELS: Record<keyof SweepCounts, string> = {
   refreshTokens: 'refresh tokens',
   authorizationCodes: 'authorization codes',
   signingKeys: 'signing keys',
+  clientAssertionJtis: 'client assertion jtis',
+  pushedRequests: 'pushed authorization requests',
 };
 
 export async function cleanupCommand(args: string[]): Promise<number> {

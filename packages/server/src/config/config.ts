@@ -37,6 +37,10 @@ export const ConfigSchema = Type.Object({
     default: 'info',
     description: 'log level',
   }),
+  requirePushedAuthorizationRequests: Type.Boolean({
+    default: false,
+    description: 'RFC 9126: every client must send its authorization requests through the PAR endpoint',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -62,6 +66,7 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   loginLockSeconds: { env: 'GATEHOUSE_LOGIN_LOCK_SECONDS', flag: 'login-lock-seconds' },
   trustProxy: { env: 'GATEHOUSE_TRUST_PROXY', flag: 'trust-proxy' },
   logLevel: { env: 'GATEHOUSE_LOG_LEVEL', flag: 'log-level' },
+  requirePushedAuthorizationRequests: { env: 'GATEHOUSE_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS', flag: 'require-pushed-authorization-requests' },
 };
 
 export class ConfigError extends Error {}

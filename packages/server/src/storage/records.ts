@@ -133,3 +133,15 @@ export interface SigningKey {
   /** When a retired key leaves the JWKS. */
   removeAfter: number | null;
 }
+
+/** RFC 9126: a pushed authorization request, waiting for its one use at the authorization endpoint. */
+export interface PushedRequest {
+  /** SHA-256 digest of the random part of the request_uri. */
+  idHash: string;
+  clientId: string;
+  /** The pushed parameters (client credentials removed), in the order they came. */
+  params: readonly (readonly [string, readonly string[]])[];
+  createdAt: number;
+  expiresAt: number;
+  consumedAt: number | null;
+}

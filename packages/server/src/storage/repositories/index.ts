@@ -1,10 +1,12 @@
 // Small repositories, one per concern, over one Kysely executor (a database or a transaction), so the
 // same code serves SQLite and PostgreSQL and every caller can run several of them in one transaction.
+import { ClientAssertionJtiRepository } from './client-assertion-jtis.js';
 import { ClientRepository } from './clients.js';
 import { AuthorizationCodeRepository } from './codes.js';
 import type { Db } from './columns.js';
 import { GrantRepository } from './grants.js';
 import { InteractionRepository } from './interactions.js';
+import { PushedRequestRepository } from './pushed-requests.js';
 import { RefreshTokenRepository } from './refresh-tokens.js';
 import { RevokedAccessTokenRepository } from './revoked-access-tokens.js';
 import { SessionRepository } from './sessions.js';
@@ -15,6 +17,7 @@ export {
   AuthorizationCodeRepository, ClientRepository, GrantRepository, InteractionRepository, RefreshTokenRepository,
   RevokedAccessTokenRepository, SessionRepository, SigningKeyRepository, UserRepository,
 };
+export { ClientAssertionJtiRepository, PushedRequestRepository };
 export type { SigningKeyChanges } from './signing-keys.js';
 
 export interface Repositories {
@@ -27,6 +30,8 @@ export interface Repositories {
   sessions: SessionRepository;
   interactions: InteractionRepository;
   signingKeys: SigningKeyRepository;
+  clientAssertionJtis: ClientAssertionJtiRepository;
+  pushedRequests: PushedRequestRepository;
 }
 
 export function createRepositories(db: Db): Repositories {
@@ -40,5 +45,7 @@ export function createRepositories(db: Db): Repositories {
     sessions: new SessionRepository(db),
     interactions: new InteractionRepository(db),
     signingKeys: new SigningKeyRepository(db),
+    clientAssertionJtis: new ClientAssertionJtiRepository(db),
+    pushedRequests: new PushedRequestRepository(db),
   };
 }
