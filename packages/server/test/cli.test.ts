@@ -347,7 +347,7 @@ test('clients delete and keys retire accept ids that start with "-" (base64url i
   assert.deepEqual(dashSafePositionals(['--database', 'x', '--', '-k']), ['--database', 'x', '--', '-k']);
 });
 
-test('PJ-01 clients create --auth-method private_key_jwt --jwks-file PATH | --jwks JSON: no client_secret, and the client authenticates against serve', async (t) => {
+test('PJ-01 clients create --auth-method private_key_jwt with --jwks-file PATH or --jwks JSON: no client_secret, and the client authenticates against serve', async (t) => {
   const { db, dir } = tempDb(t);
   const { exportJWK, generateKeyPair, SignJWT } = await import('jose');
   const pair = await generateKeyPair('ES256', { extractable: true });

@@ -96,7 +96,7 @@ test('JW-01 CA-07 an unsigned assertion (alg none) gets invalid_client', async (
   }
 });
 
-test('JW-02 CA-07 HS256 keyed with the client\'s public key (PEM or JWK bytes) gets invalid_client', async (t) => {
+test('JW-02 CA-07 HS256 keyed with the client public key (PEM or JWK bytes) gets invalid_client', async (t) => {
   const { client, rs, cc } = await setup(t);
   const pem = await exportSPKI(rs.pair.publicKey);
   for (const secret of [pem, JSON.stringify(rs.jwk), rs.jwk.n!]) {
@@ -150,7 +150,7 @@ test('JW-05 nbf 8 s ahead is accepted, 61 s ahead refused', async (t) => {
   assertRefused(await cc(await sign(es, claims(client.clientId, { nbf: now + 61 }))), 'nbf 61 s ahead');
 });
 
-test('PJ-01 an assertion signed by a key not in the client\'s set gets invalid_client', async (t) => {
+test('PJ-01 an assertion signed by a key not in the registered set gets invalid_client', async (t) => {
   const { client, cc } = await setup(t);
   const stranger = await keyPair('ES256', 'es-1'); // same kid as a registered key, another key
   assertRefused(await cc(await sign(stranger, claims(client.clientId))), 'same kid, other key');
