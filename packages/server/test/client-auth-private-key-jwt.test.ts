@@ -290,7 +290,9 @@ test('PJ-01 a client with a jwks_uri authenticates with keys fetched through the
   let served = 0;
   const jwksServer: Server = createServer((_req, res) => {
     served++;
-    res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=300' }).end(JSON.stringify({ keys: [key.jwk] }));
+    // Keys for other uses, or of kinds the server does not accept, are skipped, not fatal.
+    const published = [{ ...key.jwk, kid: 'enc-1', use: 'enc' }, { kty: 'oct', k: 'c2VjcmV0', kid: 'mac' }, key.jwk];
+    res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=300' }).end(JSON.stringify({ keys: published }));
   });
   await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise<void>((resolve) => jwksServer.close(() => resolve())));
@@ -313,6 +315,7 @@ test('PJ-01 a client with a jwks_uri authenticates with keys fetched through the
   assert.equal(served, 1, 'the JWK Set is cached');
   const stranger = await keyPair('ES256', 'remote-1');
   assert.equal((await inject(await sign(stranger, claims(client.clientId)))).statusCode, 401);
+  assert.equal((await inject(await sign({ ...key, kid: 'enc-1' }, claims(client.clientId)))).statusCode, 401, 'an encryption key does not verify assertions');
 
   // The default fetcher refuses loopback: the same registration cannot reach an internal address.
   const strict = await createGatehouse(config, { clock: testClock() });

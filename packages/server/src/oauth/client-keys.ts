@@ -60,6 +60,26 @@ export function validateClientJwks(input: unknown): ClientJwks {
   return { keys: out };
 }
 
+/**
+ * The usable keys of a document fetched from a jwks_uri. A published set may also hold keys for other
+ * uses (encryption, say) or keys this server does not accept; those are skipped instead of failing
+ * the whole set. Throws invalid_client_metadata when no key is usable.
+ */
+export function usableJwksOf(document: unknown): ClientJwks {
+  const keys = (document as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) return validateClientJwks(document);
+  const usable: JWK[] = [];
+  for (const key of keys.slice(0, MAX_KEYS * 5)) {
+    try {
+      usable.push(...validateClientJwks({ keys: [key] }).keys);
+    } catch {
+      // not a public signing key this server accepts: skipped
+    }
+  }
+  if (usable.length === 0) throw invalidClientMetadata('the JWK Set holds no usable public signing key');
+  return { keys: usable };
+}
+
 /** The shape of a jwks_uri: https (plain http only on a loopback IP literal), no user information, no fragment. */
 export function validateJwksUri(uri: string): string {
   let url: URL;

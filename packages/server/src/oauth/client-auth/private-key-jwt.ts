@@ -13,7 +13,7 @@
 //   - jti is present and has not been seen for this client (a replay cache in the database).
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
 import type { Client } from '../../storage/index.js';
-import { ASSERTION_SIGNING_ALGS, registeredJwksOf, registeredJwksUriOf, validateClientJwks, type ClientJwks } from '../client-keys.js';
+import { ASSERTION_SIGNING_ALGS, registeredJwksOf, registeredJwksUriOf, usableJwksOf, type ClientJwks } from '../client-keys.js';
 import { sha256 } from '../crypto.js';
 import { invalidRequest, OAuthError } from '../errors.js';
 import { single } from '../params.js';
@@ -41,7 +41,7 @@ async function keysOf(client: Client, context: ClientAuthContext): Promise<Clien
     throw new ClientAuthFailure(`jwks_uri could not be fetched: ${(e as Error).message}`);
   }
   try {
-    return validateClientJwks(document);
+    return usableJwksOf(document);
   } catch (e) {
     throw new ClientAuthFailure(`jwks_uri does not hold a usable JWK Set: ${e instanceof OAuthError ? e.description : String(e)}`);
   }
