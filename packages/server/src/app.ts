@@ -20,6 +20,7 @@ import { deviceAuthorizationEndpoint } from './endpoints/device-authorization.js
 import { deviceRoutes } from './interaction/device.js';
 import { healthEndpoints } from './health/health.js';
 import { isUnavailable, originalError } from './storage/errors.js';
+import { pushedAuthorizationRequestEndpoint } from './endpoints/par.js';
 
 export const BODY_LIMIT = 64 * 1024;
 const STYLESHEET = readFileSync(new URL('../../assets/gatehouse.css', import.meta.url), 'utf8');
@@ -111,5 +112,6 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
   endSessionEndpoint(app, deps);
   deviceAuthorizationEndpoint(app, deps);
   deviceRoutes(app, deps);
+  pushedAuthorizationRequestEndpoint(app, deps);
   return app;
 }

@@ -10,6 +10,7 @@ import { codeRetention, startSweeper } from './storage/cleanup.js';
 import { LoginThrottle } from './interaction/login-throttle.js';
 import { createRepositories, openStorage } from './storage/index.js';
 import { exclusively } from './storage/database.js';
+import { createSafeFetcher, type SafeFetcher } from './net/safe-fetch.js';
 
 export interface Gatehouse {
   app: FastifyInstance;
@@ -19,7 +20,7 @@ export interface Gatehouse {
 
 export async function createGatehouse(
   config: Config,
-  options: { logger?: FastifyServerOptions['logger']; clock?: Clock } = {},
+  options: { logger?: FastifyServerOptions['logger']; clock?: Clock; fetcher?: SafeFetcher } = {},
 ): Promise<Gatehouse> {
   const clock = options.clock ?? nowSeconds;
   // Connection errors the pool handled (a terminated backend, a reset) are logged once the app's logger exists.
@@ -35,7 +36,9 @@ export async function createGatehouse(
     // R5: the first keys are created once for the cluster, under a database lock.
     await keys.initialise(clock(), (fn) => exclusively(storage.db, 'signing-keys', (trx) => fn(createRepositories(trx).signingKeys)));
     const throttle = new LoginThrottle({ maxFailures: config.loginMaxFailures, lockSeconds: config.loginLockSeconds });
-    const deps: AppDeps = { config, storage, keys, throttle, clock };
+    // One SSRF-safe fetcher per server (its cache and rate limits are shared): client jwks_uri documents.
+    const fetcher = options.fetcher ?? createSafeFetcher();
+    const deps: AppDeps = { config, storage, keys, throttle, clock, fetcher };
     const app = await buildApp(deps, { logger: options.logger });
     log = app.log;
     // KR-02, R5: promote published `next` keys, start scheduled rotations, and pick up keys rotated by

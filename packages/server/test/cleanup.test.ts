@@ -74,6 +74,11 @@ async function seed(storage: Storage, now: number): Promise<void> {
   await storage.signingKeys.create({ ...dead, kid: 'k-dead', status: 'retired', retiredAt: now - 7200, removeAfter: now - 1 });
   const published = await generateSigningKey('ES256', 'active', now - 90_000);
   await storage.signingKeys.create({ ...published, kid: 'k-published', status: 'retired', retiredAt: now - 60, removeAfter: now + 3600 });
+  await storage.clientAssertionJtis.record(sha256('jti-dead'), now - CLOCK_SKEW_MARGIN - 1);
+  await storage.clientAssertionJtis.record(sha256('jti-recent'), now - 10); // expired, kept for skewed clocks
+  for (const [hash, expires] of [['par-dead', now - 1], ['par-live', now + 60]] as const) {
+    await storage.pushedRequests.create({ idHash: hash, clientId: 'c', params: [['scope', ['openid']]], createdAt: expires - 60, expiresAt: expires, consumedAt: null });
+  }
 }
 
 test('R8: one sweep deletes the expired rows of every kind and leaves every live one', async (t) => {
@@ -85,7 +90,10 @@ test('R8: one sweep deletes the expired rows of every kind and leaves every live
   await seed(storage, now);
 
   const counts = await sweepExpiredRows(storage, now, { codeRetention: codeRetention(server.config), pauseMs: 0 });
-  assert.deepEqual(counts, { interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, refreshSuccessors: 1, authorizationCodes: 2, signingKeys: 1, deviceCodes: 1 });
+  assert.deepEqual(counts, {
+    interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, refreshSuccessors: 1, authorizationCodes: 2, signingKeys: 1,
+    deviceCodes: 1, clientAssertionJtis: 1, pushedRequests: 1,
+  });
   assert.ok(await storage.interactions.findActive('i-live', now));
   assert.ok(await storage.sessions.findActive(sha256('s-live'), now));
   assert.ok(await storage.revokedAccessTokens.isRevoked('j-recent'));
@@ -203,7 +211,10 @@ test('CLI: gatehouse cleanup deletes expired rows and prints the counts', async 
   });
   const json = await run(['--json', '--batch-size', '1']);
   assert.equal(json.code, 0, json.stderr);
-  assert.deepEqual(JSON.parse(json.stdout), { interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, refreshSuccessors: 1, authorizationCodes: 2, signingKeys: 1, deviceCodes: 1 });
+  assert.deepEqual(JSON.parse(json.stdout), {
+    interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, refreshSuccessors: 1, authorizationCodes: 2, signingKeys: 1,
+    deviceCodes: 1, clientAssertionJtis: 1, pushedRequests: 1,
+  });
   const text = await run([]);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /authorization codes:\s+0/);
@@ -240,7 +251,10 @@ test('R8, KR-02 on PostgreSQL: the sweep, key promotion under a race, retire gua
 
   await seed(storage, now);
   const counts = await sweepExpiredRows(storage, now, { codeRetention: CODE_REUSE_WINDOW, pauseMs: 0 });
-  assert.deepEqual(counts, { interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, refreshSuccessors: 1, authorizationCodes: 2, signingKeys: 1, deviceCodes: 1 });
+  assert.deepEqual(counts, {
+    interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, refreshSuccessors: 1, authorizationCodes: 2, signingKeys: 1,
+    deviceCodes: 1, clientAssertionJtis: 1, pushedRequests: 1,
+  });
 
   const policy = keyPolicy(loadConfig({}));
   await new KeyStore(storage.signingKeys).initialise(now);

@@ -4,7 +4,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oauth from 'oauth4webapi';
 import * as oidc from 'openid-client';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { registerClient } from '../src/oauth/clients.js';
 import { hashPassword } from '../src/oauth/passwords.js';
 import { nowSeconds } from '../src/oauth/crypto.js';
@@ -159,6 +159,73 @@ describe('interop with oauth4webapi and openid-client', () => {
     // The ID token verifies against the published JWKS with the default RS256.
     const { protectedHeader } = await jwtVerify(tokens.id_token!, createRemoteJWKSet(new URL(`${server.issuer}/jwks`)), { issuer: server.issuer, audience: confidential.id });
     assert.equal(protectedHeader.alg, 'RS256');
+  });
+
+  test('PR-01 PJ-01 oauth4webapi pushes the request with PrivateKeyJwt, completes the flow, introspects and revokes with assertions', async () => {
+    const authServer = await as();
+    assert.equal(authServer.pushed_authorization_request_endpoint, `${server.issuer}/par`);
+    assert.ok(authServer.token_endpoint_auth_methods_supported?.includes('private_key_jwt'));
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'interop-1', use: 'sig' };
+    const registered = await registerClient(server.deps.storage.clients, {
+      clientName: 'Key Holder', redirectUris: [REDIRECT], scope: 'openid profile offline_access photos:read', authMethod: 'private_key_jwt',
+      jwks: { keys: [jwk] }, grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'], requirePushedAuthorizationRequests: true,
+    }, nowSeconds());
+    assert.equal(registered.clientSecret, undefined);
+    const client: oauth.Client = { client_id: registered.client.clientId, token_endpoint_auth_method: 'private_key_jwt' };
+    const auth = oauth.PrivateKeyJwt({ key: privateKey, kid: 'interop-1' });
+
+    const verifier = oauth.generateRandomCodeVerifier();
+    const state = oauth.generateRandomState();
+    const nonce = oauth.generateRandomNonce();
+    const parResponse = await oauth.pushedAuthorizationRequest(authServer, client, auth, {
+      redirect_uri: REDIRECT, response_type: 'code', scope: 'openid profile offline_access', state, nonce,
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    }, insecure);
+    const pushed = await oauth.processPushedAuthorizationResponse(authServer, client, parResponse);
+    assert.equal(pushed.expires_in, 60);
+    const url = new URL(authServer.authorization_endpoint!);
+    url.search = new URLSearchParams({ client_id: client.client_id, request_uri: pushed.request_uri }).toString();
+    const callback = await new UserAgent().authorize(url.href, REDIRECT, alice);
+    const params = oauth.validateAuthResponse(authServer, client, callback, state);
+    const tokens = await oauth.processAuthorizationCodeResponse(authServer, client,
+      await oauth.authorizationCodeGrantRequest(authServer, client, auth, params, REDIRECT, verifier, insecure), { expectedNonce: nonce, requireIdToken: true });
+    assert.equal(oauth.getValidatedIdTokenClaims(tokens)!.sub, 'alice-id');
+
+    // The request_uri was single-use: the browser cannot start again with it.
+    const again = await fetch(url, { redirect: 'manual' });
+    assert.equal(again.status, 400);
+    assert.match(again.headers.get('content-type') ?? '', /^text\/html/);
+
+    // Refresh, introspection and revocation authenticate with fresh assertions too.
+    const refreshed = await oauth.processRefreshTokenResponse(authServer, client,
+      await oauth.refreshTokenGrantRequest(authServer, client, auth, tokens.refresh_token!, insecure));
+    const introspection = await oauth.processIntrospectionResponse(authServer, client,
+      await oauth.introspectionRequest(authServer, client, auth, refreshed.access_token, insecure));
+    assert.equal(introspection.active, true);
+    assert.equal(introspection.client_id, client.client_id);
+    await oauth.processRevocationResponse(await oauth.revocationRequest(authServer, client, auth, refreshed.access_token, insecure));
+    const after = await oauth.processIntrospectionResponse(authServer, client,
+      await oauth.introspectionRequest(authServer, client, auth, refreshed.access_token, insecure));
+    assert.equal(after.active, false);
+
+    // Without PAR this client is refused (it registered require_pushed_authorization_requests).
+    const plain = new URL(authServer.authorization_endpoint!);
+    plain.search = new URLSearchParams({
+      client_id: client.client_id, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid', state,
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    }).toString();
+    const refused = await fetch(plain, { redirect: 'manual' });
+    assert.equal(refused.status, 303);
+    assert.throws(() => oauth.validateAuthResponse(authServer, client, new URL(refused.headers.get('location')!), state),
+      (e: unknown) => e instanceof oauth.AuthorizationResponseError && e.error === 'invalid_request');
+
+    // A client_credentials request whose assertion names the token endpoint as audience is refused (CA-07).
+    const wrongAud = oauth.PrivateKeyJwt({ key: privateKey, kid: 'interop-1' }, { [oauth.modifyAssertion]: (_h, payload) => { payload.aud = authServer.token_endpoint; } });
+    await assert.rejects(
+      oauth.processClientCredentialsResponse(authServer, client, await oauth.clientCredentialsGrantRequest(authServer, client, wrongAud, new URLSearchParams({ scope: 'photos:read' }), insecure)),
+      (e: unknown) => e instanceof oauth.ResponseBodyError && e.error === 'invalid_client' && e.status === 401,
+    );
   });
 });
 

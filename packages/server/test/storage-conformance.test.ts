@@ -72,6 +72,32 @@ for (const backend of backends) {
       assert.notEqual(stored?.consumedAt, null);
     });
 
+    test('PJ-01 of 20 concurrent records of one client assertion jti exactly one is fresh; the others are replays', async () => {
+      const jtiHash = sha256(randomToken());
+      const results = await Promise.all(Array.from({ length: 20 }, () => storage.clientAssertionJtis.record(jtiHash, nowSeconds() + 60)));
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.equal(await storage.clientAssertionJtis.record(jtiHash, nowSeconds() + 60), false);
+      assert.equal(await storage.clientAssertionJtis.record(sha256(randomToken()), nowSeconds() + 60), true);
+    });
+
+    test('PR-01 of 20 concurrent consumes of one pushed request exactly one gets it; another client, or too late, gets nothing', async () => {
+      const now = nowSeconds();
+      const pushed = (idHash: string, clientId = 'c1') => storage.pushedRequests.create({
+        idHash, clientId, params: [['client_id', [clientId]], ['resource', ['https://a.example', 'https://b.example']]], createdAt: now, expiresAt: now + 60, consumedAt: null,
+      });
+      const idHash = sha256(randomToken());
+      await pushed(idHash);
+      assert.equal(await storage.pushedRequests.consume(idHash, 'c2', now), undefined, 'another client');
+      const results = await Promise.all(Array.from({ length: 20 }, () => storage.pushedRequests.consume(idHash, 'c1', now + 1)));
+      const winners = results.filter((r) => r !== undefined);
+      assert.equal(winners.length, 1);
+      assert.deepEqual(winners[0]!.params, [['client_id', ['c1']], ['resource', ['https://a.example', 'https://b.example']]]);
+      assert.equal(winners[0]!.consumedAt, now + 1);
+      const late = sha256(randomToken());
+      await pushed(late);
+      assert.equal(await storage.pushedRequests.consume(late, 'c1', now + 60), undefined, 'expired');
+    });
+
     test('R3 of 20 concurrent rotations of one refresh token exactly one wins', async () => {
       const hash = sha256(randomToken());
       await storage.refreshTokens.create({

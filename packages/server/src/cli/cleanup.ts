@@ -25,6 +25,8 @@ const LABELS: Record<keyof SweepCounts, string> = {
   authorizationCodes: 'authorization codes',
   signingKeys: 'signing keys',
   deviceCodes: 'device codes',
+  clientAssertionJtis: 'client assertion jtis',
+  pushedRequests: 'pushed authorization requests',
 };
 
 export async function cleanupCommand(args: string[]): Promise<number> {

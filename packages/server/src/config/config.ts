@@ -60,6 +60,10 @@ export const ConfigSchema = Type.Object({
     minimum: 0, maximum: 600_000, default: 10_000,
     description: 'milliseconds SIGTERM/SIGINT waits for in-flight requests before closing the remaining connections',
   }),
+  requirePushedAuthorizationRequests: Type.Boolean({
+    default: false,
+    description: 'RFC 9126: every client must send its authorization requests through the PAR endpoint',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -93,6 +97,7 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   databasePoolSize: { env: 'GATEHOUSE_DATABASE_POOL_SIZE', flag: 'database-pool-size' },
   databaseRequestTimeout: { env: 'GATEHOUSE_DATABASE_REQUEST_TIMEOUT', flag: 'database-request-timeout' },
   shutdownGrace: { env: 'GATEHOUSE_SHUTDOWN_GRACE', flag: 'shutdown-grace' },
+  requirePushedAuthorizationRequests: { env: 'GATEHOUSE_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS', flag: 'require-pushed-authorization-requests' },
 };
 
 export class ConfigError extends Error {}

@@ -1,8 +1,9 @@
 // RFC 6749 §2 (client types and registration), RFC 7591 §2 (client metadata names).
 import type { Client, ClientRepository } from '../storage/index.js';
 import {
-  CONFIDENTIAL_AUTH_METHODS, DEFAULT_CONFIDENTIAL_AUTH_METHOD, isClientAuthMethod, PUBLIC_AUTH_METHOD, type ClientAuthMethod,
+  CONFIDENTIAL_AUTH_METHODS, DEFAULT_CONFIDENTIAL_AUTH_METHOD, isClientAuthMethod, KEY_AUTH_METHODS, PUBLIC_AUTH_METHOD, type ClientAuthMethod,
 } from './client-auth/index.js';
+import { validateClientJwks, validateJwksUri } from './client-keys.js';
 import { randomToken, sha256 } from './crypto.js';
 import { invalidClientMetadata, invalidRedirectUri } from './errors.js';
 import { ALL_GRANTS, DEFAULT_GRANT_TYPES, findGrant, isGrantType, responseTypesOf, type GrantType } from './grants/index.js';
@@ -45,6 +46,12 @@ export interface NewClientInput {
   defaultScope?: string | undefined;
   /** RFC 8707: the audience of tokens requested without `resource` (else the server's default). */
   defaultResources?: readonly string[] | undefined;
+  /** RFC 7591 §2: the client's public keys as a JWK Set (private_key_jwt). */
+  jwks?: unknown;
+  /** RFC 7591 §2: where the client publishes its JWK Set (private_key_jwt), fetched through the SSRF-safe fetcher. */
+  jwksUri?: string | undefined;
+  /** RFC 9126 §6: this client must use pushed authorization requests. */
+  requirePushedAuthorizationRequests?: boolean | undefined;
 }
 
 export interface RegisteredClient {
@@ -83,9 +90,24 @@ function validateAuthMethod(requested: string | undefined, isPublic: boolean): C
   const authMethod = requested ?? (isPublic ? PUBLIC_AUTH_METHOD : DEFAULT_CONFIDENTIAL_AUTH_METHOD);
   if (!isClientAuthMethod(authMethod)) throw invalidClientMetadata(`unsupported token_endpoint_auth_method: ${authMethod}`);
   if (isPublic !== !CONFIDENTIAL_AUTH_METHODS.includes(authMethod)) {
-    throw invalidClientMetadata(`public clients use token_endpoint_auth_method ${PUBLIC_AUTH_METHOD}; confidential clients need a secret method`);
+    throw invalidClientMetadata(`public clients use token_endpoint_auth_method ${PUBLIC_AUTH_METHOD}; confidential clients need a secret or key method`);
   }
   return authMethod;
+}
+
+/**
+ * RFC 7591 §2: jwks or jwks_uri, exactly one, for the key methods (private_key_jwt) and for no other.
+ * Returns the metadata to store.
+ */
+export function keyMetadata(input: Pick<NewClientInput, 'jwks' | 'jwksUri'>, authMethod: ClientAuthMethod): Record<string, unknown> {
+  const hasJwks = input.jwks !== undefined;
+  const hasUri = input.jwksUri !== undefined;
+  if (!KEY_AUTH_METHODS.includes(authMethod)) {
+    if (hasJwks || hasUri) throw invalidClientMetadata(`jwks and jwks_uri are used only with token_endpoint_auth_method ${KEY_AUTH_METHODS.join(' or ')}`);
+    return {};
+  }
+  if (hasJwks === hasUri) throw invalidClientMetadata(`token_endpoint_auth_method ${authMethod} needs either jwks or jwks_uri (exactly one)`);
+  return hasJwks ? { jwks: validateClientJwks(input.jwks) } : { jwks_uri: validateJwksUri(input.jwksUri!) };
 }
 
 /** Validates client metadata; throws OAuthError (invalid_redirect_uri / invalid_client_metadata). */
@@ -94,6 +116,7 @@ export function validateNewClient(input: NewClientInput): Omit<Client, 'clientId
   if (clientName.length === 0 || clientName.length > 200) throw invalidClientMetadata('client_name must have 1 to 200 characters');
   const isPublic = input.isPublic ?? input.authMethod === PUBLIC_AUTH_METHOD;
   const authMethod = validateAuthMethod(input.authMethod, isPublic);
+  keyMetadata(input, authMethod);
   const redirectUris = [...new Set(input.redirectUris)];
   const grantTypes = validateGrantTypes(input.grantTypes, isPublic, redirectUris);
   for (const uri of redirectUris) assertRegistrableRedirectUri(uri);
@@ -110,7 +133,8 @@ export async function registerClient(repo: ClientRepository, input: NewClientInp
   // A client id never starts with `-`, so that it cannot be read as an option on a command line.
   let clientId = randomToken(16);
   while (clientId.startsWith('-')) clientId = randomToken(16);
-  const clientSecret = valid.isPublic ? undefined : randomToken(32);
+  // Clients that authenticate with keys (private_key_jwt) get no secret.
+  const clientSecret = valid.isPublic || KEY_AUTH_METHODS.includes(valid.authMethod) ? undefined : randomToken(32);
   const client: Client = {
     ...valid,
     clientId,
@@ -119,6 +143,8 @@ export async function registerClient(repo: ClientRepository, input: NewClientInp
       ...(input.idTokenSignedResponseAlg ? { id_token_signed_response_alg: input.idTokenSignedResponseAlg } : {}),
       ...logoutMetadata(input),
       ...defaultsMetadata(input, valid.scopes),
+      ...keyMetadata(input, valid.authMethod),
+      ...(input.requirePushedAuthorizationRequests === true ? { require_pushed_authorization_requests: true } : {}),
     },
     createdAt: now,
   };

@@ -10,6 +10,8 @@
 //   refresh_tokens          past their absolute expiry (the whole family is dead by then); and the sealed
 //                           successor response of a rotated token once its grace window is over
 //   signing_keys            retired and past remove_after (no longer in the JWKS on any node)
+//   client_assertion_jtis   past the assertion's exp + CLOCK_SKEW_MARGIN (an expired assertion is refused anyway)
+//   pushed_requests         past expires_at (used or not, a request_uri is dead by then)
 //   authorization_codes     CODE_REUSE_WINDOW (30 min, or the access token lifetime when longer) after they
 //                           expired and after they were used: a replayed code must still be recognised so
 //                           that it fails with invalid_grant AND revokes what it issued (AC-01, Hydra `newUsedExpiry`).
@@ -43,7 +45,9 @@ export type SweepTable =
   | 'refreshSuccessors'
   | 'authorizationCodes'
   | 'signingKeys'
-  | 'deviceCodes';
+  | 'deviceCodes'
+  | 'clientAssertionJtis'
+  | 'pushedRequests';
 export type SweepCounts = Record<SweepTable, number>;
 
 export interface SweepOptions {
@@ -56,7 +60,10 @@ export interface SweepOptions {
   signal?: AbortSignal;
 }
 
-export type SweepStorage = Pick<Repositories, 'interactions' | 'sessions' | 'revokedAccessTokens' | 'refreshTokens' | 'codes' | 'signingKeys' | 'deviceCodes'>;
+export type SweepStorage = Pick<
+  Repositories,
+  'interactions' | 'sessions' | 'revokedAccessTokens' | 'refreshTokens' | 'codes' | 'signingKeys' | 'deviceCodes' | 'clientAssertionJtis' | 'pushedRequests'
+>;
 
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   if (ms <= 0 || signal?.aborted) return Promise.resolve();
@@ -86,8 +93,13 @@ export async function sweepExpiredRows(storage: SweepStorage, now: number, optio
     ['authorizationCodes', (limit) => storage.codes.deleteSpent(codesBefore, limit)],
     ['signingKeys', (limit) => storage.signingKeys.deleteRemoved(now, limit)],
     ['deviceCodes', (limit) => storage.deviceCodes.deleteSpent(codesBefore, limit)],
+    ['clientAssertionJtis', (limit) => storage.clientAssertionJtis.deleteExpired(now - CLOCK_SKEW_MARGIN, limit)],
+    ['pushedRequests', (limit) => storage.pushedRequests.deleteExpired(now, limit)],
   ];
-  const counts: SweepCounts = { interactions: 0, sessions: 0, revokedAccessTokens: 0, refreshTokens: 0, refreshSuccessors: 0, authorizationCodes: 0, signingKeys: 0, deviceCodes: 0 };
+  const counts: SweepCounts = {
+    interactions: 0, sessions: 0, revokedAccessTokens: 0, refreshTokens: 0, refreshSuccessors: 0, authorizationCodes: 0, signingKeys: 0,
+    deviceCodes: 0, clientAssertionJtis: 0, pushedRequests: 0,
+  };
   for (const [table, deleteBatch] of tasks) {
     for (let batch = 0; batch < maxBatches && !options.signal?.aborted; batch++) {
       const deleted = await deleteBatch(batchSize);

@@ -215,11 +215,47 @@ const deviceCodes: Migration = {
   },
 };
 
+/** RFC 7523 §3 item 7: the jti of every accepted client assertion, until the assertion expires. */
+const clientAssertionJtis: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('client_assertion_jtis')
+      .addColumn('jti_hash', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('client_assertion_jtis_expires_at').on('client_assertion_jtis').column('expires_at').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('client_assertion_jtis').ifExists().execute();
+  },
+};
+
+/** RFC 9126 §2.2: pushed authorization requests, until used once or expired. */
+const pushedRequests: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('pushed_requests')
+      .addColumn('id_hash', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('client_id', 'varchar(255)', (c) => c.notNull())
+      .addColumn('params', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('consumed_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('pushed_requests_expires_at').on('pushed_requests').column('expires_at').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('pushed_requests').ifExists().execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0002_device_codes': deviceCodes,
+  '0003_client_assertion_jtis': clientAssertionJtis,
+  '0004_pushed_requests': pushedRequests,
   '0006_resources': resources,
   '0007_refresh_grace': refreshGrace,
-  '0002_device_codes': deviceCodes,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -196,3 +196,15 @@ export interface DeviceCode {
   /** The access token issued when it was redeemed. */
   accessToken: AccessTokenRef | null;
 }
+
+/** RFC 9126: a pushed authorization request, waiting for its one use at the authorization endpoint. */
+export interface PushedRequest {
+  /** SHA-256 digest of the random part of the request_uri. */
+  idHash: string;
+  clientId: string;
+  /** The pushed parameters (client credentials removed), in the order they came. */
+  params: readonly (readonly [string, readonly string[]])[];
+  createdAt: number;
+  expiresAt: number;
+  consumedAt: number | null;
+}

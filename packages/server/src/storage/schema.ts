@@ -131,6 +131,20 @@ export interface SigningKeyTable {
   remove_after: number | null;
 }
 
+export interface ClientAssertionJtiTable {
+  jti_hash: string; // SHA-256 of (client_id, jti)
+  expires_at: number;
+}
+
+export interface PushedRequestTable {
+  id_hash: string; // SHA-256 of the random part of the request_uri
+  client_id: string;
+  params: string; // JSON: [name, values[]] pairs of the pushed request, without client credentials
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
 export interface Database {
   clients: ClientTable;
   users: UserTable;
@@ -143,6 +157,8 @@ export interface Database {
   signing_keys: SigningKeyTable;
   resources: ResourceTable;
   device_codes: DeviceCodeTable;
+  client_assertion_jtis: ClientAssertionJtiTable;
+  pushed_requests: PushedRequestTable;
 }
 
 export interface DeviceCodeTable {

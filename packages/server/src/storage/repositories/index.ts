@@ -1,11 +1,13 @@
 // Small repositories, one per concern, over one Kysely executor (a database or a transaction), so the
 // same code serves SQLite and PostgreSQL and every caller can run several of them in one transaction.
+import { ClientAssertionJtiRepository } from './client-assertion-jtis.js';
 import { ClientRepository } from './clients.js';
 import { AuthorizationCodeRepository } from './codes.js';
 import type { Db } from './columns.js';
 import { DeviceCodeRepository } from './device-codes.js';
 import { GrantRepository } from './grants.js';
 import { InteractionRepository } from './interactions.js';
+import { PushedRequestRepository } from './pushed-requests.js';
 import { RefreshTokenRepository } from './refresh-tokens.js';
 import { ResourceRepository } from './resources.js';
 import { RevokedAccessTokenRepository } from './revoked-access-tokens.js';
@@ -18,6 +20,7 @@ export {
   ResourceRepository, RevokedAccessTokenRepository, SessionRepository, SigningKeyRepository, UserRepository,
 };
 export type { DeviceDecision } from './device-codes.js';
+export { ClientAssertionJtiRepository, PushedRequestRepository };
 export type { SigningKeyChanges } from './signing-keys.js';
 
 export interface Repositories {
@@ -32,6 +35,8 @@ export interface Repositories {
   signingKeys: SigningKeyRepository;
   resources: ResourceRepository;
   deviceCodes: DeviceCodeRepository;
+  clientAssertionJtis: ClientAssertionJtiRepository;
+  pushedRequests: PushedRequestRepository;
 }
 
 export function createRepositories(db: Db): Repositories {
@@ -47,5 +52,7 @@ export function createRepositories(db: Db): Repositories {
     signingKeys: new SigningKeyRepository(db),
     resources: new ResourceRepository(db),
     deviceCodes: new DeviceCodeRepository(db),
+    clientAssertionJtis: new ClientAssertionJtiRepository(db),
+    pushedRequests: new PushedRequestRepository(db),
   };
 }
