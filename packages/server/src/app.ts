@@ -16,6 +16,7 @@ import { revocationEndpoint } from './endpoints/revoke.js';
 import { wellKnownEndpoints } from './endpoints/well-known.js';
 import { userinfoEndpoint } from './endpoints/userinfo.js';
 import { endSessionEndpoint } from './endpoints/end-session.js';
+import { registrationEndpoint } from './endpoints/register.js';
 
 export const BODY_LIMIT = 64 * 1024;
 const STYLESHEET = readFileSync(new URL('../../assets/gatehouse.css', import.meta.url), 'utf8');
@@ -107,5 +108,6 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
   revocationEndpoint(app, deps);
   userinfoEndpoint(app, deps);
   endSessionEndpoint(app, deps);
+  registrationEndpoint(app, deps);
   return app;
 }

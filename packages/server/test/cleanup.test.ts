@@ -60,6 +60,10 @@ async function seed(storage: Storage, now: number): Promise<void> {
   await storage.signingKeys.create({ ...dead, kid: 'k-dead', status: 'retired', retiredAt: now - 7200, removeAfter: now - 1 });
   const published = await generateSigningKey('ES256', 'active', now - 90_000);
   await storage.signingKeys.create({ ...published, kid: 'k-published', status: 'retired', retiredAt: now - 60, removeAfter: now + 3600 });
+  // RFC 7591 initial access tokens: expired, used up, live.
+  await storage.registrationTokens.create({ tokenHash: 'iat-expired', usesLeft: 3, createdAt: now - 700, expiresAt: now - 1 });
+  await storage.registrationTokens.create({ tokenHash: 'iat-used-up', usesLeft: 0, createdAt: now - 700, expiresAt: now + 600 });
+  await storage.registrationTokens.create({ tokenHash: 'iat-live', usesLeft: 1, createdAt: now - 700, expiresAt: now + 600 });
 }
 
 test('R8: one sweep deletes the expired rows of every kind and leaves every live one', async (t) => {
@@ -71,7 +75,7 @@ test('R8: one sweep deletes the expired rows of every kind and leaves every live
   await seed(storage, now);
 
   const counts = await sweepExpiredRows(storage, now, { codeRetention: codeRetention(server.config), pauseMs: 0 });
-  assert.deepEqual(counts, { interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, authorizationCodes: 2, signingKeys: 1 });
+  assert.deepEqual(counts, { interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, authorizationCodes: 2, signingKeys: 1, registrationTokens: 2 });
   assert.ok(await storage.interactions.findActive('i-live', now));
   assert.ok(await storage.sessions.findActive(sha256('s-live'), now));
   assert.ok(await storage.revokedAccessTokens.isRevoked('j-recent'));
@@ -188,7 +192,7 @@ test('CLI: gatehouse cleanup deletes expired rows and prints the counts', async 
   });
   const json = await run(['--json', '--batch-size', '1']);
   assert.equal(json.code, 0, json.stderr);
-  assert.deepEqual(JSON.parse(json.stdout), { interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, authorizationCodes: 2, signingKeys: 1 });
+  assert.deepEqual(JSON.parse(json.stdout), { interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, authorizationCodes: 2, signingKeys: 1, registrationTokens: 2 });
   const text = await run([]);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /authorization codes:\s+0/);
@@ -225,7 +229,7 @@ test('R8, KR-02 on PostgreSQL: the sweep, key promotion under a race, retire gua
 
   await seed(storage, now);
   const counts = await sweepExpiredRows(storage, now, { codeRetention: CODE_REUSE_WINDOW, pauseMs: 0 });
-  assert.deepEqual(counts, { interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, authorizationCodes: 2, signingKeys: 1 });
+  assert.deepEqual(counts, { interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, authorizationCodes: 2, signingKeys: 1, registrationTokens: 2 });
 
   const policy = keyPolicy(loadConfig({}));
   await new KeyStore(storage.signingKeys).initialise(now);

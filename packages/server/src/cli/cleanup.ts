@@ -23,6 +23,7 @@ const LABELS: Record<keyof SweepCounts, string> = {
   refreshTokens: 'refresh tokens',
   authorizationCodes: 'authorization codes',
   signingKeys: 'signing keys',
+  registrationTokens: 'registration tokens',
 };
 
 export async function cleanupCommand(args: string[]): Promise<number> {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `gatehouse` command (CONTRACT.md): serve, users, clients, keys, sessions, cleanup.
+// The `gatehouse` command (CONTRACT.md): serve, users, clients, keys, sessions, cleanup, registration-tokens.
 import { createServer } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, OPTION_NAMES } from '../config/config.js';
@@ -10,6 +10,7 @@ import { usersCommand } from './users.js';
 import { keysCommand } from './keys.js';
 import { sessionsCommand } from './sessions.js';
 import { cleanupCommand } from './cleanup.js';
+import { registrationTokensCommand } from './registration-tokens.js';
 import { UsageError } from './common.js';
 
 const HELP = `gatehouse — OAuth 2.0 / OpenID Connect authorization server
@@ -27,6 +28,7 @@ Usage:
   gatehouse keys retire KID [--keep-published]
   gatehouse sessions revoke --user USERNAME [--issuer URL] [--json]
   gatehouse cleanup [--batch-size N] [--json]
+  gatehouse registration-tokens create [--expires-in SECONDS] [--uses N] [--json]
 
 Every command takes --database URL (sqlite:PATH or postgres://…; env GATEHOUSE_DATABASE_URL;
 default sqlite:./data/gatehouse.db). Run \`gatehouse <command> --help\` for details.
@@ -95,6 +97,8 @@ async function main(argv: string[]): Promise<number> {
       return sessionsCommand(rest);
     case 'cleanup':
       return cleanupCommand(rest);
+    case 'registration-tokens':
+      return registrationTokensCommand(rest);
     default:
       throw new UsageError(`unknown command: ${command}`);
   }

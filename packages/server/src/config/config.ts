@@ -37,6 +37,11 @@ export const ConfigSchema = Type.Object({
     default: 'info',
     description: 'log level',
   }),
+  openRegistration: Type.Boolean({
+    default: false,
+    description:
+      'UNSAFE opt-out: let anyone register clients at /register without an initial access token (RFC 7591 §3); such clients get only grants that act for a user',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -62,6 +67,7 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   loginLockSeconds: { env: 'GATEHOUSE_LOGIN_LOCK_SECONDS', flag: 'login-lock-seconds' },
   trustProxy: { env: 'GATEHOUSE_TRUST_PROXY', flag: 'trust-proxy' },
   logLevel: { env: 'GATEHOUSE_LOG_LEVEL', flag: 'log-level' },
+  openRegistration: { env: 'GATEHOUSE_OPEN_REGISTRATION', flag: 'open-registration' },
 };
 
 export class ConfigError extends Error {}

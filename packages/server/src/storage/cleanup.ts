@@ -9,6 +9,7 @@
 //   revoked_access_tokens   past the access token's exp + CLOCK_SKEW_MARGIN (an expired token is refused anyway)
 //   refresh_tokens          past their absolute expiry (the whole family is dead by then)
 //   signing_keys            retired and past remove_after (no longer in the JWKS on any node)
+//   registration_tokens     past expires_at, or with no use left (RFC 7591 initial access tokens)
 //   authorization_codes     CODE_REUSE_WINDOW (30 min, or the access token lifetime when longer) after they
 //                           expired and after they were used: a replayed code must still be recognised so
 //                           that it fails with invalid_grant AND revokes what it issued (AC-01, Hydra `newUsedExpiry`).
@@ -33,7 +34,7 @@ export function codeRetention(config: Pick<Config, 'accessTokenTtl'>): number {
   return Math.max(CODE_REUSE_WINDOW, config.accessTokenTtl);
 }
 
-export type SweepTable = 'interactions' | 'sessions' | 'revokedAccessTokens' | 'refreshTokens' | 'authorizationCodes' | 'signingKeys';
+export type SweepTable = 'interactions' | 'sessions' | 'revokedAccessTokens' | 'refreshTokens' | 'authorizationCodes' | 'signingKeys' | 'registrationTokens';
 export type SweepCounts = Record<SweepTable, number>;
 
 export interface SweepOptions {
@@ -46,7 +47,7 @@ export interface SweepOptions {
   signal?: AbortSignal;
 }
 
-export type SweepStorage = Pick<Repositories, 'interactions' | 'sessions' | 'revokedAccessTokens' | 'refreshTokens' | 'codes' | 'signingKeys'>;
+export type SweepStorage = Pick<Repositories, 'interactions' | 'sessions' | 'revokedAccessTokens' | 'refreshTokens' | 'codes' | 'signingKeys' | 'registrationTokens'>;
 
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   if (ms <= 0 || signal?.aborted) return Promise.resolve();
@@ -74,8 +75,9 @@ export async function sweepExpiredRows(storage: SweepStorage, now: number, optio
     ['refreshTokens', (limit) => storage.refreshTokens.deleteExpired(now, limit)],
     ['authorizationCodes', (limit) => storage.codes.deleteSpent(codesBefore, limit)],
     ['signingKeys', (limit) => storage.signingKeys.deleteRemoved(now, limit)],
+    ['registrationTokens', (limit) => storage.registrationTokens.deleteExpired(now, limit)],
   ];
-  const counts: SweepCounts = { interactions: 0, sessions: 0, revokedAccessTokens: 0, refreshTokens: 0, authorizationCodes: 0, signingKeys: 0 };
+  const counts: SweepCounts = { interactions: 0, sessions: 0, revokedAccessTokens: 0, refreshTokens: 0, authorizationCodes: 0, signingKeys: 0, registrationTokens: 0 };
   for (const [table, deleteBatch] of tasks) {
     for (let batch = 0; batch < maxBatches && !options.signal?.aborted; batch++) {
       const deleted = await deleteBatch(batchSize);

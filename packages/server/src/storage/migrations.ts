@@ -140,8 +140,28 @@ const initial: Migration = {
   },
 };
 
+/** RFC 7591 / RFC 7592: initial access tokens, and the registration access token of a client. */
+const dynamicRegistration: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('clients').addColumn('registration_access_token_hash', 'varchar(64)').execute();
+    await db.schema
+      .createTable('registration_tokens')
+      .addColumn('token_hash', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('uses_left', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('registration_tokens_expires_at').on('registration_tokens').column('expires_at').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('registration_tokens').ifExists().execute();
+    await db.schema.alterTable('clients').dropColumn('registration_access_token_hash').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0005_dynamic_registration': dynamicRegistration,
 };
 
 export const migrationProvider: MigrationProvider = {

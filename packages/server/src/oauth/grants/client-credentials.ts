@@ -17,7 +17,7 @@ export interface ClientCredentialsDeps {
 export const clientCredentialsGrant = {
   grantType: 'client_credentials' as const,
   parameters: ['scope'],
-  registration: { confidentialOnly: true },
+  registration: { confidentialOnly: true, withoutUser: true },
   async handle({ params, client, now }, { config, keys }): Promise<TokenResponse> {
     if (client.isPublic) throw unauthorizedClient('public clients cannot use client_credentials');
     const requested = parseScope(single(params, 'scope'));

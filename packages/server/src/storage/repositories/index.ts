@@ -6,6 +6,7 @@ import type { Db } from './columns.js';
 import { GrantRepository } from './grants.js';
 import { InteractionRepository } from './interactions.js';
 import { RefreshTokenRepository } from './refresh-tokens.js';
+import { RegistrationTokenRepository } from './registration-tokens.js';
 import { RevokedAccessTokenRepository } from './revoked-access-tokens.js';
 import { SessionRepository } from './sessions.js';
 import { SigningKeyRepository } from './signing-keys.js';
@@ -15,6 +16,7 @@ export {
   AuthorizationCodeRepository, ClientRepository, GrantRepository, InteractionRepository, RefreshTokenRepository,
   RevokedAccessTokenRepository, SessionRepository, SigningKeyRepository, UserRepository,
 };
+export { RegistrationTokenRepository };
 export type { SigningKeyChanges } from './signing-keys.js';
 
 export interface Repositories {
@@ -27,6 +29,7 @@ export interface Repositories {
   sessions: SessionRepository;
   interactions: InteractionRepository;
   signingKeys: SigningKeyRepository;
+  registrationTokens: RegistrationTokenRepository;
 }
 
 export function createRepositories(db: Db): Repositories {
@@ -40,5 +43,6 @@ export function createRepositories(db: Db): Repositories {
     sessions: new SessionRepository(db),
     interactions: new InteractionRepository(db),
     signingKeys: new SigningKeyRepository(db),
+    registrationTokens: new RegistrationTokenRepository(db),
   };
 }
