@@ -248,7 +248,7 @@ test('DR-01 with openRegistration, anyone may register a native client, but not 
   assert.equal(tok.statusCode, 200, tok.body);
 });
 
-test('RFC 7592 read: the registration access token reads the client; a wrong token, another client\'s token or an unknown client is 401', async (t) => {
+test('DR-01 RFC 7592 read: the registration access token reads the client; a wrong token, another client\'s token or an unknown client is 401', async (t) => {
   const server = await setup(t);
   const iat = await initialToken(server, { uses: 2 });
   const a = (await register(server, WEB, iat)).json() as Record<string, string>;
@@ -281,7 +281,7 @@ test('RFC 7592 read: the registration access token reads the client; a wrong tok
   assertOAuthError(await manage(server, 'GET', `${ISSUER}/register/${cli.clientId}`, a.registration_access_token), 401, 'invalid_token');
 });
 
-test('RFC 7592 update: metadata is replaced and validated like registration, the token rotates, the secret stays', async (t) => {
+test('DR-01 RFC 7592 update: metadata is replaced and validated like registration, the token rotates, the secret stays', async (t) => {
   const server = await setup(t);
   const a = (await register(server, WEB, await initialToken(server))).json() as Record<string, string>;
   const uri = a.registration_client_uri!;
@@ -322,7 +322,7 @@ test('RFC 7592 update: metadata is replaced and validated like registration, the
   assert.equal((reset.json() as Record<string, unknown>).scope, 'openid profile email');
 });
 
-test('RFC 7592 update: an openly registered client cannot add client_credentials', async (t) => {
+test('DR-01 RFC 7592 update: an openly registered client cannot add client_credentials', async (t) => {
   const server = await setup(t, { GATEHOUSE_OPEN_REGISTRATION: 'true' });
   const a = (await register(server, WEB)).json() as Record<string, string>;
   const res = await manage(server, 'PUT', a.registration_client_uri!, a.registration_access_token, {
@@ -332,7 +332,7 @@ test('RFC 7592 update: an openly registered client cannot add client_credentials
   assert.deepEqual((await server.deps.storage.clients.find(a.client_id!))?.grantTypes, ['authorization_code', 'refresh_token']);
 });
 
-test('RFC 7592 delete: 204, then the client and its registration access token are gone', async (t) => {
+test('DR-01 RFC 7592 delete: 204, then the client and its registration access token are gone', async (t) => {
   const server = await setup(t);
   const a = (await register(server, WEB, await initialToken(server))).json() as Record<string, string>;
   assertOAuthError(await manage(server, 'DELETE', a.registration_client_uri!, 'wrong-token'), 401, 'invalid_token');
