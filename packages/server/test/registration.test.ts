@@ -238,6 +238,12 @@ test('DR-01 with openRegistration, anyone may register a native client, but not 
 
   const cc = { client_name: 'Worker', grant_types: ['client_credentials'], scope: 'photos:read' };
   assertOAuthError(await register(server, cc), 400, 'invalid_client_metadata');
+  // Nor one that makes the server POST to a URL of its choosing (back-channel logout).
+  const backchannel = { ...WEB, backchannel_logout_uri: 'https://printer.example/bc' };
+  assertOAuthError(await register(server, backchannel), 400, 'invalid_client_metadata');
+  const authorised = await register(server, backchannel, await initialToken(server));
+  assert.equal(authorised.statusCode, 201, authorised.body);
+  assert.equal((authorised.json() as Record<string, unknown>).backchannel_logout_uri, 'https://printer.example/bc');
   // An invalid token is still refused even though registration is open.
   assertOAuthError(await register(server, cc, 'wrong'), 401, 'invalid_token');
   // With an initial access token the operator authorised it.
@@ -322,14 +328,26 @@ test('DR-01 RFC 7592 update: metadata is replaced and validated like registratio
   assert.equal((reset.json() as Record<string, unknown>).scope, 'openid profile email');
 });
 
-test('DR-01 RFC 7592 update: an openly registered client cannot add client_credentials', async (t) => {
+test('DR-01 RFC 7592 update: an openly registered client cannot add client_credentials or a back-channel logout URI', async (t) => {
   const server = await setup(t, { GATEHOUSE_OPEN_REGISTRATION: 'true' });
   const a = (await register(server, WEB)).json() as Record<string, string>;
   const res = await manage(server, 'PUT', a.registration_client_uri!, a.registration_access_token, {
     ...WEB, client_id: a.client_id, grant_types: ['authorization_code', 'client_credentials'],
   });
   assertOAuthError(res, 400, 'invalid_client_metadata');
-  assert.deepEqual((await server.deps.storage.clients.find(a.client_id!))?.grantTypes, ['authorization_code', 'refresh_token']);
+  const bc = await manage(server, 'PUT', a.registration_client_uri!, a.registration_access_token, {
+    ...WEB, client_id: a.client_id, backchannel_logout_uri: 'https://printer.example/bc',
+  });
+  assertOAuthError(bc, 400, 'invalid_client_metadata');
+  const stored = await server.deps.storage.clients.find(a.client_id!);
+  assert.deepEqual(stored?.grantTypes, ['authorization_code', 'refresh_token']);
+  assert.equal(stored?.metadata.backchannel_logout_uri, undefined);
+  // A client registered with a token keeps (and may change) what it was authorised for.
+  const b = (await register(server, { ...WEB, grant_types: ['authorization_code', 'client_credentials'], backchannel_logout_uri: 'https://printer.example/bc' }, await initialToken(server))).json() as Record<string, string>;
+  const kept = await manage(server, 'PUT', b.registration_client_uri!, b.registration_access_token, {
+    ...WEB, client_id: b.client_id, grant_types: ['authorization_code', 'client_credentials'], backchannel_logout_uri: 'https://printer.example/bc2',
+  });
+  assert.equal(kept.statusCode, 200, kept.body);
 });
 
 test('DR-01 RFC 7592 delete: 204, then the client and its registration access token are gone', async (t) => {

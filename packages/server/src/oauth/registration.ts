@@ -6,8 +6,10 @@
 // Decisions where the RFCs leave room:
 //   - Registration needs an initial access token (RFC 7591 §3) unless the operator set
 //     openRegistration. A client registered without one (open registration) may not register a grant
-//     that acts without a user (GrantRegistration.withoutUser: client_credentials), and an RFC 7592
-//     update never adds such a grant to a client that does not already have it.
+//     that acts without a user (GrantRegistration.withoutUser: client_credentials) nor a
+//     backchannel_logout_uri (the server would POST to a URL an anonymous party chose). An RFC 7592
+//     update never adds either to a client that does not already have it, so what a client may do
+//     beyond that is fixed by the registration the operator authorised.
 //   - Unknown metadata, software statements and informational URIs (logo_uri, client_uri, …) are
 //     ignored (RFC 7591 §2, §3.1): they are neither stored nor returned.
 //   - JSON null is the same as an absent field; in an update, absent means "back to the default"
@@ -16,7 +18,7 @@
 //     read returns the token that was presented, since only its digest is stored.
 //   - A client cannot change between public and confidential in an update; its secret never changes.
 import type { Client, RegistrationTokenRepository, Storage } from '../storage/index.js';
-import { clientMetadata, registerClient, updateClient, type NewClientInput } from './clients.js';
+import { backchannelLogoutUriOf, clientMetadata, registerClient, updateClient, type NewClientInput } from './clients.js';
 import { PUBLIC_AUTH_METHOD } from './client-auth/index.js';
 import { constantTimeEqual, digestsEqual, randomToken, sha256 } from './crypto.js';
 import { invalidClientMetadata, invalidRedirectUri, OAuthError, type OAuthErrorOptions } from './errors.js';
@@ -158,7 +160,11 @@ export async function registerDynamicClient(
     if (token !== undefined && !(await tx.registrationTokens.consume(sha256(token), now))) {
       throw invalidToken('the initial access token is invalid, expired or used up');
     }
-    const input = metadataToInput(request.body, token === undefined);
+    const anonymous = token === undefined;
+    const input = metadataToInput(request.body, anonymous);
+    if (anonymous && input.backchannelLogoutUri !== undefined) {
+      throw invalidClientMetadata('backchannel_logout_uri needs a registration authorised by the operator (an initial access token)');
+    }
     return registerClient(tx.clients, input, now, { registrationAccessTokenHash: sha256(registrationAccessToken) });
   });
   return clientInformation(client, deps.issuer, { registrationAccessToken, clientSecret });
@@ -194,6 +200,9 @@ export async function updateDynamicClient(deps: RegistrationDeps, client: Client
   }
   const hasWithoutUserGrant = ALL_GRANTS.some((g) => g.registration.withoutUser === true && client.grantTypes.includes(g.grantType));
   const input = metadataToInput(m, !hasWithoutUserGrant);
+  if (input.backchannelLogoutUri !== undefined && backchannelLogoutUriOf(client) === undefined) {
+    throw invalidClientMetadata('backchannel_logout_uri can be added only by a registration authorised by the operator');
+  }
   const registrationAccessToken = randomToken(32);
   const updated = await updateClient(deps.storage.clients, client, input, { registrationAccessTokenHash: sha256(registrationAccessToken) });
   if (!updated) throw invalidToken('the registration access token is invalid', { detail: 'client deleted during update' });
