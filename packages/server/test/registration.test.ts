@@ -326,6 +326,7 @@ test('DR-01 RFC 7592 update: metadata is replaced and validated like registratio
   const reset = await manage(server, 'PUT', uri, String(updated.registration_access_token), { client_id: a.client_id, redirect_uris: ['https://printer.example/cb'] });
   assert.equal(reset.statusCode, 200, reset.body);
   assert.equal((reset.json() as Record<string, unknown>).scope, 'openid profile email');
+  assert.equal((reset.json() as Record<string, unknown>).token_endpoint_auth_method, 'client_secret_post', 'an omitted auth method stays');
 });
 
 test('DR-01 RFC 7592 update: an openly registered client cannot add client_credentials or a back-channel logout URI', async (t) => {

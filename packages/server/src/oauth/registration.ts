@@ -13,7 +13,7 @@
 //   - Unknown metadata, software statements and informational URIs (logo_uri, client_uri, …) are
 //     ignored (RFC 7591 §2, §3.1): they are neither stored nor returned.
 //   - JSON null is the same as an absent field; in an update, absent means "back to the default"
-//     (RFC 7592 §2.2).
+//     (RFC 7592 §2.2), except token_endpoint_auth_method, which then stays what it was.
 //   - Every successful update rotates the registration access token (RFC 7592 §2.2 allows it); a
 //     read returns the token that was presented, since only its digest is stored.
 //   - A client cannot change between public and confidential in an update; its secret never changes.
@@ -94,12 +94,12 @@ function defaultClientName(redirectUris: readonly string[]): string {
  * JSON types (else invalid_client_metadata, or invalid_redirect_uri for the URI lists); unknown
  * fields are ignored. response_types must agree with grant_types (RFC 7591 §2.1).
  */
-export function metadataToInput(body: unknown, userGrantsOnly: boolean): NewClientInput {
+export function metadataToInput(body: unknown, userGrantsOnly: boolean, defaultAuthMethod: string = DEFAULT_CONFIDENTIAL_AUTH_METHOD): NewClientInput {
   const m = asObject(body);
   const redirectUris = optionalStringList(m, 'redirect_uris', invalidRedirectUri) ?? [];
   const grantTypes = optionalStringList(m, 'grant_types');
   const responseTypes = optionalStringList(m, 'response_types');
-  const authMethod = optionalString(m, 'token_endpoint_auth_method') ?? DEFAULT_CONFIDENTIAL_AUTH_METHOD;
+  const authMethod = optionalString(m, 'token_endpoint_auth_method') ?? defaultAuthMethod;
   if (responseTypes !== undefined) {
     const supported = responseTypesOf(GRANT_TYPES);
     const unknown = responseTypes.filter((r) => !supported.includes(r));
@@ -199,7 +199,8 @@ export async function updateDynamicClient(deps: RegistrationDeps, client: Client
     }
   }
   const hasWithoutUserGrant = ALL_GRANTS.some((g) => g.registration.withoutUser === true && client.grantTypes.includes(g.grantType));
-  const input = metadataToInput(m, !hasWithoutUserGrant);
+  // An omitted token_endpoint_auth_method keeps the client's own (the other defaults are RFC 7591's).
+  const input = metadataToInput(m, !hasWithoutUserGrant, client.authMethod);
   if (input.backchannelLogoutUri !== undefined && backchannelLogoutUriOf(client) === undefined) {
     throw invalidClientMetadata('backchannel_logout_uri can be added only by a registration authorised by the operator');
   }
