@@ -29,7 +29,7 @@ async function count(storage: Storage, table: string): Promise<number> {
 async function seed(storage: Storage, now: number): Promise<void> {
   for (const [id, expires] of [['i-dead', now - 1], ['i-live', now + 600]] as const) {
     await storage.interactions.create({
-      id, clientId: 'c', request: { clientId: 'c', redirectUri: 'https://c.example/cb', redirectUriProvided: true, scopes: ['openid'], prompt: [] }, browserHash: 'h', userId: null, authTime: null, sid: null, createdAt: now - 700, expiresAt: expires, consumedAt: null,
+      id, clientId: 'c', request: { clientId: 'c', redirectUri: 'https://c.example/cb', redirectUriProvided: true, scopes: ['openid'], resources: [], prompt: [] }, browserHash: 'h', userId: null, authTime: null, sid: null, createdAt: now - 700, expiresAt: expires, consumedAt: null,
     });
   }
   for (const [id, expires] of [['s-dead', now - 1], ['s-live', now + 600]] as const) {
@@ -42,12 +42,12 @@ async function seed(storage: Storage, now: number): Promise<void> {
   ]);
   for (const [hash, expires] of [['rt-dead', now - 1], ['rt-live', now + 600]] as const) {
     await storage.refreshTokens.create({
-      tokenHash: hash, familyId: `f-${hash}`, clientId: 'c', userId: 'u', scopes: ['openid'], authTime: now, sid: null, createdAt: now - 700,
+      tokenHash: hash, familyId: `f-${hash}`, clientId: 'c', userId: 'u', scopes: ['openid'], resources: [], authTime: now, sid: null, createdAt: now - 700,
       expiresAt: expires, idleExpiresAt: Math.min(expires, now + 60), rotatedAt: null, revokedAt: null, accessToken: null,
     });
   }
   const code = (hash: string, expiresAt: number, consumedAt: number | null) => storage.codes.create({
-    codeHash: hash, familyId: `f-${hash}`, clientId: 'c', userId: 'u', redirectUri: 'https://c.example/cb', redirectUriProvided: true, scopes: ['openid'],
+    codeHash: hash, familyId: `f-${hash}`, clientId: 'c', userId: 'u', redirectUri: 'https://c.example/cb', redirectUriProvided: true, scopes: ['openid'], resources: [],
     codeChallenge: null, codeChallengeMethod: null, nonce: null, authTime: now, sid: null, createdAt: expiresAt - 60, expiresAt: expiresAt,
     consumedAt: consumedAt, accessToken: null,
   });
@@ -246,14 +246,14 @@ test('R8, KR-02 on PostgreSQL: the sweep, key promotion under a race, retire gua
 
   await storage.grants.save('u', 'c-grant', ['openid'], now);
   await storage.refreshTokens.create({
-    tokenHash: 'rt-s', familyId: 'fam-s', clientId: 'c-rt', userId: 'u', scopes: ['openid'], authTime: now, sid: 'sid-1', createdAt: now,
+    tokenHash: 'rt-s', familyId: 'fam-s', clientId: 'c-rt', userId: 'u', scopes: ['openid'], resources: [], authTime: now, sid: 'sid-1', createdAt: now,
     expiresAt: now + 600, idleExpiresAt: now + 600, rotatedAt: null, revokedAt: null, accessToken: { jti: 'jti-rt', expiresAt: now + 600 },
   });
   assert.deepEqual(await storage.grants.clientsOf('u'), ['c-grant']);
   assert.deepEqual((await storage.refreshTokens.clientsOf('u', now)).sort(), ['c', 'c-rt']);
   assert.deepEqual(await storage.refreshTokens.familiesOfSession('u', 'sid-1'), ['fam-s']);
   await storage.codes.create({
-    codeHash: 'code-at', familyId: 'fam-c', clientId: 'c', userId: 'u', redirectUri: 'https://c.example/cb', redirectUriProvided: true, scopes: ['openid'],
+    codeHash: 'code-at', familyId: 'fam-c', clientId: 'c', userId: 'u', redirectUri: 'https://c.example/cb', redirectUriProvided: true, scopes: ['openid'], resources: [],
     codeChallenge: null, codeChallengeMethod: null, nonce: null, authTime: now, sid: null, createdAt: now, expiresAt: now + 60,
     consumedAt: now, accessToken: { jti: 'jti-code', expiresAt: now + 600 },
   });

@@ -308,7 +308,7 @@ test('serve applies migrations itself, a client created by the CLI works against
   const { db } = tempDb(t);
   const port = await freePort();
   const c = json<{ client_id: string; client_secret: string }>(
-    await run(['clients', 'create', '--name', 'svc', '--redirect-uri', 'https://svc.example/cb', '--grant-types', 'client_credentials', '--scope', 'photos:read', '--database', db, '--json']),
+    await run(['clients', 'create', '--name', 'svc', '--redirect-uri', 'https://svc.example/cb', '--grant-types', 'client_credentials', '--scope', 'photos:read', '--default-scope', 'photos:read', '--database', db, '--json']),
   );
   const s = await serve(['--port', String(port), '--database', db]);
   t.after(() => s.kill('SIGKILL'));
@@ -345,4 +345,45 @@ test('clients delete and keys retire accept ids that start with "-" (base64url i
   await check.close();
   assert.deepEqual(dashSafePositionals(['-abc', '--json', '-h']), ['--json', '-h', '--', '-abc']);
   assert.deepEqual(dashSafePositionals(['--database', 'x', '--', '-k']), ['--database', 'x', '--', '-k']);
+});
+
+test('resources create, list, update and delete work as CONTRACT.md writes them, and print the introspection credentials once', async (t) => {
+  const { db } = tempDb(t);
+  const created = json<{ uri: string; name: string; scope: string; scope_descriptions: Record<string, string>; introspection_credentials: { client_id: string; client_secret: string } }>(
+    await run(['resources', 'create', '--uri', 'https://orders.example/api', '--scope', 'api:read api:write', '--name', 'Orders',
+      '--scope-description', 'api:read=Read your orders', '--scope-description', 'api:write=Place orders for you', '--database', db, '--json']),
+  );
+  assert.equal(created.uri, 'https://orders.example/api');
+  assert.equal(created.scope, 'api:read api:write');
+  assert.deepEqual(created.scope_descriptions, { 'api:read': 'Read your orders', 'api:write': 'Place orders for you' });
+  assert.match(created.introspection_credentials.client_secret, /^[A-Za-z0-9_-]{43}$/);
+  const list = json<Record<string, unknown>[]>(await run(['resources', 'list', '--database', db, '--json']));
+  assert.equal(list.length, 1);
+  assert.ok(!JSON.stringify(list).includes(created.introspection_credentials.client_secret), 'the secret is shown only once');
+  const storage = await openStorage(db);
+  const holder = await storage.clients.find(created.introspection_credentials.client_id);
+  await storage.close();
+  assert.equal(holder?.secretHash, sha256(created.introspection_credentials.client_secret), 'only the digest is stored');
+  const updated = json<{ name: string; scope_descriptions: Record<string, string> }>(
+    await run(['resources', 'update', 'https://orders.example/api', '--name', 'Order desk', '--scope-description', 'api:read=See your orders', '--database', db, '--json']),
+  );
+  assert.equal(updated.name, 'Order desk');
+  assert.equal(updated.scope_descriptions['api:read'], 'See your orders');
+  assert.equal((await run(['resources', 'delete', 'https://orders.example/api', '--database', db])).code, 0);
+  assert.deepEqual(json<unknown[]>(await run(['resources', 'list', '--database', db, '--json'])), []);
+  const again = await run(['resources', 'delete', 'https://orders.example/api', '--database', db]);
+  assert.equal(again.code, 1);
+});
+
+test('AU-02 resources create refuses a fragment, a relative URI and a duplicate with a message and a non-zero exit', async (t) => {
+  const { db } = tempDb(t);
+  for (const uri of ['https://orders.example/api#x', '/api']) {
+    const r = await run(['resources', 'create', '--uri', uri, '--scope', 'a', '--database', db]);
+    assert.notEqual(r.code, 0, uri);
+    assert.match(r.stderr, /invalid_target/);
+  }
+  assert.equal((await run(['resources', 'create', '--uri', 'https://orders.example/api', '--database', db])).code, 0);
+  const dup = await run(['resources', 'create', '--uri', 'https://orders.example/api', '--database', db]);
+  assert.equal(dup.code, 1);
+  assert.match(dup.stderr, /already registered/);
 });

@@ -127,7 +127,7 @@ test('CA-06 Basic credentials are form-urlencoded: a client_id with ":" and "%" 
   await server.deps.storage.clients.create({
     clientId: clientId, secretHash: sha256(secret), clientName: 'Odd Id', redirectUris: [C1],
     grantTypes: ['client_credentials'], scopes: ['photos:read'], authMethod: 'client_secret_basic',
-    isPublic: false, metadata: {}, createdAt: Math.floor(Date.now() / 1000),
+    isPublic: false, metadata: { default_scope: 'photos:read' }, createdAt: Math.floor(Date.now() / 1000),
   });
   const res = await post(server, CC, { authorization: basic(clientId, secret) });
   assert.equal(res.statusCode, 200, res.body);

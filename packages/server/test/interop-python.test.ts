@@ -142,6 +142,7 @@ describe('interop with Python: authlib and requests-oauthlib', () => {
     const c = await registerClient(storage.clients, {
       clientName: 'Python Printer', redirectUris: [REDIRECT], scope,
       grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'], authMethod: 'client_secret_basic',
+      defaultScope: 'photos:read', // what requests-oauthlib's client_credentials request (sent without scope) gets
     }, now);
     client = { id: c.client.clientId, secret: c.clientSecret! };
   });

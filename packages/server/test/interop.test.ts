@@ -170,7 +170,7 @@ describe('the resource-server library accepts Gatehouse tokens', () => {
     const { createVerifier, InvalidTokenError, InsufficientScopeError } = await import('@gatehouse/resource-server');
     const now = nowSeconds();
     const { client, clientSecret } = await registerClient(server.deps.storage.clients, {
-      clientName: 'Worker', redirectUris: [], grantTypes: ['client_credentials'], scope: 'photos:read',
+      clientName: 'Worker', redirectUris: [], grantTypes: ['client_credentials'], scope: 'photos:read', defaultScope: 'photos:read',
     }, now);
     const basicAuth = `Basic ${Buffer.from(`${client.clientId}:${clientSecret}`).toString('base64')}`;
     const tokenRes = await fetch(`${server.issuer}/token`, {

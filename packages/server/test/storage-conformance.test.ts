@@ -48,7 +48,7 @@ if (pgUrl) {
 
 const row = (over: Partial<Parameters<Storage['codes']['create']>[0]> = {}) => ({
   codeHash: sha256(randomToken()), familyId: randomToken(16), clientId: 'c1', userId: 'u1', redirectUri: 'https://c1.example/cb',
-  redirectUriProvided: true, scopes: ['openid'], codeChallenge: null, codeChallengeMethod: null, nonce: null, authTime: 1, sid: null,
+  redirectUriProvided: true, scopes: ['openid'], resources: [], codeChallenge: null, codeChallengeMethod: null, nonce: null, authTime: 1, sid: null,
   createdAt: 1, expiresAt: nowSeconds() + 60, consumedAt: null, accessToken: null, ...over,
 });
 
@@ -75,7 +75,7 @@ for (const backend of backends) {
     test('R3 of 20 concurrent rotations of one refresh token exactly one wins', async () => {
       const hash = sha256(randomToken());
       await storage.refreshTokens.create({
-        tokenHash: hash, familyId: 'fam-r3', clientId: 'c1', userId: 'u1', scopes: ['openid'], authTime: 1, sid: null, createdAt: 1,
+        tokenHash: hash, familyId: 'fam-r3', clientId: 'c1', userId: 'u1', scopes: ['openid'], resources: [], authTime: 1, sid: null, createdAt: 1,
         expiresAt: nowSeconds() + 100, idleExpiresAt: nowSeconds() + 100, rotatedAt: null, revokedAt: null, accessToken: { jti: 'a', expiresAt: nowSeconds() + 50 },
       });
       const results = await Promise.all(Array.from({ length: 20 }, () => storage.transaction((tx) => tx.refreshTokens.markRotated(hash, 5))));
@@ -114,7 +114,7 @@ for (const backend of backends) {
       const now = nowSeconds();
       for (const [i, exp] of [[1, now + 100], [2, now - 5]] as const) {
         await storage.refreshTokens.create({
-          tokenHash: sha256(`fam-token-${i}`), familyId: 'fam-x', clientId: 'c1', userId: 'u1', scopes: ['openid'], authTime: 1, sid: null, createdAt: 1,
+          tokenHash: sha256(`fam-token-${i}`), familyId: 'fam-x', clientId: 'c1', userId: 'u1', scopes: ['openid'], resources: [], authTime: 1, sid: null, createdAt: 1,
           expiresAt: now + 100, idleExpiresAt: now + 100, rotatedAt: null, revokedAt: null, accessToken: { jti: `jti-${i}`, expiresAt: exp },
         });
       }

@@ -125,7 +125,7 @@ test('R3 the code consume is a conditional update: exactly one of many concurren
   const s = server.deps.storage;
   const now = Math.floor(Date.now() / 1000);
   await s.codes.create({
-    codeHash: 'h1', familyId: 'f1', clientId: 'c', userId: 'u', redirectUri: C1, redirectUriProvided: true, scopes: ['openid'],
+    codeHash: 'h1', familyId: 'f1', clientId: 'c', userId: 'u', redirectUri: C1, redirectUriProvided: true, scopes: ['openid'], resources: [],
     codeChallenge: null, codeChallengeMethod: null, nonce: null, authTime: now, sid: null, createdAt: now, expiresAt: now + 60,
     consumedAt: null, accessToken: null,
   });

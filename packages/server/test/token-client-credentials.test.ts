@@ -54,13 +54,22 @@ test('OpenID scopes are refused for client_credentials (there is no user)', asyn
   for (const scope of ['openid', 'openid photos:read', 'profile']) assertOAuthError(await cc(server, client, scope), 400, 'invalid_scope');
 });
 
-test('without a scope the token carries the client\'s non-OpenID scopes', async (t) => {
+test('AU-04 without a scope the token carries no scope unless the client registered a default scope', async (t) => {
   const { server, client } = await setup(t);
   const res = await cc(server, client);
   assert.equal(res.statusCode, 200, res.body);
   const body = res.json() as TokenBody;
-  assert.deepEqual(body.scope.split(' ').sort(), ['photos:read', 'photos:write']);
-  assert.deepEqual(String(decodeJwt(body.access_token).scope).split(' ').sort(), ['photos:read', 'photos:write']);
+  assert.equal(body.scope, '', 'the response states the (empty) granted scope');
+  assert.equal(decodeJwt(body.access_token).scope, '');
+});
+
+test('AU-04 without a scope the token carries exactly the registered default scope, never everything the client may ask for', async (t) => {
+  const { server } = await setup(t);
+  const client = await server.createClient({ redirectUris: [], grantTypes: ['client_credentials'], scope: 'photos:read photos:write', defaultScope: 'photos:read' });
+  const body = (await cc(server, client)).json() as TokenBody;
+  assert.equal(body.scope, 'photos:read');
+  assert.equal(decodeJwt(body.access_token).scope, 'photos:read');
+  assert.equal(((await cc(server, client, 'photos:write')).json() as TokenBody).scope, 'photos:write', 'an explicit scope still works');
 });
 
 test('a malformed scope gets invalid_scope', async (t) => {

@@ -12,13 +12,17 @@ const HELP = `gatehouse clients — manage OAuth clients
       [--grant-types ${GRANT_TYPES.join(',')}]
       [--scope "openid profile email offline_access ..."] [--public]
       [--auth-method ${AUTH_METHOD_NAMES.join('|')}] [--id-token-alg RS256|ES256|EdDSA]
-      [--post-logout-redirect-uri URL ...] [--backchannel-logout-uri URL] [--database URL] [--json]
+      [--post-logout-redirect-uri URL ...] [--backchannel-logout-uri URL]
+      [--default-scope "..."] [--default-resource URI ...] [--database URL] [--json]
       Prints the client_id and, for confidential clients, the client_secret — shown once, stored as a digest.
       Defaults: grant types ${DEFAULT_GRANT_TYPES.join(',')}; scope "openid profile email";
       auth method client_secret_basic (none with --public).
       --post-logout-redirect-uri (repeatable): where /end-session may send the browser back (exact match;
       the same rules as redirect URIs). --backchannel-logout-uri: where logout tokens are POSTed when a
       user's session ends (https, or http on 127.0.0.1 / [::1]).
+      --default-scope: what a request without \`scope\` gets (default: nothing beyond what the grant needs);
+      never more than --scope. --default-resource (repeatable): the audience of tokens requested without
+      \`resource\` (RFC 8707), instead of the server's --access-token-audience.
   gatehouse clients list [--database URL] [--json]
   gatehouse clients delete CLIENT_ID [--database URL]
 `;
@@ -37,6 +41,7 @@ export async function clientsCommand(args: string[]): Promise<number> {
         name: { type: 'string' }, 'redirect-uri': { type: 'string', multiple: true }, 'grant-types': { type: 'string' },
         scope: { type: 'string' }, public: { type: 'boolean' }, 'auth-method': { type: 'string' }, 'id-token-alg': { type: 'string' },
         'post-logout-redirect-uri': { type: 'string', multiple: true }, 'backchannel-logout-uri': { type: 'string' },
+        'default-scope': { type: 'string' }, 'default-resource': { type: 'string', multiple: true },
         database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
@@ -60,6 +65,8 @@ export async function clientsCommand(args: string[]): Promise<number> {
         idTokenSignedResponseAlg: values['id-token-alg'],
         postLogoutRedirectUris: values['post-logout-redirect-uri'],
         backchannelLogoutUri: values['backchannel-logout-uri'],
+        defaultScope: values['default-scope'],
+        defaultResources: values['default-resource'],
       }, nowSeconds());
       const view = { ...clientMetadata(client), ...(clientSecret ? { client_secret: clientSecret } : {}) };
       const text = [

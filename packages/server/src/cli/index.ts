@@ -8,6 +8,7 @@ import { serve } from '../main.js';
 import { clientsCommand } from './clients.js';
 import { usersCommand } from './users.js';
 import { keysCommand } from './keys.js';
+import { resourcesCommand } from './resources.js';
 import { sessionsCommand } from './sessions.js';
 import { cleanupCommand } from './cleanup.js';
 import { registrationTokensCommand } from './registration-tokens.js';
@@ -23,6 +24,9 @@ Usage:
                            [--scope "openid profile ..."] [--public] [--auth-method METHOD] [--json]
   gatehouse clients list [--json]
   gatehouse clients delete CLIENT_ID
+  gatehouse resources create --uri URI --scope "api:read api:write" [--name NAME]
+                             [--scope-description "api:read=Read your orders"]... [--json]
+  gatehouse resources list | update URI ... | delete URI
   gatehouse keys list [--json]
   gatehouse keys rotate [--alg ES256|RS256|EdDSA|all] [--immediate]
   gatehouse keys retire KID [--keep-published]
@@ -95,6 +99,8 @@ async function main(argv: string[]): Promise<number> {
       return keysCommand(rest);
     case 'sessions':
       return sessionsCommand(rest);
+    case 'resources':
+      return resourcesCommand(rest);
     case 'cleanup':
       return cleanupCommand(rest);
     case 'registration-tokens':

@@ -29,6 +29,7 @@ export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
     try {
       validated = await validateAuthorizationRequest(params, {
         clients: storage.clients,
+        resources: storage.resources,
         pkceRequiredForConfidentialClients: config.pkceRequiredForConfidentialClients,
       });
     } catch (e) {

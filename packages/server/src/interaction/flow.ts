@@ -4,8 +4,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import type { AuthorizationRequest } from '../oauth/authorization-request.js';
 import { randomToken, sha256 } from '../oauth/crypto.js';
+import { consentItems, grantResources } from '../oauth/resources.js';
 import { isSubset } from '../oauth/scopes.js';
-import type { Client, Session, User } from '../storage/index.js';
+import type { Client, Resource, Session, User } from '../storage/index.js';
 import { clearCookie, interactionCookieName, newBrowserSecret, readCookie, sessionCookieName, setCookie, type CookieSettings } from './cookies.js';
 
 export function cookieSettings(deps: Pick<AppDeps, 'config'>): CookieSettings {
@@ -51,18 +52,25 @@ export function endSession(reply: FastifyReply, deps: Pick<AppDeps, 'config'>): 
   clearCookie(reply, cookieSettings(deps), sessionCookieName(cookieSettings(deps)));
 }
 
+export interface ConsentState {
+  needed: boolean;
+  /** What this request asks the user to allow (oauth/resources.ts consentItems). */
+  items: string[];
+  /** The items not allowed before. */
+  newItems: Set<string>;
+  /** The registered resources the request names. */
+  resources: Resource[];
+}
+
 /** Does this request need the consent page? RU-12: public clients are asked every time. */
-export async function consentNeeded(
-  deps: Pick<AppDeps, 'storage'>,
-  client: Client,
-  userId: string,
-  request: AuthorizationRequest,
-): Promise<{ needed: boolean; newScopes: Set<string> }> {
+export async function consentNeeded(deps: Pick<AppDeps, 'storage'>, client: Client, userId: string, request: AuthorizationRequest): Promise<ConsentState> {
+  const resources = await grantResources(request.resources, deps.storage.resources);
+  const items = consentItems(request.scopes, resources);
   const grant = await deps.storage.grants.find(userId, client.clientId);
   const granted = new Set(grant?.scopes ?? []);
-  const newScopes = new Set(request.scopes.filter((s) => !granted.has(s)));
-  const needed = client.isPublic || request.prompt.includes('consent') || !grant || !isSubset(request.scopes, granted);
-  return { needed, newScopes };
+  const newItems = new Set(items.filter((s) => !granted.has(s)));
+  const needed = client.isPublic || request.prompt.includes('consent') || !grant || !isSubset(items, granted);
+  return { needed, items, newItems, resources };
 }
 
 /**

@@ -12,7 +12,7 @@ import { accessDenied } from '../oauth/errors.js';
 import { issueCode, type SignIn } from '../oauth/grants/authorization-code.js';
 import { single, type Params } from '../oauth/params.js';
 import { dummyHash, hashPassword, MAX_PASSWORD_LENGTH, needsRehash, verifyPassword } from '../oauth/passwords.js';
-import { describeScopes } from '../oauth/scopes.js';
+import { consentGroups } from '../oauth/resources.js';
 import type { Client, Interaction } from '../storage/index.js';
 import { clearCookie, csrfTokenFor, csrfTokenValid, interactionCookieName, originAllowed, readCookie } from './cookies.js';
 import { consentNeeded, cookieSettings, currentSession, startSession } from './flow.js';
@@ -69,15 +69,16 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   async function renderConsent(reply: FastifyReply, loaded: Loaded, userId: string): Promise<FastifyReply> {
     const user = await storage.users.findById(userId);
-    const { newScopes } = await consentNeeded(deps, loaded.client, userId, loaded.request);
+    const consent = await consentNeeded(deps, loaded.client, userId, loaded.request);
+    const registered = consent.resources.length > 0 ? [] : await storage.resources.list();
     return page(
       reply,
       loaded,
       consentPage({
         clientName: loaded.client.clientName,
         userName: user?.name ?? user?.username ?? '',
-        scopes: describeScopes(loaded.request.scopes),
-        newScopes,
+        groups: consentGroups(loaded.request.scopes, consent.resources, registered),
+        newItems: consent.newItems,
         action: `/interaction/${loaded.interaction.id}/consent`,
         csrfToken: csrfTokenFor(loaded.binding),
         redirectHost: new URL(loaded.request.redirectUri).host || loaded.request.redirectUri,
@@ -188,8 +189,9 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
       return finish(reply, loaded, async () => errorResponseUrl(loaded.request.redirectUri, config.issuer, denied, loaded.request.state), now);
     }
     if (decision !== 'allow') return sendErrorPage(reply, 400, 'Invalid request', 'Choose Allow or Deny.');
+    const { items } = await consentNeeded(deps, loaded.client, userId, loaded.request);
     const existing = await storage.grants.find(userId, loaded.client.clientId);
-    await storage.grants.save(userId, loaded.client.clientId, [...new Set([...(existing?.scopes ?? []), ...loaded.request.scopes])], now);
+    await storage.grants.save(userId, loaded.client.clientId, [...new Set([...(existing?.scopes ?? []), ...items])], now);
     const signIn = { userId, authTime: interaction.authTime ?? signedIn.session.authTime, sid: interaction.sid ?? signedIn.session.sid };
     return finish(reply, loaded, codeFor(loaded, signIn, now), now);
   });

@@ -1,7 +1,7 @@
 // The pages of the authorization server: login, consent, logout and errors. Every value goes through
 // the escape-by-default `html` tag (UI-08); no script and no third-party content (UI-07); the
 // stylesheet is served by Gatehouse itself.
-import type { ScopeDescription } from '../oauth/scopes.js';
+import type { ConsentGroup } from '../oauth/resources.js';
 import { html, type Html } from './html.js';
 
 export { escapeHtml } from './html.js';
@@ -62,26 +62,40 @@ ${error}
 export interface ConsentView {
   clientName: string;
   userName: string;
-  scopes: readonly ScopeDescription[];
-  newScopes: ReadonlySet<string>;
+  groups: readonly ConsentGroup[];
+  newItems: ReadonlySet<string>;
   action: string;
   csrfToken: string;
   redirectHost: string;
 }
 
+function groupHeading(group: ConsentGroup): Html {
+  if (group.kind === 'account') return html`<h2 class="group-name">Your account</h2>\n`;
+  if (group.kind === 'other') return html`<h2 class="group-name">Other permissions</h2>\n`;
+  let host = group.resourceUri ?? '';
+  try {
+    host = new URL(host).host || host;
+  } catch {
+    // shown as registered
+  }
+  return html`<h2 class="group-name">${group.resourceName}</h2>\n<p class="group-uri">${host}</p>\n`;
+}
+
 export function consentPage(v: ConsentView): Html {
-  const items = v.scopes.map((s) => {
-    const isNew = v.newScopes.has(s.scope) ? html` <span class="badge">new</span>` : '';
-    return s.description
-      ? html`<li><span class="scope-text">${s.description}</span>${isNew}<br><code class="scope-name">${s.scope}</code></li>\n`
-      : html`<li><span class="scope-text">Use the permission <code class="scope-name">${s.scope}</code></span>${isNew}</li>\n`;
+  const items = v.groups.map((group) => {
+    const list = group.scopes.map((s) => {
+      const isNew = v.newItems.has(s.item) ? html` <span class="badge">new</span>` : '';
+      return s.description
+        ? html`<li><span class="scope-text">${s.description}</span>${isNew}<br><code class="scope-name">${s.scope}</code></li>\n`
+        : html`<li><span class="scope-text">Use the permission <code class="scope-name">${s.scope}</code></span>${isNew}</li>\n`;
+    });
+    return html`<section class="scope-group">\n${groupHeading(group)}<ul class="scopes">\n${list}</ul>\n</section>\n`;
   });
   return layout(
     `Allow ${v.clientName}?`,
     html`<h1><span class="client-name">${v.clientName}</span> wants to access your account</h1>
 <p class="lead">Signed in as <strong>${v.userName}</strong>. If you allow it, <strong>${v.clientName}</strong> will be able to:</p>
-<ul class="scopes">
-${items}</ul>
+${items}
 <p class="note">You will be sent back to <strong>${v.redirectHost}</strong>. Only allow apps you trust.</p>
 <form method="post" action="${v.action}" class="decision">
 <input type="hidden" name="csrf_token" value="${v.csrfToken}">

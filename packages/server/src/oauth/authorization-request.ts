@@ -2,12 +2,14 @@
 // validate an authorization request. client_id and redirect_uri are checked first and exactly; errors
 // about them are shown to the user (never redirected). Every later error goes back to the validated
 // redirect_uri with error, state and iss.
-import type { Client, ClientRepository } from '../storage/index.js';
+import type { Client, ClientRepository, ResourceRepository } from '../storage/index.js';
 import { OAuthError, invalidRequest, invalidScope, unsupportedResponseType, unauthorizedClient, type OAuthErrorCode } from './errors.js';
 import { authorizationCodeGrant } from './grants/authorization-code.js';
 import { repeatedNames, single, type Params } from './params.js';
 import { isValidS256Challenge } from './pkce.js';
 import { matchRedirectUri } from './redirect-uri.js';
+import { assertScopesOffered, requestedResources } from './resources.js';
+import { defaultScopesOf } from './clients.js';
 import { isSubset, parseScope } from './scopes.js';
 
 export const MAX_STATE_LENGTH = 2048;
@@ -21,6 +23,8 @@ export interface AuthorizationRequest {
   redirectUri: string;
   redirectUriProvided: boolean;
   scopes: string[];
+  /** RFC 8707: the registered resources the request names (empty: the default audience). */
+  resources: string[];
   state?: string | undefined;
   nonce?: string | undefined;
   codeChallenge?: string | undefined;
@@ -46,6 +50,7 @@ export class AuthorizationRedirectError extends Error {
 
 export interface AuthorizationRequestDeps {
   clients: Pick<ClientRepository, 'find'>;
+  resources: Pick<ResourceRepository, 'findMany'>;
   pkceRequiredForConfidentialClients: boolean;
 }
 
@@ -99,7 +104,8 @@ export async function validateAuthorizationRequest(
     const responseMode = single(params, 'response_mode');
     if (responseMode !== undefined && responseMode !== 'query') failWith('invalid_request', 'only response_mode=query is supported');
 
-    const scopeParam = single(params, 'scope');
+    // RFC 6749 §3.3: without scope the client's registered default applies (AU-04), never all it may ask for.
+    const scopeParam = single(params, 'scope') ?? (defaultScopesOf(client).join(' ') || undefined);
     if (scopeParam === undefined) fail(invalidScope('scope is required'));
     let scopes: string[] = [];
     try {
@@ -109,6 +115,9 @@ export async function validateAuthorizationRequest(
     }
     if (scopes.length === 0) fail(invalidScope('scope is required'));
     if (!isSubset(scopes, client.scopes)) fail(invalidScope('the requested scope is not allowed for this client'));
+    // RFC 8707 (AU-02): every resource registered and usable by this client; its scopes offered by them.
+    const resources = await requestedResources(params, client, deps.resources);
+    assertScopesOffered(scopes, resources);
 
     // PKCE: S256 only; required of public clients always, of confidential clients by default (PK-01, PK-02, PK-05).
     const challenge = single(params, 'code_challenge');
@@ -143,6 +152,7 @@ export async function validateAuthorizationRequest(
         redirectUri,
         redirectUriProvided: provided,
         scopes,
+        resources: resources.map((r) => r.uri),
         state,
         nonce,
         codeChallenge: challenge,

@@ -8,6 +8,7 @@ import { invalidClientMetadata, invalidRedirectUri } from './errors.js';
 import { ALL_GRANTS, DEFAULT_GRANT_TYPES, findGrant, isGrantType, responseTypesOf, type GrantType } from './grants/index.js';
 import { SUPPORTED_SIGNING_ALGS } from './keys/key-store.js';
 import { assertRegistrableRedirectUri, isLoopbackHost } from './redirect-uri.js';
+import { parseResourceUri } from './resources.js';
 import { isValidScopeToken, parseScopeList } from './scopes.js';
 
 export type { Client } from '../storage/index.js';
@@ -40,6 +41,10 @@ export interface NewClientInput {
   postLogoutRedirectUris?: readonly string[] | undefined;
   /** OIDC Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed (https, or http on a loopback IP). */
   backchannelLogoutUri?: string | undefined;
+  /** RFC 6749 §3.3: what a request without `scope` gets; a subset of the scope. */
+  defaultScope?: string | undefined;
+  /** RFC 8707: the audience of tokens requested without `resource` (else the server's default). */
+  defaultResources?: readonly string[] | undefined;
   /**
    * Refuse grants that act without a user (GrantRegistration.withoutUser, e.g. client_credentials):
    * set for clients registered through open dynamic registration, with no initial access token.
@@ -119,7 +124,11 @@ function validatedClient(input: NewClientInput): Omit<Client, 'clientId' | 'secr
   if (input.idTokenSignedResponseAlg !== undefined && !(SUPPORTED_SIGNING_ALGS as readonly string[]).includes(input.idTokenSignedResponseAlg)) {
     throw invalidClientMetadata(`id_token_signed_response_alg must be one of ${SUPPORTED_SIGNING_ALGS.join(', ')}`);
   }
-  const metadata = { ...(input.idTokenSignedResponseAlg ? { id_token_signed_response_alg: input.idTokenSignedResponseAlg } : {}), ...logoutMetadata(input) };
+  const metadata = {
+    ...(input.idTokenSignedResponseAlg ? { id_token_signed_response_alg: input.idTokenSignedResponseAlg } : {}),
+    ...logoutMetadata(input),
+    ...defaultsMetadata(input, valid.scopes),
+  };
   return { ...valid, metadata };
 }
 
@@ -206,6 +215,22 @@ export function logoutMetadata(input: Pick<NewClientInput, 'postLogoutRedirectUr
   return out;
 }
 
+/** --default-scope (within the registered scope) and --default-resource (absolute URIs, RFC 8707 §2). */
+export function defaultsMetadata(input: Pick<NewClientInput, 'defaultScope' | 'defaultResources'>, scopes: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (input.defaultScope !== undefined) {
+    const defaults = parseScopeList(input.defaultScope);
+    for (const s of defaults) if (!scopes.includes(s)) throw invalidClientMetadata(`the default scope ${s} is not in the client's scope`);
+    if (defaults.length > 0) out.default_scope = defaults.join(' ');
+  }
+  if (input.defaultResources !== undefined && input.defaultResources.length > 0) {
+    const uris = [...new Set(input.defaultResources)];
+    for (const uri of uris) if (parseResourceUri(uri) === undefined) throw invalidClientMetadata('a default resource must be an absolute URI without a fragment');
+    out.default_resources = uris;
+  }
+  return out;
+}
+
 /** The client's registered post_logout_redirect_uris. */
 export function postLogoutRedirectUrisOf(client: Pick<Client, 'metadata'>): string[] {
   const uris = client.metadata.post_logout_redirect_uris;
@@ -215,5 +240,17 @@ export function postLogoutRedirectUrisOf(client: Pick<Client, 'metadata'>): stri
 /** The client's registered backchannel_logout_uri, if any. */
 export function backchannelLogoutUriOf(client: Pick<Client, 'metadata'>): string | undefined {
   const uri = client.metadata.backchannel_logout_uri;
+  return typeof uri === 'string' ? uri : undefined;
+}
+
+/** RFC 6749 §3.3: the scope a request without `scope` gets (registered with --default-scope; none by default). */
+export function defaultScopesOf(client: Pick<Client, 'metadata'>): string[] {
+  const value = client.metadata.default_scope;
+  return typeof value === 'string' ? value.split(' ').filter((s) => s.length > 0) : [];
+}
+
+/** The resource whose introspection credentials this client row holds (oauth/resources.ts), if any. */
+export function resourceServerOf(client: Pick<Client, 'metadata'>): string | undefined {
+  const uri = client.metadata.resource_server;
   return typeof uri === 'string' ? uri : undefined;
 }

@@ -20,6 +20,7 @@ export type OAuthErrorCode =
   | 'insufficient_scope'
   | 'invalid_redirect_uri'
   | 'invalid_client_metadata'
+  | 'invalid_target'
   | 'unsupported_token_type'
   | 'request_not_supported'
   | 'request_uri_not_supported'
@@ -43,6 +44,7 @@ const STATUS: Record<OAuthErrorCode, number> = {
   insufficient_scope: 403,
   invalid_redirect_uri: 400,
   invalid_client_metadata: 400,
+  invalid_target: 400,
   unsupported_token_type: 400,
   request_not_supported: 400,
   request_uri_not_supported: 400,
@@ -103,3 +105,4 @@ export const loginRequired = factory('login_required');
 export const consentRequired = factory('consent_required');
 export const invalidRedirectUri = factory('invalid_redirect_uri');
 export const invalidClientMetadata = factory('invalid_client_metadata');
+export const invalidTarget = factory('invalid_target');

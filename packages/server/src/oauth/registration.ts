@@ -120,6 +120,9 @@ export function metadataToInput(body: unknown, userGrantsOnly: boolean, defaultA
     idTokenSignedResponseAlg: optionalString(m, 'id_token_signed_response_alg'),
     postLogoutRedirectUris: optionalStringList(m, 'post_logout_redirect_uris', invalidRedirectUri),
     backchannelLogoutUri: optionalString(m, 'backchannel_logout_uri'),
+    // Gatehouse's own metadata names (clientMetadata returns them, so an RFC 7592 update round-trips them).
+    defaultScope: optionalString(m, 'default_scope'),
+    defaultResources: optionalStringList(m, 'default_resources'),
     userGrantsOnly,
   };
 }

@@ -159,9 +159,37 @@ const dynamicRegistration: Migration = {
   },
 };
 
+/** RFC 8707: registered resources, and the resources codes and refresh tokens were authorized for. */
+const resources: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('resources')
+      .addColumn('uri', 'varchar(2000)', (c) => c.primaryKey())
+      .addColumn('name', 'varchar(255)', (c) => c.notNull())
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('scope_descriptions', 'text', (c) => c.notNull().defaultTo('{}'))
+      .addColumn('access_token_ttl', 'bigint')
+      .addColumn('signing_alg', 'varchar(16)', (c) => c.notNull())
+      .addColumn('may_introspect', 'integer', (c) => c.notNull().defaultTo(1))
+      .addColumn('introspection_client_id', 'varchar(255)')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('resources_introspection_client_id').on('resources').column('introspection_client_id').execute();
+    await db.schema.alterTable('authorization_codes').addColumn('resources', 'text', (c) => c.notNull().defaultTo('')).execute();
+    await db.schema.alterTable('refresh_tokens').addColumn('resources', 'text', (c) => c.notNull().defaultTo('')).execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable('refresh_tokens').dropColumn('resources').execute();
+    await db.schema.alterTable('authorization_codes').dropColumn('resources').execute();
+    await db.schema.dropTable('resources').ifExists().execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0005_dynamic_registration': dynamicRegistration,
+  '0006_resources': resources,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -62,6 +62,8 @@ export interface AuthorizationCode {
   /** Whether the authorization request named redirect_uri (then the token request must repeat it). */
   redirectUriProvided: boolean;
   scopes: readonly string[];
+  /** RFC 8707: the resources the code was authorized for (empty: the default audience). */
+  resources: readonly string[];
   codeChallenge: string | null;
   codeChallengeMethod: string | null;
   nonce: string | null;
@@ -81,6 +83,8 @@ export interface RefreshToken {
   userId: string;
   /** The scope granted to the family (a refresh may narrow the access token, never the family). */
   scopes: readonly string[];
+  /** RFC 8707: the resources the family was authorized for (empty: the default audience). */
+  resources: readonly string[];
   authTime: number;
   sid: string | null;
   createdAt: number;
@@ -143,4 +147,24 @@ export interface SigningKey {
   retiredAt: number | null;
   /** When a retired key leaves the JWKS. */
   removeAfter: number | null;
+}
+
+/** RFC 8707: a protected resource (an API) that access tokens can be minted for. */
+export interface Resource {
+  /** The resource indicator: an absolute URI without a fragment; the `aud` of its tokens. */
+  uri: string;
+  name: string;
+  /** The scopes this resource accepts. */
+  scopes: readonly string[];
+  /** Plain words for each scope, shown on the consent page. */
+  scopeDescriptions: Readonly<Record<string, string>>;
+  /** Access-token lifetime for this resource (null: the server's default). */
+  accessTokenTtl: number | null;
+  signingAlg: SigningAlg;
+  /** Whether the resource may introspect the tokens minted for it (RFC 7662 §2.1). */
+  mayIntrospect: boolean;
+  /** The client row holding the resource's introspection credentials (null: none issued). */
+  introspectionClientId: string | null;
+  createdAt: number;
+  updatedAt: number;
 }

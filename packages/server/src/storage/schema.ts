@@ -35,6 +35,7 @@ export interface AuthorizationCodeTable {
   redirect_uri: string;
   redirect_uri_provided: number;
   scope: string;
+  resources: string; // space-separated resource indicators
   code_challenge: string | null;
   code_challenge_method: string | null;
   nonce: string | null;
@@ -53,6 +54,7 @@ export interface RefreshTokenTable {
   client_id: string;
   user_id: string;
   scope: string;
+  resources: string; // space-separated resource indicators
   auth_time: number;
   sid: string | null;
   created_at: number;
@@ -62,6 +64,19 @@ export interface RefreshTokenTable {
   revoked_at: number | null;
   access_token_jti: string | null;
   access_token_expires_at: number | null;
+}
+
+export interface ResourceTable {
+  uri: string;
+  name: string;
+  scope: string;
+  scope_descriptions: string; // JSON object scope -> plain words
+  access_token_ttl: number | null;
+  signing_alg: string;
+  may_introspect: number;
+  introspection_client_id: string | null;
+  created_at: number;
+  updated_at: number;
 }
 
 export interface RevokedAccessTokenTable {
@@ -132,4 +147,5 @@ export interface Database {
   interactions: InteractionTable;
   signing_keys: SigningKeyTable;
   registration_tokens: RegistrationTokenTable;
+  resources: ResourceTable;
 }

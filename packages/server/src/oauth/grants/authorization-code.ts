@@ -11,9 +11,10 @@ import { invalidGrant, invalidRequest } from '../errors.js';
 import type { KeyStore } from '../keys/key-store.js';
 import { required, single } from '../params.js';
 import { isValidVerifier, verifierMatches } from '../pkce.js';
-import { formatScope, isSubset } from '../scopes.js';
+import { consentItems, grantResources, grantTarget, RESOURCE_PARAMETER } from '../resources.js';
+import { isSubset } from '../scopes.js';
 import { revokeFamily } from '../tokens/revocation.js';
-import { newRefreshToken, userAccessToken, userIdToken, type TokenConfig } from './issue.js';
+import { newRefreshToken, tokenResponse, userAccessToken, userIdToken, type TokenConfig } from './issue.js';
 import { issuesRefreshTokens } from './refresh-token.js';
 import type { GrantHandler, TokenResponse } from './types.js';
 
@@ -39,6 +40,7 @@ export async function issueCode(
     redirectUri: request.redirectUri,
     redirectUriProvided: request.redirectUriProvided,
     scopes: request.scopes,
+    resources: request.resources,
     codeChallenge: request.codeChallenge ?? null,
     codeChallengeMethod: request.codeChallengeMethod ?? null,
     nonce: request.nonce ?? null,
@@ -55,7 +57,7 @@ export async function issueCode(
 export interface AuthorizationCodeDeps {
   config: TokenConfig;
   keys: KeyStore;
-  storage: Pick<Storage, 'transaction' | 'codes' | 'users' | 'grants'>;
+  storage: Pick<Storage, 'transaction' | 'codes' | 'users' | 'grants' | 'resources'>;
 }
 
 const MAX_CODE_LENGTH = 256;
@@ -63,7 +65,7 @@ const INVALID = 'the authorization code is invalid or expired';
 
 export const authorizationCodeGrant = {
   grantType: 'authorization_code' as const,
-  parameters: ['code', 'redirect_uri', 'code_verifier'],
+  parameters: ['code', 'redirect_uri', 'code_verifier', RESOURCE_PARAMETER],
   registration: { byDefault: true, needsRedirectUri: true, issuesRefreshTokens: true, responseType: 'code' },
   async handle({ params, client, now }, { config, keys, storage }): Promise<TokenResponse> {
     const code = required(params, 'code');
@@ -97,17 +99,20 @@ export const authorizationCodeGrant = {
     // AC-07: the user must still exist and be enabled, and the consent must still cover the scope.
     const user = await storage.users.findById(stored.userId);
     if (!user || user.disabled) throw invalidGrant(INVALID, { detail: 'user gone or disabled' });
+    const granted = await grantResources(stored.resources, storage.resources);
     const consent = await storage.grants.find(stored.userId, client.clientId);
-    if (!consent || !isSubset(stored.scopes, consent.scopes)) throw invalidGrant(INVALID, { detail: 'consent revoked' });
+    if (!consent || !isSubset(consentItems(stored.scopes, granted), consent.scopes)) throw invalidGrant(INVALID, { detail: 'consent revoked' });
 
+    // RFC 8707 §2.2: a token for one of the authorized resources (or all of them); the refresh token keeps the whole grant.
+    const target = grantTarget(params, client, granted, stored.scopes, config);
     const signIn = { authTime: stored.authTime, sid: stored.sid };
-    const access = await userAccessToken(keys, config, { client, userId: stored.userId, scopes: stored.scopes, ...signIn, now });
+    const access = await userAccessToken(keys, config, { client, userId: stored.userId, target, ...signIn, now });
     const refreshToken = issuesRefreshTokens(client, stored.scopes) ? randomToken() : undefined;
 
     const won = await storage.transaction(async (tx) => {
       if (!(await tx.codes.consume(codeHash, now, access))) return false;
       if (refreshToken !== undefined) {
-        const family = { familyId: stored.familyId, clientId: client.clientId, userId: stored.userId, scopes: stored.scopes, ...signIn };
+        const family = { familyId: stored.familyId, clientId: client.clientId, userId: stored.userId, scopes: stored.scopes, resources: stored.resources, ...signIn };
         await tx.refreshTokens.create(newRefreshToken(refreshToken, { ...family, expiresAt: now + config.refreshTokenTtl }, access, now, config.refreshTokenIdleTtl));
       }
       return true;
@@ -119,8 +124,7 @@ export const authorizationCodeGrant = {
       throw invalidGrant(INVALID, { detail: 'lost a concurrent redemption' });
     }
 
-    const scope = formatScope(stored.scopes);
-    const response: TokenResponse = { access_token: access.token, token_type: 'Bearer', expires_in: config.accessTokenTtl, scope };
+    const response = tokenResponse(access, target);
     if (refreshToken !== undefined) response.refresh_token = refreshToken;
     if (stored.scopes.includes('openid')) {
       response.id_token = await userIdToken(keys, config, { client, user, scopes: stored.scopes, ...signIn, nonce: stored.nonce, accessToken: access.token, now });

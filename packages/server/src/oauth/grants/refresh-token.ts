@@ -7,15 +7,16 @@ import { randomToken, sha256 } from '../crypto.js';
 import { invalidGrant, invalidScope } from '../errors.js';
 import type { KeyStore } from '../keys/key-store.js';
 import { required, single } from '../params.js';
-import { formatScope, isSubset, parseScope } from '../scopes.js';
+import { grantResources, grantTarget, RESOURCE_PARAMETER } from '../resources.js';
+import { isSubset, parseScope } from '../scopes.js';
 import { revokeFamily } from '../tokens/revocation.js';
-import { newRefreshToken, userAccessToken, userIdToken, type TokenConfig } from './issue.js';
+import { newRefreshToken, tokenResponse, userAccessToken, userIdToken, type TokenConfig } from './issue.js';
 import type { GrantHandler, TokenResponse } from './types.js';
 
 export interface RefreshTokenDeps {
   config: TokenConfig;
   keys: KeyStore;
-  storage: Pick<Storage, 'transaction' | 'refreshTokens' | 'users'>;
+  storage: Pick<Storage, 'transaction' | 'refreshTokens' | 'users' | 'resources'>;
 }
 
 const INVALID = 'the refresh token is invalid, expired or revoked';
@@ -23,7 +24,7 @@ export const MAX_REFRESH_TOKEN_LENGTH = 256;
 
 export const refreshTokenGrant = {
   grantType: 'refresh_token' as const,
-  parameters: ['refresh_token', 'scope'],
+  parameters: ['refresh_token', 'scope', RESOURCE_PARAMETER],
   registration: { byDefault: true, needsRefreshTokenIssuer: true },
   async handle({ params, client, now }, { config, keys, storage }): Promise<TokenResponse> {
     const presented = required(params, 'refresh_token');
@@ -47,8 +48,9 @@ export const refreshTokenGrant = {
     const user = await storage.users.findById(stored.userId);
     if (!user || user.disabled) throw invalidGrant(INVALID, { detail: 'user gone or disabled' });
 
+    const target = grantTarget(params, client, await grantResources(stored.resources, storage.resources), scopes, config);
     const signIn = { authTime: stored.authTime, sid: stored.sid };
-    const access = await userAccessToken(keys, config, { client, userId: stored.userId, scopes, ...signIn, now });
+    const access = await userAccessToken(keys, config, { client, userId: stored.userId, target, ...signIn, now });
     const next = randomToken();
     const won = await storage.transaction(async (tx) => {
       if (!(await tx.refreshTokens.markRotated(tokenHash, now))) return false;
@@ -60,13 +62,7 @@ export const refreshTokenGrant = {
       throw invalidGrant(INVALID, { detail: 'concurrent refresh lost: family revoked' });
     }
 
-    const response: TokenResponse = {
-      access_token: access.token,
-      token_type: 'Bearer',
-      expires_in: config.accessTokenTtl,
-      scope: formatScope(scopes),
-      refresh_token: next,
-    };
+    const response: TokenResponse = { ...tokenResponse(access, target), refresh_token: next };
     if (scopes.includes('openid')) {
       response.id_token = await userIdToken(keys, config, { client, user, scopes, ...signIn, accessToken: access.token, now });
     }

@@ -1,10 +1,9 @@
 // RFC 7662 §2.2, §4: what the introspection endpoint says about a token.
-// Policy (RFC 7662 §4 leaves it to the server): a client may introspect only tokens issued to itself.
-// Everything that is not an active token of the caller — unknown, malformed, expired, revoked, rotated,
+// Policy (RFC 7662 §4 leaves it to the server): a client may introspect only tokens issued to itself,
+// and a registered resource (with the introspection credentials it got at registration) only the
+// access tokens whose aud includes it. Everything that is not an active token of the caller — unknown, malformed, expired, revoked, rotated,
 // issued to another client, or belonging to a disabled user — gets exactly `{"active":false}`, so the
 // answer never tells a caller why a token is inactive or that it belongs to someone else.
-// There is no client metadata yet that would let a resource server introspect other clients' tokens;
-// resource servers validate our JWT access tokens locally (RFC 9068) instead.
 import type { AccessTokenClaims } from './jwt.js';
 import { lookupOrder } from './hint.js';
 import { activeAccessToken, activeRefreshToken, type TokenStatusDeps } from './status.js';
@@ -35,8 +34,10 @@ export type IntrospectionResponse = InactiveToken | ActiveToken;
 export interface IntrospectionRequest {
   token: string;
   hint: string | undefined;
-  /** The authenticated caller. */
+  /** The authenticated caller: a client, which sees its own tokens... */
   clientId: string;
+  /** ...or a resource server (RFC 7662 §2.1, AU-03), which sees the access tokens whose aud includes it. */
+  resource?: string | undefined;
   now: number;
 }
 
@@ -94,6 +95,12 @@ async function findActive(deps: TokenStatusDeps, kind: 'access_token' | 'refresh
 
 /** Storage errors propagate (the app answers 503); they never turn into `active:false`. */
 export async function introspectToken(deps: TokenStatusDeps, request: IntrospectionRequest): Promise<IntrospectionResponse> {
+  if (request.resource !== undefined) {
+    // A resource server: only access tokens minted for it; refresh tokens are for the authorization server.
+    const found = await findActive(deps, 'access_token', request.token, request.now);
+    const audience = found ? (Array.isArray(found.aud) ? found.aud : [found.aud]) : [];
+    return found && audience.includes(request.resource) ? found : inactive();
+  }
   for (const kind of lookupOrder(request.hint)) {
     const found = await findActive(deps, kind, request.token, request.now);
     if (found) return found.client_id === request.clientId ? found : inactive();

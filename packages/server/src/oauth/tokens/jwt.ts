@@ -26,6 +26,8 @@ export interface MintedAccessToken {
 
 export interface AccessTokenInput {
   issuer: string;
+  /** The signing algorithm (ES256 unless the resource registered another). */
+  alg?: SigningAlg | undefined;
   audience: string[];
   ttl: number;
   subject: string;
@@ -37,7 +39,7 @@ export interface AccessTokenInput {
 }
 
 export async function mintAccessToken(keys: KeyStore, input: AccessTokenInput): Promise<MintedAccessToken> {
-  const key = keys.signingKey('ES256');
+  const key = keys.signingKey(input.alg ?? 'ES256');
   const jti = randomToken(16);
   const expiresAt = input.now + input.ttl;
   const claims: AccessTokenClaims = {

@@ -1,5 +1,5 @@
-// How domain values are kept in columns that every dialect has: lists of scope tokens as one
-// space-separated string, booleans as 0/1, structured values as JSON text.
+// How domain values are kept in columns that every dialect has: lists of scope tokens (and of
+// resource URIs, which contain no spaces) as one space-separated string, booleans as 0/1, structured values as JSON text.
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 

@@ -7,13 +7,14 @@ import { GrantRepository } from './grants.js';
 import { InteractionRepository } from './interactions.js';
 import { RefreshTokenRepository } from './refresh-tokens.js';
 import { RegistrationTokenRepository } from './registration-tokens.js';
+import { ResourceRepository } from './resources.js';
 import { RevokedAccessTokenRepository } from './revoked-access-tokens.js';
 import { SessionRepository } from './sessions.js';
 import { SigningKeyRepository } from './signing-keys.js';
 import { UserRepository } from './users.js';
 
 export {
-  AuthorizationCodeRepository, ClientRepository, GrantRepository, InteractionRepository, RefreshTokenRepository,
+  AuthorizationCodeRepository, ClientRepository, GrantRepository, InteractionRepository, RefreshTokenRepository, ResourceRepository,
   RevokedAccessTokenRepository, SessionRepository, SigningKeyRepository, UserRepository,
 };
 export { RegistrationTokenRepository };
@@ -30,6 +31,7 @@ export interface Repositories {
   interactions: InteractionRepository;
   signingKeys: SigningKeyRepository;
   registrationTokens: RegistrationTokenRepository;
+  resources: ResourceRepository;
 }
 
 export function createRepositories(db: Db): Repositories {
@@ -44,5 +46,6 @@ export function createRepositories(db: Db): Repositories {
     interactions: new InteractionRepository(db),
     signingKeys: new SigningKeyRepository(db),
     registrationTokens: new RegistrationTokenRepository(db),
+    resources: new ResourceRepository(db),
   };
 }

@@ -3,11 +3,12 @@ import type { Interaction } from '../records.js';
 import type { InteractionTable } from '../schema.js';
 import { affected, scopesFromColumn, type Db } from './columns.js';
 
-/** The stored request; one written before scopes became a list (`scope: "a b"`) is read as one. */
+/** The stored request; one written before scopes became a list (`scope: "a b"`) or before resources is read as one. */
 function requestOf(params: string): Interaction['request'] {
   const request = JSON.parse(params) as Interaction['request'] & { scope?: unknown };
   if (!Array.isArray(request.scopes)) request.scopes = typeof request.scope === 'string' ? scopesFromColumn(request.scope) : [];
   delete request.scope;
+  if (!Array.isArray(request.resources)) request.resources = [];
   return request;
 }
 
