@@ -185,6 +185,8 @@ test('DR-01 malformed metadata is 400 invalid_client_metadata or invalid_redirec
     ['an unknown id token alg', { ...WEB, id_token_signed_response_alg: 'none' }, 'invalid_client_metadata'],
     ['a plain-http back-channel logout URI', { ...WEB, backchannel_logout_uri: 'http://printer.example/logout' }, 'invalid_client_metadata'],
     ['too many redirect URIs', { ...WEB, redirect_uris: Array.from({ length: 51 }, (_, i) => `https://printer.example/cb${i}`) }, 'invalid_redirect_uri'],
+    ['a default_scope outside the scope', { ...WEB, default_scope: 'email' }, 'invalid_client_metadata'],
+    ['default_resources not an array', { ...WEB, default_resources: 'https://api.example/' }, 'invalid_client_metadata'],
     ['a JSON array', [WEB], 'invalid_client_metadata'],
     ['a JSON string', '"hello"', 'invalid_client_metadata'],
     ['JSON null', 'null', 'invalid_client_metadata'],
@@ -209,6 +211,15 @@ test('DR-01 malformed metadata is 400 invalid_client_metadata or invalid_redirec
     });
   }
   assert.equal(await countRows(server.deps.storage, 'clients'), 0);
+});
+
+test('DR-01 default_scope and default_resources are registered and returned like the CLI registers them', async (t) => {
+  const server = await setup(t);
+  const res = await register(server, { ...WEB, default_scope: 'openid photos:read', default_resources: ['https://api.example/'] }, await initialToken(server));
+  assert.equal(res.statusCode, 201, res.body);
+  const body = res.json() as Record<string, unknown>;
+  assert.equal(body.default_scope, 'openid photos:read');
+  assert.deepEqual(body.default_resources, ['https://api.example/']);
 });
 
 test('DR-01 unknown metadata and software statements are ignored: neither stored nor returned', async (t) => {
