@@ -21,6 +21,7 @@ import { deviceRoutes } from './interaction/device.js';
 import { healthEndpoints } from './health/health.js';
 import { isUnavailable, originalError } from './storage/errors.js';
 import { pushedAuthorizationRequestEndpoint } from './endpoints/par.js';
+import { registrationEndpoint } from './endpoints/register.js';
 
 export const BODY_LIMIT = 64 * 1024;
 const STYLESHEET = readFileSync(new URL('../../assets/gatehouse.css', import.meta.url), 'utf8');
@@ -113,5 +114,6 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
   deviceAuthorizationEndpoint(app, deps);
   deviceRoutes(app, deps);
   pushedAuthorizationRequestEndpoint(app, deps);
+  registrationEndpoint(app, deps);
   return app;
 }

@@ -79,6 +79,10 @@ async function seed(storage: Storage, now: number): Promise<void> {
   for (const [hash, expires] of [['par-dead', now - 1], ['par-live', now + 60]] as const) {
     await storage.pushedRequests.create({ idHash: hash, clientId: 'c', params: [['scope', ['openid']]], createdAt: expires - 60, expiresAt: expires, consumedAt: null });
   }
+  // RFC 7591 initial access tokens: expired, used up, live.
+  await storage.registrationTokens.create({ tokenHash: 'iat-expired', usesLeft: 3, createdAt: now - 700, expiresAt: now - 1 });
+  await storage.registrationTokens.create({ tokenHash: 'iat-used-up', usesLeft: 0, createdAt: now - 700, expiresAt: now + 600 });
+  await storage.registrationTokens.create({ tokenHash: 'iat-live', usesLeft: 1, createdAt: now - 700, expiresAt: now + 600 });
 }
 
 test('R8: one sweep deletes the expired rows of every kind and leaves every live one', async (t) => {
@@ -92,7 +96,7 @@ test('R8: one sweep deletes the expired rows of every kind and leaves every live
   const counts = await sweepExpiredRows(storage, now, { codeRetention: codeRetention(server.config), pauseMs: 0 });
   assert.deepEqual(counts, {
     interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, refreshSuccessors: 1, authorizationCodes: 2, signingKeys: 1,
-    deviceCodes: 1, clientAssertionJtis: 1, pushedRequests: 1,
+    deviceCodes: 1, clientAssertionJtis: 1, pushedRequests: 1, registrationTokens: 2,
   });
   assert.ok(await storage.interactions.findActive('i-live', now));
   assert.ok(await storage.sessions.findActive(sha256('s-live'), now));
@@ -213,7 +217,7 @@ test('CLI: gatehouse cleanup deletes expired rows and prints the counts', async 
   assert.equal(json.code, 0, json.stderr);
   assert.deepEqual(JSON.parse(json.stdout), {
     interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, refreshSuccessors: 1, authorizationCodes: 2, signingKeys: 1,
-    deviceCodes: 1, clientAssertionJtis: 1, pushedRequests: 1,
+    deviceCodes: 1, clientAssertionJtis: 1, pushedRequests: 1, registrationTokens: 2,
   });
   const text = await run([]);
   assert.equal(text.code, 0, text.stderr);
@@ -253,7 +257,7 @@ test('R8, KR-02 on PostgreSQL: the sweep, key promotion under a race, retire gua
   const counts = await sweepExpiredRows(storage, now, { codeRetention: CODE_REUSE_WINDOW, pauseMs: 0 });
   assert.deepEqual(counts, {
     interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, refreshSuccessors: 1, authorizationCodes: 2, signingKeys: 1,
-    deviceCodes: 1, clientAssertionJtis: 1, pushedRequests: 1,
+    deviceCodes: 1, clientAssertionJtis: 1, pushedRequests: 1, registrationTokens: 2,
   });
 
   const policy = keyPolicy(loadConfig({}));

@@ -108,6 +108,34 @@ for (const backend of backends) {
       assert.equal(results.filter(Boolean).length, 1);
     });
 
+    test('DR-01 of 10 concurrent registrations with a 3-use initial access token exactly 3 win, and an expired one never does', async () => {
+      const now = nowSeconds();
+      const hash = sha256(randomToken());
+      await storage.registrationTokens.create({ tokenHash: hash, usesLeft: 3, createdAt: now, expiresAt: now + 60 });
+      const results = await Promise.all(Array.from({ length: 10 }, () => storage.transaction((tx) => tx.registrationTokens.consume(hash, now))));
+      assert.equal(results.filter(Boolean).length, 3);
+      assert.equal((await storage.registrationTokens.find(hash))?.usesLeft, 0);
+      assert.equal(await storage.registrationTokens.consume(hash, now), false);
+      const expired = sha256(randomToken());
+      await storage.registrationTokens.create({ tokenHash: expired, usesLeft: 5, createdAt: now - 120, expiresAt: now });
+      assert.equal(await storage.registrationTokens.consume(expired, now), false, 'expires_at is exclusive');
+      assert.equal((await storage.registrationTokens.find(expired))?.usesLeft, 5);
+    });
+
+    test('DR-01 a client keeps its registration access token digest, and update replaces its metadata but not its secret', async () => {
+      const { client } = await registerClient(storage.clients, { clientName: 'Dyn', redirectUris: ['https://dyn.example/cb'] }, 10, { registrationAccessTokenHash: 'rat-digest' });
+      const found = await storage.clients.find(client.clientId);
+      assert.equal(found?.registrationAccessTokenHash, 'rat-digest');
+      assert.equal(await storage.clients.update({ ...found!, clientName: 'Dyn 2', redirectUris: ['https://dyn.example/cb2'], registrationAccessTokenHash: 'rat-2' }), true);
+      const updated = await storage.clients.find(client.clientId);
+      assert.equal(updated?.clientName, 'Dyn 2');
+      assert.deepEqual(updated?.redirectUris, ['https://dyn.example/cb2']);
+      assert.equal(updated?.secretHash, client.secretHash);
+      assert.equal(updated?.createdAt, 10);
+      assert.equal(updated?.registrationAccessTokenHash, 'rat-2');
+      assert.equal(await storage.clients.update({ ...updated!, clientId: 'no-such-client' }), false);
+    });
+
     test('revoking a family marks every token and returns the live access tokens issued with them', async () => {
       const now = nowSeconds();
       for (const [i, exp] of [[1, now + 100], [2, now - 5]] as const) {

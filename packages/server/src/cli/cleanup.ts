@@ -27,6 +27,7 @@ const LABELS: Record<keyof SweepCounts, string> = {
   deviceCodes: 'device codes',
   clientAssertionJtis: 'client assertion jtis',
   pushedRequests: 'pushed authorization requests',
+  registrationTokens: 'registration tokens',
 };
 
 export async function cleanupCommand(args: string[]): Promise<number> {

@@ -64,6 +64,11 @@ export const ConfigSchema = Type.Object({
     default: false,
     description: 'RFC 9126: every client must send its authorization requests through the PAR endpoint',
   }),
+  openRegistration: Type.Boolean({
+    default: false,
+    description:
+      'UNSAFE opt-out: let anyone register clients at /register without an initial access token (RFC 7591 §3); such clients get only grants that act for a user',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -98,6 +103,7 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   databaseRequestTimeout: { env: 'GATEHOUSE_DATABASE_REQUEST_TIMEOUT', flag: 'database-request-timeout' },
   shutdownGrace: { env: 'GATEHOUSE_SHUTDOWN_GRACE', flag: 'shutdown-grace' },
   requirePushedAuthorizationRequests: { env: 'GATEHOUSE_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS', flag: 'require-pushed-authorization-requests' },
+  openRegistration: { env: 'GATEHOUSE_OPEN_REGISTRATION', flag: 'open-registration' },
 };
 
 export class ConfigError extends Error {}

@@ -23,6 +23,7 @@ export function authorizationServerMetadata(issuer: string, options: DiscoveryOp
     jwks_uri: `${issuer}/jwks`,
     userinfo_endpoint: `${issuer}/userinfo`,
     end_session_endpoint: `${issuer}/end-session`,
+    registration_endpoint: `${issuer}/register`,
     backchannel_logout_supported: true,
     backchannel_logout_session_supported: true,
     response_types_supported: responseTypesOf(GRANT_TYPES),

@@ -12,6 +12,7 @@
 //   signing_keys            retired and past remove_after (no longer in the JWKS on any node)
 //   client_assertion_jtis   past the assertion's exp + CLOCK_SKEW_MARGIN (an expired assertion is refused anyway)
 //   pushed_requests         past expires_at (used or not, a request_uri is dead by then)
+//   registration_tokens     past expires_at, or with no use left (RFC 7591 initial access tokens)
 //   authorization_codes     CODE_REUSE_WINDOW (30 min, or the access token lifetime when longer) after they
 //                           expired and after they were used: a replayed code must still be recognised so
 //                           that it fails with invalid_grant AND revokes what it issued (AC-01, Hydra `newUsedExpiry`).
@@ -47,7 +48,8 @@ export type SweepTable =
   | 'signingKeys'
   | 'deviceCodes'
   | 'clientAssertionJtis'
-  | 'pushedRequests';
+  | 'pushedRequests'
+  | 'registrationTokens';
 export type SweepCounts = Record<SweepTable, number>;
 
 export interface SweepOptions {
@@ -62,7 +64,7 @@ export interface SweepOptions {
 
 export type SweepStorage = Pick<
   Repositories,
-  'interactions' | 'sessions' | 'revokedAccessTokens' | 'refreshTokens' | 'codes' | 'signingKeys' | 'deviceCodes' | 'clientAssertionJtis' | 'pushedRequests'
+  'interactions' | 'sessions' | 'revokedAccessTokens' | 'refreshTokens' | 'codes' | 'signingKeys' | 'deviceCodes' | 'clientAssertionJtis' | 'pushedRequests' | 'registrationTokens'
 >;
 
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -95,10 +97,11 @@ export async function sweepExpiredRows(storage: SweepStorage, now: number, optio
     ['deviceCodes', (limit) => storage.deviceCodes.deleteSpent(codesBefore, limit)],
     ['clientAssertionJtis', (limit) => storage.clientAssertionJtis.deleteExpired(now - CLOCK_SKEW_MARGIN, limit)],
     ['pushedRequests', (limit) => storage.pushedRequests.deleteExpired(now, limit)],
+    ['registrationTokens', (limit) => storage.registrationTokens.deleteExpired(now, limit)],
   ];
   const counts: SweepCounts = {
     interactions: 0, sessions: 0, revokedAccessTokens: 0, refreshTokens: 0, refreshSuccessors: 0, authorizationCodes: 0, signingKeys: 0,
-    deviceCodes: 0, clientAssertionJtis: 0, pushedRequests: 0,
+    deviceCodes: 0, clientAssertionJtis: 0, pushedRequests: 0, registrationTokens: 0,
   };
   for (const [table, deleteBatch] of tasks) {
     for (let batch = 0; batch < maxBatches && !options.signal?.aborted; batch++) {

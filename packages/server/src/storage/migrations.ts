@@ -140,6 +140,25 @@ const initial: Migration = {
   },
 };
 
+/** RFC 7591 / RFC 7592: initial access tokens, and the registration access token of a client. */
+const dynamicRegistration: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('clients').addColumn('registration_access_token_hash', 'varchar(64)').execute();
+    await db.schema
+      .createTable('registration_tokens')
+      .addColumn('token_hash', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('uses_left', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('registration_tokens_expires_at').on('registration_tokens').column('expires_at').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('registration_tokens').ifExists().execute();
+    await db.schema.alterTable('clients').dropColumn('registration_access_token_hash').execute();
+  },
+};
+
 /** RFC 8707: registered resources, and the resources codes and refresh tokens were authorized for. */
 const resources: Migration = {
   async up(db: Kysely<any>) {
@@ -254,6 +273,7 @@ export const migrations: Record<string, Migration> = {
   '0002_device_codes': deviceCodes,
   '0003_client_assertion_jtis': clientAssertionJtis,
   '0004_pushed_requests': pushedRequests,
+  '0005_dynamic_registration': dynamicRegistration,
   '0006_resources': resources,
   '0007_refresh_grace': refreshGrace,
 };

@@ -27,6 +27,17 @@ export interface Client {
   /** Further registered metadata under its RFC 7591 / OIDC names. */
   metadata: Readonly<Record<string, unknown>>;
   createdAt: number;
+  /** RFC 7592: SHA-256 digest of the registration access token (dynamically registered clients only). */
+  registrationAccessTokenHash?: string | null;
+}
+
+/** RFC 7591 §3: an initial access token for dynamic client registration, kept as its digest. */
+export interface RegistrationToken {
+  tokenHash: string;
+  /** Registrations it may still authorise. */
+  usesLeft: number;
+  createdAt: number;
+  expiresAt: number;
 }
 
 export interface User {

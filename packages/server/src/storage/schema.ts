@@ -11,6 +11,8 @@ export interface ClientTable {
   is_public: number;
   metadata: string; // JSON object of further registered metadata
   created_at: number;
+  // 0005_dynamic_registration: digest of the RFC 7592 registration access token, null for other clients.
+  registration_access_token_hash: string | null;
 }
 
 export interface UserTable {
@@ -145,6 +147,14 @@ export interface PushedRequestTable {
   consumed_at: number | null;
 }
 
+// 0005_dynamic_registration: RFC 7591 §3 initial access tokens.
+export interface RegistrationTokenTable {
+  token_hash: string;
+  uses_left: number;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Database {
   clients: ClientTable;
   users: UserTable;
@@ -155,6 +165,7 @@ export interface Database {
   sessions: SessionTable;
   interactions: InteractionTable;
   signing_keys: SigningKeyTable;
+  registration_tokens: RegistrationTokenTable;
   resources: ResourceTable;
   device_codes: DeviceCodeTable;
   client_assertion_jtis: ClientAssertionJtiTable;

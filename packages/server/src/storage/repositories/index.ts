@@ -9,6 +9,7 @@ import { GrantRepository } from './grants.js';
 import { InteractionRepository } from './interactions.js';
 import { PushedRequestRepository } from './pushed-requests.js';
 import { RefreshTokenRepository } from './refresh-tokens.js';
+import { RegistrationTokenRepository } from './registration-tokens.js';
 import { ResourceRepository } from './resources.js';
 import { RevokedAccessTokenRepository } from './revoked-access-tokens.js';
 import { SessionRepository } from './sessions.js';
@@ -21,6 +22,7 @@ export {
 };
 export type { DeviceDecision } from './device-codes.js';
 export { ClientAssertionJtiRepository, PushedRequestRepository };
+export { RegistrationTokenRepository };
 export type { SigningKeyChanges } from './signing-keys.js';
 
 export interface Repositories {
@@ -33,6 +35,7 @@ export interface Repositories {
   sessions: SessionRepository;
   interactions: InteractionRepository;
   signingKeys: SigningKeyRepository;
+  registrationTokens: RegistrationTokenRepository;
   resources: ResourceRepository;
   deviceCodes: DeviceCodeRepository;
   clientAssertionJtis: ClientAssertionJtiRepository;
@@ -50,6 +53,7 @@ export function createRepositories(db: Db): Repositories {
     sessions: new SessionRepository(db),
     interactions: new InteractionRepository(db),
     signingKeys: new SigningKeyRepository(db),
+    registrationTokens: new RegistrationTokenRepository(db),
     resources: new ResourceRepository(db),
     deviceCodes: new DeviceCodeRepository(db),
     clientAssertionJtis: new ClientAssertionJtiRepository(db),
