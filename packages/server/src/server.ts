@@ -9,6 +9,8 @@ import { KEY_RELOAD_INTERVAL, keyPolicy, maintainKeys } from './oauth/keys/rotat
 import { codeRetention, startSweeper } from './storage/cleanup.js';
 import { LoginThrottle } from './interaction/login-throttle.js';
 import { openStorage } from './storage/index.js';
+import { createSafeFetcher, type SafeFetcher } from './net/safe-fetch.js';
+import { clientResolver } from './oauth/client-metadata-document.js';
 
 export interface Gatehouse {
   app: FastifyInstance;
@@ -18,7 +20,7 @@ export interface Gatehouse {
 
 export async function createGatehouse(
   config: Config,
-  options: { logger?: FastifyServerOptions['logger']; clock?: Clock } = {},
+  options: { logger?: FastifyServerOptions['logger']; clock?: Clock; fetcher?: SafeFetcher } = {},
 ): Promise<Gatehouse> {
   const clock = options.clock ?? nowSeconds;
   const storage = await openStorage(config.databaseUrl);
@@ -26,7 +28,20 @@ export async function createGatehouse(
     const keys = new KeyStore(storage.signingKeys);
     await keys.initialise(clock());
     const throttle = new LoginThrottle({ maxFailures: config.loginMaxFailures, lockSeconds: config.loginLockSeconds });
-    const deps: AppDeps = { config, storage, keys, throttle, clock };
+    // One fetcher per server: it owns the cache and the rate limits of everything fetched from URLs.
+    const fetcher = options.fetcher ?? createSafeFetcher({
+      allowInsecureLoopbackForDevelopment: config.fetchAllowInsecureLoopbackForDevelopment,
+      allowedDomains: config.fetchAllowedDomains,
+      deniedDomains: config.fetchDeniedDomains,
+    });
+    const resolver = clientResolver(storage.clients, {
+      enabled: config.clientIdMetadataDocuments,
+      fetcher,
+      allowInsecureLoopbackForDevelopment: config.fetchAllowInsecureLoopbackForDevelopment,
+      resources: storage.resources,
+      clock,
+    });
+    const deps: AppDeps = { config, storage, keys, throttle, clock, fetcher, clientResolver: resolver };
     const app = await buildApp(deps, { logger: options.logger });
     // KR-02, R5: promote published `next` keys, start scheduled rotations, and pick up keys rotated by
     // another node (oauth/keys/rotation.ts). Ticks never overlap; the timer never keeps the process alive.

@@ -37,6 +37,22 @@ export const ConfigSchema = Type.Object({
     default: 'info',
     description: 'log level',
   }),
+  clientIdMetadataDocuments: Type.Boolean({
+    default: true,
+    description: 'accept https URL client_ids and fetch their Client ID Metadata Documents (public clients)',
+  }),
+  fetchAllowInsecureLoopbackForDevelopment: Type.Boolean({
+    default: false,
+    description: 'DEVELOPMENT ONLY: let the fetcher reach loopback addresses, over plain http too (metadata documents on 127.0.0.1)',
+  }),
+  fetchAllowedDomains: Type.Array(Type.String({ minLength: 1 }), {
+    default: [],
+    description: 'when non-empty, the only hosts fetched (example.com, or .example.com for its subdomains)',
+  }),
+  fetchDeniedDomains: Type.Array(Type.String({ minLength: 1 }), {
+    default: [],
+    description: 'hosts never fetched (same syntax); checked first',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -62,6 +78,10 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   loginLockSeconds: { env: 'GATEHOUSE_LOGIN_LOCK_SECONDS', flag: 'login-lock-seconds' },
   trustProxy: { env: 'GATEHOUSE_TRUST_PROXY', flag: 'trust-proxy' },
   logLevel: { env: 'GATEHOUSE_LOG_LEVEL', flag: 'log-level' },
+  clientIdMetadataDocuments: { env: 'GATEHOUSE_CLIENT_ID_METADATA_DOCUMENTS', flag: 'client-id-metadata-documents' },
+  fetchAllowInsecureLoopbackForDevelopment: { env: 'GATEHOUSE_FETCH_ALLOW_INSECURE_LOOPBACK_FOR_DEVELOPMENT', flag: 'fetch-allow-insecure-loopback-for-development' },
+  fetchAllowedDomains: { env: 'GATEHOUSE_FETCH_ALLOWED_DOMAINS', flag: 'fetch-allowed-domains' },
+  fetchDeniedDomains: { env: 'GATEHOUSE_FETCH_DENIED_DOMAINS', flag: 'fetch-denied-domains' },
 };
 
 export class ConfigError extends Error {}

@@ -28,7 +28,7 @@ export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
     let validated;
     try {
       validated = await validateAuthorizationRequest(params, {
-        clients: storage.clients,
+        clients: deps.clientResolver,
         resources: storage.resources,
         pkceRequiredForConfidentialClients: config.pkceRequiredForConfidentialClients,
       });

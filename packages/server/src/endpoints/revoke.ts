@@ -11,12 +11,12 @@ import { authenticateClient } from '../oauth/client-auth/index.js';
 import { required, single } from '../oauth/params.js';
 import { revokeToken } from '../oauth/tokens/revoke-token.js';
 
-export function revocationEndpoint(app: FastifyInstance, { config, storage, keys, clock }: AppDeps): void {
+export function revocationEndpoint(app: FastifyInstance, { config, storage, keys, clock, clientResolver }: AppDeps): void {
   const realm = new URL(config.issuer).host;
 
   app.post('/revoke', async (request, reply) => {
     const params = formBody(request);
-    const { client } = await authenticateClient({ authorization: request.headers.authorization, params }, { clients: storage.clients, realm });
+    const { client } = await authenticateClient({ authorization: request.headers.authorization, params }, { clients: clientResolver, realm });
     const token = required(params, 'token');
     const outcome = await revokeToken(
       { keys, issuer: config.issuer, storage },

@@ -7,7 +7,12 @@ import { SUPPORTED_SIGNING_ALGS } from './keys/key-store.js';
 import { OIDC_SCOPES } from './scopes.js';
 import { PROMPT_VALUES } from './authorization-request.js';
 
-export function authorizationServerMetadata(issuer: string): Record<string, unknown> {
+export interface DiscoveryOptions {
+  /** draft-ietf-oauth-client-id-metadata-document: URL client_ids are accepted. */
+  clientIdMetadataDocuments?: boolean;
+}
+
+export function authorizationServerMetadata(issuer: string, options: DiscoveryOptions = {}): Record<string, unknown> {
   return {
     issuer,
     authorization_endpoint: `${issuer}/authorize`,
@@ -33,13 +38,14 @@ export function authorizationServerMetadata(issuer: string): Record<string, unkn
     request_uri_parameter_supported: false,
     access_token_signing_alg_values_supported: ['ES256'],
     id_token_signing_alg_values_supported: [...SUPPORTED_SIGNING_ALGS],
+    ...(options.clientIdMetadataDocuments ? { client_id_metadata_document_supported: true } : {}),
   };
 }
 
 /** OIDC Discovery 1.0 §3: the RFC 8414 document plus the OpenID Provider fields. */
-export function openIdConfiguration(issuer: string): Record<string, unknown> {
+export function openIdConfiguration(issuer: string, options: DiscoveryOptions = {}): Record<string, unknown> {
   return {
-    ...authorizationServerMetadata(issuer),
+    ...authorizationServerMetadata(issuer, options),
     subject_types_supported: ['public'],
     claims_supported: SUPPORTED_CLAIMS,
     claims_parameter_supported: false,

@@ -7,6 +7,7 @@ import { invalidClient, invalidRequest, type OAuthError } from '../errors.js';
 import { clientSecretBasic, parseBasic } from './client-secret-basic.js';
 import { clientSecretPost } from './client-secret-post.js';
 import { noClientAuthentication } from './none.js';
+import { ClientMetadataDocumentError } from '../client-metadata-document.js';
 import { ClientAuthFailure, type ClientAuthRequest, type ClientAuthStrategy } from './types.js';
 
 export type { ClientAuthRequest } from './types.js';
@@ -69,7 +70,13 @@ export async function authenticateClient(request: ClientAuthRequest, deps: Clien
     throw e;
   }
   if (presented.clientId.length > MAX_CLIENT_ID_LENGTH) throw failure(basicTried, deps.realm, 'client_id too long');
-  const client = await deps.clients.find(presented.clientId);
+  let client: Client | undefined;
+  try {
+    client = await deps.clients.find(presented.clientId);
+  } catch (e) {
+    if (e instanceof ClientMetadataDocumentError) throw failure(basicTried, deps.realm, `client metadata document: ${e.detail ?? e.message}`);
+    throw e;
+  }
   const proven = await strategy.verify(presented, client);
   if (!client || !proven) throw failure(basicTried, deps.realm, client ? `${strategy.method} credentials refused` : 'unknown client');
   // CA-05: only the method the client registered.
