@@ -124,7 +124,7 @@ test('CM-02 documents listing unsafe redirect URIs give an error page (RU-06 rul
   }
 });
 
-test('CM-02 a redirect_uri the document does not list gives an error page', async (t) => {
+test('RU-02 a redirect_uri the metadata document does not list gives an error page, never a redirect', async (t) => {
   const host = await documentHost(t, { '/c.json': doc() });
   const server = await serverWithUser(t);
   const url = authorizeUrl({ clientId: host.url('/c.json'), redirectUri: 'http://127.0.0.1:7777/other', scope: 'openid', challenge: pkce().challenge });
