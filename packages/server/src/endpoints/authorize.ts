@@ -33,7 +33,10 @@ export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
         pkceRequiredForConfidentialClients: config.pkceRequiredForConfidentialClients,
       });
     } catch (e) {
-      if (e instanceof AuthorizationPageError) return sendErrorPage(reply, 400, e.title, e.description);
+      if (e instanceof AuthorizationPageError) {
+        if (e.detail !== undefined) request.log.info({ detail: e.detail }, 'authorization request refused with an error page');
+        return sendErrorPage(reply, 400, e.title, e.description);
+      }
       if (e instanceof AuthorizationRedirectError) {
         request.log.info({ error: e.error.code, detail: e.error.detail }, 'authorization request refused');
         return reply.redirect(errorResponseUrl(e.redirectUri, config.issuer, e.error, e.state), 303);

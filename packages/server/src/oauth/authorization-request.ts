@@ -37,7 +37,8 @@ export interface AuthorizationRequest {
 
 /** An error the user must see on a page: no trustworthy redirect_uri. */
 export class AuthorizationPageError extends Error {
-  constructor(readonly title: string, readonly description: string) {
+  /** `detail` is private: logged, never shown. */
+  constructor(readonly title: string, readonly description: string, readonly detail?: string) {
     super(description);
   }
 }
@@ -69,7 +70,7 @@ export async function validateAuthorizationRequest(
     client = clientIds[0]!.length <= 255 ? await deps.clients.find(clientIds[0]!) : undefined;
   } catch (e) {
     // CM-01, CM-02: a URL client_id whose metadata document cannot be used is shown, never redirected.
-    if (e instanceof ClientMetadataDocumentError) throw new AuthorizationPageError('Unusable application', e.message);
+    if (e instanceof ClientMetadataDocumentError) throw new AuthorizationPageError('Unusable application', e.message, `client metadata document ${clientIds[0]!}: ${e.detail ?? e.message}`);
     throw e;
   }
   if (!client) throw new AuthorizationPageError('Unknown application', 'The application that sent you here is not registered with this server.');
