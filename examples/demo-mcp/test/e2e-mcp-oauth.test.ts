@@ -96,7 +96,7 @@ function clientMetadata(): OAuthClientMetadata {
 }
 
 /** The SDK's flow: auth() → REDIRECT → the browser → auth() with the code → AUTHORIZED. */
-async function authorizeWithSdk(provider: MemoryOAuthProvider, browser: ScriptedBrowser): Promise<URL> {
+async function authorizeWithSdk(provider: MemoryOAuthProvider, browser: ScriptedBrowser, fetchFn?: typeof fetch): Promise<URL> {
   // What an MCP client sees first: 401 with the RFC 9728 metadata URL in the challenge.
   const unauthenticated = await fetch(env.mcpUrl, {
     method: 'POST',
@@ -111,7 +111,8 @@ async function authorizeWithSdk(provider: MemoryOAuthProvider, browser: Scripted
   assert.equal(prm.resource, env.mcpUrl);
   assert.deepEqual(prm.authorization_servers, [env.issuer]);
 
-  assert.equal(await auth(provider, { serverUrl: env.mcpUrl, resourceMetadataUrl: new URL(metadataUrl) }), 'REDIRECT');
+  const options = { serverUrl: env.mcpUrl, resourceMetadataUrl: new URL(metadataUrl), ...(fetchFn ? { fetchFn } : {}) };
+  assert.equal(await auth(provider, options), 'REDIRECT');
   const url = provider.authorizationUrl!;
   assert.equal(url.origin + url.pathname, `${env.issuer}/authorize`);
   assert.equal(url.searchParams.get('resource'), env.mcpUrl, 'RFC 8707 resource = the MCP server');
@@ -122,7 +123,7 @@ async function authorizeWithSdk(provider: MemoryOAuthProvider, browser: Scripted
   const code = back.searchParams.get('code');
   assert.ok(code, `a code came back: ${back.href}`);
   assert.equal(back.searchParams.get('iss'), env.issuer);
-  assert.equal(await auth(provider, { serverUrl: env.mcpUrl, resourceMetadataUrl: new URL(metadataUrl), authorizationCode: code }), 'AUTHORIZED');
+  assert.equal(await auth(provider, { ...options, authorizationCode: code }), 'AUTHORIZED');
   assert.ok(provider.stored?.access_token);
   return url;
 }
@@ -171,8 +172,19 @@ test('the MCP SDK client registers dynamically (RFC 7591) and calls a tool', asy
     t.skip('NOT RUN: this Gatehouse has no registration_endpoint (RFC 7591) yet; the test runs once it does');
     return;
   }
+  // Registration needs an initial access token unless the operator opened it (RFC 7591 §3, DR-01); the
+  // SDK sends none, so this test's fetch adds one (from the CLI of the contract) to registration requests.
+  const { initial_access_token: initialAccessToken } = gatehouse(['registration-tokens', 'create', '--uses', '5', '--database', env.database]) as { initial_access_token: string };
+  const registration = discovery.registration_endpoint;
+  const fetchFn: typeof fetch = (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (url !== registration) return fetch(input, init);
+    const headers = new Headers(init?.headers);
+    headers.set('authorization', `Bearer ${initialAccessToken}`);
+    return fetch(input, { ...init, headers });
+  };
   const provider = new MemoryOAuthProvider(env.callback, clientMetadata());
-  await authorizeWithSdk(provider, new ScriptedBrowser(env.issuer));
+  await authorizeWithSdk(provider, new ScriptedBrowser(env.issuer), fetchFn);
   assert.equal(provider.registrations >= 1, true, 'the SDK registered a client');
   const clientId = provider.information!.client_id;
   assert.doesNotMatch(clientId, /^https:/);
