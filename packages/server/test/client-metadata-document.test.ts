@@ -88,9 +88,32 @@ test('CM-02 a URL client_id becomes a public client: the consent page names the 
   assert.equal(token.statusCode, 200, token.body);
   const claims = decodeJwt((token.json() as { access_token: string }).access_token);
   assert.equal(claims.client_id, clientId);
+  // The same transient client authenticates (none) at the revocation endpoint.
+  const revoked = await server.app.inject({
+    method: 'POST', url: '/revoke', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ client_id: clientId, token: (token.json() as { access_token: string }).access_token }).toString(),
+  });
+  assert.equal(revoked.statusCode, 200, revoked.body);
   // Nothing is stored for the client; the document was fetched once and then served from the cache.
   assert.equal(await countRows(server.deps.storage, 'clients'), 0);
   assert.equal(host.hits('/client.json'), 1);
+});
+
+test('CM-02 a document that becomes unusable during sign-in ends the interaction with an error page', async (t) => {
+  let valid = true;
+  const host = await documentHost(t, {
+    '/c.json': (req, res, base) => (valid ? doc() : doc({ client_id: 'https://elsewhere.example/c.json' }))(req, res, base),
+  });
+  const server = await serverWithUser(t);
+  const browser = new Browser(server.app);
+  const res = await browser.get(authorize(host.url('/c.json'), pkce().challenge));
+  const interaction = String(res.headers.location);
+  assert.match(interaction, /^\/interaction\//);
+  valid = false;
+  server.deps.fetcher.clearCache(); // as if the cached copy had expired
+  const page = await browser.get(interaction);
+  assertErrorPage(page, REDIRECT);
+  assert.equal(host.hits('/c.json'), 2);
 });
 
 test('CM-02 a metadata document client is asked for consent every time, being public (RU-12)', async (t) => {
