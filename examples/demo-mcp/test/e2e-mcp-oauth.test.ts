@@ -172,7 +172,7 @@ test('the MCP SDK client registers dynamically (RFC 7591) and calls a tool', asy
     t.skip('NOT RUN: this Gatehouse has no registration_endpoint (RFC 7591) yet; the test runs once it does');
     return;
   }
-  // Registration needs an initial access token unless the operator opened it (RFC 7591 §3, DR-01); the
+  // Registration needs an initial access token unless the operator opened it (RFC 7591 §3); the
   // SDK sends none, so this test's fetch adds one (from the CLI of the contract) to registration requests.
   const { initial_access_token: initialAccessToken } = gatehouse(['registration-tokens', 'create', '--uses', '5', '--database', env.database]) as { initial_access_token: string };
   const registration = discovery.registration_endpoint;
