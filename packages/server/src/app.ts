@@ -16,6 +16,8 @@ import { revocationEndpoint } from './endpoints/revoke.js';
 import { wellKnownEndpoints } from './endpoints/well-known.js';
 import { userinfoEndpoint } from './endpoints/userinfo.js';
 import { endSessionEndpoint } from './endpoints/end-session.js';
+import { deviceAuthorizationEndpoint } from './endpoints/device-authorization.js';
+import { deviceRoutes } from './interaction/device.js';
 
 export const BODY_LIMIT = 64 * 1024;
 const STYLESHEET = readFileSync(new URL('../../assets/gatehouse.css', import.meta.url), 'utf8');
@@ -107,5 +109,7 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
   revocationEndpoint(app, deps);
   userinfoEndpoint(app, deps);
   endSessionEndpoint(app, deps);
+  deviceAuthorizationEndpoint(app, deps);
+  deviceRoutes(app, deps);
   return app;
 }

@@ -76,7 +76,7 @@ for (const backend of backends) {
       const hash = sha256(randomToken());
       await storage.refreshTokens.create({
         tokenHash: hash, familyId: 'fam-r3', clientId: 'c1', userId: 'u1', scopes: ['openid'], resources: [], authTime: 1, sid: null, createdAt: 1,
-        expiresAt: nowSeconds() + 100, idleExpiresAt: nowSeconds() + 100, rotatedAt: null, revokedAt: null, accessToken: { jti: 'a', expiresAt: nowSeconds() + 50 },
+        expiresAt: nowSeconds() + 100, idleExpiresAt: nowSeconds() + 100, rotatedAt: null, revokedAt: null, accessToken: { jti: 'a', expiresAt: nowSeconds() + 50 }, successor: null,
       });
       const results = await Promise.all(Array.from({ length: 20 }, () => storage.transaction((tx) => tx.refreshTokens.markRotated(hash, 5))));
       assert.equal(results.filter(Boolean).length, 1);
@@ -87,7 +87,7 @@ for (const backend of backends) {
       for (const [i, exp] of [[1, now + 100], [2, now - 5]] as const) {
         await storage.refreshTokens.create({
           tokenHash: sha256(`fam-token-${i}`), familyId: 'fam-x', clientId: 'c1', userId: 'u1', scopes: ['openid'], resources: [], authTime: 1, sid: null, createdAt: 1,
-          expiresAt: now + 100, idleExpiresAt: now + 100, rotatedAt: null, revokedAt: null, accessToken: { jti: `jti-${i}`, expiresAt: exp },
+          expiresAt: now + 100, idleExpiresAt: now + 100, rotatedAt: null, revokedAt: null, accessToken: { jti: `jti-${i}`, expiresAt: exp }, successor: null,
         });
       }
       const tokens = await storage.refreshTokens.revokeFamily('fam-x', now);
@@ -131,6 +131,45 @@ for (const backend of backends) {
       assert.equal(live?.expiresAt, now + 60);
       assert.equal(typeof live?.authTime, 'number');
       assert.equal(await storage.sessions.findActive('dead', now), undefined);
+    });
+
+    test('DV-01 device codes: of concurrent decisions, polls and redemptions exactly one wins; user codes are unique', async () => {
+      const now = nowSeconds();
+      const device = (over: Partial<Parameters<Storage['deviceCodes']['create']>[0]> = {}) => ({
+        deviceCodeHash: sha256(randomToken()), userCodeHash: sha256(randomToken()), clientId: 'c1', scopes: ['openid', 'offline_access'],
+        status: 'pending' as const, userId: null, authTime: null, sid: null, interval: 5, lastPolledAt: null, createdAt: now, expiresAt: now + 600,
+        decidedAt: null, consumedAt: null, familyId: randomToken(16), accessToken: null, ...over,
+      });
+      const code = device();
+      assert.equal(await storage.deviceCodes.create(code), true);
+      assert.equal(await storage.deviceCodes.create(device({ userCodeHash: code.userCodeHash })), false, 'a colliding user code is refused, not overwritten');
+      assert.deepEqual((await storage.deviceCodes.findPendingByUserCodeHash(code.userCodeHash, now))?.scopes, ['openid', 'offline_access']);
+
+      const polls = await Promise.all(Array.from({ length: 10 }, () => storage.deviceCodes.recordPoll(code.deviceCodeHash, null, now, 10)));
+      assert.equal(polls.filter(Boolean).length, 1, 'one poll recorded against the poll time it read');
+      const polled = await storage.deviceCodes.findByDeviceCodeHash(code.deviceCodeHash);
+      assert.equal(polled?.lastPolledAt, now);
+      assert.equal(polled?.interval, 10);
+
+      const decisions = await Promise.all(Array.from({ length: 10 }, (_, i) =>
+        storage.deviceCodes.decide(code.deviceCodeHash, { status: i % 2 === 0 ? 'approved' : 'denied', userId: `u${i}`, authTime: now, sid: null }, now)));
+      assert.equal(decisions.filter(Boolean).length, 1, 'one decision');
+      const decided = await storage.deviceCodes.findByDeviceCodeHash(code.deviceCodeHash);
+      assert.equal(await storage.deviceCodes.findPendingByUserCodeHash(code.userCodeHash, now), undefined, 'a decided code is no longer pending');
+
+      const approved = device();
+      await storage.deviceCodes.create(approved);
+      await storage.deviceCodes.decide(approved.deviceCodeHash, { status: 'approved', userId: 'u1', authTime: now, sid: 'sid1' }, now);
+      const redemptions = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+        storage.transaction((tx) => tx.deviceCodes.consume(approved.deviceCodeHash, now, { jti: `dv-jti${i}`, expiresAt: now + 600 }))));
+      assert.equal(redemptions.filter(Boolean).length, 1, 'one redemption');
+      assert.deepEqual((await storage.deviceCodes.liveAccessTokensOf('u1', now)).length, 1);
+      if (decided?.status === 'denied') assert.equal(await storage.deviceCodes.consume(code.deviceCodeHash, now, { jti: 'x', expiresAt: now + 1 }), false, 'a denied code is never redeemed');
+
+      const expired = device({ expiresAt: now - 1 });
+      await storage.deviceCodes.create(expired);
+      assert.equal(await storage.deviceCodes.findPendingByUserCodeHash(expired.userCodeHash, now), undefined);
+      assert.equal(await storage.deviceCodes.decide(expired.deviceCodeHash, { status: 'approved', userId: 'u1', authTime: now, sid: null }, now), false, 'an expired code cannot be approved');
     });
 
     test('R3 over HTTP: of 20 concurrent token requests with one code exactly one gets tokens', async () => {

@@ -16,7 +16,8 @@ const HELP = `gatehouse clients — manage OAuth clients
       [--default-scope "..."] [--default-resource URI ...] [--database URL] [--json]
       Prints the client_id and, for confidential clients, the client_secret — shown once, stored as a digest.
       Defaults: grant types ${DEFAULT_GRANT_TYPES.join(',')}; scope "openid profile email";
-      auth method client_secret_basic (none with --public).
+      auth method client_secret_basic (none with --public). --redirect-uri is needed only by grants that
+      send a browser back (authorization_code); a device-flow client may have none.
       --post-logout-redirect-uri (repeatable): where /end-session may send the browser back (exact match;
       the same rules as redirect URIs). --backchannel-logout-uri: where logout tokens are POSTed when a
       user's session ends (https, or http on 127.0.0.1 / [::1]).

@@ -37,6 +37,12 @@ export const ConfigSchema = Type.Object({
     default: 'info',
     description: 'log level',
   }),
+  refreshReuseGrace: Type.Integer({
+    minimum: 0, maximum: 60, default: 10,
+    description: 'seconds after a rotation in which a replay of the rotated refresh token by its client gets the same successor response; 0 = strict (every replay revokes the family)',
+  }),
+  deviceCodeTtl: Seconds(600, 'device code and user code lifetime (RFC 8628)', 1800),
+  deviceCodeInterval: Seconds(5, 'minimum seconds between two polls of a device code (RFC 8628 §3.5)', 60),
   clientIdMetadataDocuments: Type.Boolean({
     default: true,
     description: 'accept https URL client_ids and fetch their Client ID Metadata Documents (public clients)',
@@ -78,6 +84,9 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   loginLockSeconds: { env: 'GATEHOUSE_LOGIN_LOCK_SECONDS', flag: 'login-lock-seconds' },
   trustProxy: { env: 'GATEHOUSE_TRUST_PROXY', flag: 'trust-proxy' },
   logLevel: { env: 'GATEHOUSE_LOG_LEVEL', flag: 'log-level' },
+  refreshReuseGrace: { env: 'GATEHOUSE_REFRESH_REUSE_GRACE', flag: 'refresh-reuse-grace' },
+  deviceCodeTtl: { env: 'GATEHOUSE_DEVICE_CODE_TTL', flag: 'device-code-ttl' },
+  deviceCodeInterval: { env: 'GATEHOUSE_DEVICE_CODE_INTERVAL', flag: 'device-code-interval' },
   clientIdMetadataDocuments: { env: 'GATEHOUSE_CLIENT_ID_METADATA_DOCUMENTS', flag: 'client-id-metadata-documents' },
   fetchAllowInsecureLoopbackForDevelopment: { env: 'GATEHOUSE_FETCH_ALLOW_INSECURE_LOOPBACK_FOR_DEVELOPMENT', flag: 'fetch-allow-insecure-loopback-for-development' },
   fetchAllowedDomains: { env: 'GATEHOUSE_FETCH_ALLOWED_DOMAINS', flag: 'fetch-allowed-domains' },

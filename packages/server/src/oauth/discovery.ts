@@ -6,6 +6,7 @@ import { GRANT_TYPES, responseTypesOf } from './grants/index.js';
 import { SUPPORTED_SIGNING_ALGS } from './keys/key-store.js';
 import { OIDC_SCOPES } from './scopes.js';
 import { PROMPT_VALUES } from './authorization-request.js';
+import { DEVICE_AUTHORIZATION_PATH } from './device/authorization.js';
 
 export interface DiscoveryOptions {
   /** draft-ietf-oauth-client-id-metadata-document: URL client_ids are accepted. */
@@ -30,6 +31,7 @@ export function authorizationServerMetadata(issuer: string, options: DiscoveryOp
     introspection_endpoint_auth_methods_supported: [...CONFIDENTIAL_AUTH_METHODS],
     revocation_endpoint: `${issuer}/revoke`,
     revocation_endpoint_auth_methods_supported: [...AUTH_METHOD_NAMES],
+    device_authorization_endpoint: `${issuer}${DEVICE_AUTHORIZATION_PATH}`,
     code_challenge_methods_supported: ['S256'],
     scopes_supported: [...OIDC_SCOPES],
     prompt_values_supported: [...PROMPT_VALUES],

@@ -167,9 +167,59 @@ const resources: Migration = {
   },
 };
 
+/** The refresh grace window (RG-01): what a replay of a just-rotated refresh token gets back. */
+const refreshGrace: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('refresh_tokens').addColumn('successor_hash', 'varchar(64)').execute();
+    await db.schema.alterTable('refresh_tokens').addColumn('successor_response', 'text').execute();
+    await db.schema.alterTable('refresh_tokens').addColumn('successor_expires_at', 'bigint').execute();
+    await db.schema.createIndex('refresh_tokens_successor_expires_at').on('refresh_tokens').column('successor_expires_at').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropIndex('refresh_tokens_successor_expires_at').ifExists().execute();
+    for (const column of ['successor_expires_at', 'successor_response', 'successor_hash']) {
+      await db.schema.alterTable('refresh_tokens').dropColumn(column).execute();
+    }
+  },
+};
+
+// RFC 8628: device authorization requests. The user code's digest is unique among all rows (a new
+// code that collides is drawn again); expires_at serves the sweep.
+const deviceCodes: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('device_codes')
+      .addColumn('device_code_hash', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('user_code_hash', 'varchar(64)', (c) => c.notNull().unique())
+      .addColumn('client_id', 'varchar(255)', (c) => c.notNull())
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('status', 'varchar(16)', (c) => c.notNull())
+      .addColumn('user_id', 'varchar(64)')
+      .addColumn('auth_time', 'bigint')
+      .addColumn('sid', 'varchar(64)')
+      .addColumn('poll_interval', 'integer', (c) => c.notNull())
+      .addColumn('last_polled_at', 'bigint')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('decided_at', 'bigint')
+      .addColumn('consumed_at', 'bigint')
+      .addColumn('family_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('access_token_jti', 'varchar(64)')
+      .addColumn('access_token_expires_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('device_codes_expires_at').on('device_codes').column('expires_at').execute();
+    await db.schema.createIndex('device_codes_user_id').on('device_codes').column('user_id').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('device_codes').ifExists().execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0006_resources': resources,
+  '0007_refresh_grace': refreshGrace,
+  '0002_device_codes': deviceCodes,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -84,6 +84,16 @@ export interface RefreshToken {
   revokedAt: number | null;
   /** The access token issued beside this refresh token. */
   accessToken: AccessTokenRef | null;
+  /** After rotation, for the grace window: the successor and its sealed token response. */
+  successor: RefreshSuccessor | null;
+}
+
+export interface RefreshSuccessor {
+  /** Digest of the successor refresh token. */
+  hash: string;
+  /** The successor's token response, sealed with a key only the rotated token derives. */
+  sealed: string;
+  expiresAt: number;
 }
 
 /** A user's consent to a client. */
@@ -156,4 +166,33 @@ export interface Resource {
   introspectionClientId: string | null;
   createdAt: number;
   updatedAt: number;
+}
+
+/** RFC 8628: where a device authorization stands. */
+export type DeviceCodeStatus = 'pending' | 'approved' | 'denied';
+
+/** One device authorization request (RFC 8628 §3.1), from the device's request to the token it redeems. */
+export interface DeviceCode {
+  /** SHA-256 digest of the device code (256 random bits). */
+  deviceCodeHash: string;
+  /** SHA-256 digest of the normalised user code (upper case, no dashes). */
+  userCodeHash: string;
+  clientId: string;
+  scopes: readonly string[];
+  status: DeviceCodeStatus;
+  /** Who approved or denied it (null while pending). */
+  userId: string | null;
+  authTime: number | null;
+  sid: string | null;
+  /** The polling interval the client must keep (raised by 5 s on each slow_down). */
+  interval: number;
+  lastPolledAt: number | null;
+  createdAt: number;
+  expiresAt: number;
+  decidedAt: number | null;
+  consumedAt: number | null;
+  /** The refresh-token family of the tokens it issues. */
+  familyId: string;
+  /** The access token issued when it was redeemed. */
+  accessToken: AccessTokenRef | null;
 }

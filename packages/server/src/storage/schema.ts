@@ -62,6 +62,11 @@ export interface RefreshTokenTable {
   revoked_at: number | null;
   access_token_jti: string | null;
   access_token_expires_at: number | null;
+  // The grace window after a rotation: the successor's digest and its token response, sealed with a
+  // key derived from the rotated token itself (oauth/grants/refresh-grace.ts), until successor_expires_at.
+  successor_hash: string | null;
+  successor_response: string | null;
+  successor_expires_at: number | null;
 }
 
 export interface ResourceTable {
@@ -137,4 +142,25 @@ export interface Database {
   interactions: InteractionTable;
   signing_keys: SigningKeyTable;
   resources: ResourceTable;
+  device_codes: DeviceCodeTable;
+}
+
+export interface DeviceCodeTable {
+  device_code_hash: string;
+  user_code_hash: string;
+  client_id: string;
+  scope: string;
+  status: string; // 'pending' | 'approved' | 'denied'
+  user_id: string | null;
+  auth_time: number | null;
+  sid: string | null;
+  poll_interval: number;
+  last_polled_at: number | null;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+  consumed_at: number | null;
+  family_id: string;
+  access_token_jti: string | null;
+  access_token_expires_at: number | null;
 }

@@ -3,6 +3,7 @@
 import { ClientRepository } from './clients.js';
 import { AuthorizationCodeRepository } from './codes.js';
 import type { Db } from './columns.js';
+import { DeviceCodeRepository } from './device-codes.js';
 import { GrantRepository } from './grants.js';
 import { InteractionRepository } from './interactions.js';
 import { RefreshTokenRepository } from './refresh-tokens.js';
@@ -13,9 +14,10 @@ import { SigningKeyRepository } from './signing-keys.js';
 import { UserRepository } from './users.js';
 
 export {
-  AuthorizationCodeRepository, ClientRepository, GrantRepository, InteractionRepository, RefreshTokenRepository, ResourceRepository,
-  RevokedAccessTokenRepository, SessionRepository, SigningKeyRepository, UserRepository,
+  AuthorizationCodeRepository, ClientRepository, DeviceCodeRepository, GrantRepository, InteractionRepository, RefreshTokenRepository,
+  ResourceRepository, RevokedAccessTokenRepository, SessionRepository, SigningKeyRepository, UserRepository,
 };
+export type { DeviceDecision } from './device-codes.js';
 export type { SigningKeyChanges } from './signing-keys.js';
 
 export interface Repositories {
@@ -29,6 +31,7 @@ export interface Repositories {
   interactions: InteractionRepository;
   signingKeys: SigningKeyRepository;
   resources: ResourceRepository;
+  deviceCodes: DeviceCodeRepository;
 }
 
 export function createRepositories(db: Db): Repositories {
@@ -43,5 +46,6 @@ export function createRepositories(db: Db): Repositories {
     interactions: new InteractionRepository(db),
     signingKeys: new SigningKeyRepository(db),
     resources: new ResourceRepository(db),
+    deviceCodes: new DeviceCodeRepository(db),
   };
 }

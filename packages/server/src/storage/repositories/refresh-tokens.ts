@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { AccessTokenRef, RefreshToken } from '../records.js';
+import type { AccessTokenRef, RefreshSuccessor, RefreshToken } from '../records.js';
 import type { RefreshTokenTable } from '../schema.js';
 import { accessTokenFromColumns, accessTokenRefs, affected, scopesFromColumn, scopesToColumn, type Db } from './columns.js';
 
@@ -19,6 +19,10 @@ function toRefreshToken(row: Selectable<RefreshTokenTable>): RefreshToken {
     rotatedAt: row.rotated_at,
     revokedAt: row.revoked_at,
     accessToken: accessTokenFromColumns(row.access_token_jti, row.access_token_expires_at),
+    successor:
+      row.successor_hash !== null && row.successor_response !== null && row.successor_expires_at !== null
+        ? { hash: row.successor_hash, sealed: row.successor_response, expiresAt: row.successor_expires_at }
+        : null,
   };
 }
 
@@ -43,6 +47,9 @@ export class RefreshTokenRepository {
         revoked_at: token.revokedAt,
         access_token_jti: token.accessToken?.jti ?? null,
         access_token_expires_at: token.accessToken?.expiresAt ?? null,
+        successor_hash: token.successor?.hash ?? null,
+        successor_response: token.successor?.sealed ?? null,
+        successor_expires_at: token.successor?.expiresAt ?? null,
       })
       .execute();
   }
@@ -50,11 +57,11 @@ export class RefreshTokenRepository {
     const row = await this.db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
     return row && toRefreshToken(row);
   }
-  /** One conditional update: true only for the single caller that rotated the token. */
-  async markRotated(tokenHash: string, now: number): Promise<boolean> {
+  /** One conditional update: true only for the single caller that rotated the token (with its successor for the grace window). */
+  async markRotated(tokenHash: string, now: number, successor: RefreshSuccessor | null = null): Promise<boolean> {
     const r = await this.db
       .updateTable('refresh_tokens')
-      .set({ rotated_at: now })
+      .set({ rotated_at: now, successor_hash: successor?.hash ?? null, successor_response: successor?.sealed ?? null, successor_expires_at: successor?.expiresAt ?? null })
       .where('token_hash', '=', tokenHash)
       .where('rotated_at', 'is', null)
       .where('revoked_at', 'is', null)
@@ -101,6 +108,15 @@ export class RefreshTokenRepository {
       .where('expires_at', '>', now)
       .execute();
     return rows.map((r) => r.client_id);
+  }
+  /** Forgets successor responses whose grace window ended (they are kept for the window only). */
+  async clearExpiredSuccessors(before: number, limit: number): Promise<number> {
+    const r = await this.db
+      .updateTable('refresh_tokens')
+      .set({ successor_hash: null, successor_response: null, successor_expires_at: null })
+      .where('token_hash', 'in', (qb) => qb.selectFrom('refresh_tokens').select('token_hash').where('successor_expires_at', '<', before).limit(limit))
+      .executeTakeFirst();
+    return affected(r);
   }
   async deleteExpired(before: number, limit: number): Promise<number> {
     const r = await this.db
