@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
-const workspaces = ['packages/resource-server', 'packages/server', 'examples/demo-api', 'examples/demo-client'];
+const workspaces = ['packages/resource-server', 'packages/server', 'examples/demo-api', 'examples/demo-client', 'examples/demo-mcp'];
 const filters = process.argv.slice(2);
 
 function collect(dir, out) {

@@ -5,7 +5,9 @@
 //   2. registers the demo user and the "Photo Printer" client with the `gatehouse` CLI
 //      (idempotent: the client's secret is kept in ./data/demo-client.json),
 //   3. starts the photos API (:9100) and Photo Printer (:8080), each after the previous part
-//      printed `listening on URL`, and prints the URL to open and the demo credentials.
+//      printed `listening on URL`, and prints the URL to open and the demo credentials;
+//   4. registers the demo MCP server as a resource (RFC 8707, idempotent), starts it (:9200/mcp) and
+//      prints how to connect an MCP client to it.
 // Ctrl-C / SIGTERM stops the three, newest first; if one of them dies the others are stopped
 // and the script exits non-zero.
 //
@@ -13,7 +15,7 @@
 // (`npm install` builds them; otherwise `npm run build`).
 //
 // Environment (all optional): DEMO_HOST (127.0.0.1), DEMO_SERVER_PORT (9000),
-// DEMO_API_PORT (9100), DEMO_CLIENT_PORT (8080) — 0 picks a free port —, DEMO_DATA_DIR (./data),
+// DEMO_API_PORT (9100), DEMO_CLIENT_PORT (8080), DEMO_MCP_PORT (9200) — 0 picks a free port —, DEMO_DATA_DIR (./data),
 // DEMO_USERNAME (alice), DEMO_PASSWORD.
 //
 // Also a module: `startDemo(options)` is what the browser end-to-end test uses.
@@ -30,7 +32,10 @@ const BUILT = {
   server: join(ROOT, 'packages/server/dist/src/cli/index.js'),
   api: join(ROOT, 'examples/demo-api/dist/src/main.js'),
   client: join(ROOT, 'examples/demo-client/dist/src/main.js'),
+  mcp: join(ROOT, 'examples/demo-mcp/dist/src/main.js'),
 };
+
+export const DEMO_MCP_SCOPE = 'mcp:tools';
 
 export const DEMO_CLIENT_NAME = 'Photo Printer';
 export const DEMO_SCOPES = 'openid profile email offline_access photos:read photos:write';
@@ -166,6 +171,25 @@ export async function ensureClient({ redirectUri, postLogoutRedirectUri, credent
 }
 
 /**
+ * Registers the demo MCP server as a protected resource (RFC 8707) unless a resource with that URI
+ * exists. Returns true when created.
+ */
+export async function ensureMcpResource(uri, database) {
+  const resources = await gatehouseJson(['resources', 'list', '--database', database]);
+  if (Array.isArray(resources) && resources.some((r) => r.uri === uri)) return false;
+  await gatehouseJson([
+    'resources', 'create',
+    '--uri', uri,
+    '--name', 'Demo MCP server',
+    '--scope', DEMO_MCP_SCOPE,
+    '--scope-description', `${DEMO_MCP_SCOPE}=Use the tools of the demo MCP server`,
+    '--no-introspection',
+    '--database', database,
+  ]);
+  return true;
+}
+
+/**
  * Starts one long-running part and resolves with the URL of its `listening on URL` line.
  * Every output line goes to `log(name, line)`.
  */
@@ -240,7 +264,7 @@ async function stopPart(part) {
 }
 
 function defaultLog(name, line) {
-  const colors = { server: 36, api: 35, client: 33 };
+  const colors = { server: 36, api: 35, client: 33, mcp: 32 };
   const tag = process.stdout.isTTY ? `\x1b[${colors[name] ?? 0}m[${name}]\x1b[0m` : `[${name}]`;
   process.stdout.write(`${tag} ${line}\n`);
 }
@@ -269,12 +293,17 @@ export async function startDemo(options = {}) {
   const serverPort = await resolvePort(options.serverPort, 9000, host);
   const apiPort = await resolvePort(options.apiPort, 9100, host);
   const clientPort = await resolvePort(options.clientPort, 8080, host);
+  const mcpPort = await resolvePort(options.mcpPort, 9200, host);
   const issuer = `http://${host}:${serverPort}`;
   const apiUrl = `http://${host}:${apiPort}`;
   const clientUrl = `http://${host}:${clientPort}`;
+  const mcpUrl = `http://${host}:${mcpPort}/mcp`;
   const user = { ...DEMO_USER, ...options.user };
   const serverEnv = {
     GATEHOUSE_ACCESS_TOKEN_AUDIENCE: apiUrl,
+    // DEVELOPMENT ONLY (named opt-out): everything in the demo runs on this machine, so Gatehouse may
+    // fetch Client ID Metadata Documents from 127.0.0.1, over plain http too.
+    GATEHOUSE_FETCH_ALLOW_INSECURE_LOOPBACK_FOR_DEVELOPMENT: 'true',
     ...options.serverEnv,
   };
 
@@ -348,10 +377,23 @@ export async function startDemo(options = {}) {
     supervise(web);
     await web.ready;
 
+    const mcpResourceCreated = await ensureMcpResource(mcpUrl, database);
+    const mcp = startChild(
+      'mcp',
+      BUILT.mcp,
+      [],
+      { DEMO_MCP_HOST: host, DEMO_MCP_PORT: String(mcpPort), DEMO_MCP_ISSUER: issuer, DEMO_MCP_RESOURCE: mcpUrl },
+      log,
+    );
+    supervise(mcp);
+    await mcp.ready;
+
     return {
       issuer,
       apiUrl,
       clientUrl,
+      mcpUrl,
+      mcpResourceCreated,
       database,
       dataDir,
       user,
@@ -380,6 +422,13 @@ function banner(demo) {
     `    Authorization server  ${demo.issuer}   (${demo.database.replace(`${ROOT}/`, './')})`,
     `    Photos API            ${demo.apiUrl}`,
     `    Photo Printer         ${demo.clientUrl}`,
+    `    MCP server            ${demo.mcpUrl}   (resource ${DEMO_MCP_SCOPE}; Streamable HTTP)`,
+    '',
+    bold('  Connect an MCP client') + ` to ${demo.mcpUrl} (it finds Gatehouse through the 401 and RFC 9728):`,
+    `    Claude Code:  claude mcp add --transport http gatehouse-demo ${demo.mcpUrl}`,
+    `    VS Code:      .vscode/mcp.json  {"servers": {"gatehouse-demo": {"type": "http", "url": "${demo.mcpUrl}"}}}`,
+    '    MCP Inspector: npx @modelcontextprotocol/inspector, transport "Streamable HTTP", the URL above.',
+    '    Clients that use Client ID Metadata Documents register themselves; see docs/mcp.md.',
     '',
     '  Press Ctrl-C to stop.',
     '',
@@ -406,6 +455,7 @@ async function main() {
       serverPort: env.DEMO_SERVER_PORT,
       apiPort: env.DEMO_API_PORT,
       clientPort: env.DEMO_CLIENT_PORT,
+      mcpPort: env.DEMO_MCP_PORT,
       dataDir: env.DEMO_DATA_DIR || undefined,
       user: {
         ...(env.DEMO_USERNAME ? { username: env.DEMO_USERNAME } : {}),

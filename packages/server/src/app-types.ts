@@ -4,6 +4,7 @@ import type { KeyStore } from './oauth/keys/key-store.js';
 import type { Storage } from './storage/index.js';
 import type { LoginThrottle } from './interaction/login-throttle.js';
 import type { SafeFetcher } from './net/safe-fetch.js';
+import type { ClientResolver } from './oauth/client-metadata-document.js';
 
 /** The time in epoch seconds. Tests pass their own to move time instead of rewriting rows. */
 export type Clock = () => number;
@@ -14,8 +15,10 @@ export interface AppDeps {
   keys: KeyStore;
   throttle: LoginThrottle;
   clock: Clock;
-  /** The one SSRF-safe fetcher of the server (client jwks_uri documents); absent: such URLs are never fetched. */
-  fetcher?: SafeFetcher;
+  /** The one SSRF-safe fetcher for URLs that clients and documents name (net/safe-fetch.ts). */
+  fetcher: SafeFetcher;
+  /** Finds clients for every endpoint: registered ones, then Client ID Metadata Documents. */
+  clientResolver: ClientResolver;
 }
 
 declare module 'fastify' {

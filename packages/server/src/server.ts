@@ -11,6 +11,7 @@ import { LoginThrottle } from './interaction/login-throttle.js';
 import { createRepositories, openStorage } from './storage/index.js';
 import { exclusively } from './storage/database.js';
 import { createSafeFetcher, type SafeFetcher } from './net/safe-fetch.js';
+import { clientResolver } from './oauth/client-metadata-document.js';
 
 export interface Gatehouse {
   app: FastifyInstance;
@@ -36,9 +37,20 @@ export async function createGatehouse(
     // R5: the first keys are created once for the cluster, under a database lock.
     await keys.initialise(clock(), (fn) => exclusively(storage.db, 'signing-keys', (trx) => fn(createRepositories(trx).signingKeys)));
     const throttle = new LoginThrottle({ maxFailures: config.loginMaxFailures, lockSeconds: config.loginLockSeconds });
-    // One SSRF-safe fetcher per server (its cache and rate limits are shared): client jwks_uri documents.
-    const fetcher = options.fetcher ?? createSafeFetcher();
-    const deps: AppDeps = { config, storage, keys, throttle, clock, fetcher };
+    // One fetcher per server: it owns the cache and the rate limits of everything fetched from URLs.
+    const fetcher = options.fetcher ?? createSafeFetcher({
+      allowInsecureLoopbackForDevelopment: config.fetchAllowInsecureLoopbackForDevelopment,
+      allowedDomains: config.fetchAllowedDomains,
+      deniedDomains: config.fetchDeniedDomains,
+    });
+    const resolver = clientResolver(storage.clients, {
+      enabled: config.clientIdMetadataDocuments,
+      fetcher,
+      allowInsecureLoopbackForDevelopment: config.fetchAllowInsecureLoopbackForDevelopment,
+      resources: storage.resources,
+      clock,
+    });
+    const deps: AppDeps = { config, storage, keys, throttle, clock, fetcher, clientResolver: resolver };
     const app = await buildApp(deps, { logger: options.logger });
     log = app.log;
     // KR-02, R5: promote published `next` keys, start scheduled rotations, and pick up keys rotated by

@@ -69,6 +69,22 @@ export const ConfigSchema = Type.Object({
     description:
       'UNSAFE opt-out: let anyone register clients at /register without an initial access token (RFC 7591 §3); such clients get only grants that act for a user',
   }),
+  clientIdMetadataDocuments: Type.Boolean({
+    default: true,
+    description: 'accept https URL client_ids and fetch their Client ID Metadata Documents (public clients)',
+  }),
+  fetchAllowInsecureLoopbackForDevelopment: Type.Boolean({
+    default: false,
+    description: 'DEVELOPMENT ONLY: let the fetcher reach loopback addresses, over plain http too (metadata documents on 127.0.0.1)',
+  }),
+  fetchAllowedDomains: Type.Array(Type.String({ minLength: 1 }), {
+    default: [],
+    description: 'when non-empty, the only hosts fetched (example.com, or .example.com for its subdomains)',
+  }),
+  fetchDeniedDomains: Type.Array(Type.String({ minLength: 1 }), {
+    default: [],
+    description: 'hosts never fetched (same syntax); checked first',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -104,6 +120,10 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   shutdownGrace: { env: 'GATEHOUSE_SHUTDOWN_GRACE', flag: 'shutdown-grace' },
   requirePushedAuthorizationRequests: { env: 'GATEHOUSE_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS', flag: 'require-pushed-authorization-requests' },
   openRegistration: { env: 'GATEHOUSE_OPEN_REGISTRATION', flag: 'open-registration' },
+  clientIdMetadataDocuments: { env: 'GATEHOUSE_CLIENT_ID_METADATA_DOCUMENTS', flag: 'client-id-metadata-documents' },
+  fetchAllowInsecureLoopbackForDevelopment: { env: 'GATEHOUSE_FETCH_ALLOW_INSECURE_LOOPBACK_FOR_DEVELOPMENT', flag: 'fetch-allow-insecure-loopback-for-development' },
+  fetchAllowedDomains: { env: 'GATEHOUSE_FETCH_ALLOWED_DOMAINS', flag: 'fetch-allowed-domains' },
+  fetchDeniedDomains: { env: 'GATEHOUSE_FETCH_DENIED_DOMAINS', flag: 'fetch-denied-domains' },
 };
 
 export class ConfigError extends Error {}

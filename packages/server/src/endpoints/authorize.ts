@@ -33,12 +33,15 @@ export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
       // RFC 9126 §4: a request_uri from the PAR endpoint stands for the pushed parameters.
       ({ params, pushed } = await resolvePushedRequest(params, { pushedRequests: storage.pushedRequests }, now));
       validated = await validateAuthorizationRequest(params, {
-        clients: storage.clients,
+        clients: deps.clientResolver,
         resources: storage.resources,
         pkceRequiredForConfidentialClients: config.pkceRequiredForConfidentialClients,
       });
     } catch (e) {
-      if (e instanceof AuthorizationPageError) return sendErrorPage(reply, 400, e.title, e.description);
+      if (e instanceof AuthorizationPageError) {
+        if (e.detail !== undefined) request.log.info({ detail: e.detail }, 'authorization request refused with an error page');
+        return sendErrorPage(reply, 400, e.title, e.description);
+      }
       if (e instanceof AuthorizationRedirectError) {
         request.log.info({ error: e.error.code, detail: e.error.detail }, 'authorization request refused');
         return reply.redirect(errorResponseUrl(e.redirectUri, config.issuer, e.error, e.state), 303);

@@ -6,7 +6,10 @@ import { authorizationServerMetadata, openIdConfiguration } from '../oauth/disco
 import { JWKS_MAX_AGE } from '../oauth/keys/key-store.js';
 
 export function wellKnownEndpoints(app: FastifyInstance, { config, keys }: AppDeps): void {
-  const options = { requirePushedAuthorizationRequests: config.requirePushedAuthorizationRequests };
+  const options = {
+    requirePushedAuthorizationRequests: config.requirePushedAuthorizationRequests,
+    clientIdMetadataDocuments: config.clientIdMetadataDocuments,
+  };
   const metadata = authorizationServerMetadata(config.issuer, options);
   const openid = openIdConfiguration(config.issuer, options);
   const publicJson = (maxAge: number) => ({ 'Cache-Control': `public, max-age=${maxAge}`, 'Access-Control-Allow-Origin': '*' });

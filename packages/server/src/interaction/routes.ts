@@ -12,6 +12,7 @@ import { accessDenied } from '../oauth/errors.js';
 import { issueCode, type SignIn } from '../oauth/grants/authorization-code.js';
 import { single, type Params } from '../oauth/params.js';
 import { consentGroups } from '../oauth/resources.js';
+import { ClientMetadataDocumentError, metadataDocumentHostOf } from '../oauth/client-metadata-document.js';
 import type { Client, Interaction } from '../storage/index.js';
 import { clearCookie, csrfTokenFor, csrfTokenValid, interactionCookieName, originAllowed, readCookie } from './cookies.js';
 import { consentNeeded, cookieSettings, currentSession, startSession } from './flow.js';
@@ -46,7 +47,13 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
     const { id } = request.params;
     const binding = INTERACTION_ID.test(id) ? readCookie(request, interactionCookieName(settings, id)) : undefined;
     const interaction = binding ? await storage.interactions.findActive(id, now) : undefined;
-    const client = interaction && binding && digestsEqual(sha256(binding), interaction.browserHash) ? await storage.clients.find(interaction.clientId) : undefined;
+    let client: Client | undefined;
+    try {
+      client = interaction && binding && digestsEqual(sha256(binding), interaction.browserHash) ? await deps.clientResolver.find(interaction.clientId) : undefined;
+    } catch (e) {
+      // A metadata document that became unusable since /authorize ends the interaction.
+      if (!(e instanceof ClientMetadataDocumentError)) throw e;
+    }
     if (!interaction || !binding || !client) {
       stale(reply);
       return undefined;
@@ -74,6 +81,7 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
       loaded,
       consentPage({
         clientName: loaded.client.clientName,
+        documentHost: metadataDocumentHostOf(loaded.client),
         userName: user?.name ?? user?.username ?? '',
         groups: consentGroups(loaded.request.scopes, consent.resources, registered),
         newItems: consent.newItems,

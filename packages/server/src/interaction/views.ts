@@ -69,6 +69,8 @@ export interface ConsentView {
   action: string;
   csrfToken: string;
   redirectHost: string;
+  /** CM-02: set for a client that came from a Client ID Metadata Document: the host that published it. */
+  documentHost?: string | undefined;
 }
 
 function groupHeading(group: ConsentGroup): Html {
@@ -96,7 +98,8 @@ export function consentPage(v: ConsentView): Html {
   return layout(
     `Allow ${v.clientName}?`,
     html`<h1><span class="client-name">${v.clientName}</span> wants to access your account</h1>
-<p class="lead">Signed in as <strong>${v.userName}</strong>. If you allow it, <strong>${v.clientName}</strong> will be able to:</p>
+${v.documentHost === undefined ? '' : html`<p class="warning unverified">This application named itself in a document published at <strong class="document-host">${v.documentHost}</strong>. Its name has not been verified by the operator of this server.</p>
+`}<p class="lead">Signed in as <strong>${v.userName}</strong>. If you allow it, <strong>${v.clientName}</strong> will be able to:</p>
 ${items}
 <p class="note">You will be sent back to <strong>${v.redirectHost}</strong>. Only allow apps you trust.</p>
 <form method="post" action="${v.action}" class="decision">

@@ -10,6 +10,7 @@ import { isValidS256Challenge } from './pkce.js';
 import { matchRedirectUri } from './redirect-uri.js';
 import { assertScopesOffered, requestedResources } from './resources.js';
 import { defaultScopesOf } from './clients.js';
+import { ClientMetadataDocumentError } from './client-metadata-document.js';
 import { isSubset, parseScope } from './scopes.js';
 
 export const MAX_STATE_LENGTH = 2048;
@@ -36,7 +37,8 @@ export interface AuthorizationRequest {
 
 /** An error the user must see on a page: no trustworthy redirect_uri. */
 export class AuthorizationPageError extends Error {
-  constructor(readonly title: string, readonly description: string) {
+  /** `detail` is private: logged, never shown. */
+  constructor(readonly title: string, readonly description: string, readonly detail?: string) {
     super(description);
   }
 }
@@ -63,7 +65,14 @@ export async function validateAuthorizationRequest(
   if (clientIds.length !== 1) {
     throw new AuthorizationPageError('Invalid request', clientIds.length === 0 ? 'The request has no client_id.' : 'client_id was sent more than once.');
   }
-  const client = clientIds[0]!.length <= 255 ? await deps.clients.find(clientIds[0]!) : undefined;
+  let client: Client | undefined;
+  try {
+    client = clientIds[0]!.length <= 255 ? await deps.clients.find(clientIds[0]!) : undefined;
+  } catch (e) {
+    // CM-01, CM-02: a URL client_id whose metadata document cannot be used is shown, never redirected.
+    if (e instanceof ClientMetadataDocumentError) throw new AuthorizationPageError('Unusable application', e.message, `client metadata document ${clientIds[0]!}: ${e.detail ?? e.message}`);
+    throw e;
+  }
   if (!client) throw new AuthorizationPageError('Unknown application', 'The application that sent you here is not registered with this server.');
   const redirectUris = params.get('redirect_uri') ?? [];
   if (redirectUris.length > 1) throw new AuthorizationPageError('Invalid request', 'redirect_uri was sent more than once.');

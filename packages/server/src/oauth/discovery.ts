@@ -11,6 +11,8 @@ import { DEVICE_AUTHORIZATION_PATH } from './device/authorization.js';
 export interface DiscoveryOptions {
   /** RFC 9126 §5: whether every client must use pushed authorization requests. */
   requirePushedAuthorizationRequests?: boolean;
+  /** draft-ietf-oauth-client-id-metadata-document: URL client_ids are accepted. */
+  clientIdMetadataDocuments?: boolean;
 }
 
 export function authorizationServerMetadata(issuer: string, options: DiscoveryOptions = {}): Record<string, unknown> {
@@ -48,6 +50,7 @@ export function authorizationServerMetadata(issuer: string, options: DiscoveryOp
     request_uri_parameter_supported: false,
     access_token_signing_alg_values_supported: ['ES256'],
     id_token_signing_alg_values_supported: [...SUPPORTED_SIGNING_ALGS],
+    ...(options.clientIdMetadataDocuments ? { client_id_metadata_document_supported: true } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import { invalidClient, invalidRequest, type OAuthError } from '../errors.js';
 import { clientSecretBasic, parseBasic } from './client-secret-basic.js';
 import { clientSecretPost } from './client-secret-post.js';
 import { noClientAuthentication } from './none.js';
+import { ClientMetadataDocumentError } from '../client-metadata-document.js';
 import { privateKeyJwt } from './private-key-jwt.js';
 import { ClientAuthFailure, type ClientAuthContext, type ClientAuthRequest, type ClientAuthStrategy } from './types.js';
 
@@ -50,12 +51,14 @@ export function clientAuthDeps(deps: {
   config: { issuer: string };
   storage: { clients: Pick<ClientRepository, 'find'>; clientAssertionJtis: Pick<ClientAssertionJtiRepository, 'record'> };
   clock: () => number;
+  /** Finds clients: registered ones, then Client ID Metadata Documents (oauth/client-metadata-document.ts). */
+  clientResolver?: Pick<ClientRepository, 'find'> | undefined;
   /** The server's SSRF-safe fetcher (net/safe-fetch.ts), for clients that registered a jwks_uri. */
   fetcher?: Pick<SafeFetcher, 'fetchJson'> | undefined;
 }): ClientAuthDeps {
   const { fetcher } = deps;
   return {
-    clients: deps.storage.clients,
+    clients: deps.clientResolver ?? deps.storage.clients,
     realm: new URL(deps.config.issuer).host,
     assertions: {
       issuer: deps.config.issuer,
@@ -93,7 +96,13 @@ export async function authenticateClient(request: ClientAuthRequest, deps: Clien
     throw e;
   }
   if (presented.clientId.length > MAX_CLIENT_ID_LENGTH) throw failure(basicTried, deps.realm, 'client_id too long');
-  const client = await deps.clients.find(presented.clientId);
+  let client: Client | undefined;
+  try {
+    client = await deps.clients.find(presented.clientId);
+  } catch (e) {
+    if (e instanceof ClientMetadataDocumentError) throw failure(basicTried, deps.realm, `client metadata document: ${e.detail ?? e.message}`);
+    throw e;
+  }
   const a = deps.assertions;
   const context: ClientAuthContext | undefined = a && { issuer: a.issuer, now: a.clock(), jtis: a.jtis, fetchJwks: a.fetchJwks };
   let proven: boolean;

@@ -1,0 +1,1 @@
+export { buildMcpApp, mcpServerFor, MCP_SCOPE, type McpAppOptions } from './app.js';
