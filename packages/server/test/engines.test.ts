@@ -4,9 +4,10 @@
 // installed tree.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { repositoryRoot } from './repository-root.js';
 
 interface LockedPackage {
   where: string;
@@ -22,16 +23,6 @@ interface EnginesCheck {
   violations(packages: LockedPackage[], versions: string[]): Array<LockedPackage & { rejected: string[] }>;
 }
 
-function repositoryRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && Array.isArray((JSON.parse(readFileSync(manifest, 'utf8')) as { workspaces?: unknown }).workspaces)) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('no package.json with "workspaces" above this test');
-    dir = parent;
-  }
-}
 
 const root = repositoryRoot();
 const load = async (): Promise<EnginesCheck> => (await import(pathToFileURL(join(root, 'scripts', 'check-engines.mjs')).href)) as EnginesCheck;

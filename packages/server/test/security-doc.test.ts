@@ -10,8 +10,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, sep } from 'node:path';
+import { repositoryRoot } from './repository-root.js';
 
 /** The checklist's families (SECURITY-CHECKLIST.md §1). */
 const FAMILIES = [
@@ -24,17 +24,6 @@ const SKIP_DIRS = new Set(['node_modules', 'dist', '.git', 'data', 'test-artifac
 const SOURCE = /\.(?:ts|mts|cts|js|mjs|cjs)$/;
 const DOC = 'docs/security.md';
 
-/** The repository root: the nearest directory above this file whose package.json has workspaces. */
-function repositoryRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && Array.isArray((JSON.parse(readFileSync(manifest, 'utf8')) as { workspaces?: unknown }).workspaces)) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('no package.json with "workspaces" above this test');
-    dir = parent;
-  }
-}
 
 /** Every requirement id in `text`, ranges expanded. */
 function requirementIds(text: string): Set<string> {

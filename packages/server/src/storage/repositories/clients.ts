@@ -19,42 +19,31 @@ function toClient(row: Selectable<ClientTable>): Client {
   };
 }
 
+function toRow(client: Client): Selectable<ClientTable> {
+  return {
+    client_id: client.clientId,
+    client_secret_hash: client.secretHash,
+    client_name: client.clientName,
+    redirect_uris: JSON.stringify(client.redirectUris),
+    grant_types: JSON.stringify(client.grantTypes),
+    scope: scopesToColumn(client.scopes),
+    token_endpoint_auth_method: client.authMethod,
+    is_public: toFlag(client.isPublic),
+    metadata: JSON.stringify(client.metadata),
+    created_at: client.createdAt,
+    registration_access_token_hash: client.registrationAccessTokenHash ?? null,
+  };
+}
+
 export class ClientRepository {
   constructor(private readonly db: Db) {}
   async create(client: Client): Promise<void> {
-    await this.db
-      .insertInto('clients')
-      .values({
-        client_id: client.clientId,
-        client_secret_hash: client.secretHash,
-        client_name: client.clientName,
-        redirect_uris: JSON.stringify(client.redirectUris),
-        grant_types: JSON.stringify(client.grantTypes),
-        scope: scopesToColumn(client.scopes),
-        token_endpoint_auth_method: client.authMethod,
-        is_public: toFlag(client.isPublic),
-        metadata: JSON.stringify(client.metadata),
-        created_at: client.createdAt,
-        registration_access_token_hash: client.registrationAccessTokenHash ?? null,
-      })
-      .execute();
+    await this.db.insertInto('clients').values(toRow(client)).execute();
   }
   /** RFC 7592 §2.2: replaces everything but the id, the secret and the creation time. */
   async update(client: Client): Promise<boolean> {
-    const r = await this.db
-      .updateTable('clients')
-      .set({
-        client_name: client.clientName,
-        redirect_uris: JSON.stringify(client.redirectUris),
-        grant_types: JSON.stringify(client.grantTypes),
-        scope: scopesToColumn(client.scopes),
-        token_endpoint_auth_method: client.authMethod,
-        is_public: toFlag(client.isPublic),
-        metadata: JSON.stringify(client.metadata),
-        registration_access_token_hash: client.registrationAccessTokenHash ?? null,
-      })
-      .where('client_id', '=', client.clientId)
-      .executeTakeFirst();
+    const { client_id: clientId, client_secret_hash: _secret, created_at: _created, ...changes } = toRow(client);
+    const r = await this.db.updateTable('clients').set(changes).where('client_id', '=', clientId).executeTakeFirst();
     return affected(r) === 1;
   }
   async find(clientId: string): Promise<Client | undefined> {
