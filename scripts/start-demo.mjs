@@ -171,6 +171,41 @@ export async function ensureClient({ redirectUri, postLogoutRedirectUri, credent
 }
 
 /**
+ * Registers the photos API as a protected resource (RFC 8707) with the plain words the consent page
+ * shows, and keeps the introspection credentials that registration prints once in `credentialsFile`
+ * (owner-only). When the file is missing or the resource is gone, the resource is registered again.
+ */
+export async function ensurePhotosResource(uri, credentialsFile, database) {
+  let saved;
+  try {
+    saved = JSON.parse(readFileSync(credentialsFile, 'utf8'));
+  } catch {
+    saved = undefined;
+  }
+  const resources = await gatehouseJson(['resources', 'list', '--database', database]);
+  const existing = Array.isArray(resources) ? resources.find((r) => r.uri === uri) : undefined;
+  if (existing && saved?.uri === uri && saved.introspection_credentials?.client_id === existing.introspection_client_id) {
+    return saved.introspection_credentials;
+  }
+  if (existing) {
+    const result = await runGatehouse(['resources', 'delete', uri, '--database', database]);
+    if (result.code !== 0) throw new Error(`gatehouse resources delete ${uri} failed: ${result.stderr.trim() || result.stdout.trim()}`);
+  }
+  const created = await gatehouseJson([
+    'resources', 'create',
+    '--uri', uri,
+    '--name', 'Photo Library',
+    '--scope', 'photos:read photos:write',
+    '--scope-description', 'photos:read=See your photos',
+    '--scope-description', 'photos:write=Add photos to your library',
+    '--database', database,
+  ]);
+  if (!created?.introspection_credentials?.client_secret) throw new Error('gatehouse resources create --json printed no introspection credentials');
+  writeFileSync(credentialsFile, `${JSON.stringify(created, null, 2)}\n`, { mode: 0o600 });
+  return created.introspection_credentials;
+}
+
+/**
  * Registers the demo MCP server as a protected resource (RFC 8707) unless a resource with that URI
  * exists. Returns true when created.
  */
@@ -343,6 +378,8 @@ export async function startDemo(options = {}) {
       database,
     });
 
+    // The photos API checks every token by introspection with its own resource credentials (RFC 7662 §2.1).
+    const apiCredentials = await ensurePhotosResource(apiUrl, join(dataDir, 'demo-api-resource.json'), database);
     const api = startChild(
       'api',
       BUILT.api,
@@ -352,6 +389,8 @@ export async function startDemo(options = {}) {
         DEMO_API_PORT: String(apiPort),
         DEMO_API_ISSUER: issuer,
         DEMO_API_RESOURCE: apiUrl,
+        DEMO_API_INTROSPECTION_CLIENT_ID: apiCredentials.client_id,
+        DEMO_API_INTROSPECTION_CLIENT_SECRET: apiCredentials.client_secret,
       },
       log,
     );

@@ -22,6 +22,11 @@ export interface ApiOptions {
   jwksUri?: string;
   /** A ready verifier instead of issuer/jwksUri (tests, or a verifier shared by several apps). */
   verifier?: AccessTokenVerifier;
+  /**
+   * Verify every token by introspection (RFC 7662) with this API's own credentials, printed once by
+   * `gatehouse resources create`: revocations are seen at once, and only tokens minted for this API are active.
+   */
+  introspection?: { clientId: string; clientSecret: string };
   store?: PhotoStore;
   logger?: boolean;
 }
@@ -55,6 +60,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
           issuer: options.issuer,
           audience: options.resource,
           ...(options.jwksUri ? { jwksUri: options.jwksUri } : {}),
+          ...(options.introspection ? { introspection: options.introspection } : {}),
           resourceMetadata: metadataUrl,
         },
   );

@@ -1,6 +1,8 @@
 // Starts the demo photos API: `node dist/src/main.js`.
 // Environment: DEMO_API_HOST (127.0.0.1), DEMO_API_PORT (9100),
-// DEMO_API_ISSUER (http://127.0.0.1:9000), DEMO_API_RESOURCE (http://HOST:PORT, the required audience).
+// DEMO_API_ISSUER (http://127.0.0.1:9000), DEMO_API_RESOURCE (http://HOST:PORT, the required audience),
+// DEMO_API_INTROSPECTION_CLIENT_ID / DEMO_API_INTROSPECTION_CLIENT_SECRET (the API's own resource
+// credentials: when set, every token is checked by introspection).
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './app.js';
 
@@ -15,7 +17,10 @@ const resource = process.env.DEMO_API_RESOURCE || `http://${host}:${port}`;
 
 let app: FastifyInstance;
 try {
-  app = buildApi({ issuer, resource, logger: process.env.DEMO_API_LOG !== 'off' });
+  const clientId = process.env.DEMO_API_INTROSPECTION_CLIENT_ID;
+  const clientSecret = process.env.DEMO_API_INTROSPECTION_CLIENT_SECRET;
+  const introspection = clientId && clientSecret ? { clientId, clientSecret } : undefined;
+  app = buildApi({ issuer, resource, logger: process.env.DEMO_API_LOG !== 'off', ...(introspection ? { introspection } : {}) });
 } catch (error) {
   console.error(`demo-api: ${(error as Error).message}`);
   process.exit(2);
