@@ -22,6 +22,7 @@ import { healthEndpoints } from './health/health.js';
 import { isUnavailable, originalError } from './storage/errors.js';
 import { pushedAuthorizationRequestEndpoint } from './endpoints/par.js';
 import { registrationEndpoint } from './endpoints/register.js';
+import { trustProxySetting } from './config/config.js';
 
 export const BODY_LIMIT = 64 * 1024;
 const STYLESHEET = readFileSync(new URL('../../assets/gatehouse.css', import.meta.url), 'utf8');
@@ -31,7 +32,7 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxySetting(config) as FastifyServerOptions['trustProxy'],
     routerOptions: { maxParamLength: 200 },
     requestTimeout: 30_000,
     // Shutdown (main.ts): health/health.ts answers requests that arrive while draining with the

@@ -14,7 +14,8 @@ test('defaults are secure and match CONTRACT.md', () => {
   assert.equal(c.refreshTokenTtl, 30 * 86400);
   assert.ok(c.refreshTokenIdleTtl <= c.refreshTokenTtl);
   assert.equal(c.pkceRequiredForConfidentialClients, true, 'PK-01: PKCE required of confidential clients by default');
-  assert.equal(c.trustProxy, false, 'TL-03: X-Forwarded-* not trusted by default');
+  assert.deepEqual(c.trustProxy, [], 'TL-03: X-Forwarded-* not trusted by default');
+  assert.equal(c.trustProxyHops, 0);
   assert.ok(c.loginMaxFailures >= 1 && c.loginMaxFailures <= 20, 'UI-06: a throttle is on by default');
 });
 
@@ -37,7 +38,7 @@ test('an empty environment variable counts as unset', () => {
 test('booleans accept true/false words and reject anything else', () => {
   assert.equal(loadConfig({ GATEHOUSE_PKCE_REQUIRED_FOR_CONFIDENTIAL: 'false' }).pkceRequiredForConfidentialClients, false);
   assert.equal(loadConfig({ GATEHOUSE_PKCE_REQUIRED_FOR_CONFIDENTIAL: 'TRUE' }).pkceRequiredForConfidentialClients, true);
-  assert.equal(loadConfig({ GATEHOUSE_TRUST_PROXY: '0' }).trustProxy, false);
+  assert.deepEqual(loadConfig({ GATEHOUSE_TRUST_PROXY: '0' }).trustProxy, [], 'false words still mean no proxy');
   assert.throws(() => loadConfig({ GATEHOUSE_TRUST_PROXY: 'maybe' }), ConfigError);
 });
 

@@ -2,6 +2,7 @@
 // Precedence: defaults < GATEHOUSE_* environment < CLI flags. Validated once at boot, then frozen.
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { isIP } from 'node:net';
 
 const Seconds = (def: number, description: string, max = 10 * 365 * 86400) =>
   Type.Integer({ minimum: 1, maximum: max, default: def, description });
@@ -32,7 +33,14 @@ export const ConfigSchema = Type.Object({
   }),
   loginMaxFailures: Type.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'failed logins per account or IP before a lock' }),
   loginLockSeconds: Seconds(60, 'first lock duration after too many failed logins; doubles on each further lock', 86400),
-  trustProxy: Type.Boolean({ default: false, description: 'trust X-Forwarded-* headers (only behind your own proxy)' }),
+  trustProxy: Type.Array(Type.String({ minLength: 1 }), {
+    default: [],
+    description: 'addresses or CIDRs of your reverse proxies (comma-separated): only their X-Forwarded-* headers are believed',
+  }),
+  trustProxyHops: Type.Integer({
+    minimum: 0, maximum: 16, default: 0,
+    description: 'instead of addresses: how many proxies stand in front (the client is that many hops back in X-Forwarded-For)',
+  }),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
     default: 'info',
     description: 'log level',
@@ -109,6 +117,7 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   loginMaxFailures: { env: 'GATEHOUSE_LOGIN_MAX_FAILURES', flag: 'login-max-failures' },
   loginLockSeconds: { env: 'GATEHOUSE_LOGIN_LOCK_SECONDS', flag: 'login-lock-seconds' },
   trustProxy: { env: 'GATEHOUSE_TRUST_PROXY', flag: 'trust-proxy' },
+  trustProxyHops: { env: 'GATEHOUSE_TRUST_PROXY_HOPS', flag: 'trust-proxy-hops' },
   logLevel: { env: 'GATEHOUSE_LOG_LEVEL', flag: 'log-level' },
   refreshReuseGrace: { env: 'GATEHOUSE_REFRESH_REUSE_GRACE', flag: 'refresh-reuse-grace' },
   deviceCodeTtl: { env: 'GATEHOUSE_DEVICE_CODE_TTL', flag: 'device-code-ttl' },
@@ -165,6 +174,38 @@ export function validateIssuer(issuer: string): string {
   return issuer.replace(/\/+$/, '');
 }
 
+/**
+ * PX-01, RFC 9700 §4.13: X-Forwarded-* is believed only from the operator's proxies, named by address
+ * or CIDR, or counted in hops. `false` (or nothing) trusts none; a blanket `true` is refused, because
+ * it would let every client choose its own address and walk around the per-IP throttles.
+ */
+export function validateTrustedProxies(entries: readonly string[], hops: number): string[] {
+  const words = entries.map((e) => e.trim().toLowerCase());
+  if (words.length === 1 && ['false', '0', 'no', 'off'].includes(words[0]!)) return [];
+  if (words.some((w) => ['true', '1', 'yes', 'on', '*', 'all'].includes(w))) {
+    throw new ConfigError(
+      '--trust-proxy true / GATEHOUSE_TRUST_PROXY=true would believe every X-Forwarded-For hop, so any client could pick its own address: name your proxies (--trust-proxy 10.0.0.0/8,127.0.0.1) or count them (--trust-proxy-hops 1)',
+    );
+  }
+  for (const entry of entries) {
+    const [address, prefix, extra] = entry.trim().split('/');
+    const family = isIP(address ?? '');
+    const bits = family === 4 ? 32 : 128;
+    const validPrefix = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (family === 0 || !validPrefix || extra !== undefined) {
+      throw new ConfigError(`--trust-proxy / GATEHOUSE_TRUST_PROXY: ${JSON.stringify(entry)} is not an IP address or CIDR (e.g. 10.0.0.0/8, 127.0.0.1, ::1)`);
+    }
+  }
+  if (entries.length > 0 && hops > 0) throw new ConfigError('set either --trust-proxy (addresses) or --trust-proxy-hops (a count), not both');
+  return entries.map((e) => e.trim());
+}
+
+/** Fastify's trustProxy setting for the configuration: addresses, a hop count, or nothing. */
+export function trustProxySetting(config: Pick<Config, 'trustProxy' | 'trustProxyHops'>): string[] | number | false {
+  if (config.trustProxyHops > 0) return config.trustProxyHops;
+  return config.trustProxy.length > 0 ? [...config.trustProxy] : false;
+}
+
 /** Builds the frozen configuration from environment and flags (flags win). */
 export function loadConfig(env: NodeJS.ProcessEnv = {}, flags: Record<string, string | boolean | undefined> = {}): Config {
   const input: Record<string, unknown> = {};
@@ -194,8 +235,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = {}, flags: Record<string, st
       throw new ConfigError(`access token audience ${JSON.stringify(aud)} must be an absolute URI`);
     }
   }
+  config.trustProxy = validateTrustedProxies(config.trustProxy, config.trustProxyHops);
   if (config.refreshTokenIdleTtl > config.refreshTokenTtl) config.refreshTokenIdleTtl = config.refreshTokenTtl;
   Object.freeze(config.accessTokenAudience);
+  Object.freeze(config.trustProxy);
   return Object.freeze(config);
 }
 
