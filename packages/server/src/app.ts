@@ -15,18 +15,15 @@ import { revocationEndpoint } from './endpoints/revoke.js';
 import { wellKnownEndpoints } from './endpoints/well-known.js';
 import { userinfoEndpoint } from './endpoints/userinfo.js';
 import { endSessionEndpoint } from './endpoints/end-session.js';
+import { deviceAuthorizationEndpoint } from './endpoints/device-authorization.js';
+import { deviceRoutes } from './interaction/device.js';
+import { healthEndpoints } from './health/health.js';
+import { isUnavailable, originalError } from './storage/errors.js';
+import { pushedAuthorizationRequestEndpoint } from './endpoints/par.js';
+import { registrationEndpoint } from './endpoints/register.js';
 
 export const BODY_LIMIT = 64 * 1024;
 const STYLESHEET = readFileSync(new URL('../../assets/gatehouse.css', import.meta.url), 'utf8');
-
-/** Errors from storage that mean "try again shortly" rather than a bug (IN-07, R1). */
-function isUnavailable(error: unknown): boolean {
-  const code = (error as { code?: string })?.code ?? '';
-  return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'SQLITE_BUSY', 'SQLITE_LOCKED', '57P01', '57P02', '57P03', '53300', '08006', '08001', '08003'].includes(code) ||
-    /Connection terminated|timeout exceeded when trying to connect|database is locked|driver has already been destroyed|connection is not open/i.test(String((error as Error)?.message))
-  );
-}
 
 /**
  * The headers @fastify/helmet 13 (helmet 8) sent with our configuration — CSP from CSP_DIRECTIVES
@@ -62,7 +59,10 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
     trustProxy: config.trustProxy,
     routerOptions: { maxParamLength: 200 },
     requestTimeout: 30_000,
-    return503OnClosing: true,
+    // Shutdown (main.ts): health/health.ts answers requests that arrive while draining with the
+    // protocol's 503 and closes keep-alive connections after their response; close() ends idle ones.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
   });
 
   await app.register(cookie);
@@ -85,8 +85,11 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
     reply.headers(fixedHeaders);
   });
 
-  app.setErrorHandler((error: FastifyError | OAuthError, request, reply) => {
+  app.setErrorHandler((thrown: FastifyError | OAuthError, request, reply) => {
     const browser = request.routeOptions.config?.browser === true;
+    // An error raised while handling another (a failed ROLLBACK, a rethrow with `cause`) is judged by the original.
+    const wrapperCounts = thrown instanceof OAuthError || (typeof thrown.statusCode === 'number' && thrown.statusCode < 500);
+    const error = (wrapperCounts ? thrown : originalError(thrown)) as FastifyError | OAuthError;
     let oauth: OAuthError;
     if (error instanceof OAuthError) {
       oauth = error;
@@ -98,7 +101,7 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
         status === 413 ? 'the request body is too large' : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported content type' : 'the request is malformed';
       oauth = new OAuthError('invalid_request', description, { status });
       request.log.info({ error: 'invalid_request', detail: error.code }, 'request refused');
-    } else if (isUnavailable(error)) {
+    } else if (isUnavailable(thrown)) {
       request.log.error({ err: error }, 'storage unavailable');
       oauth = new OAuthError('temporarily_unavailable', 'the service is temporarily unavailable, try again shortly', { headers: { 'Retry-After': '5' } });
     } else {
@@ -111,6 +114,7 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
     return reply.status(oauth.status).headers(oauth.headers).send(oauth.toJSON());
   });
 
+  healthEndpoints(app, deps);
   app.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'not_found', error_description: 'no such endpoint' }));
 
   app.get('/assets/gatehouse.css', async (_request, reply) =>
@@ -124,5 +128,9 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
   revocationEndpoint(app, deps);
   userinfoEndpoint(app, deps);
   endSessionEndpoint(app, deps);
+  deviceAuthorizationEndpoint(app, deps);
+  deviceRoutes(app, deps);
+  pushedAuthorizationRequestEndpoint(app, deps);
+  registrationEndpoint(app, deps);
   return app;
 }

@@ -1,5 +1,5 @@
 // Assembles a server from a configuration: storage (migrated), keys, throttle, app.
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
 import type { AppDeps, Clock } from './app-types.js';
 import type { Config } from './config/config.js';
@@ -8,7 +8,9 @@ import { KeyStore } from './oauth/keys/key-store.js';
 import { KEY_RELOAD_INTERVAL, keyPolicy, maintainKeys } from './oauth/keys/rotation.js';
 import { codeRetention, startSweeper } from './storage/cleanup.js';
 import { LoginThrottle } from './interaction/login-throttle.js';
-import { openStorage } from './storage/index.js';
+import { createRepositories, openStorage } from './storage/index.js';
+import { exclusively } from './storage/database.js';
+import { createSafeFetcher, type SafeFetcher } from './net/safe-fetch.js';
 
 export interface Gatehouse {
   app: FastifyInstance;
@@ -18,16 +20,27 @@ export interface Gatehouse {
 
 export async function createGatehouse(
   config: Config,
-  options: { logger?: FastifyServerOptions['logger']; clock?: Clock } = {},
+  options: { logger?: FastifyServerOptions['logger']; clock?: Clock; fetcher?: SafeFetcher } = {},
 ): Promise<Gatehouse> {
   const clock = options.clock ?? nowSeconds;
-  const storage = await openStorage(config.databaseUrl);
+  // Connection errors the pool handled (a terminated backend, a reset) are logged once the app's logger exists.
+  let log: FastifyBaseLogger | undefined;
+  const storage = await openStorage(config.databaseUrl, {
+    statementTimeout: config.databaseStatementTimeout,
+    acquireTimeout: config.databaseAcquireTimeout,
+    poolSize: config.databasePoolSize,
+    onConnectionError: (err) => log?.warn({ err }, 'database connection lost; the pool replaces it'),
+  });
   try {
     const keys = new KeyStore(storage.signingKeys);
-    await keys.initialise(clock());
+    // R5: the first keys are created once for the cluster, under a database lock.
+    await keys.initialise(clock(), (fn) => exclusively(storage.db, 'signing-keys', (trx) => fn(createRepositories(trx).signingKeys)));
     const throttle = new LoginThrottle({ maxFailures: config.loginMaxFailures, lockSeconds: config.loginLockSeconds });
-    const deps: AppDeps = { config, storage, keys, throttle, clock };
+    // One SSRF-safe fetcher per server (its cache and rate limits are shared): client jwks_uri documents.
+    const fetcher = options.fetcher ?? createSafeFetcher();
+    const deps: AppDeps = { config, storage, keys, throttle, clock, fetcher };
     const app = await buildApp(deps, { logger: options.logger });
+    log = app.log;
     // KR-02, R5: promote published `next` keys, start scheduled rotations, and pick up keys rotated by
     // another node (oauth/keys/rotation.ts). Ticks never overlap; the timer never keeps the process alive.
     const policy = keyPolicy(config);

@@ -111,7 +111,6 @@ test('RU-04 a client without the authorization_code grant gets unauthorized_clie
 test('RU-04 request objects and response modes other than query are refused by redirect', async (t) => {
   const { server, client } = await setup(t);
   assertErrorRedirect(await get(server, params(client.clientId, { request: 'eyJhbGciOiJub25lIn0.e30.' })), { redirectUri: C1, error: 'request_not_supported', state: 'S' });
-  assertErrorRedirect(await get(server, params(client.clientId, { request_uri: 'urn:x' })), { redirectUri: C1, error: 'request_uri_not_supported', state: 'S' });
   assertErrorRedirect(await get(server, params(client.clientId, { response_mode: 'fragment' })), { redirectUri: C1, error: 'invalid_request', state: 'S' });
 });
 
@@ -132,6 +131,31 @@ test('RU-05 the code for a loopback redirect goes to the port that was requested
   const p1 = await createPublicClient(server, ['http://127.0.0.1/cb']);
   const { location } = await getCode(server, new Browser(server.app), { clientId: p1.clientId, redirectUri: 'http://127.0.0.1:51234/cb' }, user);
   assert.equal(`${location.origin}${location.pathname}`, 'http://127.0.0.1:51234/cb');
+});
+
+test('RU-05 a public client registered with http://localhost/cb may use any port; path, query and host stay exact', async (t) => {
+  const { server } = await setup(t);
+  const p1 = await createPublicClient(server, ['http://localhost/cb']);
+  for (const [uri, ok] of [
+    ['http://localhost/cb', true], ['http://localhost:51234/cb', true], ['http://localhost:51234/cb?x=1', false], ['http://localhost:51234/cb2', false],
+    ['http://localhost.evil.test/cb', false], ['http://localhost.evil.test:51234/cb', false], ['http://127.0.0.1:51234/cb', false],
+  ] as const) {
+    await t.test(`${uri}`, async () => {
+      const res = await get(server, params(p1.clientId, { redirect_uri: uri }));
+      if (ok) assertStartsInteraction(res);
+      else assertErrorPage(res, uri);
+    });
+  }
+});
+
+test('RU-05 a confidential client with a loopback redirect URI gets no port relaxation (RFC 8252 is for native clients)', async (t) => {
+  const { server } = await setup(t);
+  const c = await server.createClient({ redirectUris: ['http://127.0.0.1:8080/callback', 'http://localhost:8080/callback'] });
+  for (const uri of ['http://127.0.0.1:8080/callback', 'http://localhost:8080/callback']) {
+    assertStartsInteraction(await get(server, params(c.clientId, { redirect_uri: uri })));
+    const other = uri.replace(':8080', ':8081');
+    assertErrorPage(await get(server, params(c.clientId, { redirect_uri: other })), other);
+  }
 });
 
 test('RU-10 the authorization endpoint accepts POST with a form body', async (t) => {

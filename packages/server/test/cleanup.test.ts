@@ -43,9 +43,15 @@ async function seed(storage: Storage, now: number): Promise<void> {
   for (const [hash, expires] of [['rt-dead', now - 1], ['rt-live', now + 600]] as const) {
     await storage.refreshTokens.create({
       tokenHash: hash, familyId: `f-${hash}`, clientId: 'c', userId: 'u', scopes: ['openid'], resources: [], authTime: now, sid: null, createdAt: now - 700,
-      expiresAt: expires, idleExpiresAt: Math.min(expires, now + 60), rotatedAt: null, revokedAt: null, accessToken: null,
+      expiresAt: expires, idleExpiresAt: Math.min(expires, now + 60), rotatedAt: null, revokedAt: null, accessToken: null, successor: null,
     });
   }
+  // A rotated, still live token whose grace window is over: its sealed successor response goes, the row stays.
+  await storage.refreshTokens.create({
+    tokenHash: 'rt-graced', familyId: 'f-graced', clientId: 'c', userId: 'u', scopes: ['openid'], resources: [], authTime: now, sid: null, createdAt: now - 700,
+    expiresAt: now + 600, idleExpiresAt: now + 60, rotatedAt: now - 20, revokedAt: null, accessToken: null,
+    successor: { hash: 'rt-successor', sealed: 'sealed-response', expiresAt: now - 10 },
+  });
   const code = (hash: string, expiresAt: number, consumedAt: number | null) => storage.codes.create({
     codeHash: hash, familyId: `f-${hash}`, clientId: 'c', userId: 'u', redirectUri: 'https://c.example/cb', redirectUriProvided: true, scopes: ['openid'], resources: [],
     codeChallenge: null, codeChallengeMethod: null, nonce: null, authTime: now, sid: null, createdAt: expiresAt - 60, expiresAt: expiresAt,
@@ -56,10 +62,27 @@ async function seed(storage: Storage, now: number): Promise<void> {
   await code('code-expired-recently', now - 600, null);
   await code('code-used-recently', now - 600, now - 630);
   await code('code-live', now + 60, null);
+  const device = (hash: string, expiresAt: number, consumedAt: number | null) => storage.deviceCodes.create({
+    deviceCodeHash: hash, userCodeHash: `u-${hash}`, clientId: 'c', scopes: ['openid'], status: consumedAt === null ? 'pending' : 'approved',
+    userId: consumedAt === null ? null : 'u', authTime: null, sid: null, interval: 5, lastPolledAt: null, createdAt: expiresAt - 600, expiresAt,
+    decidedAt: null, consumedAt, familyId: `f-${hash}`, accessToken: null,
+  });
+  await device('device-old', now - CODE_REUSE_WINDOW - 1, null);
+  await device('device-used-recently', now - 600, now - 630); // a replay must still be recognised
+  await device('device-live', now + 60, null);
   const dead = await generateSigningKey('ES256', 'active', now - 90_000);
   await storage.signingKeys.create({ ...dead, kid: 'k-dead', status: 'retired', retiredAt: now - 7200, removeAfter: now - 1 });
   const published = await generateSigningKey('ES256', 'active', now - 90_000);
   await storage.signingKeys.create({ ...published, kid: 'k-published', status: 'retired', retiredAt: now - 60, removeAfter: now + 3600 });
+  await storage.clientAssertionJtis.record(sha256('jti-dead'), now - CLOCK_SKEW_MARGIN - 1);
+  await storage.clientAssertionJtis.record(sha256('jti-recent'), now - 10); // expired, kept for skewed clocks
+  for (const [hash, expires] of [['par-dead', now - 1], ['par-live', now + 60]] as const) {
+    await storage.pushedRequests.create({ idHash: hash, clientId: 'c', params: [['scope', ['openid']]], createdAt: expires - 60, expiresAt: expires, consumedAt: null });
+  }
+  // RFC 7591 initial access tokens: expired, used up, live.
+  await storage.registrationTokens.create({ tokenHash: 'iat-expired', usesLeft: 3, createdAt: now - 700, expiresAt: now - 1 });
+  await storage.registrationTokens.create({ tokenHash: 'iat-used-up', usesLeft: 0, createdAt: now - 700, expiresAt: now + 600 });
+  await storage.registrationTokens.create({ tokenHash: 'iat-live', usesLeft: 1, createdAt: now - 700, expiresAt: now + 600 });
 }
 
 test('R8: one sweep deletes the expired rows of every kind and leaves every live one', async (t) => {
@@ -71,7 +94,10 @@ test('R8: one sweep deletes the expired rows of every kind and leaves every live
   await seed(storage, now);
 
   const counts = await sweepExpiredRows(storage, now, { codeRetention: codeRetention(server.config), pauseMs: 0 });
-  assert.deepEqual(counts, { interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, authorizationCodes: 2, signingKeys: 1 });
+  assert.deepEqual(counts, {
+    interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, refreshSuccessors: 1, authorizationCodes: 2, signingKeys: 1,
+    deviceCodes: 1, clientAssertionJtis: 1, pushedRequests: 1, registrationTokens: 2,
+  });
   assert.ok(await storage.interactions.findActive('i-live', now));
   assert.ok(await storage.sessions.findActive(sha256('s-live'), now));
   assert.ok(await storage.revokedAccessTokens.isRevoked('j-recent'));
@@ -79,6 +105,7 @@ test('R8: one sweep deletes the expired rows of every kind and leaves every live
   assert.equal(await storage.revokedAccessTokens.isRevoked('j-dead'), false);
   assert.ok(await storage.refreshTokens.findByHash('rt-live'));
   assert.equal(await storage.refreshTokens.findByHash('rt-dead'), undefined);
+  assert.equal((await storage.refreshTokens.findByHash('rt-graced'))?.successor, null, 'the successor response is kept for the grace window only');
   for (const kept of ['code-expired-recently', 'code-used-recently', 'code-live']) assert.ok(await storage.codes.findByHash(kept), kept);
   for (const gone of ['code-old', 'code-used-old']) assert.equal(await storage.codes.findByHash(gone), undefined, gone);
   assert.equal(await storage.signingKeys.find('k-dead'), undefined);
@@ -188,7 +215,10 @@ test('CLI: gatehouse cleanup deletes expired rows and prints the counts', async 
   });
   const json = await run(['--json', '--batch-size', '1']);
   assert.equal(json.code, 0, json.stderr);
-  assert.deepEqual(JSON.parse(json.stdout), { interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, authorizationCodes: 2, signingKeys: 1 });
+  assert.deepEqual(JSON.parse(json.stdout), {
+    interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, refreshSuccessors: 1, authorizationCodes: 2, signingKeys: 1,
+    deviceCodes: 1, clientAssertionJtis: 1, pushedRequests: 1, registrationTokens: 2,
+  });
   const text = await run([]);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /authorization codes:\s+0/);
@@ -225,7 +255,10 @@ test('R8, KR-02 on PostgreSQL: the sweep, key promotion under a race, retire gua
 
   await seed(storage, now);
   const counts = await sweepExpiredRows(storage, now, { codeRetention: CODE_REUSE_WINDOW, pauseMs: 0 });
-  assert.deepEqual(counts, { interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, authorizationCodes: 2, signingKeys: 1 });
+  assert.deepEqual(counts, {
+    interactions: 1, sessions: 1, revokedAccessTokens: 1, refreshTokens: 1, refreshSuccessors: 1, authorizationCodes: 2, signingKeys: 1,
+    deviceCodes: 1, clientAssertionJtis: 1, pushedRequests: 1, registrationTokens: 2,
+  });
 
   const policy = keyPolicy(loadConfig({}));
   await new KeyStore(storage.signingKeys).initialise(now);
@@ -243,7 +276,7 @@ test('R8, KR-02 on PostgreSQL: the sweep, key promotion under a race, retire gua
   await storage.grants.save('u', 'c-grant', ['openid'], now);
   await storage.refreshTokens.create({
     tokenHash: 'rt-s', familyId: 'fam-s', clientId: 'c-rt', userId: 'u', scopes: ['openid'], resources: [], authTime: now, sid: 'sid-1', createdAt: now,
-    expiresAt: now + 600, idleExpiresAt: now + 600, rotatedAt: null, revokedAt: null, accessToken: { jti: 'jti-rt', expiresAt: now + 600 },
+    expiresAt: now + 600, idleExpiresAt: now + 600, rotatedAt: null, revokedAt: null, accessToken: { jti: 'jti-rt', expiresAt: now + 600 }, successor: null,
   });
   assert.deepEqual(await storage.grants.clientsOf('u'), ['c-grant']);
   assert.deepEqual((await storage.refreshTokens.clientsOf('u', now)).sort(), ['c', 'c-rt']);

@@ -387,3 +387,69 @@ test('AU-02 resources create refuses a fragment, a relative URI and a duplicate 
   assert.equal(dup.code, 1);
   assert.match(dup.stderr, /already registered/);
 });
+
+test('PJ-01 clients create --auth-method private_key_jwt with --jwks-file PATH or --jwks JSON: no client_secret, and the client authenticates against serve', async (t) => {
+  const { db, dir } = tempDb(t);
+  const { exportJWK, generateKeyPair, SignJWT } = await import('jose');
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  const jwks = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'cli-1' }] };
+  const { writeFileSync } = await import('node:fs');
+  const file = join(dir, 'client.jwks.json');
+  writeFileSync(file, JSON.stringify(jwks));
+  const base = ['clients', 'create', '--redirect-uri', 'https://svc.example/cb', '--grant-types', 'client_credentials', '--scope', 'photos:read', '--auth-method', 'private_key_jwt'];
+  const fromFile = json<Record<string, unknown>>(await run([...base, '--name', 'file', '--jwks-file', file, '--database', db, '--json']));
+  const inline = json<Record<string, unknown>>(await run([...base, '--name', 'inline', '--jwks', JSON.stringify(jwks), '--require-par', '--database', db, '--json']));
+  for (const created of [fromFile, inline]) {
+    assert.equal(created.client_secret, undefined, 'a private_key_jwt client gets no client_secret');
+    assert.equal(created.token_endpoint_auth_method, 'private_key_jwt');
+    assert.deepEqual((created.jwks as { keys: { kid: string }[] }).keys.map((k) => k.kid), ['cli-1']);
+  }
+  assert.equal(inline.require_pushed_authorization_requests, true);
+  const text = await run([...base, '--name', 'text', '--jwks-file', file, '--database', db]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /private_key_jwt \(no secret\)/);
+  assert.doesNotMatch(text.stdout, /client_secret:/);
+
+  const port = await freePort();
+  const s = await serve(['--port', String(port), '--database', db]);
+  t.after(() => s.kill('SIGKILL'));
+  const now = Math.floor(Date.now() / 1000);
+  const assertion = await new SignJWT({ iss: String(fromFile.client_id), sub: String(fromFile.client_id), aud: s.url, jti: `cli-${now}`, iat: now, exp: now + 60 })
+    .setProtectedHeader({ alg: 'ES256', kid: 'cli-1' }).sign(pair.privateKey);
+  const token = (a: string) => fetch(`${s.url}/token`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: a }),
+  });
+  const res = await token(assertion);
+  assert.equal(res.status, 200, await res.clone().text());
+  const replay = await token(assertion);
+  assert.equal(replay.status, 401);
+  assert.equal(((await replay.json()) as { error: string }).error, 'invalid_client');
+  s.kill('SIGTERM');
+  assert.deepEqual(await s.exit, { code: 0, signal: null });
+});
+
+test('clients create refuses private_key_jwt without keys, private or symmetric keys, two key flags, bad JSON, and keys for another method', async (t) => {
+  const { db, dir } = tempDb(t);
+  const { exportJWK, generateKeyPair } = await import('jose');
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  const pub = JSON.stringify({ keys: [await exportJWK(pair.publicKey)] });
+  const base = ['clients', 'create', '--name', 'X', '--redirect-uri', 'https://x.example/cb', '--database', db];
+  const cases: [string[], RegExp][] = [
+    [['--auth-method', 'private_key_jwt'], /jwks or jwks_uri/],
+    [['--auth-method', 'private_key_jwt', '--jwks', JSON.stringify({ keys: [await exportJWK(pair.privateKey)] })], /private key material/],
+    [['--auth-method', 'private_key_jwt', '--jwks', '{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}'], /kty must be RSA, EC or OKP/],
+    [['--auth-method', 'private_key_jwt', '--jwks', pub, '--jwks-file', join(dir, 'x.json')], /only one of/],
+    [['--auth-method', 'private_key_jwt', '--jwks', '{not json'], /not valid JSON/],
+    [['--auth-method', 'private_key_jwt', '--jwks-file', join(dir, 'missing.json')], /cannot read --jwks-file/],
+    [['--auth-method', 'private_key_jwt', '--jwks-uri', 'http://keys.example/jwks'], /https/],
+    [['--jwks', pub], /only with token_endpoint_auth_method private_key_jwt/],
+    [['--public', '--auth-method', 'private_key_jwt', '--jwks', pub], /public/],
+  ];
+  for (const [extra, message] of cases) {
+    const r = await run([...base, ...extra]);
+    assert.notEqual(r.code, 0, extra.join(' '));
+    assert.match(r.stderr, message, extra.join(' '));
+  }
+  assert.deepEqual(json<unknown[]>(await run(['clients', 'list', '--database', db, '--json'])), []);
+});

@@ -4,10 +4,12 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oauth from 'oauth4webapi';
 import * as oidc from 'openid-client';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { registerClient } from '../src/oauth/clients.js';
 import { hashPassword } from '../src/oauth/passwords.js';
 import { nowSeconds } from '../src/oauth/crypto.js';
+import { deviceCodeGrant } from '../src/oauth/grants/device-code.js';
+import { parseForm } from './helpers.js';
 import { listen, UserAgent, type ListeningServer } from './user-agent.js';
 
 const REDIRECT = 'http://127.0.0.1:8080/callback';
@@ -20,7 +22,8 @@ describe('interop with oauth4webapi and openid-client', () => {
   const alice = { username: 'alice', password: 'correct horse battery' };
 
   before(async () => {
-    server = await listen();
+    // Strict reuse policy (no grace window), so that the RT-01/RT-02 checks below see a replay revoke at once.
+    server = await listen({ GATEHOUSE_REFRESH_REUSE_GRACE: '0' });
     const { storage } = server.deps;
     const now = nowSeconds();
     await storage.users.create({
@@ -157,6 +160,73 @@ describe('interop with oauth4webapi and openid-client', () => {
     const { protectedHeader } = await jwtVerify(tokens.id_token!, createRemoteJWKSet(new URL(`${server.issuer}/jwks`)), { issuer: server.issuer, audience: confidential.id });
     assert.equal(protectedHeader.alg, 'RS256');
   });
+
+  test('PR-01 PJ-01 oauth4webapi pushes the request with PrivateKeyJwt, completes the flow, introspects and revokes with assertions', async () => {
+    const authServer = await as();
+    assert.equal(authServer.pushed_authorization_request_endpoint, `${server.issuer}/par`);
+    assert.ok(authServer.token_endpoint_auth_methods_supported?.includes('private_key_jwt'));
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'interop-1', use: 'sig' };
+    const registered = await registerClient(server.deps.storage.clients, {
+      clientName: 'Key Holder', redirectUris: [REDIRECT], scope: 'openid profile offline_access photos:read', authMethod: 'private_key_jwt',
+      jwks: { keys: [jwk] }, grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'], requirePushedAuthorizationRequests: true,
+    }, nowSeconds());
+    assert.equal(registered.clientSecret, undefined);
+    const client: oauth.Client = { client_id: registered.client.clientId, token_endpoint_auth_method: 'private_key_jwt' };
+    const auth = oauth.PrivateKeyJwt({ key: privateKey, kid: 'interop-1' });
+
+    const verifier = oauth.generateRandomCodeVerifier();
+    const state = oauth.generateRandomState();
+    const nonce = oauth.generateRandomNonce();
+    const parResponse = await oauth.pushedAuthorizationRequest(authServer, client, auth, {
+      redirect_uri: REDIRECT, response_type: 'code', scope: 'openid profile offline_access', state, nonce,
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    }, insecure);
+    const pushed = await oauth.processPushedAuthorizationResponse(authServer, client, parResponse);
+    assert.equal(pushed.expires_in, 60);
+    const url = new URL(authServer.authorization_endpoint!);
+    url.search = new URLSearchParams({ client_id: client.client_id, request_uri: pushed.request_uri }).toString();
+    const callback = await new UserAgent().authorize(url.href, REDIRECT, alice);
+    const params = oauth.validateAuthResponse(authServer, client, callback, state);
+    const tokens = await oauth.processAuthorizationCodeResponse(authServer, client,
+      await oauth.authorizationCodeGrantRequest(authServer, client, auth, params, REDIRECT, verifier, insecure), { expectedNonce: nonce, requireIdToken: true });
+    assert.equal(oauth.getValidatedIdTokenClaims(tokens)!.sub, 'alice-id');
+
+    // The request_uri was single-use: the browser cannot start again with it.
+    const again = await fetch(url, { redirect: 'manual' });
+    assert.equal(again.status, 400);
+    assert.match(again.headers.get('content-type') ?? '', /^text\/html/);
+
+    // Refresh, introspection and revocation authenticate with fresh assertions too.
+    const refreshed = await oauth.processRefreshTokenResponse(authServer, client,
+      await oauth.refreshTokenGrantRequest(authServer, client, auth, tokens.refresh_token!, insecure));
+    const introspection = await oauth.processIntrospectionResponse(authServer, client,
+      await oauth.introspectionRequest(authServer, client, auth, refreshed.access_token, insecure));
+    assert.equal(introspection.active, true);
+    assert.equal(introspection.client_id, client.client_id);
+    await oauth.processRevocationResponse(await oauth.revocationRequest(authServer, client, auth, refreshed.access_token, insecure));
+    const after = await oauth.processIntrospectionResponse(authServer, client,
+      await oauth.introspectionRequest(authServer, client, auth, refreshed.access_token, insecure));
+    assert.equal(after.active, false);
+
+    // Without PAR this client is refused (it registered require_pushed_authorization_requests).
+    const plain = new URL(authServer.authorization_endpoint!);
+    plain.search = new URLSearchParams({
+      client_id: client.client_id, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid', state,
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    }).toString();
+    const refused = await fetch(plain, { redirect: 'manual' });
+    assert.equal(refused.status, 303);
+    assert.throws(() => oauth.validateAuthResponse(authServer, client, new URL(refused.headers.get('location')!), state),
+      (e: unknown) => e instanceof oauth.AuthorizationResponseError && e.error === 'invalid_request');
+
+    // A client_credentials request whose assertion names the token endpoint as audience is refused (CA-07).
+    const wrongAud = oauth.PrivateKeyJwt({ key: privateKey, kid: 'interop-1' }, { [oauth.modifyAssertion]: (_h, payload) => { payload.aud = authServer.token_endpoint; } });
+    await assert.rejects(
+      oauth.processClientCredentialsResponse(authServer, client, await oauth.clientCredentialsGrantRequest(authServer, client, wrongAud, new URLSearchParams({ scope: 'photos:read' }), insecure)),
+      (e: unknown) => e instanceof oauth.ResponseBodyError && e.error === 'invalid_client' && e.status === 401,
+    );
+  });
 });
 
 describe('the resource-server library accepts Gatehouse tokens', () => {
@@ -197,5 +267,104 @@ describe('the resource-server library accepts Gatehouse tokens', () => {
       introspection: { clientId: client.clientId, clientSecret: clientSecret!, cacheTtlSeconds: 1 },
     });
     await assert.rejects(fresh(token), InvalidTokenError);
+  });
+});
+
+describe('interop: the device authorization grant (RFC 8628) with oauth4webapi and openid-client', () => {
+  let server: ListeningServer;
+  let tv: { id: string; secret: string };
+  let publicTv: { id: string };
+  const bob = { username: 'bob', password: 'bob device password' };
+
+  before(async () => {
+    // A 1 s interval keeps real-time polling short.
+    server = await listen({ GATEHOUSE_DEVICE_CODE_INTERVAL: '1' });
+    const { storage } = server.deps;
+    const now = nowSeconds();
+    await storage.users.create({
+      id: 'bob-id', username: bob.username, passwordHash: await hashPassword(bob.password), email: 'bob@example.com',
+      name: 'Bob Example', claims: {}, disabled: false, createdAt: now, updatedAt: now,
+    });
+    const c = await registerClient(storage.clients, {
+      clientName: 'Living Room TV', redirectUris: [], scope: 'openid profile offline_access', grantTypes: [deviceCodeGrant.grantType, 'refresh_token'],
+    }, now);
+    tv = { id: c.client.clientId, secret: c.clientSecret! };
+    const p = await registerClient(storage.clients, { clientName: 'Public TV', redirectUris: [], scope: 'openid', isPublic: true, grantTypes: [deviceCodeGrant.grantType] }, now);
+    publicTv = { id: p.client.clientId };
+  });
+  after(() => server.close());
+
+  /** A person opens verification_uri_complete, signs in and presses Allow, over real HTTP. */
+  async function approve(verificationUriComplete: string, pages: string[] = []): Promise<void> {
+    const ua = new UserAgent();
+    let res = await ua.fetch(verificationUriComplete);
+    let html = await res.text();
+    assert.equal(res.status, 200, html);
+    for (let step = 0; step < 4; step++) {
+      pages.push(html);
+      const f = parseForm(html);
+      const action = new URL(f.action, verificationUriComplete).href;
+      if ('password' in f.fields) res = await ua.fetch(action, { form: { ...f.fields, username: bob.username, password: bob.password } });
+      else if (f.buttons.some((b) => b.name === 'decision')) res = await ua.fetch(action, { form: { ...f.fields, decision: 'allow' } });
+      else res = await ua.fetch(action, { form: f.fields });
+      html = await res.text();
+      assert.equal(res.status, 200, html.slice(0, 300));
+      if (/Device connected/.test(html)) return;
+    }
+    throw new Error('the device pages did not finish');
+  }
+
+  test('DV-01 oauth4webapi starts a device authorization, polls through authorization_pending and slow_down, and gets tokens once', async () => {
+    const issuer = new URL(server.issuer);
+    const authServer = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }));
+    assert.equal(authServer.device_authorization_endpoint, `${server.issuer}/device_authorization`);
+    const client: oauth.Client = { client_id: tv.id };
+    const auth = oauth.ClientSecretBasic(tv.secret);
+    const started = await oauth.processDeviceAuthorizationResponse(authServer, client,
+      await oauth.deviceAuthorizationRequest(authServer, client, auth, { scope: 'openid profile offline_access' }, insecure));
+    assert.match(started.user_code, /^[A-Z]{4}-[A-Z]{4}$/);
+    assert.equal(started.interval, 1);
+
+    const pollOnce = async () => oauth.processDeviceCodeResponse(authServer, client,
+      await oauth.deviceCodeGrantRequest(authServer, client, auth, started.device_code, insecure));
+    const errorOf = async (p: Promise<unknown>) => p.then(() => 'tokens', (e: unknown) => (e instanceof oauth.ResponseBodyError ? e.error : String(e)));
+
+    // Too fast: the second immediate poll is slow_down, so the interval becomes 1 + 5 s.
+    assert.equal(await errorOf(pollOnce()), 'authorization_pending');
+    assert.equal(await errorOf(pollOnce()), 'slow_down');
+    let interval = (started.interval ?? 5) + 5;
+
+    const pages: string[] = [];
+    await approve(started.verification_uri_complete!, pages);
+    assert.ok(pages.some((p) => p.includes('Living Room TV') && p.includes(started.user_code)), 'the confirmation names the client and shows the code');
+
+    let tokens: oauth.TokenEndpointResponse | undefined;
+    for (let attempt = 0; attempt < 5 && !tokens; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, interval * 1000));
+      try {
+        tokens = await pollOnce();
+      } catch (e) {
+        if (!(e instanceof oauth.ResponseBodyError)) throw e;
+        if (e.error === 'slow_down') interval += 5;
+        else if (e.error !== 'authorization_pending') throw e;
+      }
+    }
+    assert.ok(tokens, 'tokens after approval');
+    assert.ok(tokens.refresh_token);
+    const claims = oauth.getValidatedIdTokenClaims(tokens)!;
+    assert.equal(claims.sub, 'bob-id');
+    const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(authServer.jwks_uri!)), { issuer: server.issuer, typ: 'at+jwt' });
+    assert.equal(payload.client_id, tv.id);
+    assert.equal(await errorOf(pollOnce()), 'invalid_grant', 'a device code is redeemed once');
+  });
+
+  test('DV-01 openid-client polls a public client\'s device authorization to the end', async () => {
+    const config = await oidc.discovery(new URL(server.issuer), publicTv.id, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+    const started = await oidc.initiateDeviceAuthorization(config, { scope: 'openid' });
+    const polling = oidc.pollDeviceAuthorizationGrant(config, started);
+    await approve(started.verification_uri_complete!);
+    const tokens = await polling;
+    assert.equal(tokens.claims()?.sub, 'bob-id');
+    assert.equal(tokens.refresh_token, undefined);
   });
 });

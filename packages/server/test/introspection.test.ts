@@ -348,7 +348,7 @@ test('discovery (RFC 8414) advertises the introspection and revocation endpoints
   const meta = res.json();
   assert.equal(meta.introspection_endpoint, `${server.issuer}/introspect`);
   assert.equal(meta.revocation_endpoint, `${server.issuer}/revoke`);
-  assert.deepEqual(meta.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
+  assert.deepEqual(meta.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
   assert.deepEqual(meta.revocation_endpoint_auth_methods_supported, meta.token_endpoint_auth_methods_supported);
   // The advertised URLs are served (POST with no credentials → 401, not 404).
   for (const url of [meta.introspection_endpoint, meta.revocation_endpoint] as string[]) {

@@ -394,7 +394,7 @@ test('CLI: gatehouse sessions revoke --user prints counts and sends a sub-only l
   await storage.refreshTokens.create({
     tokenHash: sha256('rt'), familyId: 'fam-1', clientId: String(rpClient.client_id), userId: 'u-alice', scopes: ['openid', 'offline_access'], resources: [],
     authTime: now, sid: 'sid-s1', createdAt: now, expiresAt: now + 3600, idleExpiresAt: now + 3600, rotatedAt: null, revokedAt: null,
-    accessToken: null,
+    accessToken: null, successor: null,
   });
   const keys = new KeyStore(storage.signingKeys);
   await keys.reload(now);

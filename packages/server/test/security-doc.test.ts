@@ -96,22 +96,22 @@ function indexRows(doc: string): Row[] {
   return rows;
 }
 
-/** [file, title] pairs cited in a coverage cell: `path/x.test.ts`: `title`; `title`; `other.test.ts`: … */
+/** [file, title] pairs cited in a coverage cell: `path/x.test.ts`: `title`; `title`; `other.test.ts`: … (or a `*.fault.ts` file of the fault suite) */
 function citations(coverage: string): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   let file: string | undefined;
   for (const m of coverage.matchAll(/`([^`]+)`/g)) {
     const item = m[1]!;
-    if (/^(?:packages|examples)\/[^\s]+\.test\.ts$/.test(item)) file = item;
+    if (/^(?:packages|examples)\/[^\s]+\.(?:test|fault)\.ts$/.test(item)) file = item;
     else if (file !== undefined) out.push([file, item]);
   }
   return out;
 }
 
-/** The literal titles of test(), it(), describe(), suite() and t.test() calls in a test file. */
+/** The literal titles of test(), it(), describe(), suite(), t.test() and the fault suite's pgTest() calls in a test file. */
 function testTitles(source: string): Set<string> {
   const titles = new Set<string>();
-  const call = /\b(?:test|it|describe|suite|t\.test)(?:\.(?:skip|only|todo))?\(\s*(['"`])((?:\\.|(?!\1)[\s\S])*?)\1/g;
+  const call = /\b(?:test|it|describe|suite|t\.test|pgTest)(?:\.(?:skip|only|todo))?\(\s*(['"`])((?:\\.|(?!\1)[\s\S])*?)\1/g;
   for (const m of source.matchAll(call)) titles.add(m[2]!.replace(/\\(.)/g, '$1'));
   return titles;
 }

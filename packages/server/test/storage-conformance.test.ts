@@ -72,14 +72,68 @@ for (const backend of backends) {
       assert.notEqual(stored?.consumedAt, null);
     });
 
+    test('PJ-01 of 20 concurrent records of one client assertion jti exactly one is fresh; the others are replays', async () => {
+      const jtiHash = sha256(randomToken());
+      const results = await Promise.all(Array.from({ length: 20 }, () => storage.clientAssertionJtis.record(jtiHash, nowSeconds() + 60)));
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.equal(await storage.clientAssertionJtis.record(jtiHash, nowSeconds() + 60), false);
+      assert.equal(await storage.clientAssertionJtis.record(sha256(randomToken()), nowSeconds() + 60), true);
+    });
+
+    test('PR-01 of 20 concurrent consumes of one pushed request exactly one gets it; another client, or too late, gets nothing', async () => {
+      const now = nowSeconds();
+      const pushed = (idHash: string, clientId = 'c1') => storage.pushedRequests.create({
+        idHash, clientId, params: [['client_id', [clientId]], ['resource', ['https://a.example', 'https://b.example']]], createdAt: now, expiresAt: now + 60, consumedAt: null,
+      });
+      const idHash = sha256(randomToken());
+      await pushed(idHash);
+      assert.equal(await storage.pushedRequests.consume(idHash, 'c2', now), undefined, 'another client');
+      const results = await Promise.all(Array.from({ length: 20 }, () => storage.pushedRequests.consume(idHash, 'c1', now + 1)));
+      const winners = results.filter((r) => r !== undefined);
+      assert.equal(winners.length, 1);
+      assert.deepEqual(winners[0]!.params, [['client_id', ['c1']], ['resource', ['https://a.example', 'https://b.example']]]);
+      assert.equal(winners[0]!.consumedAt, now + 1);
+      const late = sha256(randomToken());
+      await pushed(late);
+      assert.equal(await storage.pushedRequests.consume(late, 'c1', now + 60), undefined, 'expired');
+    });
+
     test('R3 of 20 concurrent rotations of one refresh token exactly one wins', async () => {
       const hash = sha256(randomToken());
       await storage.refreshTokens.create({
         tokenHash: hash, familyId: 'fam-r3', clientId: 'c1', userId: 'u1', scopes: ['openid'], resources: [], authTime: 1, sid: null, createdAt: 1,
-        expiresAt: nowSeconds() + 100, idleExpiresAt: nowSeconds() + 100, rotatedAt: null, revokedAt: null, accessToken: { jti: 'a', expiresAt: nowSeconds() + 50 },
+        expiresAt: nowSeconds() + 100, idleExpiresAt: nowSeconds() + 100, rotatedAt: null, revokedAt: null, accessToken: { jti: 'a', expiresAt: nowSeconds() + 50 }, successor: null,
       });
       const results = await Promise.all(Array.from({ length: 20 }, () => storage.transaction((tx) => tx.refreshTokens.markRotated(hash, 5))));
       assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    test('DR-01 of 10 concurrent registrations with a 3-use initial access token exactly 3 win, and an expired one never does', async () => {
+      const now = nowSeconds();
+      const hash = sha256(randomToken());
+      await storage.registrationTokens.create({ tokenHash: hash, usesLeft: 3, createdAt: now, expiresAt: now + 60 });
+      const results = await Promise.all(Array.from({ length: 10 }, () => storage.transaction((tx) => tx.registrationTokens.consume(hash, now))));
+      assert.equal(results.filter(Boolean).length, 3);
+      assert.equal((await storage.registrationTokens.find(hash))?.usesLeft, 0);
+      assert.equal(await storage.registrationTokens.consume(hash, now), false);
+      const expired = sha256(randomToken());
+      await storage.registrationTokens.create({ tokenHash: expired, usesLeft: 5, createdAt: now - 120, expiresAt: now });
+      assert.equal(await storage.registrationTokens.consume(expired, now), false, 'expires_at is exclusive');
+      assert.equal((await storage.registrationTokens.find(expired))?.usesLeft, 5);
+    });
+
+    test('DR-01 a client keeps its registration access token digest, and update replaces its metadata but not its secret', async () => {
+      const { client } = await registerClient(storage.clients, { clientName: 'Dyn', redirectUris: ['https://dyn.example/cb'] }, 10, { registrationAccessTokenHash: 'rat-digest' });
+      const found = await storage.clients.find(client.clientId);
+      assert.equal(found?.registrationAccessTokenHash, 'rat-digest');
+      assert.equal(await storage.clients.update({ ...found!, clientName: 'Dyn 2', redirectUris: ['https://dyn.example/cb2'], registrationAccessTokenHash: 'rat-2' }), true);
+      const updated = await storage.clients.find(client.clientId);
+      assert.equal(updated?.clientName, 'Dyn 2');
+      assert.deepEqual(updated?.redirectUris, ['https://dyn.example/cb2']);
+      assert.equal(updated?.secretHash, client.secretHash);
+      assert.equal(updated?.createdAt, 10);
+      assert.equal(updated?.registrationAccessTokenHash, 'rat-2');
+      assert.equal(await storage.clients.update({ ...updated!, clientId: 'no-such-client' }), false);
     });
 
     test('revoking a family marks every token and returns the live access tokens issued with them', async () => {
@@ -87,7 +141,7 @@ for (const backend of backends) {
       for (const [i, exp] of [[1, now + 100], [2, now - 5]] as const) {
         await storage.refreshTokens.create({
           tokenHash: sha256(`fam-token-${i}`), familyId: 'fam-x', clientId: 'c1', userId: 'u1', scopes: ['openid'], resources: [], authTime: 1, sid: null, createdAt: 1,
-          expiresAt: now + 100, idleExpiresAt: now + 100, rotatedAt: null, revokedAt: null, accessToken: { jti: `jti-${i}`, expiresAt: exp },
+          expiresAt: now + 100, idleExpiresAt: now + 100, rotatedAt: null, revokedAt: null, accessToken: { jti: `jti-${i}`, expiresAt: exp }, successor: null,
         });
       }
       const tokens = await storage.refreshTokens.revokeFamily('fam-x', now);
@@ -131,6 +185,45 @@ for (const backend of backends) {
       assert.equal(live?.expiresAt, now + 60);
       assert.equal(typeof live?.authTime, 'number');
       assert.equal(await storage.sessions.findActive('dead', now), undefined);
+    });
+
+    test('DV-01 device codes: of concurrent decisions, polls and redemptions exactly one wins; user codes are unique', async () => {
+      const now = nowSeconds();
+      const device = (over: Partial<Parameters<Storage['deviceCodes']['create']>[0]> = {}) => ({
+        deviceCodeHash: sha256(randomToken()), userCodeHash: sha256(randomToken()), clientId: 'c1', scopes: ['openid', 'offline_access'],
+        status: 'pending' as const, userId: null, authTime: null, sid: null, interval: 5, lastPolledAt: null, createdAt: now, expiresAt: now + 600,
+        decidedAt: null, consumedAt: null, familyId: randomToken(16), accessToken: null, ...over,
+      });
+      const code = device();
+      assert.equal(await storage.deviceCodes.create(code), true);
+      assert.equal(await storage.deviceCodes.create(device({ userCodeHash: code.userCodeHash })), false, 'a colliding user code is refused, not overwritten');
+      assert.deepEqual((await storage.deviceCodes.findPendingByUserCodeHash(code.userCodeHash, now))?.scopes, ['openid', 'offline_access']);
+
+      const polls = await Promise.all(Array.from({ length: 10 }, () => storage.deviceCodes.recordPoll(code.deviceCodeHash, null, now, 10)));
+      assert.equal(polls.filter(Boolean).length, 1, 'one poll recorded against the poll time it read');
+      const polled = await storage.deviceCodes.findByDeviceCodeHash(code.deviceCodeHash);
+      assert.equal(polled?.lastPolledAt, now);
+      assert.equal(polled?.interval, 10);
+
+      const decisions = await Promise.all(Array.from({ length: 10 }, (_, i) =>
+        storage.deviceCodes.decide(code.deviceCodeHash, { status: i % 2 === 0 ? 'approved' : 'denied', userId: `u${i}`, authTime: now, sid: null }, now)));
+      assert.equal(decisions.filter(Boolean).length, 1, 'one decision');
+      const decided = await storage.deviceCodes.findByDeviceCodeHash(code.deviceCodeHash);
+      assert.equal(await storage.deviceCodes.findPendingByUserCodeHash(code.userCodeHash, now), undefined, 'a decided code is no longer pending');
+
+      const approved = device();
+      await storage.deviceCodes.create(approved);
+      await storage.deviceCodes.decide(approved.deviceCodeHash, { status: 'approved', userId: 'u1', authTime: now, sid: 'sid1' }, now);
+      const redemptions = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+        storage.transaction((tx) => tx.deviceCodes.consume(approved.deviceCodeHash, now, { jti: `dv-jti${i}`, expiresAt: now + 600 }))));
+      assert.equal(redemptions.filter(Boolean).length, 1, 'one redemption');
+      assert.deepEqual((await storage.deviceCodes.liveAccessTokensOf('u1', now)).length, 1);
+      if (decided?.status === 'denied') assert.equal(await storage.deviceCodes.consume(code.deviceCodeHash, now, { jti: 'x', expiresAt: now + 1 }), false, 'a denied code is never redeemed');
+
+      const expired = device({ expiresAt: now - 1 });
+      await storage.deviceCodes.create(expired);
+      assert.equal(await storage.deviceCodes.findPendingByUserCodeHash(expired.userCodeHash, now), undefined);
+      assert.equal(await storage.deviceCodes.decide(expired.deviceCodeHash, { status: 'approved', userId: 'u1', authTime: now, sid: null }, now), false, 'an expired code cannot be approved');
     });
 
     test('R3 over HTTP: of 20 concurrent token requests with one code exactly one gets tokens', async () => {

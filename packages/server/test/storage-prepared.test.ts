@@ -52,7 +52,7 @@ function refreshToken(userId: string, over: Record<string, unknown> = {}) {
   return {
     tokenHash: sha256(randomToken()), familyId: randomToken(16), clientId: 'c1', userId, scopes: ['openid', 'offline_access'], resources: ['https://api.example'],
     authTime: NOW - 5, sid: 'sid-1', createdAt: NOW, expiresAt: NOW + 3600, idleExpiresAt: NOW + 600, rotatedAt: null, revokedAt: null,
-    accessToken: { jti: 'j1', expiresAt: NOW + 300 }, ...over,
+    accessToken: { jti: 'j1', expiresAt: NOW + 300 }, successor: null, ...over,
   };
 }
 
@@ -106,9 +106,13 @@ for (const backend of backends) {
       assert.deepEqual(await storage.refreshTokens.findByHashWithUser(disabled.tokenHash), { token: disabled, user: user('u2', true) });
       assert.equal(await storage.refreshTokens.findByHashWithUser(sha256('nothing')), undefined);
 
-      const results = await Promise.all([1, 2, 3].map(() => storage.refreshTokens.markRotated(token.tokenHash, NOW + 1)));
+      const successor = { hash: sha256('next'), sealed: 'sealed-response', expiresAt: NOW + 31 };
+      const results = await Promise.all([1, 2, 3].map(() => storage.refreshTokens.markRotated(token.tokenHash, NOW + 1, successor)));
       assert.deepEqual(results.filter(Boolean).length, 1);
-      assert.equal((await storage.refreshTokens.findByHash(token.tokenHash))?.rotatedAt, NOW + 1);
+      assert.deepEqual(await storage.refreshTokens.findByHash(token.tokenHash), { ...token, rotatedAt: NOW + 1, successor });
+      const withSuccessor = refreshToken('u1', { successor });
+      await storage.refreshTokens.create(withSuccessor);
+      assert.deepEqual((await storage.refreshTokens.findByHashWithUser(withSuccessor.tokenHash))?.token, withSuccessor);
       assert.equal(await storage.refreshTokens.markRotated(token.tokenHash, NOW + 2), false);
     });
 

@@ -1,4 +1,5 @@
-// The refresh_token grant (RFC 6749 §6, RFC 9700 §4.14.2): RT-01..RT-05, RT-07, TE-01.
+// The refresh_token grant (RFC 6749 §6, RFC 9700 §4.14.2): RT-01..RT-05, RT-07, TE-01, and the grace
+// window for replays just after a rotation (RG-01).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -35,13 +36,20 @@ test('RT-01 TE-01 refreshing rotates the refresh token and returns no-store JSON
   assert.ok(next.id_token, 'openid in the grant: a fresh id_token');
 });
 
-test('RT-01 the old refresh token is refused after rotation', async (t) => {
+test('RT-01 the old refresh token is refused after rotation, once the grace window is over', async (t) => {
   const { server, client, tokens } = await setup(t);
+  assert.equal((await refresh(server, client, tokens.refresh_token!)).statusCode, 200);
+  server.clock.advance(server.config.refreshReuseGrace + 1);
+  assertOAuthError(await refresh(server, client, tokens.refresh_token!), 400, 'invalid_grant');
+});
+
+test('RT-01 with the grace window off (strict), the old refresh token is refused at once', async (t) => {
+  const { server, client, tokens } = await setup(t, { GATEHOUSE_REFRESH_REUSE_GRACE: '0' });
   assert.equal((await refresh(server, client, tokens.refresh_token!)).statusCode, 200);
   assertOAuthError(await refresh(server, client, tokens.refresh_token!), 400, 'invalid_grant');
 });
 
-test('RT-02 replaying a rotated token revokes the whole family: newest refresh token and every access token', async (t) => {
+test('RT-02 replaying a rotated token whose successor was already used revokes the whole family, even inside the grace window', async (t) => {
   const { server, client, tokens } = await setup(t);
   const r2 = (await refresh(server, client, tokens.refresh_token!)).json() as TokenBody;
   const r3 = (await refresh(server, client, r2.refresh_token!)).json() as TokenBody;
@@ -56,6 +64,7 @@ test('RT-02 replay revokes only that family, not another grant of the same user'
   const { server, client, user, browser, tokens } = await setup(t);
   const other = (await issueTokens(server, browser, client, user, { scope: 'openid offline_access' })).body;
   await refresh(server, client, tokens.refresh_token!);
+  server.clock.advance(server.config.refreshReuseGrace + 1);
   assertOAuthError(await refresh(server, client, tokens.refresh_token!), 400, 'invalid_grant');
   assert.equal((await refresh(server, client, other.refresh_token!)).statusCode, 200, 'the other family is untouched');
   assert.equal(await isRevoked(server, other.access_token), false);
@@ -137,8 +146,8 @@ test('RT-05 lifetimes come from the configuration; rotation renews the idle time
   assert.equal(second.family_id, first.family_id);
 });
 
-test('RT-07 concurrent refreshes with one token: exactly one 200 and never two live families', async (t) => {
-  const { server, client, tokens } = await setup(t);
+test('RT-07 strict policy (grace 0): concurrent refreshes with one token give exactly one 200 and never two live families', async (t) => {
+  const { server, client, tokens } = await setup(t, { GATEHOUSE_REFRESH_REUSE_GRACE: '0' });
   const results = await Promise.all(Array.from({ length: 10 }, () => refresh(server, client, tokens.refresh_token!)));
   const ok = results.filter((r) => r.statusCode === 200);
   assert.equal(ok.length, 1, `statuses: ${results.map((r) => r.statusCode).join(',')}`);
@@ -181,4 +190,39 @@ test('refresh is refused once the user is disabled', async (t) => {
   const { server, client, tokens } = await setup(t);
   await server.deps.storage.users.setDisabled('user-alice', true, nowSeconds());
   assertOAuthError(await refresh(server, client, tokens.refresh_token!), 400, 'invalid_grant');
+});
+
+test('RG-01 parallel refreshes with one token all get the same successor, and exactly one live refresh token exists', async (t) => {
+  const { server, client, tokens } = await setup(t);
+  const results = await Promise.all(Array.from({ length: 10 }, () => refresh(server, client, tokens.refresh_token!)));
+  assert.deepEqual(results.map((r) => r.statusCode), Array(10).fill(200), results.map((r) => r.body).join('\n'));
+  const bodies = results.map((r) => r.json() as TokenBody);
+  assert.equal(new Set(bodies.map((b) => b.refresh_token)).size, 1, 'one successor for everyone');
+  assert.equal(new Set(bodies.map((b) => b.access_token)).size, 1, 'the same response, not a second mint');
+  const live = await server.deps.storage.db.selectFrom('refresh_tokens').selectAll().where('revoked_at', 'is', null).where('rotated_at', 'is', null).execute();
+  assert.equal(live.length, 1);
+  assert.equal((await refresh(server, client, bodies[0]!.refresh_token!)).statusCode, 200, 'the successor works');
+});
+
+test('RG-01 a retry after a lost response gets the same successor; after the window the replay revokes the family', async (t) => {
+  const { server, client, tokens } = await setup(t);
+  const first = (await refresh(server, client, tokens.refresh_token!)).json() as TokenBody;
+  server.clock.advance(server.config.refreshReuseGrace - 1);
+  const retry = await refresh(server, client, tokens.refresh_token!);
+  assert.equal(retry.statusCode, 200);
+  assert.deepEqual(retry.json(), first, 'byte for byte the response the first request got');
+  server.clock.advance(2);
+  assertOAuthError(await refresh(server, client, tokens.refresh_token!), 400, 'invalid_grant');
+  assertOAuthError(await refresh(server, client, first.refresh_token!), 400, 'invalid_grant', );
+  assert.equal(await isRevoked(server, first.access_token), true, 'reuse after the window revokes the family');
+});
+
+test('RG-01 the grace answer goes only to the same client, and the stored successor reveals no token', async (t) => {
+  const { server, client, tokens } = await setup(t);
+  const other = await server.createClient({ redirectUris: [C1] });
+  const first = (await refresh(server, client, tokens.refresh_token!)).json() as TokenBody;
+  assertOAuthError(await refresh(server, other, tokens.refresh_token!), 400, 'invalid_grant');
+  const rows = JSON.stringify(await server.deps.storage.db.selectFrom('refresh_tokens').selectAll().execute());
+  for (const secret of [first.refresh_token!, first.access_token, tokens.refresh_token!]) assert.ok(!rows.includes(secret), 'no raw token in the database');
+  assert.equal((await refresh(server, client, tokens.refresh_token!)).statusCode, 200, 'the other client\'s attempt changed nothing');
 });

@@ -10,8 +10,8 @@ const HELP = `gatehouse cleanup — delete expired rows once
   gatehouse cleanup [--batch-size N] [--database URL] [--json]
       Deletes expired interactions and sessions, denylisted access tokens past their expiry, refresh
       tokens past their absolute expiry, retired signing keys past their removal time, and authorization
-      codes 30 minutes (or the access token lifetime, if longer) after they expired or were used — so
-      that a replayed code is still recognised. Works in batches of N rows (default ${DEFAULT_BATCH_SIZE}) with
+      codes and device codes 30 minutes (or the access token lifetime, if longer) after they expired or
+      were used — so that a replayed code is still recognised. Works in batches of N rows (default ${DEFAULT_BATCH_SIZE}) with
       a short pause between them; safe while servers run. A running server does this every 5 minutes
       by itself; use this command from cron when you want it on your own schedule.
 `;
@@ -21,8 +21,13 @@ const LABELS: Record<keyof SweepCounts, string> = {
   sessions: 'sessions',
   revokedAccessTokens: 'revoked access tokens',
   refreshTokens: 'refresh tokens',
+  refreshSuccessors: 'grace-window successor responses',
   authorizationCodes: 'authorization codes',
   signingKeys: 'signing keys',
+  deviceCodes: 'device codes',
+  clientAssertionJtis: 'client assertion jtis',
+  pushedRequests: 'pushed authorization requests',
+  registrationTokens: 'registration tokens',
 };
 
 export async function cleanupCommand(args: string[]): Promise<number> {

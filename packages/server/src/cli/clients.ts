@@ -1,4 +1,5 @@
 // gatehouse clients create | list | delete
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AUTH_METHOD_NAMES } from '../oauth/client-auth/index.js';
 import { clientMetadata, registerClient } from '../oauth/clients.js';
@@ -12,11 +13,18 @@ const HELP = `gatehouse clients — manage OAuth clients
       [--grant-types ${GRANT_TYPES.join(',')}]
       [--scope "openid profile email offline_access ..."] [--public]
       [--auth-method ${AUTH_METHOD_NAMES.join('|')}] [--id-token-alg RS256|ES256|EdDSA]
+      [--jwks-file PATH | --jwks JSON | --jwks-uri URL] [--require-par]
       [--post-logout-redirect-uri URL ...] [--backchannel-logout-uri URL]
       [--default-scope "..."] [--default-resource URI ...] [--database URL] [--json]
       Prints the client_id and, for confidential clients, the client_secret — shown once, stored as a digest.
+      --jwks-file PATH / --jwks JSON / --jwks-uri URL: the client's public keys (a JWK Set, RFC 7517), required
+      with --auth-method private_key_jwt (exactly one of the three): the client authenticates with JWTs signed by
+      one of them (RFC 7523); such a client gets no client_secret. Private keys and symmetric keys are refused.
+      --jwks-uri is fetched when needed (https only, public addresses only, cached).
+      --require-par: this client must send its authorization requests through the PAR endpoint (RFC 9126).
       Defaults: grant types ${DEFAULT_GRANT_TYPES.join(',')}; scope "openid profile email";
-      auth method client_secret_basic (none with --public).
+      auth method client_secret_basic (none with --public). --redirect-uri is needed only by grants that
+      send a browser back (authorization_code); a device-flow client may have none.
       --post-logout-redirect-uri (repeatable): where /end-session may send the browser back (exact match;
       the same rules as redirect URIs). --backchannel-logout-uri: where logout tokens are POSTed when a
       user's session ends (https, or http on 127.0.0.1 / [::1]).
@@ -26,6 +34,29 @@ const HELP = `gatehouse clients — manage OAuth clients
   gatehouse clients list [--database URL] [--json]
   gatehouse clients delete CLIENT_ID [--database URL]
 `;
+
+/** --jwks-file PATH, --jwks JSON and --jwks-uri URL: at most one; the JSON is parsed here, checked by registration. */
+function jwksFromFlags(file: string | undefined, inline: string | undefined, uri: string | undefined): unknown {
+  if ([file, inline, uri].filter((v) => v !== undefined).length > 1) throw new UsageError('use only one of --jwks-file, --jwks and --jwks-uri');
+  let text: string;
+  if (file !== undefined) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read --jwks-file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+  } else if (inline !== undefined) {
+    text = inline;
+  } else {
+    return undefined;
+  }
+  if (text.length > 256 * 1024) throw new UsageError('the JWK Set is too large');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new UsageError(`${file !== undefined ? '--jwks-file' : '--jwks'} is not valid JSON`);
+  }
+}
 
 export async function clientsCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -42,6 +73,7 @@ export async function clientsCommand(args: string[]): Promise<number> {
         scope: { type: 'string' }, public: { type: 'boolean' }, 'auth-method': { type: 'string' }, 'id-token-alg': { type: 'string' },
         'post-logout-redirect-uri': { type: 'string', multiple: true }, 'backchannel-logout-uri': { type: 'string' },
         'default-scope': { type: 'string' }, 'default-resource': { type: 'string', multiple: true },
+        'jwks-file': { type: 'string' }, jwks: { type: 'string' }, 'jwks-uri': { type: 'string' }, 'require-par': { type: 'boolean' },
         database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
@@ -51,7 +83,7 @@ export async function clientsCommand(args: string[]): Promise<number> {
     }
     if (!values.name) throw new UsageError('clients create needs --name NAME');
     const authMethod = values['auth-method'];
-    if (authMethod === 'private_key_jwt') throw new UsageError('private_key_jwt is not available yet in this release');
+    const jwks = jwksFromFlags(values['jwks-file'], values.jwks, values['jwks-uri']);
     if (values.public && authMethod !== undefined && authMethod !== 'none') throw new UsageError('--public clients use --auth-method none');
     const grantTypes = values['grant-types']?.split(',').map((g) => g.trim()).filter((g) => g.length > 0);
     return withStorage(values.database, async (storage) => {
@@ -67,12 +99,19 @@ export async function clientsCommand(args: string[]): Promise<number> {
         backchannelLogoutUri: values['backchannel-logout-uri'],
         defaultScope: values['default-scope'],
         defaultResources: values['default-resource'],
+        jwks,
+        jwksUri: values['jwks-uri'],
+        requirePushedAuthorizationRequests: values['require-par'] === true,
       }, nowSeconds());
       const view = { ...clientMetadata(client), ...(clientSecret ? { client_secret: clientSecret } : {}) };
       const text = [
         `created client ${client.clientName}`,
         `client_id:     ${client.clientId}`,
-        ...(clientSecret ? [`client_secret: ${clientSecret}`, '(the secret is shown only this once; store it now)'] : ['public client (no secret): PKCE is required']),
+        ...(clientSecret
+          ? [`client_secret: ${clientSecret}`, '(the secret is shown only this once; store it now)']
+          : client.isPublic
+            ? ['public client (no secret): PKCE is required']
+            : [`authenticates with ${client.authMethod} (no secret): signed with a key of its registered set`]),
       ].join('\n');
       print(values.json === true, view, text);
       return 0;

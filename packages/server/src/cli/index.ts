@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `gatehouse` command (CONTRACT.md): serve, users, clients, keys, sessions, cleanup.
+// The `gatehouse` command (CONTRACT.md): serve, users, clients, keys, sessions, cleanup, registration-tokens.
 import { createServer } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, OPTION_NAMES } from '../config/config.js';
@@ -11,6 +11,7 @@ import { keysCommand } from './keys.js';
 import { resourcesCommand } from './resources.js';
 import { sessionsCommand } from './sessions.js';
 import { cleanupCommand } from './cleanup.js';
+import { registrationTokensCommand } from './registration-tokens.js';
 import { UsageError } from './common.js';
 
 const HELP = `gatehouse — OAuth 2.0 / OpenID Connect authorization server
@@ -31,6 +32,7 @@ Usage:
   gatehouse keys retire KID [--keep-published]
   gatehouse sessions revoke --user USERNAME [--issuer URL] [--json]
   gatehouse cleanup [--batch-size N] [--json]
+  gatehouse registration-tokens create [--expires-in SECONDS] [--uses N] [--json]
 
 Every command takes --database URL (sqlite:PATH or postgres://…; env GATEHOUSE_DATABASE_URL;
 default sqlite:./data/gatehouse.db). Run \`gatehouse <command> --help\` for details.
@@ -101,6 +103,8 @@ async function main(argv: string[]): Promise<number> {
       return resourcesCommand(rest);
     case 'cleanup':
       return cleanupCommand(rest);
+    case 'registration-tokens':
+      return registrationTokensCommand(rest);
     default:
       throw new UsageError(`unknown command: ${command}`);
   }

@@ -37,6 +37,38 @@ export const ConfigSchema = Type.Object({
     default: 'info',
     description: 'log level',
   }),
+  refreshReuseGrace: Type.Integer({
+    minimum: 0, maximum: 60, default: 10,
+    description: 'seconds after a rotation in which a replay of the rotated refresh token by its client gets the same successor response; 0 = strict (every replay revokes the family)',
+  }),
+  deviceCodeTtl: Seconds(600, 'device code and user code lifetime (RFC 8628)', 1800),
+  deviceCodeInterval: Seconds(5, 'minimum seconds between two polls of a device code (RFC 8628 §3.5)', 60),
+  databaseStatementTimeout: Type.Integer({
+    minimum: 100, maximum: 600_000, default: 5000,
+    description: 'milliseconds a database statement may run before it is cancelled (the request answers 503)',
+  }),
+  databaseAcquireTimeout: Type.Integer({
+    minimum: 100, maximum: 600_000, default: 3000,
+    description: 'milliseconds a request waits for a database connection (or SQLite write lock) before it answers 503',
+  }),
+  databasePoolSize: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'PostgreSQL connections per process' }),
+  databaseRequestTimeout: Type.Integer({
+    minimum: 100, maximum: 600_000, default: 6000,
+    description: 'milliseconds after its arrival a request stops waiting for the database and answers 503 (bounds the sum of its round trips)',
+  }),
+  shutdownGrace: Type.Integer({
+    minimum: 0, maximum: 600_000, default: 10_000,
+    description: 'milliseconds SIGTERM/SIGINT waits for in-flight requests before closing the remaining connections',
+  }),
+  requirePushedAuthorizationRequests: Type.Boolean({
+    default: false,
+    description: 'RFC 9126: every client must send its authorization requests through the PAR endpoint',
+  }),
+  openRegistration: Type.Boolean({
+    default: false,
+    description:
+      'UNSAFE opt-out: let anyone register clients at /register without an initial access token (RFC 7591 §3); such clients get only grants that act for a user',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -62,6 +94,16 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   loginLockSeconds: { env: 'GATEHOUSE_LOGIN_LOCK_SECONDS', flag: 'login-lock-seconds' },
   trustProxy: { env: 'GATEHOUSE_TRUST_PROXY', flag: 'trust-proxy' },
   logLevel: { env: 'GATEHOUSE_LOG_LEVEL', flag: 'log-level' },
+  refreshReuseGrace: { env: 'GATEHOUSE_REFRESH_REUSE_GRACE', flag: 'refresh-reuse-grace' },
+  deviceCodeTtl: { env: 'GATEHOUSE_DEVICE_CODE_TTL', flag: 'device-code-ttl' },
+  deviceCodeInterval: { env: 'GATEHOUSE_DEVICE_CODE_INTERVAL', flag: 'device-code-interval' },
+  databaseStatementTimeout: { env: 'GATEHOUSE_DATABASE_STATEMENT_TIMEOUT', flag: 'database-statement-timeout' },
+  databaseAcquireTimeout: { env: 'GATEHOUSE_DATABASE_ACQUIRE_TIMEOUT', flag: 'database-acquire-timeout' },
+  databasePoolSize: { env: 'GATEHOUSE_DATABASE_POOL_SIZE', flag: 'database-pool-size' },
+  databaseRequestTimeout: { env: 'GATEHOUSE_DATABASE_REQUEST_TIMEOUT', flag: 'database-request-timeout' },
+  shutdownGrace: { env: 'GATEHOUSE_SHUTDOWN_GRACE', flag: 'shutdown-grace' },
+  requirePushedAuthorizationRequests: { env: 'GATEHOUSE_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS', flag: 'require-pushed-authorization-requests' },
+  openRegistration: { env: 'GATEHOUSE_OPEN_REGISTRATION', flag: 'open-registration' },
 };
 
 export class ConfigError extends Error {}

@@ -1,7 +1,8 @@
 // RFC 6749 §3.1, §4.1.1; OIDC Core §3.1.2.1-3.1.2.6: the authorization endpoint (GET and POST).
 // parse → validate (oauth/authorization-request.ts) → answer at once (signed in, consent on file:
 // issue the code) or start an interaction and send the user to the login or consent page.
-// Errors about client_id or redirect_uri are shown as a page, never redirected (RU-02).
+// Errors about client_id or redirect_uri are shown as a page, never redirected (RU-02); so is a
+// request_uri that is unknown, expired, used or another client's (PR-01).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { queryOrBody } from '../http/params.js';
@@ -9,9 +10,10 @@ import { beginInteraction, consentNeeded, currentSession } from '../interaction/
 import { sendErrorPage } from '../interaction/page.js';
 import { AuthorizationPageError, AuthorizationRedirectError, validateAuthorizationRequest } from '../oauth/authorization-request.js';
 import { errorResponseUrl } from '../oauth/authorization-response.js';
-import { consentRequired, loginRequired, OAuthError } from '../oauth/errors.js';
+import { consentRequired, invalidRequest, loginRequired, OAuthError } from '../oauth/errors.js';
 import { issueCode } from '../oauth/grants/authorization-code.js';
 import type { Params } from '../oauth/params.js';
+import { pushedRequestRequired, resolvePushedRequest } from '../oauth/pushed-request.js';
 
 export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
   const { config, storage, clock } = deps;
@@ -26,7 +28,10 @@ export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
       throw e;
     }
     let validated;
+    let pushed = false;
     try {
+      // RFC 9126 §4: a request_uri from the PAR endpoint stands for the pushed parameters.
+      ({ params, pushed } = await resolvePushedRequest(params, { pushedRequests: storage.pushedRequests }, now));
       validated = await validateAuthorizationRequest(params, {
         clients: storage.clients,
         resources: storage.resources,
@@ -42,6 +47,9 @@ export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
     }
     const { request: authz, client } = validated;
     const fail = (error: OAuthError) => reply.redirect(errorResponseUrl(authz.redirectUri, config.issuer, error, authz.state), 303);
+    if (!pushed && pushedRequestRequired(config.requirePushedAuthorizationRequests, client)) {
+      return fail(invalidRequest('this client must use pushed authorization requests (RFC 9126)'));
+    }
 
     try {
       const signedIn = await currentSession(request, deps, now);

@@ -7,18 +7,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { formBody } from '../http/params.js';
-import { authenticateClient } from '../oauth/client-auth/index.js';
+import { authenticateClient, clientAuthDeps } from '../oauth/client-auth/index.js';
 import { invalidClient } from '../oauth/errors.js';
 import { required, single } from '../oauth/params.js';
 import { resourceServerOf } from '../oauth/clients.js';
 import { introspectToken } from '../oauth/tokens/introspection.js';
 
-export function introspectionEndpoint(app: FastifyInstance, { config, storage, keys, clock }: AppDeps): void {
-  const realm = new URL(config.issuer).host;
+export function introspectionEndpoint(app: FastifyInstance, deps: AppDeps): void {
+  const { config, storage, keys, clock } = deps;
+  const auth = clientAuthDeps(deps);
 
   app.post('/introspect', async (request, reply) => {
     const params = formBody(request);
-    const { client, method } = await authenticateClient({ authorization: request.headers.authorization, params }, { clients: storage.clients, realm });
+    const { client, method } = await authenticateClient({ authorization: request.headers.authorization, params }, auth);
     if (method === 'none') throw invalidClient('client authentication failed', { detail: 'public clients may not introspect tokens' });
     const token = required(params, 'token');
     const resource = resourceServerOf(client);

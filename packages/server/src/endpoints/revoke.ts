@@ -7,16 +7,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { formBody } from '../http/params.js';
-import { authenticateClient } from '../oauth/client-auth/index.js';
+import { authenticateClient, clientAuthDeps } from '../oauth/client-auth/index.js';
 import { required, single } from '../oauth/params.js';
 import { revokeToken } from '../oauth/tokens/revoke-token.js';
 
-export function revocationEndpoint(app: FastifyInstance, { config, storage, keys, clock }: AppDeps): void {
-  const realm = new URL(config.issuer).host;
+export function revocationEndpoint(app: FastifyInstance, deps: AppDeps): void {
+  const { config, storage, keys, clock } = deps;
+  const auth = clientAuthDeps(deps);
 
   app.post('/revoke', async (request, reply) => {
     const params = formBody(request);
-    const { client } = await authenticateClient({ authorization: request.headers.authorization, params }, { clients: storage.clients, realm });
+    const { client } = await authenticateClient({ authorization: request.headers.authorization, params }, auth);
     const token = required(params, 'token');
     const outcome = await revokeToken(
       { keys, issuer: config.issuer, storage },

@@ -4,18 +4,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { formBody } from '../http/params.js';
-import { authenticateClient } from '../oauth/client-auth/index.js';
+import { authenticateClient, clientAuthDeps } from '../oauth/client-auth/index.js';
 import { unauthorizedClient, unsupportedGrantType } from '../oauth/errors.js';
 import { findGrant } from '../oauth/grants/index.js';
 import { pick, required } from '../oauth/params.js';
 
 export function tokenEndpoint(app: FastifyInstance, deps: AppDeps): void {
-  const realm = new URL(deps.config.issuer).host;
+  const auth = clientAuthDeps(deps);
 
   app.post('/token', async (request, reply) => {
     const params = formBody(request);
     const grantType = required(params, 'grant_type');
-    const { client } = await authenticateClient({ authorization: request.headers.authorization, params }, { clients: deps.storage.clients, realm });
+    const { client } = await authenticateClient({ authorization: request.headers.authorization, params }, auth);
     const grant = findGrant(grantType);
     if (!grant) throw unsupportedGrantType(`unsupported grant_type: ${grantType}`);
     if (!client.grantTypes.includes(grant.grantType)) throw unauthorizedClient(`this client may not use the ${grantType} grant`);

@@ -6,8 +6,9 @@ import { authorizationServerMetadata, openIdConfiguration } from '../oauth/disco
 import { JWKS_MAX_AGE } from '../oauth/keys/key-store.js';
 
 export function wellKnownEndpoints(app: FastifyInstance, { config, keys }: AppDeps): void {
-  const metadata = authorizationServerMetadata(config.issuer);
-  const openid = openIdConfiguration(config.issuer);
+  const options = { requirePushedAuthorizationRequests: config.requirePushedAuthorizationRequests };
+  const metadata = authorizationServerMetadata(config.issuer, options);
+  const openid = openIdConfiguration(config.issuer, options);
   const publicJson = (maxAge: number) => ({ 'Cache-Control': `public, max-age=${maxAge}`, 'Access-Control-Allow-Origin': '*' });
   app.get('/.well-known/openid-configuration', async (_request, reply) => reply.headers(publicJson(3600)).removeHeader('Pragma').send(openid));
   app.get('/.well-known/oauth-authorization-server', async (_request, reply) => reply.headers(publicJson(3600)).removeHeader('Pragma').send(metadata));

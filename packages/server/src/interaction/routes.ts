@@ -11,17 +11,15 @@ import { digestsEqual, sha256 } from '../oauth/crypto.js';
 import { accessDenied } from '../oauth/errors.js';
 import { issueCode, type SignIn } from '../oauth/grants/authorization-code.js';
 import { single, type Params } from '../oauth/params.js';
-import { dummyHash, hashPassword, MAX_PASSWORD_LENGTH, needsRehash, verifyPassword } from '../oauth/passwords.js';
 import { consentGroups } from '../oauth/resources.js';
 import type { Client, Interaction } from '../storage/index.js';
 import { clearCookie, csrfTokenFor, csrfTokenValid, interactionCookieName, originAllowed, readCookie } from './cookies.js';
 import { consentNeeded, cookieSettings, currentSession, startSession } from './flow.js';
+import { checkLogin } from './login.js';
 import { sendErrorPage, sendPage } from './page.js';
 import { consentPage, loginPage } from './views.js';
 
 const INTERACTION_ID = /^[A-Za-z0-9_-]{43}$/;
-const LOGIN_FAILED = 'Incorrect username or password.';
-const LOCKED = 'Too many failed sign-in attempts. Please wait a few minutes and try again.';
 
 interface Loaded {
   interaction: Interaction;
@@ -33,7 +31,7 @@ interface Loaded {
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
 export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { config, storage, throttle, clock } = deps;
+  const { config, storage, clock } = deps;
   const settings = cookieSettings(deps);
   const issuerOrigin = new URL(config.issuer).origin;
 
@@ -145,25 +143,12 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
             status,
           );
 
-        // UI-06: locked keys get the same answer whatever the password.
-        const keys = [`user:${username.toLowerCase()}`, `ip:${request.ip}`];
-        const wait = throttle.retryAfter(keys, now);
-        if (wait > 0) {
-          reply.header('Retry-After', String(wait));
-          return again(429, LOCKED);
+        const result = await checkLogin(request, deps, username, password, now);
+        if (!result.ok) {
+          if (result.retryAfter !== undefined) reply.header('Retry-After', String(result.retryAfter));
+          return again(result.status, result.error);
         }
-        // UI-05: unknown users verify against a dummy hash, so status, body and timing match.
-        const user = username.length > 0 && username.length <= 255 ? await storage.users.findByUsername(username) : undefined;
-        const tooLong = password.length === 0 || password.length > MAX_PASSWORD_LENGTH;
-        const valid = !tooLong && (await verifyPassword(user?.passwordHash ?? (await dummyHash()), password));
-        if (!user || !valid || user.disabled) {
-          throttle.recordFailure(keys, now);
-          request.log.info({ event: 'login_failed' }, 'login failed');
-          return again(401, LOGIN_FAILED);
-        }
-        throttle.recordSuccess(keys[0]!);
-        if (needsRehash(user.passwordHash)) await storage.users.setPasswordHash(user.id, await hashPassword(password), now);
-
+        const { user } = result;
         const session = await startSession(request, reply, deps, user.id, now);
         await storage.interactions.bindUser(loaded.interaction.id, user.id, session.authTime, session.sid);
         const consent = await consentNeeded(deps, loaded.client, user.id, loaded.request);

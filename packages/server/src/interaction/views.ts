@@ -27,7 +27,7 @@ ${body}
 `;
 }
 
-const hiddenFields = (fields: Record<string, string | undefined>): Html[] =>
+export const hiddenFields = (fields: Record<string, string | undefined>): Html[] =>
   Object.entries(fields)
     .filter((e): e is [string, string] => e[1] !== undefined)
     .map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">\n`);
@@ -38,6 +38,8 @@ export interface LoginView {
   csrfToken: string;
   username?: string | undefined;
   error?: string | undefined;
+  /** Further hidden fields the form carries (the device flow's user code). */
+  hidden?: Record<string, string | undefined>;
 }
 
 export function loginPage(v: LoginView): Html {
@@ -50,7 +52,7 @@ export function loginPage(v: LoginView): Html {
 ${error}
 <form method="post" action="${v.action}"${described}>
 <input type="hidden" name="csrf_token" value="${v.csrfToken}">
-<label for="username">Username</label>
+${hiddenFields(v.hidden ?? {})}<label for="username">Username</label>
 <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="255" value="${v.username ?? ''}"${v.username ? '' : html` autofocus`}>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"${v.username ? html` autofocus` : ''}>

@@ -70,7 +70,8 @@ export async function validateAuthorizationRequest(
   let redirectUri: string;
   const provided = redirectUris.length === 1;
   if (provided) {
-    const matched = matchRedirectUri(redirectUris[0]!, client.redirectUris);
+    // RU-05: the loopback port may vary for public (native) clients only (RFC 8252 §7.3).
+    const matched = matchRedirectUri(redirectUris[0]!, client.redirectUris, { loopbackAnyPort: client.isPublic });
     if (!matched) throw new AuthorizationPageError('Invalid redirect URI', 'The redirect URI in the request is not registered for this application.');
     redirectUri = matched;
   } else {

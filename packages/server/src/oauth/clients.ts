@@ -1,8 +1,9 @@
 // RFC 6749 §2 (client types and registration), RFC 7591 §2 (client metadata names).
 import type { Client, ClientRepository } from '../storage/index.js';
 import {
-  CONFIDENTIAL_AUTH_METHODS, DEFAULT_CONFIDENTIAL_AUTH_METHOD, isClientAuthMethod, PUBLIC_AUTH_METHOD, type ClientAuthMethod,
+  CONFIDENTIAL_AUTH_METHODS, DEFAULT_CONFIDENTIAL_AUTH_METHOD, isClientAuthMethod, KEY_AUTH_METHODS, PUBLIC_AUTH_METHOD, type ClientAuthMethod,
 } from './client-auth/index.js';
+import { validateClientJwks, validateJwksUri } from './client-keys.js';
 import { randomToken, sha256 } from './crypto.js';
 import { invalidClientMetadata, invalidRedirectUri } from './errors.js';
 import { ALL_GRANTS, DEFAULT_GRANT_TYPES, findGrant, isGrantType, responseTypesOf, type GrantType } from './grants/index.js';
@@ -45,6 +46,17 @@ export interface NewClientInput {
   defaultScope?: string | undefined;
   /** RFC 8707: the audience of tokens requested without `resource` (else the server's default). */
   defaultResources?: readonly string[] | undefined;
+  /** RFC 7591 §2: the client's public keys as a JWK Set (private_key_jwt). */
+  jwks?: unknown;
+  /** RFC 7591 §2: where the client publishes its JWK Set (private_key_jwt), fetched through the SSRF-safe fetcher. */
+  jwksUri?: string | undefined;
+  /** RFC 9126 §6: this client must use pushed authorization requests. */
+  requirePushedAuthorizationRequests?: boolean | undefined;
+  /**
+   * Refuse grants that act without a user (GrantRegistration.withoutUser, e.g. client_credentials):
+   * set for clients registered through open dynamic registration, with no initial access token.
+   */
+  userGrantsOnly?: boolean | undefined;
 }
 
 export interface RegisteredClient {
@@ -54,9 +66,13 @@ export interface RegisteredClient {
 }
 
 const DEFAULT_SCOPE = 'openid profile email';
+/** More redirect URIs than this is a mistake or an attack on the consent page's form-action list. */
+export const MAX_REDIRECT_URIS = 50;
 
 /** RFC 7591 §2: the grant types of a new client, each checked against what its grant module needs. */
-function validateGrantTypes(requested: readonly string[] | undefined, isPublic: boolean, redirectUris: readonly string[]): GrantType[] {
+function validateGrantTypes(
+  requested: readonly string[] | undefined, isPublic: boolean, redirectUris: readonly string[], userGrantsOnly: boolean,
+): GrantType[] {
   const grantTypes: GrantType[] = [];
   for (const g of new Set(requested ?? DEFAULT_GRANT_TYPES)) {
     if (!isGrantType(g)) throw invalidClientMetadata(`unsupported grant type: ${g}`);
@@ -71,6 +87,9 @@ function validateGrantTypes(requested: readonly string[] | undefined, isPublic: 
       throw invalidClientMetadata(`${grant.grantType} needs the ${issuers.join(' or ')} grant`);
     }
     if (rules.confidentialOnly && isPublic) throw invalidClientMetadata(`public clients cannot use ${grant.grantType}`);
+    if (rules.withoutUser && userGrantsOnly) {
+      throw invalidClientMetadata(`${grant.grantType} needs a registration authorised by the operator (an initial access token)`);
+    }
     if (rules.needsRedirectUri && redirectUris.length === 0) {
       throw invalidRedirectUri(`at least one redirect URI is required for the ${grant.grantType} grant`);
     }
@@ -83,47 +102,106 @@ function validateAuthMethod(requested: string | undefined, isPublic: boolean): C
   const authMethod = requested ?? (isPublic ? PUBLIC_AUTH_METHOD : DEFAULT_CONFIDENTIAL_AUTH_METHOD);
   if (!isClientAuthMethod(authMethod)) throw invalidClientMetadata(`unsupported token_endpoint_auth_method: ${authMethod}`);
   if (isPublic !== !CONFIDENTIAL_AUTH_METHODS.includes(authMethod)) {
-    throw invalidClientMetadata(`public clients use token_endpoint_auth_method ${PUBLIC_AUTH_METHOD}; confidential clients need a secret method`);
+    throw invalidClientMetadata(`public clients use token_endpoint_auth_method ${PUBLIC_AUTH_METHOD}; confidential clients need a secret or key method`);
   }
   return authMethod;
+}
+
+/**
+ * RFC 7591 §2: jwks or jwks_uri, exactly one, for the key methods (private_key_jwt) and for no other.
+ * Returns the metadata to store.
+ */
+export function keyMetadata(input: Pick<NewClientInput, 'jwks' | 'jwksUri'>, authMethod: ClientAuthMethod): Record<string, unknown> {
+  const hasJwks = input.jwks !== undefined;
+  const hasUri = input.jwksUri !== undefined;
+  if (!KEY_AUTH_METHODS.includes(authMethod)) {
+    if (hasJwks || hasUri) throw invalidClientMetadata(`jwks and jwks_uri are used only with token_endpoint_auth_method ${KEY_AUTH_METHODS.join(' or ')}`);
+    return {};
+  }
+  if (hasJwks === hasUri) throw invalidClientMetadata(`token_endpoint_auth_method ${authMethod} needs either jwks or jwks_uri (exactly one)`);
+  return hasJwks ? { jwks: validateClientJwks(input.jwks) } : { jwks_uri: validateJwksUri(input.jwksUri!) };
 }
 
 /** Validates client metadata; throws OAuthError (invalid_redirect_uri / invalid_client_metadata). */
 export function validateNewClient(input: NewClientInput): Omit<Client, 'clientId' | 'secretHash' | 'createdAt' | 'metadata'> {
   const clientName = input.clientName.trim();
   if (clientName.length === 0 || clientName.length > 200) throw invalidClientMetadata('client_name must have 1 to 200 characters');
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(clientName)) {
+    throw invalidClientMetadata('client_name must not contain control or bidirectional formatting characters');
+  }
   const isPublic = input.isPublic ?? input.authMethod === PUBLIC_AUTH_METHOD;
   const authMethod = validateAuthMethod(input.authMethod, isPublic);
+  keyMetadata(input, authMethod);
   const redirectUris = [...new Set(input.redirectUris)];
-  const grantTypes = validateGrantTypes(input.grantTypes, isPublic, redirectUris);
+  if (redirectUris.length > MAX_REDIRECT_URIS) throw invalidRedirectUri(`at most ${MAX_REDIRECT_URIS} redirect URIs may be registered`);
+  const grantTypes = validateGrantTypes(input.grantTypes, isPublic, redirectUris, input.userGrantsOnly === true);
   for (const uri of redirectUris) assertRegistrableRedirectUri(uri);
   const scopes = parseScopeList(input.scope ?? DEFAULT_SCOPE);
   for (const s of scopes) if (!isValidScopeToken(s)) throw invalidClientMetadata(`invalid scope token: ${JSON.stringify(s)}`);
   return { clientName, redirectUris, grantTypes, scopes, authMethod, isPublic };
 }
 
-export async function registerClient(repo: ClientRepository, input: NewClientInput, now: number): Promise<RegisteredClient> {
+/** Everything a client registration or update validates: the columns and the further metadata. */
+function validatedClient(input: NewClientInput): Omit<Client, 'clientId' | 'secretHash' | 'createdAt'> {
   const valid = validateNewClient(input);
   if (input.idTokenSignedResponseAlg !== undefined && !(SUPPORTED_SIGNING_ALGS as readonly string[]).includes(input.idTokenSignedResponseAlg)) {
     throw invalidClientMetadata(`id_token_signed_response_alg must be one of ${SUPPORTED_SIGNING_ALGS.join(', ')}`);
   }
+  const metadata = {
+    ...(input.idTokenSignedResponseAlg ? { id_token_signed_response_alg: input.idTokenSignedResponseAlg } : {}),
+    ...logoutMetadata(input),
+    ...defaultsMetadata(input, valid.scopes),
+    ...keyMetadata(input, valid.authMethod),
+    ...(input.requirePushedAuthorizationRequests === true ? { require_pushed_authorization_requests: true } : {}),
+  };
+  return { ...valid, metadata };
+}
+
+export interface RegisterOptions {
+  /** RFC 7592: the digest of the registration access token of a dynamically registered client. */
+  registrationAccessTokenHash?: string | undefined;
+}
+
+export async function registerClient(
+  repo: Pick<ClientRepository, 'create'>, input: NewClientInput, now: number, options: RegisterOptions = {},
+): Promise<RegisteredClient> {
+  const valid = validatedClient(input);
   // A client id never starts with `-`, so that it cannot be read as an option on a command line.
   let clientId = randomToken(16);
   while (clientId.startsWith('-')) clientId = randomToken(16);
-  const clientSecret = valid.isPublic ? undefined : randomToken(32);
+  // Clients that authenticate with keys (private_key_jwt) get no secret.
+  const clientSecret = valid.isPublic || KEY_AUTH_METHODS.includes(valid.authMethod) ? undefined : randomToken(32);
   const client: Client = {
     ...valid,
     clientId,
     secretHash: clientSecret === undefined ? null : sha256(clientSecret),
-    metadata: {
-      ...(input.idTokenSignedResponseAlg ? { id_token_signed_response_alg: input.idTokenSignedResponseAlg } : {}),
-      ...logoutMetadata(input),
-      ...defaultsMetadata(input, valid.scopes),
-    },
     createdAt: now,
+    ...(options.registrationAccessTokenHash !== undefined ? { registrationAccessTokenHash: options.registrationAccessTokenHash } : {}),
   };
   await repo.create(client);
   return { client, clientSecret };
+}
+
+/**
+ * RFC 7592 §2.2: replaces the metadata of a registered client, validated exactly as a new one. The
+ * client id, secret and creation time stay; a client cannot change between public and confidential
+ * (the secret would have to appear or vanish). Returns the updated client, or undefined when it is gone.
+ */
+export async function updateClient(
+  repo: Pick<ClientRepository, 'update'>, existing: Client, input: NewClientInput, options: RegisterOptions = {},
+): Promise<Client | undefined> {
+  const valid = validatedClient(input);
+  if (valid.isPublic !== existing.isPublic) {
+    throw invalidClientMetadata('a client cannot change between public (token_endpoint_auth_method none) and confidential');
+  }
+  const client: Client = {
+    ...valid,
+    clientId: existing.clientId,
+    secretHash: existing.secretHash,
+    createdAt: existing.createdAt,
+    registrationAccessTokenHash: options.registrationAccessTokenHash ?? existing.registrationAccessTokenHash ?? null,
+  };
+  return (await repo.update(client)) ? client : undefined;
 }
 
 /**

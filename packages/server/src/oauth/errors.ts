@@ -1,4 +1,4 @@
-// RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1; RFC 7591 §3.2.2; OIDC Core §3.1.2.6
+// RFC 6749 §4.1.2.1, §5.2; RFC 8628 §3.5; RFC 6750 §3.1; RFC 7591 §3.2.2; OIDC Core §3.1.2.6
 // One error type for the protocol. `description` is public and uses only the characters RFC 6749 §5.2
 // allows; `detail` is private and only ever logged.
 
@@ -24,7 +24,10 @@ export type OAuthErrorCode =
   | 'unsupported_token_type'
   | 'request_not_supported'
   | 'request_uri_not_supported'
-  | 'not_found';
+  | 'not_found'
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token';
 
 const STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -49,6 +52,9 @@ const STATUS: Record<OAuthErrorCode, number> = {
   request_not_supported: 400,
   request_uri_not_supported: 400,
   not_found: 404,
+  authorization_pending: 400,
+  slow_down: 400,
+  expired_token: 400,
 };
 
 // RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E (no `"` and no `\`).

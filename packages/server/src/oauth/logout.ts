@@ -110,7 +110,7 @@ export async function sendBackchannelLogout(
   );
 }
 
-export type LogoutStorage = Pick<Storage, 'transaction' | 'sessions' | 'refreshTokens' | 'grants' | 'clients' | 'codes' | 'revokedAccessTokens'>;
+export type LogoutStorage = Pick<Storage, 'transaction' | 'sessions' | 'refreshTokens' | 'grants' | 'clients' | 'codes' | 'revokedAccessTokens' | 'deviceCodes'>;
 
 /**
  * Ends one browser session: deletes its row and revokes the refresh-token families issued in it
@@ -134,14 +134,14 @@ export interface UserRevocation {
 /**
  * Signs a user out everywhere (`gatehouse sessions revoke`): every session, every refresh-token
  * family with the access tokens issued alongside, and the still-live access tokens issued from codes
- * (denied by jti until they expire). Returns the back-channel targets, gathered first.
+ * or from device codes (denied by jti until they expire). Returns the back-channel targets, gathered first.
  */
 export async function revokeUserSessions(storage: LogoutStorage, userId: string, now: number): Promise<UserRevocation> {
   const targets = await backchannelTargets(storage, userId, now);
   const sessions = await storage.sessions.deleteByUser(userId);
   const families = await storage.refreshTokens.familiesOf(userId);
   for (const familyId of families) await revokeFamily(storage, { familyId }, now);
-  const fromCodes = await storage.codes.liveAccessTokensOf(userId, now);
+  const fromCodes = [...(await storage.codes.liveAccessTokensOf(userId, now)), ...(await storage.deviceCodes.liveAccessTokensOf(userId, now))];
   await storage.revokedAccessTokens.add(fromCodes);
   return { sessions, families: families.length, accessTokens: fromCodes.length, targets };
 }

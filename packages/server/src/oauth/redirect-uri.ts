@@ -1,11 +1,14 @@
 // RFC 6749 §3.1.2, RFC 9700 §2.1 and §4.1.3: exact string matching of redirect URIs.
-// RFC 8252 §7.3: for loopback IP literals only the port may vary.
+// RFC 8252 §7.3, §8.3: for loopback redirect URIs of native (public) clients only the port may vary.
 // Registration rules (RU-06): absolute, no fragment, no userinfo, no wildcard, no script schemes,
-// https unless the host is a loopback IP literal or `localhost`-free native schemes (private-use URI schemes).
+// https unless the host is loopback (127.0.0.1, [::1] or exactly `localhost`), or a reverse-domain
+// private-use scheme (RFC 8252 §7.1).
 import { invalidRedirectUri } from './errors.js';
 
 const DANGEROUS_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]']);
+/** RFC 8252 §7.3 / §8.3: the hosts a plain-http redirect URI may name (the name `localhost` only exactly). */
+const LOOPBACK_REDIRECT_HOSTS = new Set([...LOOPBACK_HOSTS, 'localhost']);
 
 function parse(uri: string): URL | undefined {
   try {
@@ -15,8 +18,14 @@ function parse(uri: string): URL | undefined {
   }
 }
 
+/** A loopback IP literal (127.0.0.1 or [::1]); the name `localhost` is not one. */
 export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK_HOSTS.has(hostname);
+}
+
+/** A host that a plain-http redirect URI may name: a loopback IP literal or exactly `localhost`. */
+export function isLoopbackRedirectHost(hostname: string): boolean {
+  return LOOPBACK_REDIRECT_HOSTS.has(hostname);
 }
 
 /** Throws invalid_redirect_uri (RFC 7591 §3.2.2) when a URI may not be registered. */
@@ -35,8 +44,8 @@ export function assertRegistrableRedirectUri(uri: string): void {
     throw invalidRedirectUri('redirect URI must not contain user information');
   }
   if (scheme === 'http:') {
-    if (!isLoopbackHost(url.hostname)) {
-      throw invalidRedirectUri('plain http redirect URIs are only allowed for loopback IP literals (127.0.0.1 or [::1])');
+    if (!isLoopbackRedirectHost(url.hostname)) {
+      throw invalidRedirectUri('plain http redirect URIs are only allowed for loopback hosts (127.0.0.1, [::1] or localhost)');
     }
   } else if (scheme === 'https:') {
     if (url.hostname === '') throw invalidRedirectUri('redirect URI must have a host');
@@ -53,30 +62,44 @@ export function assertRegistrableRedirectUri(uri: string): void {
   }
 }
 
+export interface RedirectMatchOptions {
+  /**
+   * RFC 8252 §7.3: whether a registered loopback URI (http on 127.0.0.1, [::1] or localhost) matches
+   * any port. True for public (native) clients; the authorization request passes client.isPublic.
+   */
+  loopbackAnyPort?: boolean;
+}
+
 /**
- * RU-01, RU-05: does `requested` match one of the registered URIs exactly? For loopback IP literal
- * registrations with the http scheme, the port may differ; everything else must be identical.
+ * RU-01, RU-05: does `requested` match one of the registered URIs exactly? For http loopback
+ * registrations (127.0.0.1, [::1], localhost) the port may differ when `loopbackAnyPort` (the default,
+ * RFC 8252 §7.3); the host must be the registered one and path and query stay exact.
  * Returns the requested URI on a match (the value to redirect to), undefined otherwise.
  */
-export function matchRedirectUri(requested: string, registered: readonly string[]): string | undefined {
+export function matchRedirectUri(requested: string, registered: readonly string[], options: RedirectMatchOptions = {}): string | undefined {
   if (registered.includes(requested)) return requested;
+  if (options.loopbackAnyPort === false) return undefined;
   const req = parse(requested);
-  if (!req || req.protocol !== 'http:' || !isLoopbackHost(req.hostname)) return undefined;
+  if (!req || req.protocol !== 'http:' || !isLoopbackRedirectHost(req.hostname)) return undefined;
+  const a = withoutPort(requested, req);
+  if (a === undefined) return undefined;
   for (const candidate of registered) {
     const reg = parse(candidate);
-    if (!reg || reg.protocol !== 'http:' || !isLoopbackHost(reg.hostname)) continue;
-    // Compare everything but the port, on the raw strings: rebuild both without the port.
-    const strip = (raw: string, url: URL): string | undefined => {
-      const prefix = `http://${url.hostname}`;
-      if (!raw.startsWith(prefix)) return undefined;
-      const rest = raw.slice(prefix.length);
-      const m = /^(?::(\d{1,5}))?([/?].*|)$/.exec(rest);
-      if (!m) return undefined;
-      return prefix + m[2];
-    };
-    const a = strip(requested, req);
-    const b = strip(candidate, reg);
-    if (a !== undefined && a === b) return requested;
+    if (!reg || reg.protocol !== 'http:' || !isLoopbackRedirectHost(reg.hostname)) continue;
+    if (withoutPort(candidate, reg) === a) return requested;
   }
   return undefined;
+}
+
+/**
+ * The raw URI without its port, compared on the raw strings (never a normalised form): the text after
+ * `http://HOST` must be an optional `:digits` and then nothing, a path or a query. Anything else
+ * (userinfo, a longer host such as `localhost.evil.test`, an empty port) is no loopback URI.
+ */
+function withoutPort(raw: string, url: URL): string | undefined {
+  const prefix = `http://${url.hostname}`;
+  if (!raw.startsWith(prefix)) return undefined;
+  const m = /^(?::(\d{1,5}))?([/?].*|)$/.exec(raw.slice(prefix.length));
+  if (!m) return undefined;
+  return prefix + m[2];
 }

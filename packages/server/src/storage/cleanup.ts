@@ -7,11 +7,16 @@
 //   interactions            past expires_at
 //   sessions                past expires_at
 //   revoked_access_tokens   past the access token's exp + CLOCK_SKEW_MARGIN (an expired token is refused anyway)
-//   refresh_tokens          past their absolute expiry (the whole family is dead by then)
+//   refresh_tokens          past their absolute expiry (the whole family is dead by then); and the sealed
+//                           successor response of a rotated token once its grace window is over
 //   signing_keys            retired and past remove_after (no longer in the JWKS on any node)
+//   client_assertion_jtis   past the assertion's exp + CLOCK_SKEW_MARGIN (an expired assertion is refused anyway)
+//   pushed_requests         past expires_at (used or not, a request_uri is dead by then)
+//   registration_tokens     past expires_at, or with no use left (RFC 7591 initial access tokens)
 //   authorization_codes     CODE_REUSE_WINDOW (30 min, or the access token lifetime when longer) after they
 //                           expired and after they were used: a replayed code must still be recognised so
 //                           that it fails with invalid_grant AND revokes what it issued (AC-01, Hydra `newUsedExpiry`).
+//   device_codes            as authorization codes: kept as long after expiry and redemption (DV-01 replay)
 import type { Config } from '../config/config.js';
 import type { Log } from '../log.js';
 import type { Repositories } from './repositories/index.js';
@@ -33,7 +38,18 @@ export function codeRetention(config: Pick<Config, 'accessTokenTtl'>): number {
   return Math.max(CODE_REUSE_WINDOW, config.accessTokenTtl);
 }
 
-export type SweepTable = 'interactions' | 'sessions' | 'revokedAccessTokens' | 'refreshTokens' | 'authorizationCodes' | 'signingKeys';
+export type SweepTable =
+  | 'interactions'
+  | 'sessions'
+  | 'revokedAccessTokens'
+  | 'refreshTokens'
+  | 'refreshSuccessors'
+  | 'authorizationCodes'
+  | 'signingKeys'
+  | 'deviceCodes'
+  | 'clientAssertionJtis'
+  | 'pushedRequests'
+  | 'registrationTokens';
 export type SweepCounts = Record<SweepTable, number>;
 
 export interface SweepOptions {
@@ -46,7 +62,10 @@ export interface SweepOptions {
   signal?: AbortSignal;
 }
 
-export type SweepStorage = Pick<Repositories, 'interactions' | 'sessions' | 'revokedAccessTokens' | 'refreshTokens' | 'codes' | 'signingKeys'>;
+export type SweepStorage = Pick<
+  Repositories,
+  'interactions' | 'sessions' | 'revokedAccessTokens' | 'refreshTokens' | 'codes' | 'signingKeys' | 'deviceCodes' | 'clientAssertionJtis' | 'pushedRequests' | 'registrationTokens'
+>;
 
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   if (ms <= 0 || signal?.aborted) return Promise.resolve();
@@ -72,10 +91,18 @@ export async function sweepExpiredRows(storage: SweepStorage, now: number, optio
     ['sessions', (limit) => storage.sessions.deleteExpired(now, limit)],
     ['revokedAccessTokens', (limit) => storage.revokedAccessTokens.deleteExpired(now - CLOCK_SKEW_MARGIN, limit)],
     ['refreshTokens', (limit) => storage.refreshTokens.deleteExpired(now, limit)],
+    ['refreshSuccessors', (limit) => storage.refreshTokens.clearExpiredSuccessors(now, limit)],
     ['authorizationCodes', (limit) => storage.codes.deleteSpent(codesBefore, limit)],
     ['signingKeys', (limit) => storage.signingKeys.deleteRemoved(now, limit)],
+    ['deviceCodes', (limit) => storage.deviceCodes.deleteSpent(codesBefore, limit)],
+    ['clientAssertionJtis', (limit) => storage.clientAssertionJtis.deleteExpired(now - CLOCK_SKEW_MARGIN, limit)],
+    ['pushedRequests', (limit) => storage.pushedRequests.deleteExpired(now, limit)],
+    ['registrationTokens', (limit) => storage.registrationTokens.deleteExpired(now, limit)],
   ];
-  const counts: SweepCounts = { interactions: 0, sessions: 0, revokedAccessTokens: 0, refreshTokens: 0, authorizationCodes: 0, signingKeys: 0 };
+  const counts: SweepCounts = {
+    interactions: 0, sessions: 0, revokedAccessTokens: 0, refreshTokens: 0, refreshSuccessors: 0, authorizationCodes: 0, signingKeys: 0,
+    deviceCodes: 0, clientAssertionJtis: 0, pushedRequests: 0, registrationTokens: 0,
+  };
   for (const [table, deleteBatch] of tasks) {
     for (let batch = 0; batch < maxBatches && !options.signal?.aborted; batch++) {
       const deleted = await deleteBatch(batchSize);

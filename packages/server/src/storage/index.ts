@@ -1,6 +1,6 @@
 // The storage facade: repositories returning domain records, plus an explicit transaction(fn).
 import type { Kysely } from 'kysely';
-import { migrate, openDatabase } from './database.js';
+import { migrate, openDatabase, type DatabaseOptions } from './database.js';
 import { createRepositories, type Repositories } from './repositories/index.js';
 import type { Database } from './schema.js';
 
@@ -17,10 +17,12 @@ export interface Storage extends Repositories {
   close(): Promise<void>;
 }
 
-export async function openStorage(url: string, options: { migrate?: boolean } = {}): Promise<Storage> {
-  const opened = openDatabase(url);
+/** Opens (and, unless told not to, migrates) the database; `options` are the pool's timeouts and size. */
+export async function openStorage(url: string, options: Partial<DatabaseOptions> & { migrate?: boolean } = {}): Promise<Storage> {
+  const { migrate: runMigrations, ...databaseOptions } = options;
+  const opened = openDatabase(url, databaseOptions);
   try {
-    if (options.migrate !== false) await migrate(opened.db);
+    if (runMigrations !== false) await migrate(opened.db);
   } catch (error) {
     await opened.close();
     throw error;

@@ -140,6 +140,25 @@ const initial: Migration = {
   },
 };
 
+/** RFC 7591 / RFC 7592: initial access tokens, and the registration access token of a client. */
+const dynamicRegistration: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('clients').addColumn('registration_access_token_hash', 'varchar(64)').execute();
+    await db.schema
+      .createTable('registration_tokens')
+      .addColumn('token_hash', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('uses_left', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('registration_tokens_expires_at').on('registration_tokens').column('expires_at').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('registration_tokens').ifExists().execute();
+    await db.schema.alterTable('clients').dropColumn('registration_access_token_hash').execute();
+  },
+};
+
 /** RFC 8707: registered resources, and the resources codes and refresh tokens were authorized for. */
 const resources: Migration = {
   async up(db: Kysely<any>) {
@@ -167,9 +186,96 @@ const resources: Migration = {
   },
 };
 
+/** The refresh grace window (RG-01): what a replay of a just-rotated refresh token gets back. */
+const refreshGrace: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('refresh_tokens').addColumn('successor_hash', 'varchar(64)').execute();
+    await db.schema.alterTable('refresh_tokens').addColumn('successor_response', 'text').execute();
+    await db.schema.alterTable('refresh_tokens').addColumn('successor_expires_at', 'bigint').execute();
+    await db.schema.createIndex('refresh_tokens_successor_expires_at').on('refresh_tokens').column('successor_expires_at').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropIndex('refresh_tokens_successor_expires_at').ifExists().execute();
+    for (const column of ['successor_expires_at', 'successor_response', 'successor_hash']) {
+      await db.schema.alterTable('refresh_tokens').dropColumn(column).execute();
+    }
+  },
+};
+
+// RFC 8628: device authorization requests. The user code's digest is unique among all rows (a new
+// code that collides is drawn again); expires_at serves the sweep.
+const deviceCodes: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('device_codes')
+      .addColumn('device_code_hash', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('user_code_hash', 'varchar(64)', (c) => c.notNull().unique())
+      .addColumn('client_id', 'varchar(255)', (c) => c.notNull())
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('status', 'varchar(16)', (c) => c.notNull())
+      .addColumn('user_id', 'varchar(64)')
+      .addColumn('auth_time', 'bigint')
+      .addColumn('sid', 'varchar(64)')
+      .addColumn('poll_interval', 'integer', (c) => c.notNull())
+      .addColumn('last_polled_at', 'bigint')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('decided_at', 'bigint')
+      .addColumn('consumed_at', 'bigint')
+      .addColumn('family_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('access_token_jti', 'varchar(64)')
+      .addColumn('access_token_expires_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('device_codes_expires_at').on('device_codes').column('expires_at').execute();
+    await db.schema.createIndex('device_codes_user_id').on('device_codes').column('user_id').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('device_codes').ifExists().execute();
+  },
+};
+
+/** RFC 7523 §3 item 7: the jti of every accepted client assertion, until the assertion expires. */
+const clientAssertionJtis: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('client_assertion_jtis')
+      .addColumn('jti_hash', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('client_assertion_jtis_expires_at').on('client_assertion_jtis').column('expires_at').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('client_assertion_jtis').ifExists().execute();
+  },
+};
+
+/** RFC 9126 §2.2: pushed authorization requests, until used once or expired. */
+const pushedRequests: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('pushed_requests')
+      .addColumn('id_hash', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('client_id', 'varchar(255)', (c) => c.notNull())
+      .addColumn('params', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('consumed_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('pushed_requests_expires_at').on('pushed_requests').column('expires_at').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('pushed_requests').ifExists().execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0002_device_codes': deviceCodes,
+  '0003_client_assertion_jtis': clientAssertionJtis,
+  '0004_pushed_requests': pushedRequests,
+  '0005_dynamic_registration': dynamicRegistration,
   '0006_resources': resources,
+  '0007_refresh_grace': refreshGrace,
 };
 
 export const migrationProvider: MigrationProvider = {

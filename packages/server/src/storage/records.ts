@@ -27,6 +27,17 @@ export interface Client {
   /** Further registered metadata under its RFC 7591 / OIDC names. */
   metadata: Readonly<Record<string, unknown>>;
   createdAt: number;
+  /** RFC 7592: SHA-256 digest of the registration access token (dynamically registered clients only). */
+  registrationAccessTokenHash?: string | null;
+}
+
+/** RFC 7591 §3: an initial access token for dynamic client registration, kept as its digest. */
+export interface RegistrationToken {
+  tokenHash: string;
+  /** Registrations it may still authorise. */
+  usesLeft: number;
+  createdAt: number;
+  expiresAt: number;
 }
 
 export interface User {
@@ -84,6 +95,16 @@ export interface RefreshToken {
   revokedAt: number | null;
   /** The access token issued beside this refresh token. */
   accessToken: AccessTokenRef | null;
+  /** After rotation, for the grace window: the successor and its sealed token response. */
+  successor: RefreshSuccessor | null;
+}
+
+export interface RefreshSuccessor {
+  /** Digest of the successor refresh token. */
+  hash: string;
+  /** The successor's token response, sealed with a key only the rotated token derives. */
+  sealed: string;
+  expiresAt: number;
 }
 
 /** A user's consent to a client. */
@@ -156,4 +177,45 @@ export interface Resource {
   introspectionClientId: string | null;
   createdAt: number;
   updatedAt: number;
+}
+
+/** RFC 8628: where a device authorization stands. */
+export type DeviceCodeStatus = 'pending' | 'approved' | 'denied';
+
+/** One device authorization request (RFC 8628 §3.1), from the device's request to the token it redeems. */
+export interface DeviceCode {
+  /** SHA-256 digest of the device code (256 random bits). */
+  deviceCodeHash: string;
+  /** SHA-256 digest of the normalised user code (upper case, no dashes). */
+  userCodeHash: string;
+  clientId: string;
+  scopes: readonly string[];
+  status: DeviceCodeStatus;
+  /** Who approved or denied it (null while pending). */
+  userId: string | null;
+  authTime: number | null;
+  sid: string | null;
+  /** The polling interval the client must keep (raised by 5 s on each slow_down). */
+  interval: number;
+  lastPolledAt: number | null;
+  createdAt: number;
+  expiresAt: number;
+  decidedAt: number | null;
+  consumedAt: number | null;
+  /** The refresh-token family of the tokens it issues. */
+  familyId: string;
+  /** The access token issued when it was redeemed. */
+  accessToken: AccessTokenRef | null;
+}
+
+/** RFC 9126: a pushed authorization request, waiting for its one use at the authorization endpoint. */
+export interface PushedRequest {
+  /** SHA-256 digest of the random part of the request_uri. */
+  idHash: string;
+  clientId: string;
+  /** The pushed parameters (client credentials removed), in the order they came. */
+  params: readonly (readonly [string, readonly string[]])[];
+  createdAt: number;
+  expiresAt: number;
+  consumedAt: number | null;
 }

@@ -11,6 +11,8 @@ export interface ClientTable {
   is_public: number;
   metadata: string; // JSON object of further registered metadata
   created_at: number;
+  // 0005_dynamic_registration: digest of the RFC 7592 registration access token, null for other clients.
+  registration_access_token_hash: string | null;
 }
 
 export interface UserTable {
@@ -62,6 +64,11 @@ export interface RefreshTokenTable {
   revoked_at: number | null;
   access_token_jti: string | null;
   access_token_expires_at: number | null;
+  // The grace window after a rotation: the successor's digest and its token response, sealed with a
+  // key derived from the rotated token itself (oauth/grants/refresh-grace.ts), until successor_expires_at.
+  successor_hash: string | null;
+  successor_response: string | null;
+  successor_expires_at: number | null;
 }
 
 export interface ResourceTable {
@@ -126,6 +133,28 @@ export interface SigningKeyTable {
   remove_after: number | null;
 }
 
+export interface ClientAssertionJtiTable {
+  jti_hash: string; // SHA-256 of (client_id, jti)
+  expires_at: number;
+}
+
+export interface PushedRequestTable {
+  id_hash: string; // SHA-256 of the random part of the request_uri
+  client_id: string;
+  params: string; // JSON: [name, values[]] pairs of the pushed request, without client credentials
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+// 0005_dynamic_registration: RFC 7591 §3 initial access tokens.
+export interface RegistrationTokenTable {
+  token_hash: string;
+  uses_left: number;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Database {
   clients: ClientTable;
   users: UserTable;
@@ -136,5 +165,29 @@ export interface Database {
   sessions: SessionTable;
   interactions: InteractionTable;
   signing_keys: SigningKeyTable;
+  registration_tokens: RegistrationTokenTable;
   resources: ResourceTable;
+  device_codes: DeviceCodeTable;
+  client_assertion_jtis: ClientAssertionJtiTable;
+  pushed_requests: PushedRequestTable;
+}
+
+export interface DeviceCodeTable {
+  device_code_hash: string;
+  user_code_hash: string;
+  client_id: string;
+  scope: string;
+  status: string; // 'pending' | 'approved' | 'denied'
+  user_id: string | null;
+  auth_time: number | null;
+  sid: string | null;
+  poll_interval: number;
+  last_polled_at: number | null;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+  consumed_at: number | null;
+  family_id: string;
+  access_token_jti: string | null;
+  access_token_expires_at: number | null;
 }

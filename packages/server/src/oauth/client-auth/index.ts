@@ -2,17 +2,19 @@
 // revocation endpoints. THE list of methods is CLIENT_AUTH_METHODS (discovery and registration derive
 // from it); each method is one strategy file. Exactly one method per request, only the client's
 // registered method, and the same answer for an unknown client and a wrong secret (CA-03).
-import type { Client, ClientRepository } from '../../storage/index.js';
+import type { SafeFetcher } from '../../net/safe-fetch.js';
+import type { Client, ClientAssertionJtiRepository, ClientRepository } from '../../storage/index.js';
 import { invalidClient, invalidRequest, type OAuthError } from '../errors.js';
 import { clientSecretBasic, parseBasic } from './client-secret-basic.js';
 import { clientSecretPost } from './client-secret-post.js';
 import { noClientAuthentication } from './none.js';
-import { ClientAuthFailure, type ClientAuthRequest, type ClientAuthStrategy } from './types.js';
+import { privateKeyJwt } from './private-key-jwt.js';
+import { ClientAuthFailure, type ClientAuthContext, type ClientAuthRequest, type ClientAuthStrategy } from './types.js';
 
-export type { ClientAuthRequest } from './types.js';
+export type { ClientAuthContext, ClientAuthRequest } from './types.js';
 
 /** Most specific first: a request that uses no credential-bearing method falls through to `none`. */
-export const CLIENT_AUTH_METHODS = [clientSecretBasic, clientSecretPost, noClientAuthentication] as const;
+export const CLIENT_AUTH_METHODS = [clientSecretBasic, clientSecretPost, privateKeyJwt, noClientAuthentication] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number]['method'];
 
 /** Methods that carry a credential; a request may use at most one of them. */
@@ -23,6 +25,9 @@ export const CONFIDENTIAL_AUTH_METHODS: readonly ClientAuthMethod[] = CREDENTIAL
 export const DEFAULT_CONFIDENTIAL_AUTH_METHOD: ClientAuthMethod = clientSecretBasic.method;
 export const PUBLIC_AUTH_METHOD: ClientAuthMethod = noClientAuthentication.method;
 export const AUTH_METHOD_NAMES: readonly ClientAuthMethod[] = CLIENT_AUTH_METHODS.map((m) => m.method);
+/** Methods whose clients register public keys (jwks / jwks_uri) and get no secret. */
+export const KEY_AUTH_METHODS: readonly ClientAuthMethod[] = CLIENT_AUTH_METHODS.filter((m) => 'usesKeys' in m && m.usesKeys).map((m) => m.method);
+export { ASSERTION_SIGNING_ALGS } from '../client-keys.js';
 
 export function isClientAuthMethod(value: string): value is ClientAuthMethod {
   return (AUTH_METHOD_NAMES as readonly string[]).includes(value);
@@ -36,6 +41,29 @@ export interface AuthenticatedClient {
 export interface ClientAuthDeps {
   clients: Pick<ClientRepository, 'find'>;
   realm: string;
+  /** For client assertions (private_key_jwt); without it every assertion is refused. */
+  assertions?: { issuer: string; clock: () => number; jtis: Pick<ClientAssertionJtiRepository, 'record'>; fetchJwks?: ((uri: string) => Promise<unknown>) | undefined };
+}
+
+/** The ClientAuthDeps of an endpoint, from the server's parts. */
+export function clientAuthDeps(deps: {
+  config: { issuer: string };
+  storage: { clients: Pick<ClientRepository, 'find'>; clientAssertionJtis: Pick<ClientAssertionJtiRepository, 'record'> };
+  clock: () => number;
+  /** The server's SSRF-safe fetcher (net/safe-fetch.ts), for clients that registered a jwks_uri. */
+  fetcher?: Pick<SafeFetcher, 'fetchJson'> | undefined;
+}): ClientAuthDeps {
+  const { fetcher } = deps;
+  return {
+    clients: deps.storage.clients,
+    realm: new URL(deps.config.issuer).host,
+    assertions: {
+      issuer: deps.config.issuer,
+      clock: deps.clock,
+      jtis: deps.storage.clientAssertionJtis,
+      fetchJwks: fetcher && (async (uri) => (await fetcher.fetchJson(uri)).json),
+    },
+  };
 }
 
 const MAX_CLIENT_ID_LENGTH = 255;
@@ -53,10 +81,6 @@ export async function authenticateClient(request: ClientAuthRequest, deps: Clien
   const basicTried = basic !== undefined;
   if (basic === null) throw failure(true, deps.realm, 'malformed Basic credentials');
   const used: ClientAuthStrategy[] = CREDENTIAL_METHODS.filter((m) => m.uses(request));
-  if (request.params.has('client_assertion')) {
-    if (used.length > 0) throw invalidRequest('use exactly one client authentication method per request');
-    throw failure(false, deps.realm, 'client assertions are not supported for this client');
-  }
   if (used.length > 1) throw invalidRequest('use exactly one client authentication method per request');
   const strategy: ClientAuthStrategy | undefined = used[0] ?? (noClientAuthentication.uses(request) ? noClientAuthentication : undefined);
   if (!strategy) throw failure(false, deps.realm, 'no client authentication');
@@ -70,7 +94,15 @@ export async function authenticateClient(request: ClientAuthRequest, deps: Clien
   }
   if (presented.clientId.length > MAX_CLIENT_ID_LENGTH) throw failure(basicTried, deps.realm, 'client_id too long');
   const client = await deps.clients.find(presented.clientId);
-  const proven = await strategy.verify(presented, client);
+  const a = deps.assertions;
+  const context: ClientAuthContext | undefined = a && { issuer: a.issuer, now: a.clock(), jtis: a.jtis, fetchJwks: a.fetchJwks };
+  let proven: boolean;
+  try {
+    proven = await strategy.verify(presented, client, context);
+  } catch (e) {
+    if (e instanceof ClientAuthFailure) throw failure(basicTried, deps.realm, e.detail);
+    throw e;
+  }
   if (!client || !proven) throw failure(basicTried, deps.realm, client ? `${strategy.method} credentials refused` : 'unknown client');
   // CA-05: only the method the client registered.
   if (client.authMethod !== strategy.method) throw failure(basicTried, deps.realm, `client registered ${client.authMethod}, used ${strategy.method}`);

@@ -22,7 +22,7 @@ export interface ClientCredentialsDeps {
 export const clientCredentialsGrant = {
   grantType: 'client_credentials' as const,
   parameters: ['scope', RESOURCE_PARAMETER],
-  registration: { confidentialOnly: true },
+  registration: { confidentialOnly: true, withoutUser: true },
   async handle({ params, client, now }, { config, keys, storage }): Promise<TokenResponse> {
     if (client.isPublic) throw unauthorizedClient('public clients cannot use client_credentials');
     const asked = single(params, 'scope');

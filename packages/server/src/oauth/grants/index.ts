@@ -3,10 +3,11 @@
 // Adding a grant: write grants/<grant>.ts (a GrantHandler), add it here; see docs/architecture.md.
 import { authorizationCodeGrant } from './authorization-code.js';
 import { clientCredentialsGrant } from './client-credentials.js';
+import { deviceCodeGrant } from './device-code.js';
 import { refreshTokenGrant } from './refresh-token.js';
 import type { GrantDeps, GrantHandler } from './types.js';
 
-export const GRANTS = [authorizationCodeGrant, refreshTokenGrant, clientCredentialsGrant] as const;
+export const GRANTS = [authorizationCodeGrant, refreshTokenGrant, clientCredentialsGrant, deviceCodeGrant] as const;
 
 export type GrantType = (typeof GRANTS)[number]['grantType'];
 export type AnyGrant = GrantHandler<GrantDeps> & { readonly grantType: GrantType };

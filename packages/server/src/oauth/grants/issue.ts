@@ -91,5 +91,6 @@ export function newRefreshToken(token: string, family: FamilyMember, access: Min
     rotatedAt: null,
     revokedAt: null,
     accessToken: { jti: access.jti, expiresAt: access.expiresAt },
+    successor: null,
   };
 }

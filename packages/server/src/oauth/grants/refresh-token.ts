@@ -1,8 +1,12 @@
-// RFC 6749 §6, RFC 9700 §4.14.2: refresh with rotation on every use. Reuse of a rotated token revokes
-// the whole family; scope may narrow, never widen, and the family keeps the originally granted scope.
-// Concurrency policy (RT-07): strict — of concurrent refreshes with one token exactly one succeeds,
-// the others are treated as reuse.
-import type { Client, Storage } from '../../storage/index.js';
+// RFC 6749 §6, RFC 9700 §4.14.2: refresh with rotation on every use; scope may narrow, never widen, and
+// the family keeps the originally granted scope. Reuse policy, in one place:
+// - within the grace window after a rotation (--refresh-reuse-grace, 10 s by default; RG-01), a replay of
+//   the rotated token by its client gets the same successor response (refresh-grace.ts): parallel
+//   refreshes and retries after a lost response converge on one live token;
+// - after the window, or with the window off (0, strict: RT-07), a replay of a rotated token revokes the
+//   whole family (RT-02). The database decides which request rotated, so this holds across nodes.
+import type { Config } from '../../config/config.js';
+import type { Client, RefreshToken, Storage } from '../../storage/index.js';
 import { randomToken, sha256 } from '../crypto.js';
 import { invalidGrant, invalidScope } from '../errors.js';
 import type { KeyStore } from '../keys/key-store.js';
@@ -11,10 +15,11 @@ import { grantResources, grantTarget, RESOURCE_PARAMETER } from '../resources.js
 import { isSubset, parseScope } from '../scopes.js';
 import { revokeFamily } from '../tokens/revocation.js';
 import { newRefreshToken, tokenResponse, userAccessToken, userIdToken, type TokenConfig } from './issue.js';
+import { graceAnswer, successorFor } from './refresh-grace.js';
 import type { GrantHandler, TokenResponse } from './types.js';
 
 export interface RefreshTokenDeps {
-  config: TokenConfig;
+  config: TokenConfig & Pick<Config, 'refreshReuseGrace'>;
   keys: KeyStore;
   storage: Pick<Storage, 'transaction' | 'refreshTokens' | 'users' | 'resources'>;
 }
@@ -36,10 +41,7 @@ export const refreshTokenGrant = {
     if (!stored) throw invalidGrant(INVALID, { detail: 'unknown refresh token' });
     if (stored.clientId !== client.clientId) throw invalidGrant(INVALID, { detail: 'refresh token of another client' });
     if (stored.revokedAt !== null) throw invalidGrant(INVALID, { detail: 'revoked family' });
-    if (stored.rotatedAt !== null) {
-      await revokeFamily(storage, { familyId: stored.familyId }, now);
-      throw invalidGrant(INVALID, { detail: 'rotated refresh token replayed: family revoked' });
-    }
+    if (stored.rotatedAt !== null) return replayed(stored, presented, { storage, now });
     if (stored.expiresAt <= now || stored.idleExpiresAt <= now) throw invalidGrant(INVALID, { detail: 'expired' });
 
     if (!isSubset(requested, stored.scopes)) throw invalidScope('the requested scope exceeds the scope originally granted');
@@ -52,23 +54,31 @@ export const refreshTokenGrant = {
     const signIn = { authTime: stored.authTime, sid: stored.sid };
     const access = await userAccessToken(keys, config, { client, userId: stored.userId, target, ...signIn, now });
     const next = randomToken();
-    const won = await storage.transaction(async (tx) => {
-      if (!(await tx.refreshTokens.markRotated(tokenHash, now))) return false;
-      await tx.refreshTokens.create(newRefreshToken(next, stored, access, now, config.refreshTokenIdleTtl));
-      return true;
-    });
-    if (!won) {
-      await revokeFamily(storage, { familyId: stored.familyId }, now);
-      throw invalidGrant(INVALID, { detail: 'concurrent refresh lost: family revoked' });
-    }
-
     const response: TokenResponse = { ...tokenResponse(access, target), refresh_token: next };
     if (scopes.includes('openid')) {
       response.id_token = await userIdToken(keys, config, { client, user, scopes, ...signIn, accessToken: access.token, now });
     }
+    const successor = newRefreshToken(next, stored, access, now, config.refreshTokenIdleTtl);
+    const won = await storage.transaction(async (tx) => {
+      const sealed = successorFor(presented, tokenHash, successor.tokenHash, response, config.refreshReuseGrace, now);
+      if (!(await tx.refreshTokens.markRotated(tokenHash, now, sealed))) return false;
+      await tx.refreshTokens.create(successor);
+      return true;
+    });
+    // A concurrent request rotated it first: this one is a replay of a just-rotated token.
+    if (!won) return replayed((await storage.refreshTokens.findByHash(tokenHash)) ?? stored, presented, { storage, now });
     return response;
   },
 } satisfies GrantHandler<RefreshTokenDeps>;
+
+/** A rotated token presented again: the grace answer, or reuse that revokes the family. */
+async function replayed(stored: RefreshToken, presented: string, { storage, now }: { storage: RefreshTokenDeps['storage']; now: number }): Promise<TokenResponse> {
+  const successor = stored.successor ? await storage.refreshTokens.findByHash(stored.successor.hash) : undefined;
+  const again = graceAnswer(stored, presented, successor, now);
+  if (again) return again;
+  await revokeFamily(storage, { familyId: stored.familyId }, now);
+  throw invalidGrant(INVALID, { detail: 'refresh_reuse_detected: a rotated refresh token was replayed; family revoked', cause: { familyId: stored.familyId } });
+}
 
 /** A refresh token comes with a user-bound grant when the client may refresh and the user allowed offline access. */
 export function issuesRefreshTokens(client: Pick<Client, 'grantTypes'>, scopes: readonly string[]): boolean {

@@ -41,6 +41,11 @@ export interface GrantRegistration {
   issuesRefreshTokens?: boolean;
   /** Useless without a grant that issues refresh tokens. */
   needsRefreshTokenIssuer?: boolean;
+  /**
+   * Issues tokens with no user and no consent (client_credentials): a client registered through open
+   * dynamic registration (no initial access token, RFC 7591 §3) may not register it.
+   */
+  withoutUser?: boolean;
   /** The response_type a browser sends to start this grant at /authorize. */
   responseType?: string;
 }

@@ -71,11 +71,22 @@ export class KeyStore {
 
   constructor(private readonly repo: SigningKeyRepository) {}
 
-  /** Creates the first keys when the database has none, then loads them. */
-  async initialise(now: number): Promise<void> {
-    const stored = await this.repo.list();
-    for (const alg of REQUIRED_ALGS) {
-      if (!stored.some((k) => k.alg === alg && k.status === 'active')) await this.repo.create(await generateSigningKey(alg, 'active', now));
+  /**
+   * Creates the first keys when the database has none, then loads them. Creating them is one decision
+   * for the cluster (issue 12, R5): `exclusively` runs its callback under a database lock (the server
+   * passes storage/database.ts `exclusively`), so of several nodes started at once on an empty
+   * database one creates the keys and the others wait, then load the winner's: no node ever signs
+   * with a key that the others do not publish.
+   */
+  async initialise(
+    now: number,
+    exclusively: (fn: (repo: SigningKeyRepository) => Promise<void>) => Promise<void> = (fn) => fn(this.repo),
+  ): Promise<void> {
+    const missing = (rows: readonly SigningKey[]) => REQUIRED_ALGS.filter((alg) => !rows.some((r) => r.alg === alg && r.status === 'active'));
+    if (missing(await this.repo.list()).length > 0) {
+      await exclusively(async (repo) => {
+        for (const alg of missing(await repo.list())) await repo.create(await generateSigningKey(alg, 'active', now));
+      });
     }
     await this.reload(now);
   }

@@ -20,6 +20,7 @@ function toClient(row: Selectable<ClientTable>): Client {
     isPublic: fromFlag(row.is_public),
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     createdAt: row.created_at,
+    registrationAccessTokenHash: row.registration_access_token_hash,
   };
 }
 
@@ -39,8 +40,27 @@ export class ClientRepository {
         is_public: toFlag(client.isPublic),
         metadata: JSON.stringify(client.metadata),
         created_at: client.createdAt,
+        registration_access_token_hash: client.registrationAccessTokenHash ?? null,
       })
       .execute();
+  }
+  /** RFC 7592 §2.2: replaces everything but the id, the secret and the creation time. */
+  async update(client: Client): Promise<boolean> {
+    const r = await this.db
+      .updateTable('clients')
+      .set({
+        client_name: client.clientName,
+        redirect_uris: JSON.stringify(client.redirectUris),
+        grant_types: JSON.stringify(client.grantTypes),
+        scope: scopesToColumn(client.scopes),
+        token_endpoint_auth_method: client.authMethod,
+        is_public: toFlag(client.isPublic),
+        metadata: JSON.stringify(client.metadata),
+        registration_access_token_hash: client.registrationAccessTokenHash ?? null,
+      })
+      .where('client_id', '=', client.clientId)
+      .executeTakeFirst();
+    return affected(r) === 1;
   }
   async find(clientId: string): Promise<Client | undefined> {
     const row = await findClient.first(this.db, clientId);

@@ -1,11 +1,15 @@
 // Small repositories, one per concern, over one Kysely executor (a database or a transaction), so the
 // same code serves SQLite and PostgreSQL and every caller can run several of them in one transaction.
+import { ClientAssertionJtiRepository } from './client-assertion-jtis.js';
 import { ClientRepository } from './clients.js';
 import { AuthorizationCodeRepository } from './codes.js';
 import type { Db } from './columns.js';
+import { DeviceCodeRepository } from './device-codes.js';
 import { GrantRepository } from './grants.js';
 import { InteractionRepository } from './interactions.js';
+import { PushedRequestRepository } from './pushed-requests.js';
 import { RefreshTokenRepository } from './refresh-tokens.js';
+import { RegistrationTokenRepository } from './registration-tokens.js';
 import { ResourceRepository } from './resources.js';
 import { RevokedAccessTokenRepository } from './revoked-access-tokens.js';
 import { SessionRepository } from './sessions.js';
@@ -13,9 +17,12 @@ import { SigningKeyRepository } from './signing-keys.js';
 import { UserRepository } from './users.js';
 
 export {
-  AuthorizationCodeRepository, ClientRepository, GrantRepository, InteractionRepository, RefreshTokenRepository, ResourceRepository,
-  RevokedAccessTokenRepository, SessionRepository, SigningKeyRepository, UserRepository,
+  AuthorizationCodeRepository, ClientRepository, DeviceCodeRepository, GrantRepository, InteractionRepository, RefreshTokenRepository,
+  ResourceRepository, RevokedAccessTokenRepository, SessionRepository, SigningKeyRepository, UserRepository,
 };
+export type { DeviceDecision } from './device-codes.js';
+export { ClientAssertionJtiRepository, PushedRequestRepository };
+export { RegistrationTokenRepository };
 export type { SigningKeyChanges } from './signing-keys.js';
 
 export interface Repositories {
@@ -28,7 +35,11 @@ export interface Repositories {
   sessions: SessionRepository;
   interactions: InteractionRepository;
   signingKeys: SigningKeyRepository;
+  registrationTokens: RegistrationTokenRepository;
   resources: ResourceRepository;
+  deviceCodes: DeviceCodeRepository;
+  clientAssertionJtis: ClientAssertionJtiRepository;
+  pushedRequests: PushedRequestRepository;
 }
 
 export function createRepositories(db: Db): Repositories {
@@ -42,6 +53,10 @@ export function createRepositories(db: Db): Repositories {
     sessions: new SessionRepository(db),
     interactions: new InteractionRepository(db),
     signingKeys: new SigningKeyRepository(db),
+    registrationTokens: new RegistrationTokenRepository(db),
     resources: new ResourceRepository(db),
+    deviceCodes: new DeviceCodeRepository(db),
+    clientAssertionJtis: new ClientAssertionJtiRepository(db),
+    pushedRequests: new PushedRequestRepository(db),
   };
 }

@@ -1,13 +1,16 @@
 import type { Selectable } from 'kysely';
-import type { AccessTokenRef, RefreshToken } from '../records.js';
+import type { AccessTokenRef, RefreshSuccessor, RefreshToken } from '../records.js';
 import type { RefreshTokenTable } from '../schema.js';
 import type { User } from '../records.js';
 import { toUser } from './users.js';
 import { accessTokenFromColumns, accessTokenRefs, affected, scopesFromColumn, scopesToColumn, type Db } from './columns.js';
 import { PreparedQuery } from './prepared.js';
 
-type RefreshTokenColumns = [string, string, string, string, string, string, number, string | null, number, number, number, number | null, number | null, string | null, number | null];
-const insertRefreshToken = new PreparedQuery<never, RefreshTokenColumns>(15, (db, ...p) =>
+type RefreshTokenColumns = [
+  string, string, string, string, string, string, number, string | null, number, number, number, number | null, number | null, string | null, number | null,
+  string | null, string | null, number | null,
+];
+const insertRefreshToken = new PreparedQuery<never, RefreshTokenColumns>(18, (db, ...p) =>
   db.insertInto('refresh_tokens').values({
       token_hash: p[0]!,
       family_id: p[1]!,
@@ -24,6 +27,9 @@ const insertRefreshToken = new PreparedQuery<never, RefreshTokenColumns>(15, (db
       revoked_at: p[12]!,
       access_token_jti: p[13]!,
       access_token_expires_at: p[14]!,
+      successor_hash: p[15]!,
+      successor_response: p[16]!,
+      successor_expires_at: p[17]!,
   }),
 );
 const findRefreshToken = new PreparedQuery<Selectable<RefreshTokenTable>, [string]>(1, (db, tokenHash) =>
@@ -46,8 +52,15 @@ const findRefreshTokenWithUser = new PreparedQuery<
     ])
     .where('refresh_tokens.token_hash', '=', tokenHash),
 );
-const markRefreshTokenRotated = new PreparedQuery<never, [number, string]>(2, (db, now, tokenHash) =>
-  db.updateTable('refresh_tokens').set({ rotated_at: now }).where('token_hash', '=', tokenHash).where('rotated_at', 'is', null).where('revoked_at', 'is', null),
+const markRefreshTokenRotated = new PreparedQuery<never, [number, string | null, string | null, number | null, string]>(
+  5,
+  (db, now, successorHash, successorResponse, successorExpiresAt, tokenHash) =>
+    db
+      .updateTable('refresh_tokens')
+      .set({ rotated_at: now, successor_hash: successorHash, successor_response: successorResponse, successor_expires_at: successorExpiresAt })
+      .where('token_hash', '=', tokenHash)
+      .where('rotated_at', 'is', null)
+      .where('revoked_at', 'is', null),
 );
 
 function toRefreshToken(row: Selectable<RefreshTokenTable>): RefreshToken {
@@ -66,6 +79,10 @@ function toRefreshToken(row: Selectable<RefreshTokenTable>): RefreshToken {
     rotatedAt: row.rotated_at,
     revokedAt: row.revoked_at,
     accessToken: accessTokenFromColumns(row.access_token_jti, row.access_token_expires_at),
+    successor:
+      row.successor_hash !== null && row.successor_response !== null && row.successor_expires_at !== null
+        ? { hash: row.successor_hash, sealed: row.successor_response, expiresAt: row.successor_expires_at }
+        : null,
   };
 }
 
@@ -89,6 +106,9 @@ export class RefreshTokenRepository {
       token.revokedAt,
       token.accessToken?.jti ?? null,
       token.accessToken?.expiresAt ?? null,
+      token.successor?.hash ?? null,
+      token.successor?.sealed ?? null,
+      token.successor?.expiresAt ?? null,
     );
   }
   async findByHash(tokenHash: string): Promise<RefreshToken | undefined> {
@@ -108,9 +128,10 @@ export class RefreshTokenRepository {
           });
     return { token: toRefreshToken(row), user };
   }
-  /** One conditional update: true only for the single caller that rotated the token. */
-  async markRotated(tokenHash: string, now: number): Promise<boolean> {
-    return (await markRefreshTokenRotated.affected(this.db, now, tokenHash)) === 1;
+  /** One conditional update: true only for the single caller that rotated the token (with its successor for the grace window). */
+  async markRotated(tokenHash: string, now: number, successor: RefreshSuccessor | null = null): Promise<boolean> {
+    const changed = await markRefreshTokenRotated.affected(this.db, now, successor?.hash ?? null, successor?.sealed ?? null, successor?.expiresAt ?? null, tokenHash);
+    return changed === 1;
   }
   /** Revokes every token of a family; returns the still-live access tokens issued alongside them. */
   async revokeFamily(familyId: string, now: number): Promise<AccessTokenRef[]> {
@@ -152,6 +173,15 @@ export class RefreshTokenRepository {
       .where('expires_at', '>', now)
       .execute();
     return rows.map((r) => r.client_id);
+  }
+  /** Forgets successor responses whose grace window ended (they are kept for the window only). */
+  async clearExpiredSuccessors(before: number, limit: number): Promise<number> {
+    const r = await this.db
+      .updateTable('refresh_tokens')
+      .set({ successor_hash: null, successor_response: null, successor_expires_at: null })
+      .where('token_hash', 'in', (qb) => qb.selectFrom('refresh_tokens').select('token_hash').where('successor_expires_at', '<', before).limit(limit))
+      .executeTakeFirst();
+    return affected(r);
   }
   async deleteExpired(before: number, limit: number): Promise<number> {
     const r = await this.db

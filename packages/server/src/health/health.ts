@@ -1,0 +1,120 @@
+// Health probes and draining (SECURITY-CHECKLIST R1, R6).
+//
+//   GET /healthz  liveness: the process is up and its event loop answers. Never touches the database.
+//   GET /readyz   readiness: the database answers, every migration this code knows is applied, and the
+//                 signing keys are loaded; 503 otherwise, and from the moment the node starts draining,
+//                 so that a load balancer stops sending it traffic.
+//
+// Both are answered before anything else (no cookies, no rate limit: the one rate limit lives on the
+// interaction routes) and their request logs are below info (visible with --log-level debug).
+//
+// Draining (main.ts, on SIGTERM/SIGINT): every response from then on says `Connection: close`, so a
+// keep-alive connection closes after its in-flight response, and a request that still arrives gets
+// the protocol's 503 temporarily_unavailable with Retry-After.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppDeps } from '../app-types.js';
+import { REQUIRED_ALGS } from '../oauth/keys/key-store.js';
+import { OAuthError } from '../oauth/errors.js';
+import { pendingMigrations, ping } from '../storage/database.js';
+import { sendErrorPage } from '../interaction/page.js';
+import { requestDeadline } from './request-deadline.js';
+
+export const HEALTH_PATH = '/healthz';
+export const READY_PATH = '/readyz';
+/** Seconds a client is asked to wait before retrying on a draining node (another node will answer). */
+const DRAIN_RETRY_AFTER = '1';
+
+interface Lifecycle {
+  draining: boolean;
+}
+const lifecycles = new WeakMap<FastifyInstance, Lifecycle>();
+
+/** Starts draining: readiness fails, responses close their connections, new requests get 503. */
+export function startDraining(app: FastifyInstance): void {
+  const state = lifecycles.get(app);
+  if (state) state.draining = true;
+}
+
+export function isDraining(app: FastifyInstance): boolean {
+  return lifecycles.get(app)?.draining === true;
+}
+
+export interface Readiness {
+  ready: boolean;
+  checks: { draining: boolean; database: string; migrations: string; keys: string };
+}
+
+/** The three readiness checks, each bounded in time. */
+export async function readiness(deps: Pick<AppDeps, 'storage' | 'keys' | 'config'>, draining = false): Promise<Readiness> {
+  const checks: Readiness['checks'] = { draining, database: 'ok', migrations: 'ok', keys: 'ok' };
+  const timeout = Math.min(deps.config.databaseAcquireTimeout, 2000);
+  try {
+    await ping(deps.storage.db, timeout);
+    try {
+      const pending = await pendingMigrations(deps.storage.db);
+      if (pending.length > 0) checks.migrations = `pending: ${pending.join(', ')}`;
+    } catch {
+      checks.migrations = 'unknown';
+    }
+  } catch {
+    checks.database = 'unreachable';
+    checks.migrations = 'unknown';
+  }
+  const missing = REQUIRED_ALGS.filter((alg) => {
+    try {
+      deps.keys.signingKey(alg);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) checks.keys = `missing: ${missing.join(', ')}`;
+  const ready = !draining && checks.database === 'ok' && checks.migrations === 'ok' && checks.keys === 'ok';
+  return { ready, checks };
+}
+
+function drainingReply(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const error = new OAuthError('temporarily_unavailable', 'the server is shutting down, try again', { headers: { 'Retry-After': DRAIN_RETRY_AFTER } });
+  reply.headers(error.headers).header('Connection', 'close');
+  if (request.routeOptions.config?.browser === true) return sendErrorPage(reply, 503, 'Something went wrong', error.description);
+  return reply.status(503).send(error.toJSON());
+}
+
+/**
+ * Registers, on the root instance, what keeps a node healthy under faults: /healthz, /readyz, the
+ * draining hooks and each request's database deadline (request-deadline.ts).
+ */
+export function healthEndpoints(app: FastifyInstance, deps: AppDeps): void {
+  const state: Lifecycle = { draining: false };
+  lifecycles.set(app, state);
+  requestDeadline(app, deps.config.databaseRequestTimeout);
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (state.draining && request.url !== HEALTH_PATH && request.url !== READY_PATH) return drainingReply(request, reply);
+    return undefined;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (state.draining) reply.header('Connection', 'close');
+    return payload;
+  });
+
+  // Request logs of the probes: below info.
+  const quiet = {
+    logLevel: 'warn' as const,
+    onResponse: async (request: FastifyRequest, reply: FastifyReply) => {
+      app.log.debug({ path: request.url, statusCode: reply.statusCode }, 'health probe');
+    },
+  };
+
+  app.get(HEALTH_PATH, quiet, async (_request, reply) => reply.send({ status: 'ok' }));
+
+  app.get(READY_PATH, quiet, async (_request, reply) => {
+    const result = await readiness(deps, state.draining);
+    if (result.ready) return reply.send({ status: 'ready', checks: result.checks });
+    return reply.status(503).header('Retry-After', state.draining ? DRAIN_RETRY_AFTER : '5').send({
+      error: 'temporarily_unavailable',
+      error_description: state.draining ? 'the server is shutting down' : 'the server is not ready',
+      checks: result.checks,
+    });
+  });
+}

@@ -1,0 +1,38 @@
+// The one password check behind every sign-in form (the interaction's login page and the device
+// flow's): UI-06 throttling per account and per IP, UI-05 the same answer and timing for unknown users
+// (a dummy hash), disabled users refused like wrong passwords, hashes upgraded on success.
+import type { FastifyRequest } from 'fastify';
+import type { AppDeps } from '../app-types.js';
+import { dummyHash, hashPassword, MAX_PASSWORD_LENGTH, needsRehash, verifyPassword } from '../oauth/passwords.js';
+import type { User } from '../storage/index.js';
+
+export const LOGIN_FAILED = 'Incorrect username or password.';
+export const LOCKED = 'Too many failed sign-in attempts. Please wait a few minutes and try again.';
+
+export type LoginResult = { ok: true; user: User } | { ok: false; status: 401 | 429; error: string; retryAfter?: number };
+
+export async function checkLogin(
+  request: FastifyRequest,
+  deps: Pick<AppDeps, 'storage' | 'throttle'>,
+  username: string,
+  password: string,
+  now: number,
+): Promise<LoginResult> {
+  const { storage, throttle } = deps;
+  // UI-06: locked keys get the same answer whatever the password.
+  const keys = [`user:${username.toLowerCase()}`, `ip:${request.ip}`];
+  const wait = throttle.retryAfter(keys, now);
+  if (wait > 0) return { ok: false, status: 429, error: LOCKED, retryAfter: wait };
+  // UI-05: unknown users verify against a dummy hash, so status, body and timing match.
+  const user = username.length > 0 && username.length <= 255 ? await storage.users.findByUsername(username) : undefined;
+  const tooLong = password.length === 0 || password.length > MAX_PASSWORD_LENGTH;
+  const valid = !tooLong && (await verifyPassword(user?.passwordHash ?? (await dummyHash()), password));
+  if (!user || !valid || user.disabled) {
+    throttle.recordFailure(keys, now);
+    request.log.info({ event: 'login_failed' }, 'login failed');
+    return { ok: false, status: 401, error: LOGIN_FAILED };
+  }
+  throttle.recordSuccess(keys[0]!);
+  if (needsRehash(user.passwordHash)) await storage.users.setPasswordHash(user.id, await hashPassword(password), now);
+  return { ok: true, user };
+}

@@ -1,0 +1,97 @@
+// RFC 8628 §3.4, §3.5: the device polls the token endpoint with its device code. Until the user has
+// decided it gets authorization_pending (or slow_down, with the interval raised by 5 s, when it polls
+// faster than the interval); then access_denied, expired_token, or the tokens, once: the redemption
+// is one conditional update (DV-01), and a replay revokes what the code issued, as for codes (AC-01).
+// Public and confidential clients; no redirect URI. Refresh tokens as in the code grant.
+import type { Storage } from '../../storage/index.js';
+import { randomToken, sha256 } from '../crypto.js';
+import { invalidGrant, OAuthError } from '../errors.js';
+import type { KeyStore } from '../keys/key-store.js';
+import { required } from '../params.js';
+import { grantTarget, RESOURCE_PARAMETER } from '../resources.js';
+import { isSubset } from '../scopes.js';
+import { revokeFamily } from '../tokens/revocation.js';
+import { newRefreshToken, tokenResponse, userAccessToken, userIdToken, type TokenConfig } from './issue.js';
+import { issuesRefreshTokens } from './refresh-token.js';
+import type { GrantHandler, TokenResponse } from './types.js';
+
+export interface DeviceCodeDeps {
+  config: TokenConfig;
+  keys: KeyStore;
+  storage: Pick<Storage, 'transaction' | 'deviceCodes' | 'users' | 'grants'>;
+}
+
+/** RFC 8628 §3.5: how much a slow_down raises the interval. */
+export const SLOW_DOWN_STEP = 5;
+const MAX_DEVICE_CODE_LENGTH = 256;
+const INVALID = 'the device code is invalid';
+
+// RFC 8628 §3.5: these answers are token error responses (RFC 6749 §5.2), so all are 400.
+const pending = () => new OAuthError('authorization_pending', 'the user has not yet approved the request');
+const slowDown = (interval: number) => new OAuthError('slow_down', `polling too fast: wait at least ${interval} seconds between requests`);
+const denied = () => new OAuthError('access_denied', 'the user denied the request', { status: 400 });
+const expired = () => new OAuthError('expired_token', 'the device code has expired: start a new device authorization');
+
+export const deviceCodeGrant = {
+  grantType: 'urn:ietf:params:oauth:grant-type:device_code' as const,
+  parameters: ['device_code', RESOURCE_PARAMETER],
+  registration: { issuesRefreshTokens: true },
+  async handle({ params, client, now }, { config, keys, storage }): Promise<TokenResponse> {
+    const deviceCode = required(params, 'device_code');
+    if (deviceCode.length > MAX_DEVICE_CODE_LENGTH) throw invalidGrant(INVALID);
+    const hash = sha256(deviceCode);
+    const stored = await storage.deviceCodes.findByDeviceCodeHash(hash);
+    if (!stored) throw invalidGrant(INVALID, { detail: 'unknown device code' });
+    if (stored.clientId !== client.clientId) throw invalidGrant(INVALID, { detail: 'device code of another client' });
+    if (stored.consumedAt !== null) {
+      await revokeFamily(storage, { familyId: stored.familyId, codeAccessToken: stored.accessToken }, now);
+      throw invalidGrant(INVALID, { detail: 'device code reuse: tokens revoked' });
+    }
+    if (stored.expiresAt <= now) throw expired();
+    if (stored.status === 'denied') throw denied();
+    if (stored.status === 'pending') {
+      // A poll sooner than the interval after the previous one, or one that lost a race with a
+      // concurrent poll, is too fast: the interval grows by 5 s for this and every later request.
+      const tooFast = stored.lastPolledAt !== null && now - stored.lastPolledAt < stored.interval;
+      const interval = tooFast ? stored.interval + SLOW_DOWN_STEP : stored.interval;
+      if (!(await storage.deviceCodes.recordPoll(hash, stored.lastPolledAt, now, interval))) {
+        throw slowDown(stored.interval + SLOW_DOWN_STEP);
+      }
+      throw tooFast ? slowDown(interval) : pending();
+    }
+
+    // Approved. The user must still exist and be enabled, and the consent must still cover the scope.
+    const userId = stored.userId!;
+    const user = await storage.users.findById(userId);
+    if (!user || user.disabled) throw invalidGrant(INVALID, { detail: 'user gone or disabled' });
+    const consent = await storage.grants.find(userId, client.clientId);
+    if (!consent || !isSubset(stored.scopes, consent.scopes)) throw invalidGrant(INVALID, { detail: 'consent revoked' });
+
+    // RFC 8707: a device authorization names no resource (yet), so the token is for the default audience.
+    const target = grantTarget(params, client, [], stored.scopes, config);
+    const signIn = { authTime: stored.authTime ?? stored.decidedAt ?? now, sid: stored.sid };
+    const access = await userAccessToken(keys, config, { client, userId, target, ...signIn, now });
+    const refreshToken = issuesRefreshTokens(client, stored.scopes) ? randomToken() : undefined;
+    const won = await storage.transaction(async (tx) => {
+      if (!(await tx.deviceCodes.consume(hash, now, access))) return false;
+      if (refreshToken !== undefined) {
+        const family = { familyId: stored.familyId, clientId: client.clientId, userId, scopes: stored.scopes, resources: [], ...signIn };
+        await tx.refreshTokens.create(newRefreshToken(refreshToken, { ...family, expiresAt: now + config.refreshTokenTtl }, access, now, config.refreshTokenIdleTtl));
+      }
+      return true;
+    });
+    if (!won) {
+      // A concurrent redemption won: this is reuse, and the winner's tokens are revoked too.
+      const again = await storage.deviceCodes.findByDeviceCodeHash(hash);
+      await revokeFamily(storage, { familyId: stored.familyId, codeAccessToken: again?.accessToken }, now);
+      throw invalidGrant(INVALID, { detail: 'lost a concurrent redemption' });
+    }
+
+    const response = tokenResponse(access, target);
+    if (refreshToken !== undefined) response.refresh_token = refreshToken;
+    if (stored.scopes.includes('openid')) {
+      response.id_token = await userIdToken(keys, config, { client, user, scopes: stored.scopes, ...signIn, accessToken: access.token, now });
+    }
+    return response;
+  },
+} satisfies GrantHandler<DeviceCodeDeps>;
