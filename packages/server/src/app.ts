@@ -3,13 +3,12 @@ import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import helmet from '@fastify/helmet';
 import type { AppDeps } from './app-types.js';
 import { OAuthError } from './oauth/errors.js';
 import { parseUrlEncoded, ParamsError } from './oauth/params.js';
 import { authorizeEndpoint } from './endpoints/authorize.js';
 import { interactionRoutes } from './interaction/routes.js';
-import { CSP_DIRECTIVES, sendErrorPage } from './interaction/page.js';
+import { RESPONSE_CSP, sendErrorPage } from './interaction/page.js';
 import { tokenEndpoint } from './endpoints/token.js';
 import { introspectionEndpoint } from './endpoints/introspect.js';
 import { revocationEndpoint } from './endpoints/revoke.js';
@@ -26,6 +25,32 @@ import { trustProxySetting } from './config/config.js';
 
 export const BODY_LIMIT = 64 * 1024;
 const STYLESHEET = readFileSync(new URL('../../assets/gatehouse.css', import.meta.url), 'utf8');
+
+/**
+ * The headers @fastify/helmet 13 (helmet 8) sent with our configuration — CSP from CSP_DIRECTIVES
+ * without helmet's defaults, X-Frame-Options DENY, Referrer-Policy no-referrer, HSTS on https issuers,
+ * COOP same-origin, no CORP, and helmet's other defaults — followed by TE-01's no-store. helmet rebuilt
+ * them on every request; they never change, so they are built here once
+ * (test/security-headers-fixed.test.ts compares them with helmet's own output).
+ */
+export function securityHeaders(https: boolean): Record<string, string> {
+  return {
+    ...RESPONSE_CSP,
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Origin-Agent-Cluster': '?1',
+    'Referrer-Policy': 'no-referrer',
+    ...(https ? { 'Strict-Transport-Security': 'max-age=31536000; includeSubDomains' } : {}),
+    'X-Content-Type-Options': 'nosniff',
+    'X-DNS-Prefetch-Control': 'off',
+    'X-Download-Options': 'noopen',
+    'X-Frame-Options': 'DENY',
+    'X-Permitted-Cross-Domain-Policies': 'none',
+    'X-XSS-Protection': '0',
+    // TE-01: nothing Gatehouse answers may be cached unless a route says otherwise.
+    'Cache-Control': 'no-store',
+    Pragma: 'no-cache',
+  };
+}
 
 export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerOptions['logger'] } = {}): Promise<FastifyInstance> {
   const { config } = deps;
@@ -54,19 +79,11 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
       }
     },
   });
-  // UI-01, UI-07, TL-04: headers for every response; pages (interaction/page.ts) add their redirect to form-action.
-  await app.register(helmet, {
-    contentSecurityPolicy: { useDefaults: false, directives: Object.fromEntries(Object.entries(CSP_DIRECTIVES).map(([k, v]) => [k, [...v]])) },
-    frameguard: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
-    hsts: config.issuer.startsWith('https:') ? { maxAge: 31536000, includeSubDomains: true } : false,
-    crossOriginResourcePolicy: false,
-    crossOriginOpenerPolicy: { policy: 'same-origin' },
-  });
-
-  // TE-01: nothing Gatehouse answers may be cached unless a route says otherwise.
+  // UI-01, UI-07, TL-04, TE-01: headers for every response, computed once (pages, interaction/page.ts,
+  // add their redirect to form-action; a route may set its own Cache-Control).
+  const fixedHeaders = securityHeaders(config.issuer.startsWith('https:'));
   app.addHook('onRequest', async (_request, reply) => {
-    reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
+    reply.headers(fixedHeaders);
   });
 
   app.setErrorHandler((thrown: FastifyError | OAuthError, request, reply) => {

@@ -26,6 +26,14 @@ export function pageCsp(formTargets: readonly string[] = []): string {
     .join('; ');
 }
 
+/** The Content-Security-Policy of every other response (set once in app.ts), serialised as helmet did
+ * (directives joined by ';' without a space). */
+export const RESPONSE_CSP: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': Object.entries(CSP_DIRECTIVES)
+    .map(([name, values]) => [kebab(name), ...values].join(' '))
+    .join(';'),
+};
+
 /** The CSP form-action source that lets a form's redirect reach a client's redirect URI. */
 export function redirectSource(redirectUri: string): string {
   const url = new URL(redirectUri);

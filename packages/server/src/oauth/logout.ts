@@ -3,7 +3,6 @@
 // OpenID Connect Back-Channel Logout 1.0 §2.4-2.8: a signed logout token POSTed as the form parameter
 // `logout_token` to each client's registered backchannel_logout_uri. Delivery is fire-and-forget with
 // a 5 s timeout: a slow or failing client is logged and never blocks or fails the logout.
-import { SignJWT } from 'jose';
 import type { Config } from '../config/config.js';
 import type { Log } from '../log.js';
 import type { Client, Session, Storage } from '../storage/index.js';
@@ -12,6 +11,7 @@ import { randomToken } from './crypto.js';
 import { idTokenAlg } from './grants/issue.js';
 import type { KeyStore } from './keys/key-store.js';
 import { revokeFamily } from './tokens/revocation.js';
+import { signCompact } from './tokens/jws.js';
 
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 export const LOGOUT_TOKEN_TTL = 120;
@@ -42,7 +42,7 @@ export async function mintLogoutToken(keys: KeyStore, input: LogoutTokenInput): 
     events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
   };
   if (input.sid) claims.sid = input.sid;
-  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, typ: 'logout+jwt', kid: key.kid }).sign(key.privateKey);
+  return signCompact(key, 'logout+jwt', claims);
 }
 
 /**

@@ -1,6 +1,7 @@
 // RFC 7517 (JWKS), RFC 7518 §3: signing keys. ES256 signs access tokens, RS256 signs ID tokens.
 // Keys live in the database so that every node signs with the same keys; they are imported once and
 // kept in memory, and reloaded on an interval so that a rotation done on one node reaches the others.
+import { KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { SigningKey, SigningKeyRepository, SigningKeyStatus } from '../../storage/index.js';
 
@@ -35,6 +36,12 @@ export interface LoadedKey {
   publicKey: CryptoKey;
   publicJwk: JWK;
   activatedAt: number | null;
+  /** The same keys as node:crypto KeyObjects: our own JWTs are signed and verified synchronously with
+   * these (oauth/tokens/jws.ts), without WebCrypto's thread-pool hop. */
+  privateKeyObject: KeyObject;
+  publicKeyObject: KeyObject;
+  /** base64url of the protected header {alg, typ, kid} per typ, built on first use (it depends on nothing else). */
+  encodedHeaders: Map<string, string>;
 }
 
 export async function generateSigningKey(alg: SigningAlg, status: 'next' | 'active', now: number): Promise<SigningKey> {
@@ -93,7 +100,18 @@ export class KeyStore {
       const existing = this.byKid.get(key.kid);
       const privateKey = existing?.privateKey ?? ((await importJWK(key.privateJwk, key.alg)) as CryptoKey);
       const publicKey = existing?.publicKey ?? ((await importJWK(key.publicJwk, key.alg)) as CryptoKey);
-      loaded.push({ kid: key.kid, alg: key.alg, status: key.status, privateKey, publicKey, publicJwk: key.publicJwk, activatedAt: key.activatedAt });
+      loaded.push({
+        kid: key.kid,
+        alg: key.alg,
+        status: key.status,
+        privateKey,
+        publicKey,
+        publicJwk: key.publicJwk,
+        activatedAt: key.activatedAt,
+        privateKeyObject: existing?.privateKeyObject ?? KeyObject.from(privateKey),
+        publicKeyObject: existing?.publicKeyObject ?? KeyObject.from(publicKey),
+        encodedHeaders: existing?.encodedHeaders ?? new Map(),
+      });
     }
     this.keys = loaded;
     this.byKid = new Map(loaded.map((k) => [k.kid, k]));

@@ -6,7 +6,7 @@
 // answer never tells a caller why a token is inactive or that it belongs to someone else.
 import type { AccessTokenClaims } from './jwt.js';
 import { lookupOrder } from './hint.js';
-import { activeAccessToken, activeRefreshToken, type TokenStatusDeps } from './status.js';
+import { activeAccessToken, activeRefreshTokenOfEnabledUser, type TokenStatusDeps } from './status.js';
 import type { RefreshToken } from '../../storage/index.js';
 import { formatScope } from '../scopes.js';
 
@@ -85,12 +85,9 @@ async function findActive(deps: TokenStatusDeps, kind: 'access_token' | 'refresh
     const claims = await activeAccessToken(deps, token, now);
     return claims ? fromAccessToken(claims) : undefined;
   }
-  const stored = await activeRefreshToken(deps, token, now);
-  if (!stored) return undefined;
   // As the refresh grant does: a disabled or deleted user's refresh token cannot be used.
-  const user = await deps.storage.users.findById(stored.userId);
-  if (!user || user.disabled) return undefined;
-  return fromRefreshToken(stored, deps.issuer);
+  const stored = await activeRefreshTokenOfEnabledUser(deps, token, now);
+  return stored ? fromRefreshToken(stored, deps.issuer) : undefined;
 }
 
 /** Storage errors propagate (the app answers 503); they never turn into `active:false`. */

@@ -28,7 +28,17 @@ export async function activeAccessToken(deps: TokenStatusDeps, token: string, no
 export async function activeRefreshToken(deps: Pick<TokenStatusDeps, 'storage'>, token: string, now: number): Promise<RefreshToken | undefined> {
   if (token.length > MAX_REFRESH_TOKEN_LENGTH) return undefined;
   const stored = await deps.storage.refreshTokens.findByHash(sha256(token));
-  if (!stored || stored.revokedAt !== null || stored.rotatedAt !== null) return undefined;
-  if (stored.expiresAt <= now || stored.idleExpiresAt <= now) return undefined;
-  return stored;
+  return stored && isLiveRefreshToken(stored, now) ? stored : undefined;
+}
+
+/** activeRefreshToken with the token's user read in the same statement; undefined also when the user is gone or disabled. */
+export async function activeRefreshTokenOfEnabledUser(deps: Pick<TokenStatusDeps, 'storage'>, token: string, now: number): Promise<RefreshToken | undefined> {
+  if (token.length > MAX_REFRESH_TOKEN_LENGTH) return undefined;
+  const found = await deps.storage.refreshTokens.findByHashWithUser(sha256(token));
+  if (!found || !isLiveRefreshToken(found.token, now)) return undefined;
+  return found.user && !found.user.disabled ? found.token : undefined;
+}
+
+function isLiveRefreshToken(stored: RefreshToken, now: number): boolean {
+  return stored.revokedAt === null && stored.rotatedAt === null && stored.expiresAt > now && stored.idleExpiresAt > now;
 }

@@ -2,6 +2,11 @@ import type { Selectable } from 'kysely';
 import type { Client } from '../records.js';
 import type { ClientTable } from '../schema.js';
 import { affected, fromFlag, scopesFromColumn, scopesToColumn, toFlag, type Db } from './columns.js';
+import { PreparedQuery } from './prepared.js';
+
+const findClient = new PreparedQuery<Selectable<ClientTable>, [string]>(1, (db, clientId) =>
+  db.selectFrom('clients').selectAll().where('client_id', '=', clientId),
+);
 
 function toClient(row: Selectable<ClientTable>): Client {
   return {
@@ -47,7 +52,7 @@ export class ClientRepository {
     return affected(r) === 1;
   }
   async find(clientId: string): Promise<Client | undefined> {
-    const row = await this.db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+    const row = await findClient.first(this.db, clientId);
     return row && toClient(row);
   }
   async list(): Promise<Client[]> {

@@ -2,6 +2,40 @@ import type { Selectable } from 'kysely';
 import type { AccessTokenRef, AuthorizationCode } from '../records.js';
 import type { AuthorizationCodeTable } from '../schema.js';
 import { accessTokenFromColumns, accessTokenRefs, affected, fromFlag, scopesFromColumn, scopesToColumn, toFlag, type Db } from './columns.js';
+import { PreparedQuery } from './prepared.js';
+
+const insertCode = new PreparedQuery<never, unknown[]>(18, (db, ...p) =>
+  db.insertInto('authorization_codes').values({
+      code_hash: p[0]!,
+      family_id: p[1]!,
+      client_id: p[2]!,
+      user_id: p[3]!,
+      redirect_uri: p[4]!,
+      redirect_uri_provided: p[5]!,
+      scope: p[6]!,
+      resources: p[7]!,
+      code_challenge: p[8]!,
+      code_challenge_method: p[9]!,
+      nonce: p[10]!,
+      auth_time: p[11]!,
+      sid: p[12]!,
+      created_at: p[13]!,
+      expires_at: p[14]!,
+      consumed_at: p[15]!,
+      access_token_jti: p[16]!,
+      access_token_expires_at: p[17]!,
+  }),
+);
+const findCode = new PreparedQuery<Selectable<AuthorizationCodeTable>, [string]>(1, (db, codeHash) =>
+  db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', codeHash),
+);
+const consumeCode = new PreparedQuery<never, [number, string, number, string]>(4, (db, now, jti, expiresAt, codeHash) =>
+  db
+    .updateTable('authorization_codes')
+    .set({ consumed_at: now, access_token_jti: jti, access_token_expires_at: expiresAt })
+    .where('code_hash', '=', codeHash)
+    .where('consumed_at', 'is', null),
+);
 
 function toCode(row: Selectable<AuthorizationCodeTable>): AuthorizationCode {
   return {
@@ -28,43 +62,35 @@ function toCode(row: Selectable<AuthorizationCodeTable>): AuthorizationCode {
 export class AuthorizationCodeRepository {
   constructor(private readonly db: Db) {}
   async create(code: AuthorizationCode): Promise<void> {
-    await this.db
-      .insertInto('authorization_codes')
-      .values({
-        code_hash: code.codeHash,
-        family_id: code.familyId,
-        client_id: code.clientId,
-        user_id: code.userId,
-        redirect_uri: code.redirectUri,
-        redirect_uri_provided: toFlag(code.redirectUriProvided),
-        scope: scopesToColumn(code.scopes),
-        resources: scopesToColumn(code.resources),
-        code_challenge: code.codeChallenge,
-        code_challenge_method: code.codeChallengeMethod,
-        nonce: code.nonce,
-        auth_time: code.authTime,
-        sid: code.sid,
-        created_at: code.createdAt,
-        expires_at: code.expiresAt,
-        consumed_at: code.consumedAt,
-        access_token_jti: code.accessToken?.jti ?? null,
-        access_token_expires_at: code.accessToken?.expiresAt ?? null,
-      })
-      .execute();
+    await insertCode.run(
+      this.db,
+      code.codeHash,
+      code.familyId,
+      code.clientId,
+      code.userId,
+      code.redirectUri,
+      toFlag(code.redirectUriProvided),
+      scopesToColumn(code.scopes),
+      scopesToColumn(code.resources),
+      code.codeChallenge,
+      code.codeChallengeMethod,
+      code.nonce,
+      code.authTime,
+      code.sid,
+      code.createdAt,
+      code.expiresAt,
+      code.consumedAt,
+      code.accessToken?.jti ?? null,
+      code.accessToken?.expiresAt ?? null,
+    );
   }
   async findByHash(codeHash: string): Promise<AuthorizationCode | undefined> {
-    const row = await this.db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', codeHash).executeTakeFirst();
+    const row = await findCode.first(this.db, codeHash);
     return row && toCode(row);
   }
   /** One conditional update: true only for the single caller that consumed the code. */
   async consume(codeHash: string, now: number, accessToken: AccessTokenRef): Promise<boolean> {
-    const r = await this.db
-      .updateTable('authorization_codes')
-      .set({ consumed_at: now, access_token_jti: accessToken.jti, access_token_expires_at: accessToken.expiresAt })
-      .where('code_hash', '=', codeHash)
-      .where('consumed_at', 'is', null)
-      .executeTakeFirst();
-    return affected(r) === 1;
+    return (await consumeCode.affected(this.db, now, accessToken.jti, accessToken.expiresAt, codeHash)) === 1;
   }
   /** R8: codes that expired AND were used (if at all) before `before`; younger ones stay so that reuse is detected. */
   async deleteSpent(before: number, limit: number): Promise<number> {

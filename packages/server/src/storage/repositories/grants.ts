@@ -1,11 +1,18 @@
 import type { Grant } from '../records.js';
+import type { Selectable } from 'kysely';
+import type { GrantTable } from '../schema.js';
 import { affected, scopesFromColumn, scopesToColumn, type Db } from './columns.js';
+import { PreparedQuery } from './prepared.js';
+
+const findGrant = new PreparedQuery<Selectable<GrantTable>, [string, string]>(2, (db, userId, clientId) =>
+  db.selectFrom('grants').selectAll().where('user_id', '=', userId).where('client_id', '=', clientId),
+);
 
 /** Consents: what a user allowed a client. */
 export class GrantRepository {
   constructor(private readonly db: Db) {}
   async find(userId: string, clientId: string): Promise<Grant | undefined> {
-    const row = await this.db.selectFrom('grants').selectAll().where('user_id', '=', userId).where('client_id', '=', clientId).executeTakeFirst();
+    const row = await findGrant.first(this.db, userId, clientId);
     return (
       row && { userId: row.user_id, clientId: row.client_id, scopes: scopesFromColumn(row.scope), createdAt: row.created_at, updatedAt: row.updated_at }
     );

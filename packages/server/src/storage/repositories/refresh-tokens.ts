@@ -1,7 +1,67 @@
 import type { Selectable } from 'kysely';
 import type { AccessTokenRef, RefreshSuccessor, RefreshToken } from '../records.js';
 import type { RefreshTokenTable } from '../schema.js';
+import type { User } from '../records.js';
+import { toUser } from './users.js';
 import { accessTokenFromColumns, accessTokenRefs, affected, scopesFromColumn, scopesToColumn, type Db } from './columns.js';
+import { PreparedQuery } from './prepared.js';
+
+type RefreshTokenColumns = [
+  string, string, string, string, string, string, number, string | null, number, number, number, number | null, number | null, string | null, number | null,
+  string | null, string | null, number | null,
+];
+const insertRefreshToken = new PreparedQuery<never, RefreshTokenColumns>(18, (db, ...p) =>
+  db.insertInto('refresh_tokens').values({
+      token_hash: p[0]!,
+      family_id: p[1]!,
+      client_id: p[2]!,
+      user_id: p[3]!,
+      scope: p[4]!,
+      resources: p[5]!,
+      auth_time: p[6]!,
+      sid: p[7]!,
+      created_at: p[8]!,
+      expires_at: p[9]!,
+      idle_expires_at: p[10]!,
+      rotated_at: p[11]!,
+      revoked_at: p[12]!,
+      access_token_jti: p[13]!,
+      access_token_expires_at: p[14]!,
+      successor_hash: p[15]!,
+      successor_response: p[16]!,
+      successor_expires_at: p[17]!,
+  }),
+);
+const findRefreshToken = new PreparedQuery<Selectable<RefreshTokenTable>, [string]>(1, (db, tokenHash) =>
+  db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash),
+);
+const findRefreshTokenWithUser = new PreparedQuery<
+  Selectable<RefreshTokenTable> & {
+    u_id: string | null; u_username: string | null; u_password_hash: string | null; u_email: string | null; u_name: string | null;
+    u_claims: string | null; u_disabled: number | null; u_created_at: number | null; u_updated_at: number | null;
+  },
+  [string]
+>(1, (db, tokenHash) =>
+  db
+    .selectFrom('refresh_tokens')
+    .leftJoin('users', 'users.id', 'refresh_tokens.user_id')
+    .selectAll('refresh_tokens')
+    .select([
+      'users.id as u_id', 'users.username as u_username', 'users.password_hash as u_password_hash', 'users.email as u_email', 'users.name as u_name',
+      'users.claims as u_claims', 'users.disabled as u_disabled', 'users.created_at as u_created_at', 'users.updated_at as u_updated_at',
+    ])
+    .where('refresh_tokens.token_hash', '=', tokenHash),
+);
+const markRefreshTokenRotated = new PreparedQuery<never, [number, string | null, string | null, number | null, string]>(
+  5,
+  (db, now, successorHash, successorResponse, successorExpiresAt, tokenHash) =>
+    db
+      .updateTable('refresh_tokens')
+      .set({ rotated_at: now, successor_hash: successorHash, successor_response: successorResponse, successor_expires_at: successorExpiresAt })
+      .where('token_hash', '=', tokenHash)
+      .where('rotated_at', 'is', null)
+      .where('revoked_at', 'is', null),
+);
 
 function toRefreshToken(row: Selectable<RefreshTokenTable>): RefreshToken {
   return {
@@ -29,44 +89,49 @@ function toRefreshToken(row: Selectable<RefreshTokenTable>): RefreshToken {
 export class RefreshTokenRepository {
   constructor(private readonly db: Db) {}
   async create(token: RefreshToken): Promise<void> {
-    await this.db
-      .insertInto('refresh_tokens')
-      .values({
-        token_hash: token.tokenHash,
-        family_id: token.familyId,
-        client_id: token.clientId,
-        user_id: token.userId,
-        scope: scopesToColumn(token.scopes),
-        resources: scopesToColumn(token.resources),
-        auth_time: token.authTime,
-        sid: token.sid,
-        created_at: token.createdAt,
-        expires_at: token.expiresAt,
-        idle_expires_at: token.idleExpiresAt,
-        rotated_at: token.rotatedAt,
-        revoked_at: token.revokedAt,
-        access_token_jti: token.accessToken?.jti ?? null,
-        access_token_expires_at: token.accessToken?.expiresAt ?? null,
-        successor_hash: token.successor?.hash ?? null,
-        successor_response: token.successor?.sealed ?? null,
-        successor_expires_at: token.successor?.expiresAt ?? null,
-      })
-      .execute();
+    await insertRefreshToken.run(
+      this.db,
+      token.tokenHash,
+      token.familyId,
+      token.clientId,
+      token.userId,
+      scopesToColumn(token.scopes),
+      scopesToColumn(token.resources),
+      token.authTime,
+      token.sid,
+      token.createdAt,
+      token.expiresAt,
+      token.idleExpiresAt,
+      token.rotatedAt,
+      token.revokedAt,
+      token.accessToken?.jti ?? null,
+      token.accessToken?.expiresAt ?? null,
+      token.successor?.hash ?? null,
+      token.successor?.sealed ?? null,
+      token.successor?.expiresAt ?? null,
+    );
   }
   async findByHash(tokenHash: string): Promise<RefreshToken | undefined> {
-    const row = await this.db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    const row = await findRefreshToken.first(this.db, tokenHash);
     return row && toRefreshToken(row);
+  }
+  /** findByHash and the token's user (undefined when the user no longer exists) in one statement. */
+  async findByHashWithUser(tokenHash: string): Promise<{ token: RefreshToken; user: User | undefined } | undefined> {
+    const row = await findRefreshTokenWithUser.first(this.db, tokenHash);
+    if (!row) return undefined;
+    const user =
+      row.u_id === null
+        ? undefined
+        : toUser({
+            id: row.u_id, username: row.u_username!, password_hash: row.u_password_hash!, email: row.u_email, name: row.u_name, claims: row.u_claims!,
+            disabled: row.u_disabled!, created_at: row.u_created_at!, updated_at: row.u_updated_at!,
+          });
+    return { token: toRefreshToken(row), user };
   }
   /** One conditional update: true only for the single caller that rotated the token (with its successor for the grace window). */
   async markRotated(tokenHash: string, now: number, successor: RefreshSuccessor | null = null): Promise<boolean> {
-    const r = await this.db
-      .updateTable('refresh_tokens')
-      .set({ rotated_at: now, successor_hash: successor?.hash ?? null, successor_response: successor?.sealed ?? null, successor_expires_at: successor?.expiresAt ?? null })
-      .where('token_hash', '=', tokenHash)
-      .where('rotated_at', 'is', null)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return affected(r) === 1;
+    const changed = await markRefreshTokenRotated.affected(this.db, now, successor?.hash ?? null, successor?.sealed ?? null, successor?.expiresAt ?? null, tokenHash);
+    return changed === 1;
   }
   /** Revokes every token of a family; returns the still-live access tokens issued alongside them. */
   async revokeFamily(familyId: string, now: number): Promise<AccessTokenRef[]> {

@@ -2,6 +2,9 @@ import type { Selectable } from 'kysely';
 import type { Resource } from '../records.js';
 import type { ResourceTable } from '../schema.js';
 import { affected, fromFlag, scopesFromColumn, scopesToColumn, toFlag, type Db } from './columns.js';
+import { PreparedQuery } from './prepared.js';
+
+const findResource = new PreparedQuery<Selectable<ResourceTable>, [string]>(1, (db, uri) => db.selectFrom('resources').selectAll().where('uri', '=', uri));
 
 function toResource(row: Selectable<ResourceTable>): Resource {
   return {
@@ -40,11 +43,16 @@ export class ResourceRepository {
     await this.db.insertInto('resources').values(toRow(resource)).execute();
   }
   async find(uri: string): Promise<Resource | undefined> {
-    const row = await this.db.selectFrom('resources').selectAll().where('uri', '=', uri).executeTakeFirst();
+    const row = await findResource.first(this.db, uri);
     return row && toResource(row);
   }
   async findMany(uris: readonly string[]): Promise<Resource[]> {
     if (uris.length === 0) return [];
+    if (uris.length === 1) {
+      // The usual case (one API), as a statement compiled once.
+      const row = await findResource.first(this.db, uris[0]!);
+      return row ? [toResource(row)] : [];
+    }
     const rows = await this.db.selectFrom('resources').selectAll().where('uri', 'in', [...uris]).execute();
     return rows.map(toResource);
   }

@@ -1,5 +1,8 @@
 import type { AccessTokenRef } from '../records.js';
 import { affected, type Db } from './columns.js';
+import { PreparedQuery } from './prepared.js';
+
+const findRevoked = new PreparedQuery<{ jti: string }, [string]>(1, (db, jti) => db.selectFrom('revoked_access_tokens').select('jti').where('jti', '=', jti));
 
 /** The jti denylist: revoked access tokens until they expire. */
 export class RevokedAccessTokenRepository {
@@ -13,7 +16,7 @@ export class RevokedAccessTokenRepository {
       .execute();
   }
   async isRevoked(jti: string): Promise<boolean> {
-    const row = await this.db.selectFrom('revoked_access_tokens').select('jti').where('jti', '=', jti).executeTakeFirst();
+    const row = await findRevoked.first(this.db, jti);
     return row !== undefined;
   }
   async deleteExpired(before: number, limit: number): Promise<number> {

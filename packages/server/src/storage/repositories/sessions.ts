@@ -1,7 +1,28 @@
 import type { Selectable } from 'kysely';
-import type { Session } from '../records.js';
-import type { SessionTable } from '../schema.js';
+import type { Session, User } from '../records.js';
+import type { SessionTable, UserTable } from '../schema.js';
 import { affected, type Db } from './columns.js';
+import { PreparedQuery } from './prepared.js';
+import { toUser } from './users.js';
+
+type SessionWithUserRow = Selectable<SessionTable> &
+  Omit<Selectable<UserTable>, 'id' | 'created_at' | 'updated_at'> & { user_created_at: number; user_updated_at: number };
+const findActiveSessionWithUser = new PreparedQuery<SessionWithUserRow, [string, number]>(2, (db, idHash, now) =>
+  db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .select([
+      'sessions.id_hash', 'sessions.sid', 'sessions.user_id', 'sessions.auth_time', 'sessions.created_at', 'sessions.expires_at',
+      'users.username', 'users.password_hash', 'users.email', 'users.name', 'users.claims', 'users.disabled',
+      'users.created_at as user_created_at', 'users.updated_at as user_updated_at',
+    ])
+    .where('sessions.id_hash', '=', idHash)
+    .where('sessions.expires_at', '>', now),
+);
+
+const findActiveSession = new PreparedQuery<Selectable<SessionTable>, [string, number]>(2, (db, idHash, now) =>
+  db.selectFrom('sessions').selectAll().where('id_hash', '=', idHash).where('expires_at', '>', now),
+);
 
 function toSession(row: Selectable<SessionTable>): Session {
   return { idHash: row.id_hash, sid: row.sid, userId: row.user_id, authTime: row.auth_time, createdAt: row.created_at, expiresAt: row.expires_at };
@@ -24,8 +45,18 @@ export class SessionRepository {
       .execute();
   }
   async findActive(idHash: string, now: number): Promise<Session | undefined> {
-    const row = await this.db.selectFrom('sessions').selectAll().where('id_hash', '=', idHash).where('expires_at', '>', now).executeTakeFirst();
+    const row = await findActiveSession.first(this.db, idHash, now);
     return row && toSession(row);
+  }
+  /** findActive and the session's user in one statement (undefined when either is missing). */
+  async findActiveWithUser(idHash: string, now: number): Promise<{ session: Session; user: User } | undefined> {
+    const row = await findActiveSessionWithUser.first(this.db, idHash, now);
+    if (!row) return undefined;
+    const user = toUser({
+      id: row.user_id, username: row.username, password_hash: row.password_hash, email: row.email, name: row.name, claims: row.claims,
+      disabled: row.disabled, created_at: row.user_created_at, updated_at: row.user_updated_at,
+    });
+    return { session: toSession(row), user };
   }
   async delete(idHash: string): Promise<void> {
     await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();

@@ -2,8 +2,11 @@ import type { Selectable } from 'kysely';
 import type { User } from '../records.js';
 import type { UserTable } from '../schema.js';
 import { affected, fromFlag, toFlag, type Db } from './columns.js';
+import { PreparedQuery } from './prepared.js';
 
-function toUser(row: Selectable<UserTable>): User {
+const findUser = new PreparedQuery<Selectable<UserTable>, [string]>(1, (db, id) => db.selectFrom('users').selectAll().where('id', '=', id));
+
+export function toUser(row: Selectable<UserTable>): User {
   return {
     id: row.id,
     username: row.username,
@@ -36,7 +39,7 @@ export class UserRepository {
       .execute();
   }
   async findById(id: string): Promise<User | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await findUser.first(this.db, id);
     return row && toUser(row);
   }
   async findByUsername(username: string): Promise<User | undefined> {
