@@ -26,12 +26,24 @@ const jwksUri = `http://127.0.0.1:${server.address().port}/jwks`;
 const now = Math.floor(Date.now() / 1000);
 const token = await new SignJWT({ client_id: 'c1', scope: 'api:read' })
   .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' })
-  .setIssuer(issuer).setAudience(audience).setSubject('user-1').setJti('j1').setIssuedAt(now).setExpirationTime(now + 3600)
+  .setIssuer(issuer)
+  .setAudience(audience)
+  .setSubject('user-1')
+  .setJti('j1')
+  .setIssuedAt(now)
+  .setExpirationTime(now + 3600)
   .sign(privateKey);
 
 const verify = createVerifier({ issuer, audience, jwksUri });
 await verify(token); // fetches the JWKS once
-const raw = () => jwtVerify(token, publicKey, { issuer, audience, typ: 'at+jwt', algorithms: ['ES256'], requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'] });
+const raw = () =>
+  jwtVerify(token, publicKey, {
+    issuer,
+    audience,
+    typ: 'at+jwt',
+    algorithms: ['ES256'],
+    requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'],
+  });
 const rs = () => verify(token, { scopes: ['api:read'] });
 
 async function rate(fn) {
@@ -68,7 +80,9 @@ for (let i = 0; i < 6; i++) {
   verifyMs.push(Number(process.hrtime.bigint() - t1) / 1e6);
 }
 
-process.stdout.write(`${JSON.stringify({
-  verify: { resource_server_ops: median(rsRates), jose_ops: median(rawRates), rounds_rs: rsRates, rounds_jose: rawRates },
-  password: { hash_ms: median(hashMs), verify_ms: median(verifyMs) },
-})}\n`);
+process.stdout.write(
+  `${JSON.stringify({
+    verify: { resource_server_ops: median(rsRates), jose_ops: median(rawRates), rounds_rs: rsRates, rounds_jose: rawRates },
+    password: { hash_ms: median(hashMs), verify_ms: median(verifyMs) },
+  })}\n`,
+);

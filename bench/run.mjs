@@ -11,7 +11,16 @@ import { parseArgs } from 'node:util';
 import { HAS_TASKSET, pinned, run, startServer, stopAll, SERVER_CORE } from './lib/procs.mjs';
 import { HAS_WRK, LOAD_GENERATOR, load } from './lib/load.mjs';
 import {
-  basicAuth, Browser, codeOf, exchange, gatehouseAuthorizePath, gatehouseSignIn, peerAuthorizePath, REDIRECT_URI, RESOURCE, VERIFIER,
+  basicAuth,
+  Browser,
+  codeOf,
+  exchange,
+  gatehouseAuthorizePath,
+  gatehouseSignIn,
+  peerAuthorizePath,
+  REDIRECT_URI,
+  RESOURCE,
+  VERIFIER,
 } from './lib/browser.mjs';
 import { createPostgresDatabase, PASSWORD, seedTokens, setupGatehouse, USERNAME } from './lib/seed.mjs';
 import { printTables } from './lib/report.mjs';
@@ -80,7 +89,9 @@ const GATEHOUSE_ENV = {
 
 async function startGatehouse(name, databaseUrl) {
   const node = argv.profile ? ['--cpu-prof', '--cpu-prof-dir', argv.profile, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`] : [];
-  return startServer(name, process.execPath, [...node, GATEHOUSE_BIN, 'serve', '--port', '0', '--database', databaseUrl], { env: GATEHOUSE_ENV });
+  return startServer(name, process.execPath, [...node, GATEHOUSE_BIN, 'serve', '--port', '0', '--database', databaseUrl], {
+    env: GATEHOUSE_ENV,
+  });
 }
 
 /** A target: one server with everything the scenarios need to talk to it. */
@@ -88,9 +99,20 @@ async function gatehouseTarget(name, databaseUrl, { signIn = true } = {}) {
   const creds = await setupGatehouse(databaseUrl);
   const server = await startGatehouse(name, databaseUrl);
   const t = {
-    kind: 'gatehouse', server, url: server.url, served: 0, pool: [], ...creds,
+    kind: 'gatehouse',
+    server,
+    url: server.url,
+    served: 0,
+    pool: [],
+    ...creds,
     auth: basicAuth(creds.clientId, creds.clientSecret),
-    paths: { token: '/token', introspect: '/introspect', userinfo: '/userinfo', jwks: '/jwks', authorize: gatehouseAuthorizePath(creds.clientId) },
+    paths: {
+      token: '/token',
+      introspect: '/introspect',
+      userinfo: '/userinfo',
+      jwks: '/jwks',
+      authorize: gatehouseAuthorizePath(creds.clientId),
+    },
     ccBody: form({ grant_type: 'client_credentials', scope: 'api:read' }),
   };
   if (signIn) {
@@ -101,7 +123,8 @@ async function gatehouseTarget(name, databaseUrl, { signIn = true } = {}) {
     t.userinfoToken = tokens.access_token;
     t.introspectToken = tokens.refresh_token;
     const again = await browser.request(t.paths.authorize);
-    if (again.status !== 303 || !again.location.startsWith(REDIRECT_URI)) throw new Error(`Gatehouse: the returning user was not answered at once (${again.status} ${again.location})`);
+    if (again.status !== 303 || !again.location.startsWith(REDIRECT_URI))
+      throw new Error(`Gatehouse: the returning user was not answered at once (${again.status} ${again.location})`);
     t.served += 8;
   }
   return t;
@@ -110,18 +133,44 @@ async function gatehouseTarget(name, databaseUrl, { signIn = true } = {}) {
 async function peerTarget() {
   const clientId = `bench-${randomBytes(8).toString('hex')}`;
   const clientSecret = randomBytes(32).toString('base64url');
-  const server = await startServer('oidc-provider', process.execPath, [
-    join(ROOT, 'bench/servers/oidc-provider.mjs'), '--db', join(dir, 'oidc-provider.db'), '--client-id', clientId, '--client-secret', clientSecret,
-    '--redirect-uri', REDIRECT_URI, '--resource', RESOURCE, '--account', 'bench-user-000000000001',
-  ], { env: { NODE_ENV: 'production' } });
+  const server = await startServer(
+    'oidc-provider',
+    process.execPath,
+    [
+      join(ROOT, 'bench/servers/oidc-provider.mjs'),
+      '--db',
+      join(dir, 'oidc-provider.db'),
+      '--client-id',
+      clientId,
+      '--client-secret',
+      clientSecret,
+      '--redirect-uri',
+      REDIRECT_URI,
+      '--resource',
+      RESOURCE,
+      '--account',
+      'bench-user-000000000001',
+    ],
+    { env: { NODE_ENV: 'production' } },
+  );
   const discovery = await (await fetch(`${server.url}/.well-known/openid-configuration`)).json();
   const path = (u) => new URL(u).pathname;
   const auth = basicAuth(clientId, clientSecret);
   const t = {
-    kind: 'peer', server, url: server.url, served: 0, pool: [], clientId, clientSecret, auth,
+    kind: 'peer',
+    server,
+    url: server.url,
+    served: 0,
+    pool: [],
+    clientId,
+    clientSecret,
+    auth,
     paths: {
-      token: path(discovery.token_endpoint), introspect: path(discovery.introspection_endpoint), userinfo: path(discovery.userinfo_endpoint),
-      jwks: path(discovery.jwks_uri), authorize: peerAuthorizePath(path(discovery.authorization_endpoint), clientId),
+      token: path(discovery.token_endpoint),
+      introspect: path(discovery.introspection_endpoint),
+      userinfo: path(discovery.userinfo_endpoint),
+      jwks: path(discovery.jwks_uri),
+      authorize: peerAuthorizePath(path(discovery.authorization_endpoint), clientId),
     },
     ccBody: form({ grant_type: 'client_credentials', scope: 'api:read', resource: RESOURCE }),
   };
@@ -134,7 +183,8 @@ async function peerTarget() {
   t.userinfoToken = (await exchange(server.url, t.paths.token, auth, codeOf(plain))).access_token;
   t.cookie = browser.cookieHeader();
   const again = await browser.request(t.paths.authorize);
-  if (again.status < 300 || again.status >= 400 || !again.location.startsWith(REDIRECT_URI)) throw new Error(`peer: the returning user was not answered at once (${again.status} ${again.location})`);
+  if (again.status < 300 || again.status >= 400 || !again.location.startsWith(REDIRECT_URI))
+    throw new Error(`peer: the returning user was not answered at once (${again.status} ${again.location})`);
   return t;
 }
 
@@ -145,7 +195,9 @@ let fileNo = 0;
 const file = (label) => join(dir, `${label}-${++fileNo}.txt`);
 const lines = (path) => {
   try {
-    return readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0);
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0);
   } catch {
     return [];
   }
@@ -161,13 +213,17 @@ async function measure(t, spec, seconds = SECONDS) {
       results.rss_mb[`gatehouse_checkpoint_${c}_read_at`] = t.served;
     }
   }
-  if (r.errors > 0) log(`  ${t.server.name}: ${r.errors} errors (${r.errors_status} HTTP ≥ 400) in ${spec.mode} ${spec.path ?? spec.tokenpath ?? ''}`);
+  if (r.errors > 0)
+    log(`  ${t.server.name}: ${r.errors} errors (${r.errors_status} HTTP ≥ 400) in ${spec.mode} ${spec.path ?? spec.tokenpath ?? ''}`);
   if (r.exhausted) log(`  ${t.server.name}: ran out of prepared codes/tokens (${spec.mode}); figures cover ${r.seconds.toFixed(1)} s`);
   return r;
 }
 
 const SCENARIOS = {
-  client_credentials_jwt: { limit: 'sign', run: (t, s) => measure(t, { mode: 'fixed', method: 'POST', path: t.paths.token, auth: t.auth, body: t.ccBody }, s) },
+  client_credentials_jwt: {
+    limit: 'sign',
+    run: (t, s) => measure(t, { mode: 'fixed', method: 'POST', path: t.paths.token, auth: t.auth, body: t.ccBody }, s),
+  },
   code_exchange: {
     limit: 'sign',
     async run(t, s) {
@@ -210,14 +266,26 @@ const SCENARIOS = {
   },
   introspection: {
     limit: 'static',
-    run: (t, s) => measure(t, { mode: 'fixed', method: 'POST', path: t.paths.introspect, auth: t.auth, body: form({ token: t.introspectToken, token_type_hint: 'refresh_token' }) }, s),
+    run: (t, s) =>
+      measure(
+        t,
+        {
+          mode: 'fixed',
+          method: 'POST',
+          path: t.paths.introspect,
+          auth: t.auth,
+          body: form({ token: t.introspectToken, token_type_hint: 'refresh_token' }),
+        },
+        s,
+      ),
   },
   jwks: { limit: 'static', run: (t, s) => measure(t, { mode: 'fixed', path: t.paths.jwks }, s) },
   userinfo: { limit: 'static', run: (t, s) => measure(t, { mode: 'fixed', path: t.paths.userinfo, auth: `Bearer ${t.userinfoToken}` }, s) },
   flow_returning_user: {
     limit: null,
     flows: true,
-    run: (t, s) => measure(t, { mode: 'flow', path: t.paths.authorize, cookie: t.cookie, auth: t.auth, body: codeBody, tokenpath: t.paths.token }, s),
+    run: (t, s) =>
+      measure(t, { mode: 'flow', path: t.paths.authorize, cookie: t.cookie, auth: t.auth, body: codeBody, tokenpath: t.paths.token }, s),
   },
 };
 const LIMIT_PATHS = { sign: '/sign', static: '/static' };
@@ -230,10 +298,29 @@ async function checkResponses(targets) {
       const body = await res.text();
       if (!test(res.status, body)) throw new Error(`${t.server.name} ${label}: ${res.status} ${body.slice(0, 300)}`);
     };
-    const post = (body, auth = t.auth) => ({ method: 'POST', headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' }, body });
-    await check('client_credentials', t.paths.token, post(t.ccBody), (s, b) => s === 200 && JSON.parse(b).access_token.split('.').length === 3);
-    await check('introspection', t.paths.introspect, post(form({ token: t.introspectToken, token_type_hint: 'refresh_token' })), (s, b) => s === 200 && JSON.parse(b).active === true);
-    await check('userinfo', t.paths.userinfo, { headers: { authorization: `Bearer ${t.userinfoToken}` } }, (s, b) => s === 200 && JSON.parse(b).sub !== undefined);
+    const post = (body, auth = t.auth) => ({
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+    await check(
+      'client_credentials',
+      t.paths.token,
+      post(t.ccBody),
+      (s, b) => s === 200 && JSON.parse(b).access_token.split('.').length === 3,
+    );
+    await check(
+      'introspection',
+      t.paths.introspect,
+      post(form({ token: t.introspectToken, token_type_hint: 'refresh_token' })),
+      (s, b) => s === 200 && JSON.parse(b).active === true,
+    );
+    await check(
+      'userinfo',
+      t.paths.userinfo,
+      { headers: { authorization: `Bearer ${t.userinfoToken}` } },
+      (s, b) => s === 200 && JSON.parse(b).sub !== undefined,
+    );
     await check('jwks', t.paths.jwks, {}, (s, b) => s === 200 && JSON.parse(b).keys.length >= 1);
     t.served += 4;
   }
@@ -242,15 +329,28 @@ async function checkResponses(targets) {
 // --- main ----------------------------------------------------------------------------------------
 const results = { scenarios: [], growth: [], rss_mb: {}, notes: [] };
 const machine = {
-  cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memory_gb: +(totalmem() / 2 ** 30).toFixed(1), node: process.version,
-  platform: `${process.platform} ${process.arch}`, load_generator: LOAD_GENERATOR, pinned: HAS_TASKSET ? `servers on core ${SERVER_CORE}, load generator on core 1 (taskset)` : 'not pinned (no taskset)',
-  loadavg_start: loadavg().map((x) => +x.toFixed(2)), quick, seconds_per_run: SECONDS, warmup_seconds: WARMUP, rounds: ROUNDS, connections: CONNECTIONS,
-  oidc_provider: JSON.parse(readFileSync(join(ROOT, 'node_modules/oidc-provider/package.json'), 'utf8')).version, date: new Date().toISOString(),
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  memory_gb: +(totalmem() / 2 ** 30).toFixed(1),
+  node: process.version,
+  platform: `${process.platform} ${process.arch}`,
+  load_generator: LOAD_GENERATOR,
+  pinned: HAS_TASKSET ? `servers on core ${SERVER_CORE}, load generator on core 1 (taskset)` : 'not pinned (no taskset)',
+  loadavg_start: loadavg().map((x) => +x.toFixed(2)),
+  quick,
+  seconds_per_run: SECONDS,
+  warmup_seconds: WARMUP,
+  rounds: ROUNDS,
+  connections: CONNECTIONS,
+  oidc_provider: JSON.parse(readFileSync(join(ROOT, 'node_modules/oidc-provider/package.json'), 'utf8')).version,
+  date: new Date().toISOString(),
 };
 if (HAS_WRK) machine.wrk = (await run('wrk', ['-v']).catch((e) => e.message)).split('\n')[0].trim();
 
 try {
-  log(`gatehouse bench${quick ? ' (quick)' : ''}: ${SECONDS} s × ${ROUNDS} rounds (+${WARMUP} s warm-up), ${CONNECTIONS} connections, ${LOAD_GENERATOR}, ${machine.pinned}`);
+  log(
+    `gatehouse bench${quick ? ' (quick)' : ''}: ${SECONDS} s × ${ROUNDS} rounds (+${WARMUP} s warm-up), ${CONNECTIONS} connections, ${LOAD_GENERATOR}, ${machine.pinned}`,
+  );
   const gh = await gatehouseTarget('gatehouse', `sqlite:${join(dir, 'gatehouse.db')}`);
   const peer = await peerTarget();
   const limit = await startServer('limit', process.execPath, [join(ROOT, 'bench/servers/limit.mjs')]);
@@ -274,14 +374,20 @@ try {
       let l;
       if (sc.limit && !limitDone.has(sc.limit)) {
         limitDone.add(sc.limit);
-        l = await measure(limitTarget, { mode: 'fixed', method: 'POST', path: LIMIT_PATHS[sc.limit], body: sc.limit === 'sign' ? gh.ccBody : undefined }, s);
+        l = await measure(
+          limitTarget,
+          { mode: 'fixed', method: 'POST', path: LIMIT_PATHS[sc.limit], body: sc.limit === 'sign' ? gh.ccBody : undefined },
+          s,
+        );
         if (round > 0) limits[sc.limit].push(l.rps);
       }
       if (round > 0) {
         series[name].gatehouse.push(g);
         series[name].peer.push(p);
       }
-      log(`  ${name.padEnd(24)} gatehouse ${(sc.flows ? g.flows_per_s : g.rps).toFixed(0).padStart(6)}/s  peer ${(sc.flows ? p.flows_per_s : p.rps).toFixed(0).padStart(6)}/s${l ? `  limit(${sc.limit}) ${l.rps.toFixed(0).padStart(6)}/s` : ''}`);
+      log(
+        `  ${name.padEnd(24)} gatehouse ${(sc.flows ? g.flows_per_s : g.rps).toFixed(0).padStart(6)}/s  peer ${(sc.flows ? p.flows_per_s : p.rps).toFixed(0).padStart(6)}/s${l ? `  limit(${sc.limit}) ${l.rps.toFixed(0).padStart(6)}/s` : ''}`,
+      );
     }
   }
   for (const name of names) {
@@ -294,13 +400,25 @@ try {
     const limit_rps = sc.limit ? median(limits[sc.limit]) : null;
     results.scenarios.push({
       name: sc.flows ? `${name} (flows/s)` : name,
-      gatehouse_rps, p50_ms: median(series[name].gatehouse.map((r) => r.p50_ms)), p99_ms: median(series[name].gatehouse.map((r) => r.p99_ms)),
-      peer_rps, limit_rps, ratio_to_peer: peer_rps ? gatehouse_rps / peer_rps : null, ratio_to_limit: limit_rps ? gatehouse_rps / limit_rps : null,
-      peer_p50_ms: median(series[name].peer.map((r) => r.p50_ms)), peer_p99_ms: median(series[name].peer.map((r) => r.p99_ms)),
+      gatehouse_rps,
+      p50_ms: median(series[name].gatehouse.map((r) => r.p50_ms)),
+      p99_ms: median(series[name].gatehouse.map((r) => r.p99_ms)),
+      peer_rps,
+      limit_rps,
+      ratio_to_peer: peer_rps ? gatehouse_rps / peer_rps : null,
+      ratio_to_limit: limit_rps ? gatehouse_rps / limit_rps : null,
+      peer_p50_ms: median(series[name].peer.map((r) => r.p50_ms)),
+      peer_p99_ms: median(series[name].peer.map((r) => r.p99_ms)),
       limit_kind: sc.limit ? `node:http ${sc.limit === 'sign' ? '+ one ES256 signature' : 'static JSON'}` : null,
-      gatehouse_spread_pct: spread(gRates), peer_spread_pct: spread(pRates), limit_spread_pct: sc.limit ? spread(limits[sc.limit]) : null,
-      gatehouse_rounds: gRates, peer_rounds: pRates,
-      errors: { gatehouse: series[name].gatehouse.reduce((a, r) => a + r.errors, 0), peer: series[name].peer.reduce((a, r) => a + r.errors, 0) },
+      gatehouse_spread_pct: spread(gRates),
+      peer_spread_pct: spread(pRates),
+      limit_spread_pct: sc.limit ? spread(limits[sc.limit]) : null,
+      gatehouse_rounds: gRates,
+      peer_rounds: pRates,
+      errors: {
+        gatehouse: series[name].gatehouse.reduce((a, r) => a + r.errors, 0),
+        peer: series[name].peer.reduce((a, r) => a + r.errors, 0),
+      },
       exhausted: series[name].gatehouse.some((r) => r.exhausted) || series[name].peer.some((r) => r.exhausted),
     });
   }
@@ -314,13 +432,24 @@ try {
   if (!ONLY || ONLY.has('login_password')) {
     const samples = [];
     for (let i = 0; i < (quick ? 5 : 20); i++) {
-      await gatehouseSignIn(new Browser(gh.url), gh.clientId, { username: USERNAME, password: PASSWORD, timeLogin: (ms) => samples.push(ms) });
+      await gatehouseSignIn(new Browser(gh.url), gh.clientId, {
+        username: USERNAME,
+        password: PASSWORD,
+        timeLogin: (ms) => samples.push(ms),
+      });
       gh.served += 3;
     }
     const sorted = [...samples].sort((a, b) => a - b);
     results.scenarios.push({
-      name: 'login_password (sequential)', gatehouse_rps: 1000 / median(samples), p50_ms: median(samples), p99_ms: sorted[sorted.length - 1],
-      peer_rps: null, limit_rps: null, ratio_to_peer: null, ratio_to_limit: null, samples: samples.length,
+      name: 'login_password (sequential)',
+      gatehouse_rps: 1000 / median(samples),
+      p50_ms: median(samples),
+      p99_ms: sorted[sorted.length - 1],
+      peer_rps: null,
+      limit_rps: null,
+      ratio_to_peer: null,
+      ratio_to_limit: null,
+      samples: samples.length,
     });
   }
 
@@ -330,9 +459,17 @@ try {
     const [cmd, args] = pinned(SERVER_CORE, process.execPath, [join(ROOT, 'bench/micro.mjs'), String(quick ? 1 : 2), String(ROUNDS)]);
     const micro = JSON.parse((await run(cmd, args)).trim().split('\n').pop());
     results.scenarios.push({
-      name: 'resource_server_verify (ops/s, in process)', gatehouse_rps: micro.verify.resource_server_ops, p50_ms: null, p99_ms: null,
-      peer_rps: null, limit_rps: micro.verify.jose_ops, ratio_to_peer: null, ratio_to_limit: micro.verify.resource_server_ops / micro.verify.jose_ops,
-      limit_kind: 'jose.jwtVerify with the key in hand', gatehouse_spread_pct: spread(micro.verify.rounds_rs), limit_spread_pct: spread(micro.verify.rounds_jose),
+      name: 'resource_server_verify (ops/s, in process)',
+      gatehouse_rps: micro.verify.resource_server_ops,
+      p50_ms: null,
+      p99_ms: null,
+      peer_rps: null,
+      limit_rps: micro.verify.jose_ops,
+      ratio_to_peer: null,
+      ratio_to_limit: micro.verify.resource_server_ops / micro.verify.jose_ops,
+      limit_kind: 'jose.jwtVerify with the key in hand',
+      gatehouse_spread_pct: spread(micro.verify.rounds_rs),
+      limit_spread_pct: spread(micro.verify.rounds_jose),
     });
     results.password = micro.password;
     const login = results.scenarios.find((r) => r.name.startsWith('login_password'));
@@ -352,7 +489,9 @@ try {
         const r = await measure(gh, { mode: 'fixed', method: 'POST', path: gh.paths.token, auth: gh.auth, body: gh.ccBody }, secs);
         rate = r.rps;
       }
-      log(`  rss after ${results.rss_mb[`gatehouse_checkpoint_${checkpoint}_read_at`]} requests: ${results.rss_mb[`gatehouse_after_${checkpoint}_requests`]} MiB`);
+      log(
+        `  rss after ${results.rss_mb[`gatehouse_checkpoint_${checkpoint}_read_at`]} requests: ${results.rss_mb[`gatehouse_after_${checkpoint}_requests`]} MiB`,
+      );
     }
     results.rss_mb.gatehouse_peak_under_load = Math.max(peakBefore, gh.server.memory().peak_rss_mb);
     results.rss_mb.gatehouse_requests_served = gh.served;
@@ -384,15 +523,27 @@ try {
     for (const db of databases) {
       const t0 = Date.now();
       const creds = await setupGatehouse(db.url);
-      const tokens = await seedTokens(db.url, creds.clientId, db.phase === 'empty' ? { usable }
-        : { usable, fillers: Math.max(0, GROWTH_TOKENS - usable), clients: GROWTH_CLIENTS });
+      const tokens = await seedTokens(
+        db.url,
+        creds.clientId,
+        db.phase === 'empty' ? { usable } : { usable, fillers: Math.max(0, GROWTH_TOKENS - usable), clients: GROWTH_CLIENTS },
+      );
       log(`growth: ${db.kind} ${db.phase} seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       const server = await startGatehouse(`gatehouse-${db.kind}-${db.phase}`, db.url);
       targets.push({
-        ...db, kind: `gatehouse-${db.kind}-${db.phase}`, database: db.kind, server, url: server.url, served: 0, ...creds,
+        ...db,
+        kind: `gatehouse-${db.kind}-${db.phase}`,
+        database: db.kind,
+        server,
+        url: server.url,
+        served: 0,
+        ...creds,
         auth: basicAuth(creds.clientId, creds.clientSecret),
-        paths: { token: '/token', introspect: '/introspect' }, ccBody: form({ grant_type: 'client_credentials', scope: 'api:read' }),
-        introspectToken: tokens[0], pool: tokens.slice(1), got: {},
+        paths: { token: '/token', introspect: '/introspect' },
+        ccBody: form({ grant_type: 'client_credentials', scope: 'api:read' }),
+        introspectToken: tokens[0],
+        pool: tokens.slice(1),
+        got: {},
       });
     }
     for (let round = GROWTH_WARMUP > 0 ? 0 : 1; round <= GROWTH_ROUNDS; round++) {
@@ -412,16 +563,32 @@ try {
         const e = emptyT.got[name];
         const f = fullT.got[name];
         const row = {
-          database: kind, scenario: name, live_refresh_tokens: GROWTH_TOKENS, clients: GROWTH_CLIENTS,
-          empty_rps: median(e.map((r) => r.rps)), empty_p50_ms: median(e.map((r) => r.p50_ms)), empty_p99_ms: median(e.map((r) => r.p99_ms)),
-          full_rps: median(f.map((r) => r.rps)), full_p50_ms: median(f.map((r) => r.p50_ms)), full_p99_ms: median(f.map((r) => r.p99_ms)),
-          exhausted: [...e, ...f].some((r) => r.exhausted), errors: [...e, ...f].reduce((a, r) => a + r.errors, 0),
+          database: kind,
+          scenario: name,
+          live_refresh_tokens: GROWTH_TOKENS,
+          clients: GROWTH_CLIENTS,
+          empty_rps: median(e.map((r) => r.rps)),
+          empty_p50_ms: median(e.map((r) => r.p50_ms)),
+          empty_p99_ms: median(e.map((r) => r.p99_ms)),
+          full_rps: median(f.map((r) => r.rps)),
+          full_p50_ms: median(f.map((r) => r.p50_ms)),
+          full_p99_ms: median(f.map((r) => r.p99_ms)),
+          exhausted: [...e, ...f].some((r) => r.exhausted),
+          errors: [...e, ...f].reduce((a, r) => a + r.errors, 0),
         };
         row.p99_ratio_full_to_empty = row.full_p99_ms / row.empty_p99_ms;
         results.growth.push(row);
         results.scenarios.push({
-          name: `${name} @ ${kind} ${GROWTH_TOKENS} tokens`, gatehouse_rps: row.full_rps, p50_ms: row.full_p50_ms, p99_ms: row.full_p99_ms,
-          peer_rps: null, limit_rps: null, ratio_to_peer: null, ratio_to_limit: null, empty_rps: row.empty_rps, empty_p99_ms: row.empty_p99_ms,
+          name: `${name} @ ${kind} ${GROWTH_TOKENS} tokens`,
+          gatehouse_rps: row.full_rps,
+          p50_ms: row.full_p50_ms,
+          p99_ms: row.full_p99_ms,
+          peer_rps: null,
+          limit_rps: null,
+          ratio_to_peer: null,
+          ratio_to_limit: null,
+          empty_rps: row.empty_rps,
+          empty_p99_ms: row.empty_p99_ms,
           p99_ratio_full_to_empty: row.p99_ratio_full_to_empty,
         });
       }
@@ -429,7 +596,11 @@ try {
     for (const name of growthScenarios) {
       const s = results.growth.find((r) => r.database === 'sqlite' && r.scenario === name);
       const p = results.growth.find((r) => r.database === 'postgres' && r.scenario === name);
-      if (s && p) Object.assign(p, { rps_ratio_sqlite_to_postgres_full: s.full_rps / p.full_rps, p99_ratio_postgres_to_sqlite_full: p.full_p99_ms / s.full_p99_ms });
+      if (s && p)
+        Object.assign(p, {
+          rps_ratio_sqlite_to_postgres_full: s.full_rps / p.full_rps,
+          p99_ratio_postgres_to_sqlite_full: p.full_p99_ms / s.full_p99_ms,
+        });
     }
   }
 } finally {

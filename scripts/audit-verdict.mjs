@@ -27,17 +27,23 @@ try {
 
 const counts = report?.metadata?.vulnerabilities;
 if (!counts || typeof counts !== 'object') {
-  const stderrLines = stderrPath && existsSync(stderrPath)
-    ? readFileSync(stderrPath, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !/complete log of this run/i.test(l))
-    : [];
+  const stderrLines =
+    stderrPath && existsSync(stderrPath)
+      ? readFileSync(stderrPath, 'utf8')
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l && !/complete log of this run/i.test(l))
+      : [];
   const reason = report?.message || report?.error?.summary || stderrLines.find((l) => /audit/i.test(l)) || stderrLines[0] || '';
   console.log('==================================================================');
   console.log('== NOT AUDITED: npm could not get an audit report from the registry');
   if (reason) console.log(`== reason: ${reason}`);
   console.log('== No vulnerability check of the production dependencies ran.');
-  console.log(requireAudit
-    ? '== GATEHOUSE_CI_REQUIRE_AUDIT=1: failing the run.'
-    : '== Continuing (set GATEHOUSE_CI_REQUIRE_AUDIT=1 to fail instead).');
+  console.log(
+    requireAudit
+      ? '== GATEHOUSE_CI_REQUIRE_AUDIT=1: failing the run.'
+      : '== Continuing (set GATEHOUSE_CI_REQUIRE_AUDIT=1 to fail instead).',
+  );
   console.log('==================================================================');
   process.exit(requireAudit ? 1 : 0);
 }
@@ -49,8 +55,13 @@ console.log(`npm audit (production dependencies${dependencies !== undefined ? `:
 
 const serious = Object.entries(report.vulnerabilities ?? {}).filter(([, v]) => v.severity === 'high' || v.severity === 'critical');
 for (const [name, v] of serious) {
-  const advisories = (v.via ?? []).filter((x) => typeof x === 'object').map((x) => x.url ?? x.title).filter(Boolean);
-  console.log(`  ${v.severity}: ${name} ${v.range ?? ''}${v.fixAvailable ? ' (fix available)' : ''}${advisories.length ? ` — ${advisories.join(', ')}` : ''}`);
+  const advisories = (v.via ?? [])
+    .filter((x) => typeof x === 'object')
+    .map((x) => x.url ?? x.title)
+    .filter(Boolean);
+  console.log(
+    `  ${v.severity}: ${name} ${v.range ?? ''}${v.fixAvailable ? ' (fix available)' : ''}${advisories.length ? ` — ${advisories.join(', ')}` : ''}`,
+  );
 }
 if (serious.length > 0 || (counts.high ?? 0) + (counts.critical ?? 0) > 0) {
   console.log('npm audit: high or critical advisories in the production dependencies');

@@ -53,7 +53,12 @@ function bounds(comparator) {
   switch (op) {
     case '':
     case '=':
-      return exact ? [['=', p]] : [['>=', fill(p)], ['<', bumpPartial(p)]];
+      return exact
+        ? [['=', p]]
+        : [
+            ['>=', fill(p)],
+            ['<', bumpPartial(p)],
+          ];
     case '>=':
       return [['>=', fill(p)]];
     case '>':
@@ -64,14 +69,20 @@ function bounds(comparator) {
       return exact ? [['<=', p]] : [['<', bumpPartial(p)]];
     case '~':
     case '~>':
-      return [['>=', fill(p)], ['<', p[1] === null ? [p[0] + 1, 0, 0] : [p[0], p[1] + 1, 0]]];
+      return [
+        ['>=', fill(p)],
+        ['<', p[1] === null ? [p[0] + 1, 0, 0] : [p[0], p[1] + 1, 0]],
+      ];
     case '^': {
       const low = fill(p);
       let high;
       if (p[0] > 0 || p[1] === null) high = [p[0] + 1, 0, 0];
       else if (p[1] > 0 || p[2] === null) high = [0, p[1] + 1, 0];
       else high = [0, 0, p[2] + 1];
-      return [['>=', low], ['<', high]];
+      return [
+        ['>=', low],
+        ['<', high],
+      ];
     }
     default:
       throw new Error(`unknown operator in ${comparator}`);
@@ -90,9 +101,7 @@ export function satisfies(version, range) {
     const text = set.trim();
     if (text === '') return true;
     const hyphen = /^(\S+)\s+-\s+(\S+)$/.exec(text);
-    const comparators = hyphen
-      ? [`>=${hyphen[1]}`, `<=${hyphen[2]}`]
-      : text.replace(/(>=|<=|>|<|=|\^|~>?)\s+/g, '$1').split(/\s+/);
+    const comparators = hyphen ? [`>=${hyphen[1]}`, `<=${hyphen[2]}`] : text.replace(/(>=|<=|>|<|=|\^|~>?)\s+/g, '$1').split(/\s+/);
     return comparators.every((c) => bounds(c).every((b) => test(v, b)));
   });
 }
@@ -193,18 +202,27 @@ function main() {
     console.error('package.json has no engines.node');
     process.exit(1);
   }
-  const versions = sampleVersions(rootRange, extra.filter((v) => satisfies(v, rootRange)));
+  const versions = sampleVersions(
+    rootRange,
+    extra.filter((v) => satisfies(v, rootRange)),
+  );
   const outside = extra.filter((v) => !satisfies(v, rootRange));
   const packages = [...lockfilePackages(root), ...installedPackages(root)];
   const bad = violations(packages, [...versions, ...outside]);
-  console.log(`engines: root "${rootRange}"; checked ${packages.length} package entries against Node.js ${[...versions, ...outside].join(', ')}`);
+  console.log(
+    `engines: root "${rootRange}"; checked ${packages.length} package entries against Node.js ${[...versions, ...outside].join(', ')}`,
+  );
   for (const v of outside) console.log(`  note: Node.js ${v} (running or requested) is outside the root range`);
   for (const p of bad) {
     const flags = [p.dev && 'dev', p.optional && 'optional'].filter(Boolean).join(', ');
-    console.log(`  ${p.name}@${p.version} engines.node "${p.engines}" rejects Node.js ${majors(p.rejected)}${flags ? ` (${flags})` : ''} — ${p.where}`);
+    console.log(
+      `  ${p.name}@${p.version} engines.node "${p.engines}" rejects Node.js ${majors(p.rejected)}${flags ? ` (${flags})` : ''} — ${p.where}`,
+    );
   }
   if (bad.length > 0) {
-    console.log(`engines: ${bad.length} package entr${bad.length === 1 ? 'y does' : 'ies do'} not support every Node.js the root engines field promises`);
+    console.log(
+      `engines: ${bad.length} package entr${bad.length === 1 ? 'y does' : 'ies do'} not support every Node.js the root engines field promises`,
+    );
     process.exit(1);
   }
   console.log('engines: every package supports every Node.js version the root engines field promises');

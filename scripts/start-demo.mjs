@@ -155,13 +155,19 @@ export async function ensureClient({ redirectUri, postLogoutRedirectUri, credent
     }
   }
   const client = await gatehouseJson([
-    'clients', 'create',
-    '--name', DEMO_CLIENT_NAME,
-    '--redirect-uri', redirectUri,
+    'clients',
+    'create',
+    '--name',
+    DEMO_CLIENT_NAME,
+    '--redirect-uri',
+    redirectUri,
     ...(postLogoutRedirectUri ? ['--post-logout-redirect-uri', postLogoutRedirectUri] : []),
-    '--scope', DEMO_SCOPES,
-    '--grant-types', 'authorization_code,refresh_token',
-    '--database', database,
+    '--scope',
+    DEMO_SCOPES,
+    '--grant-types',
+    'authorization_code,refresh_token',
+    '--database',
+    database,
   ]);
   if (!client?.client_id || !client.client_secret) {
     throw new Error('gatehouse clients create --json returned no client_id/client_secret');
@@ -192,15 +198,23 @@ export async function ensurePhotosResource(uri, credentialsFile, database) {
     if (result.code !== 0) throw new Error(`gatehouse resources delete ${uri} failed: ${result.stderr.trim() || result.stdout.trim()}`);
   }
   const created = await gatehouseJson([
-    'resources', 'create',
-    '--uri', uri,
-    '--name', 'Photo Library',
-    '--scope', 'photos:read photos:write',
-    '--scope-description', 'photos:read=See your photos',
-    '--scope-description', 'photos:write=Add photos to your library',
-    '--database', database,
+    'resources',
+    'create',
+    '--uri',
+    uri,
+    '--name',
+    'Photo Library',
+    '--scope',
+    'photos:read photos:write',
+    '--scope-description',
+    'photos:read=See your photos',
+    '--scope-description',
+    'photos:write=Add photos to your library',
+    '--database',
+    database,
   ]);
-  if (!created?.introspection_credentials?.client_secret) throw new Error('gatehouse resources create --json printed no introspection credentials');
+  if (!created?.introspection_credentials?.client_secret)
+    throw new Error('gatehouse resources create --json printed no introspection credentials');
   writeFileSync(credentialsFile, `${JSON.stringify(created, null, 2)}\n`, { mode: 0o600 });
   return created.introspection_credentials;
 }
@@ -213,13 +227,19 @@ export async function ensureMcpResource(uri, database) {
   const resources = await gatehouseJson(['resources', 'list', '--database', database]);
   if (Array.isArray(resources) && resources.some((r) => r.uri === uri)) return false;
   await gatehouseJson([
-    'resources', 'create',
-    '--uri', uri,
-    '--name', 'Demo MCP server',
-    '--scope', DEMO_MCP_SCOPE,
-    '--scope-description', `${DEMO_MCP_SCOPE}=Use the tools of the demo MCP server`,
+    'resources',
+    'create',
+    '--uri',
+    uri,
+    '--name',
+    'Demo MCP server',
+    '--scope',
+    DEMO_MCP_SCOPE,
+    '--scope-description',
+    `${DEMO_MCP_SCOPE}=Use the tools of the demo MCP server`,
     '--no-introspection',
-    '--database', database,
+    '--database',
+    database,
   ]);
   return true;
 }
@@ -273,11 +293,7 @@ function startChild(name, script, args, env, log) {
     });
     part.exitPromise.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(
-        new Error(
-          `${name} exited (${signal ?? `code ${code}`}) before it was ready. Last output:\n  ${recent.join('\n  ')}`,
-        ),
-      );
+      reject(new Error(`${name} exited (${signal ?? `code ${code}`}) before it was ready. Last output:\n  ${recent.join('\n  ')}`));
     });
   });
   part.ready.catch(() => {});

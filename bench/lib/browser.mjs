@@ -30,7 +30,9 @@ export class Browser {
       const i = pair.indexOf('=');
       const name = pair.slice(0, i).trim();
       const value = pair.slice(i + 1).trim();
-      const expired = attrs.some((a) => /^\s*max-age=0\s*$/i.test(a) || (/^\s*expires=/i.test(a) && Date.parse(a.split('=')[1]) < Date.now()));
+      const expired = attrs.some(
+        (a) => /^\s*max-age=0\s*$/i.test(a) || (/^\s*expires=/i.test(a) && Date.parse(a.split('=')[1]) < Date.now()),
+      );
       if (value === '' || expired) this.jar.delete(name);
       else this.jar.set(name, value);
     }
@@ -42,7 +44,8 @@ export class Browser {
     let next = path;
     for (let i = 0; i < limit; i++) {
       const r = await this.request(next);
-      if (r.status < 300 || r.status >= 400 || !r.location) throw new Error(`expected a redirect from ${next}, got ${r.status}: ${r.text.slice(0, 300)}`);
+      if (r.status < 300 || r.status >= 400 || !r.location)
+        throw new Error(`expected a redirect from ${next}, got ${r.status}: ${r.text.slice(0, 300)}`);
       if (r.location.startsWith(REDIRECT_URI)) return r.location;
       next = new URL(r.location, new URL(next, this.base)).toString();
     }
@@ -67,16 +70,26 @@ export const PEER_SCOPE = 'openid api:read'; // the peer drops offline_access wi
 
 export function gatehouseAuthorizePath(clientId) {
   const q = new URLSearchParams({
-    response_type: 'code', client_id: clientId, redirect_uri: REDIRECT_URI, scope: GATEHOUSE_SCOPE, state: 'bench-state',
-    code_challenge: CHALLENGE, code_challenge_method: 'S256',
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: REDIRECT_URI,
+    scope: GATEHOUSE_SCOPE,
+    state: 'bench-state',
+    code_challenge: CHALLENGE,
+    code_challenge_method: 'S256',
   });
   return `/authorize?${q}`;
 }
 
 export function peerAuthorizePath(authPath, clientId, { resource = true } = {}) {
   const q = new URLSearchParams({
-    response_type: 'code', client_id: clientId, redirect_uri: REDIRECT_URI, scope: PEER_SCOPE, state: 'bench-state',
-    code_challenge: CHALLENGE, code_challenge_method: 'S256',
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: REDIRECT_URI,
+    scope: PEER_SCOPE,
+    state: 'bench-state',
+    code_challenge: CHALLENGE,
+    code_challenge_method: 'S256',
   });
   if (resource) q.set('resource', RESOURCE);
   return `${authPath}?${q}`;
@@ -92,13 +105,20 @@ export async function gatehouseSignIn(browser, clientId, { username, password, t
   if (start.status !== 303) throw new Error(`authorize answered ${start.status}: ${start.text.slice(0, 300)}`);
   const page = await browser.request(start.location);
   const t0 = process.hrtime.bigint();
-  const login = await browser.request(`${start.location}/login`, { method: 'POST', form: { csrf_token: csrfOf(page.text), username, password } });
+  const login = await browser.request(`${start.location}/login`, {
+    method: 'POST',
+    form: { csrf_token: csrfOf(page.text), username, password },
+  });
   timeLogin?.(Number(process.hrtime.bigint() - t0) / 1e6);
   if (login.status !== 303) throw new Error(`login answered ${login.status}: ${login.text.slice(0, 300)}`);
   if (login.location.startsWith(REDIRECT_URI)) return login.location;
   const consent = await browser.request(login.location);
-  const done = await browser.request(`${login.location}/consent`, { method: 'POST', form: { csrf_token: csrfOf(consent.text), decision: 'allow' } });
-  if (done.status !== 303 || !done.location.startsWith(REDIRECT_URI)) throw new Error(`consent answered ${done.status}: ${done.text.slice(0, 300)}`);
+  const done = await browser.request(`${login.location}/consent`, {
+    method: 'POST',
+    form: { csrf_token: csrfOf(consent.text), decision: 'allow' },
+  });
+  if (done.status !== 303 || !done.location.startsWith(REDIRECT_URI))
+    throw new Error(`consent answered ${done.status}: ${done.text.slice(0, 300)}`);
   return done.location;
 }
 

@@ -15,16 +15,33 @@ export const LOAD_GENERATOR = HAS_WRK ? 'wrk' : 'autocannon';
  * Returns { rps, p50_ms, p99_ms, requests, errors, flows, flows_per_s, exhausted, seconds }.
  */
 export async function load(baseUrl, spec, { seconds, connections }) {
-  const args = Object.entries(spec).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`);
+  const args = Object.entries(spec)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`);
   let out;
   if (HAS_WRK) {
-    const [cmd, argv] = pinned(LOAD_CORE, 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', SCRIPT, baseUrl, '--', ...args]);
+    const [cmd, argv] = pinned(LOAD_CORE, 'wrk', [
+      '-t1',
+      `-c${connections}`,
+      `-d${seconds}s`,
+      '--timeout',
+      '5s',
+      '-s',
+      SCRIPT,
+      baseUrl,
+      '--',
+      ...args,
+    ]);
     out = await run(cmd, argv, { timeoutMs: (seconds + 30) * 1000 });
   } else {
     const [cmd, argv] = pinned(LOAD_CORE, process.execPath, [WORKER, baseUrl, String(seconds), String(connections), ...args]);
     out = await run(cmd, argv, { timeoutMs: (seconds + 30) * 1000 });
   }
-  const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  const line = out
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{'));
   if (!line) throw new Error(`no result from the load generator: ${out.slice(-500)}`);
   const r = JSON.parse(line);
   const secs = r.duration_us / 1e6;

@@ -20,13 +20,27 @@ export async function setupGatehouse(databaseUrl) {
   try {
     const t = now();
     await storage.users.create({
-      id: USER_ID, username: USERNAME, passwordHash: await hashPassword(PASSWORD), email: 'alice@example.com',
-      name: 'Alice Bench', claims: {}, disabled: false, createdAt: t, updatedAt: t,
+      id: USER_ID,
+      username: USERNAME,
+      passwordHash: await hashPassword(PASSWORD),
+      email: 'alice@example.com',
+      name: 'Alice Bench',
+      claims: {},
+      disabled: false,
+      createdAt: t,
+      updatedAt: t,
     });
-    const { client, clientSecret } = await registerClient(storage.clients, {
-      clientName: 'Bench client', redirectUris: [REDIRECT_URI], grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
-      scope: GATEHOUSE_SCOPE, idTokenSignedResponseAlg: 'ES256',
-    }, t);
+    const { client, clientSecret } = await registerClient(
+      storage.clients,
+      {
+        clientName: 'Bench client',
+        redirectUris: [REDIRECT_URI],
+        grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
+        scope: GATEHOUSE_SCOPE,
+        idTokenSignedResponseAlg: 'ES256',
+      },
+      t,
+    );
     return { clientId: client.clientId, clientSecret };
   } finally {
     await storage.close();
@@ -41,13 +55,30 @@ function usableTokens(clientId, count) {
   for (let i = 0; i < count; i++) {
     const token = randomBytes(32).toString('base64url');
     raw.push(token);
-    rows.push([sha256(token), randomBytes(16).toString('base64url'), clientId, USER_ID, GATEHOUSE_SCOPE, t, null, t, t + 30 * 86400, t + 14 * 86400, null, null, randomBytes(16).toString('base64url'), t + 600]);
+    rows.push([
+      sha256(token),
+      randomBytes(16).toString('base64url'),
+      clientId,
+      USER_ID,
+      GATEHOUSE_SCOPE,
+      t,
+      null,
+      t,
+      t + 30 * 86400,
+      t + 14 * 86400,
+      null,
+      null,
+      randomBytes(16).toString('base64url'),
+      t + 600,
+    ]);
   }
   return { raw, rows };
 }
 
-const RT_COLUMNS = 'token_hash, family_id, client_id, user_id, scope, auth_time, sid, created_at, expires_at, idle_expires_at, rotated_at, revoked_at, access_token_jti, access_token_expires_at';
-const CLIENT_COLUMNS = 'client_id, client_secret_hash, client_name, redirect_uris, grant_types, scope, token_endpoint_auth_method, is_public, metadata, created_at';
+const RT_COLUMNS =
+  'token_hash, family_id, client_id, user_id, scope, auth_time, sid, created_at, expires_at, idle_expires_at, rotated_at, revoked_at, access_token_jti, access_token_expires_at';
+const CLIENT_COLUMNS =
+  'client_id, client_secret_hash, client_name, redirect_uris, grant_types, scope, token_endpoint_auth_method, is_public, metadata, created_at';
 
 /**
  * Seeds `fillers` further live refresh tokens (other users, other clients) and `clients` further
@@ -64,24 +95,34 @@ export async function seedTokens(databaseUrl, clientId, { usable, fillers = 0, c
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     try {
-      const insert = db.prepare(`INSERT INTO refresh_tokens (${RT_COLUMNS}) VALUES (${RT_COLUMNS.split(',').map(() => '?').join(', ')})`);
+      const insert = db.prepare(
+        `INSERT INTO refresh_tokens (${RT_COLUMNS}) VALUES (${RT_COLUMNS.split(',')
+          .map(() => '?')
+          .join(', ')})`,
+      );
       // Secondary indexes are dropped for the bulk insert and rebuilt after it, from their own definitions.
-      const indexes = fillers > 0 ? db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'refresh_tokens' AND sql IS NOT NULL").all() : [];
+      const indexes =
+        fillers > 0
+          ? db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'refresh_tokens' AND sql IS NOT NULL").all()
+          : [];
       db.transaction(() => {
         for (const ix of indexes) db.exec(`DROP INDEX ${ix.name}`);
         for (const r of rows) insert.run(...r);
         if (clients > 0) {
-          db.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+          db.prepare(
+            `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
             INSERT INTO clients (${CLIENT_COLUMNS})
             SELECT 'filler-client-' || i, substr(hex(randomblob(22)), 1, 43), 'Filler ' || i, '["https://app.example/cb"]',
-              '["authorization_code","refresh_token","client_credentials"]', ?, 'client_secret_basic', 0, '{}', ? FROM n`).run(clients, scope, t);
+              '["authorization_code","refresh_token","client_credentials"]', ?, 'client_secret_basic', 0, '{}', ? FROM n`,
+          ).run(clients, scope, t);
         }
         if (fillers > 0) {
-          db.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+          db.prepare(
+            `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
             INSERT INTO refresh_tokens (${RT_COLUMNS})
             SELECT substr(hex(randomblob(22)), 1, 43), substr(hex(randomblob(11)), 1, 22), 'filler-client-' || (i % ?),
-              'filler-user-' || (i % 200000), ?, ?, NULL, ?, ?, ?, NULL, NULL, substr(hex(randomblob(11)), 1, 22), ? FROM n`)
-            .run(fillers, spread, scope, t, t, t + 30 * 86400, t + 14 * 86400, t + 600);
+              'filler-user-' || (i % 200000), ?, ?, NULL, ?, ?, ?, NULL, NULL, substr(hex(randomblob(11)), 1, 22), ? FROM n`,
+          ).run(fillers, spread, scope, t, t, t + 30 * 86400, t + 14 * 86400, t + 600);
         }
         for (const ix of indexes) db.exec(ix.sql);
       })();
@@ -94,9 +135,14 @@ export async function seedTokens(databaseUrl, clientId, { usable, fillers = 0, c
   await client.connect();
   try {
     await client.query('BEGIN');
-    const indexes = fillers > 0
-      ? (await client.query("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'refresh_tokens' AND indexname NOT LIKE '%_pkey'")).rows
-      : [];
+    const indexes =
+      fillers > 0
+        ? (
+            await client.query(
+              "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'refresh_tokens' AND indexname NOT LIKE '%_pkey'",
+            )
+          ).rows
+        : [];
     for (const ix of indexes) await client.query(`DROP INDEX ${ix.indexname}`);
     const width = rows[0]?.length ?? 14;
     for (let i = 0; i < rows.length; i += 1000) {
@@ -105,15 +151,21 @@ export async function seedTokens(databaseUrl, clientId, { usable, fillers = 0, c
       await client.query(`INSERT INTO refresh_tokens (${RT_COLUMNS}) VALUES ${values}`, chunk.flat());
     }
     if (clients > 0) {
-      await client.query(`INSERT INTO clients (${CLIENT_COLUMNS})
+      await client.query(
+        `INSERT INTO clients (${CLIENT_COLUMNS})
         SELECT 'filler-client-' || g, substr(md5(random()::text) || md5(random()::text), 1, 43), 'Filler ' || g, '["https://app.example/cb"]',
-          '["authorization_code","refresh_token","client_credentials"]', $2, 'client_secret_basic', 0, '{}', $3 FROM generate_series(1, $1) g`, [clients, scope, t]);
+          '["authorization_code","refresh_token","client_credentials"]', $2, 'client_secret_basic', 0, '{}', $3 FROM generate_series(1, $1) g`,
+        [clients, scope, t],
+      );
     }
     if (fillers > 0) {
-      await client.query(`INSERT INTO refresh_tokens (${RT_COLUMNS})
+      await client.query(
+        `INSERT INTO refresh_tokens (${RT_COLUMNS})
         SELECT substr(md5(random()::text) || md5(random()::text), 1, 43), substr(md5(random()::text), 1, 22), 'filler-client-' || (g % $2),
           'filler-user-' || (g % 200000), $3, $4, NULL, $4, $5, $6, NULL, NULL, substr(md5(random()::text), 1, 22), $7
-        FROM generate_series(1, $1) g`, [fillers, spread, scope, t, t + 30 * 86400, t + 14 * 86400, t + 600]);
+        FROM generate_series(1, $1) g`,
+        [fillers, spread, scope, t, t + 30 * 86400, t + 14 * 86400, t + 600],
+      );
     }
     for (const ix of indexes) await client.query(ix.indexdef);
     await client.query('COMMIT');

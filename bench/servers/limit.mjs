@@ -13,10 +13,18 @@ const issuer = 'http://127.0.0.1:9000';
 
 function jwt() {
   const now = Math.floor(Date.now() / 1000);
-  const payload = b64(JSON.stringify({
-    iss: issuer, sub: 'AbCdEfGhIjKlMnOpQrStUv', aud: 'https://api.bench.example', exp: now + 600, iat: now,
-    jti: randomBytes(16).toString('base64url'), client_id: 'AbCdEfGhIjKlMnOpQrStUv', scope: 'api:read',
-  }));
+  const payload = b64(
+    JSON.stringify({
+      iss: issuer,
+      sub: 'AbCdEfGhIjKlMnOpQrStUv',
+      aud: 'https://api.bench.example',
+      exp: now + 600,
+      iat: now,
+      jti: randomBytes(16).toString('base64url'),
+      client_id: 'AbCdEfGhIjKlMnOpQrStUv',
+      scope: 'api:read',
+    }),
+  );
   const input = `${header}.${payload}`;
   const signature = sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' });
   return `${input}.${signature.toString('base64url')}`;

@@ -18,8 +18,12 @@ import Provider from 'oidc-provider';
 
 const { values: opt } = parseArgs({
   options: {
-    db: { type: 'string' }, 'client-id': { type: 'string' }, 'client-secret': { type: 'string' },
-    'redirect-uri': { type: 'string' }, resource: { type: 'string' }, account: { type: 'string' },
+    db: { type: 'string' },
+    'client-id': { type: 'string' },
+    'client-secret': { type: 'string' },
+    'redirect-uri': { type: 'string' },
+    resource: { type: 'string' },
+    account: { type: 'string' },
   },
 });
 
@@ -52,17 +56,38 @@ function row(r) {
   return payload;
 }
 class SqliteAdapter {
-  constructor(model) { this.model = model; }
-  async upsert(id, payload, expiresIn) {
-    st.upsert.run(this.model, id, JSON.stringify(payload), payload.grantId ?? null, payload.userCode ?? null,
-      payload.uid ?? null, expiresIn ? now() + expiresIn : null);
+  constructor(model) {
+    this.model = model;
   }
-  async find(id) { return row(st.find.get(this.model, id)); }
-  async findByUid(uid) { return row(st.findByUid.get(this.model, uid)); }
-  async findByUserCode(userCode) { return row(st.findByUserCode.get(this.model, userCode)); }
-  async consume(id) { st.consume.run(now(), this.model, id); }
-  async destroy(id) { st.destroy.run(this.model, id); }
-  async revokeByGrantId(grantId) { st.revokeByGrantId.run(grantId); }
+  async upsert(id, payload, expiresIn) {
+    st.upsert.run(
+      this.model,
+      id,
+      JSON.stringify(payload),
+      payload.grantId ?? null,
+      payload.userCode ?? null,
+      payload.uid ?? null,
+      expiresIn ? now() + expiresIn : null,
+    );
+  }
+  async find(id) {
+    return row(st.find.get(this.model, id));
+  }
+  async findByUid(uid) {
+    return row(st.findByUid.get(this.model, uid));
+  }
+  async findByUserCode(userCode) {
+    return row(st.findByUserCode.get(this.model, userCode));
+  }
+  async consume(id) {
+    st.consume.run(now(), this.model, id);
+  }
+  async destroy(id) {
+    st.destroy.run(this.model, id);
+  }
+  async revokeByGrantId(grantId) {
+    st.revokeByGrantId.run(grantId);
+  }
 }
 
 // --- keys ----------------------------------------------------------------------------------------
@@ -82,16 +107,18 @@ const resource = opt.resource;
 
 const provider = new Provider(issuer, {
   adapter: SqliteAdapter,
-  clients: [{
-    client_id: opt['client-id'],
-    client_secret: opt['client-secret'],
-    redirect_uris: [opt['redirect-uri']],
-    grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
-    response_types: ['code'],
-    token_endpoint_auth_method: 'client_secret_basic',
-    id_token_signed_response_alg: 'ES256',
-    scope: 'openid offline_access api:read',
-  }],
+  clients: [
+    {
+      client_id: opt['client-id'],
+      client_secret: opt['client-secret'],
+      redirect_uris: [opt['redirect-uri']],
+      grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'ES256',
+      scope: 'openid offline_access api:read',
+    },
+  ],
   jwks: { keys },
   cookies: { keys: ['bench-cookie-key-0123456789abcdef0123456789abcdef'] },
   findAccount: async (_ctx, sub) => ({
@@ -120,8 +147,14 @@ const provider = new Provider(issuer, {
   rotateRefreshToken: true,
   expiresWithSession: async () => false,
   ttl: {
-    AccessToken: 600, AuthorizationCode: 600, ClientCredentials: 600, IdToken: 3600, Interaction: 600,
-    Session: 86400, Grant: 30 * 86400, RefreshToken: 30 * 86400,
+    AccessToken: 600,
+    AuthorizationCode: 600,
+    ClientCredentials: 600,
+    IdToken: 3600,
+    Interaction: 600,
+    Session: 86400,
+    Grant: 30 * 86400,
+    RefreshToken: 30 * 86400,
   },
   loadExistingGrant: async (ctx) => {
     const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
@@ -136,7 +169,8 @@ async function interaction(req, res) {
     return provider.interactionFinished(req, res, { login: { accountId: opt.account } }, { mergeWithLastSubmission: false });
   }
   if (process.env.BENCH_DEBUG) console.error(JSON.stringify(details.prompt));
-  const grant = details.grantId ? await provider.Grant.find(details.grantId)
+  const grant = details.grantId
+    ? await provider.Grant.find(details.grantId)
     : new provider.Grant({ accountId: details.session.accountId, clientId: details.params.client_id });
   grant.addOIDCScope('openid offline_access api:read');
   if (resource) grant.addResourceScope(resource, 'api:read');

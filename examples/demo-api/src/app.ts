@@ -78,9 +78,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     bearerMethodsSupported: ['header'],
     resourceName: 'Gatehouse demo photos API',
   });
-  app.get(new URL(metadataUrl).pathname, async (_request, reply) =>
-    reply.header('cache-control', 'public, max-age=300').send(metadata),
-  );
+  app.get(new URL(metadataUrl).pathname, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(metadata));
 
   app.register(async (api) => {
     api.get(
@@ -145,7 +143,10 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       async (request, reply) => {
         try {
           const photo = store.add(request.accessToken!.sub, request.body);
-          return reply.code(201).header('location', `/photos/${encodeURIComponent(photo.id)}`).send(photo);
+          return reply
+            .code(201)
+            .header('location', `/photos/${encodeURIComponent(photo.id)}`)
+            .send(photo);
         } catch (error) {
           if (error instanceof LibraryFullError) return reply.code(409).send({ error: 'library_full' });
           throw error;

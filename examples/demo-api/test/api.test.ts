@@ -36,7 +36,10 @@ test('GET /photos with photos:read lists the seeded photos of the token subject'
   for (const photo of photos) {
     assert.ok(photo.title.length > 0);
     assert.match(photo.thumbnail, /^data:image\/svg\+xml;base64,[A-Za-z0-9+/]+=*$/);
-    assert.match(Buffer.from(photo.thumbnail.split(',')[1] ?? '', 'base64').toString(), /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.match(
+      Buffer.from(photo.thumbnail.split(',')[1] ?? '', 'base64').toString(),
+      /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/,
+    );
   }
 });
 
@@ -67,7 +70,7 @@ test('POST /photos needs photos:write: read-only tokens are refused', async () =
   assert.match(response.headers['www-authenticate'] as string, /error="insufficient_scope"/);
 });
 
-test('POST /photos with photos:write adds a photo to the subject\'s library only', async () => {
+test("POST /photos with photos:write adds a photo to the subject's library only", async () => {
   const writer = issuer.accessToken({ sub: 'user-writer', scope: 'photos:read photos:write' });
   const created = await app.inject({
     method: 'POST',
@@ -111,11 +114,14 @@ const rejected: Array<[string, () => string]> = [
   ['an expired token', () => issuer.accessToken({ iat: Math.floor(Date.now() / 1000) - 3600, exp: Math.floor(Date.now() / 1000) - 600 })],
   ['a token signed by a key that is not in the JWKS', () => issuer.accessToken({}, { key: issuer.strangerKey })],
   ['an ID token (typ JWT) presented as an access token', () => issuer.accessToken({}, { typ: 'JWT' })],
-  ['a token with a tampered payload', () => {
-    const [h, , s] = issuer.accessToken().split('.');
-    const forged = Buffer.from(JSON.stringify({ sub: 'admin', scope: 'photos:write' })).toString('base64url');
-    return `${h}.${forged}.${s}`;
-  }],
+  [
+    'a token with a tampered payload',
+    () => {
+      const [h, , s] = issuer.accessToken().split('.');
+      const forged = Buffer.from(JSON.stringify({ sub: 'admin', scope: 'photos:write' })).toString('base64url');
+      return `${h}.${forged}.${s}`;
+    },
+  ],
 ];
 for (const [name, token] of rejected) {
   test(`${name} is refused with 401 invalid_token`, async () => {

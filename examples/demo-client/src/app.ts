@@ -9,34 +9,16 @@ import helmet from '@fastify/helmet';
 import * as client from 'openid-client';
 import { DEFAULT_SCOPE, isLoopbackUrl, type ClientAppOptions } from './config.js';
 import { SessionStore, type Session, type TokenSet } from './session-store.js';
-import {
-  SessionEndedError,
-  isInvalidGrant,
-  lazyDiscovery,
-  startLogin,
-  tokenSetFrom,
-} from './oidc.js';
+import { SessionEndedError, isInvalidGrant, lazyDiscovery, startLogin, tokenSetFrom } from './oidc.js';
 import { ApiError, getJson, type Photo, type WhoAmI } from './photos-api.js';
-import {
-  dashboardPage,
-  deniedPage,
-  errorPage,
-  forbiddenPage,
-  notFoundPage,
-  welcomePage,
-  type HomeNotice,
-} from './views/pages.js';
+import { dashboardPage, deniedPage, errorPage, forbiddenPage, notFoundPage, welcomePage, type HomeNotice } from './views/pages.js';
 
 export const SESSION_COOKIE = 'photo_printer_session';
 
 const STYLESHEET = readFileSync(new URL('../../public/style.css', import.meta.url), 'utf8');
 
 function htmlReply(reply: FastifyReply, status: number, body: string): FastifyReply {
-  return reply
-    .status(status)
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('cache-control', 'no-store')
-    .send(body);
+  return reply.status(status).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
 }
 
 function seeOther(reply: FastifyReply, location: string): FastifyReply {
@@ -203,26 +185,16 @@ export function buildClientApp(options: ClientAppOptions): FastifyInstance {
 
   // ---- routes -------------------------------------------------------------------------
   app.get('/static/style.css', async (_request, reply) =>
-    reply
-      .header('content-type', 'text/css; charset=utf-8')
-      .header('cache-control', 'public, max-age=300')
-      .send(STYLESHEET),
+    reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=300').send(STYLESHEET),
   );
 
   app.get('/', async (request, reply) => {
     const session = sessionOf(request);
     if (!session?.user || !session.tokens) {
       const notice = stringParam(request.query, 'notice');
-      return htmlReply(
-        reply,
-        200,
-        welcomePage(notice === 'session-ended' ? (notice as HomeNotice) : undefined),
-      );
+      return htmlReply(reply, 200, welcomePage(notice === 'session-ended' ? (notice as HomeNotice) : undefined));
     }
-    const [photos, me] = await Promise.allSettled([
-      callApi<{ photos: Photo[] }>(session, 'photos'),
-      callApi<WhoAmI>(session, 'me'),
-    ]);
+    const [photos, me] = await Promise.allSettled([callApi<{ photos: Photo[] }>(session, 'photos'), callApi<WhoAmI>(session, 'me')]);
     for (const result of [photos, me]) {
       if (result.status === 'rejected' && result.reason instanceof SessionEndedError) {
         request.log.info({ reason: result.reason.message }, 'session ended');
@@ -233,8 +205,7 @@ export function buildClientApp(options: ClientAppOptions): FastifyInstance {
     let photosError: string | undefined;
     if (photos.status === 'rejected') {
       request.log.warn({ err: photos.reason }, 'photos API call failed');
-      photosError =
-        photos.reason instanceof ApiError ? `${photos.reason.message}.` : 'The photos service is not reachable.';
+      photosError = photos.reason instanceof ApiError ? `${photos.reason.message}.` : 'The photos service is not reachable.';
     }
     const tokens = session.tokens;
     return htmlReply(
@@ -377,9 +348,9 @@ export function buildClientApp(options: ClientAppOptions): FastifyInstance {
     const metadata = config.serverMetadata();
     if (tokens.refreshToken && metadata.revocation_endpoint) {
       // RFC 7009: the grant ends with the session; best effort.
-      await client.tokenRevocation(config, tokens.refreshToken, { token_type_hint: 'refresh_token' }).catch(
-        (error: unknown) => request.log.warn({ err: error }, 'refresh token revocation failed'),
-      );
+      await client
+        .tokenRevocation(config, tokens.refreshToken, { token_type_hint: 'refresh_token' })
+        .catch((error: unknown) => request.log.warn({ err: error }, 'refresh token revocation failed'));
     }
     if (metadata.end_session_endpoint && tokens.idToken) {
       // OpenID Connect RP-Initiated Logout 1.0.

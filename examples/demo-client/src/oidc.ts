@@ -33,13 +33,10 @@ export async function discoverIssuer(options: ClientAppOptions): Promise<client.
   if (insecure && !isLoopbackUrl(issuer)) {
     throw new Error(`refusing a plain-http issuer that is not loopback: ${options.issuer}`);
   }
-  return client.discovery(
-    issuer,
-    options.clientId,
-    undefined,
-    client.ClientSecretBasic(options.clientSecret),
-    { execute: insecure ? [client.allowInsecureRequests] : [], timeout: 10 },
-  );
+  return client.discovery(issuer, options.clientId, undefined, client.ClientSecretBasic(options.clientSecret), {
+    execute: insecure ? [client.allowInsecureRequests] : [],
+    timeout: 10,
+  });
 }
 
 export async function startLogin(

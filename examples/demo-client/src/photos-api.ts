@@ -48,11 +48,7 @@ export async function getJson<T>(apiUrl: string, path: string, accessToken: stri
   if (!response.ok) {
     const bearerError = bearerErrorOf(response.headers.get('www-authenticate'));
     await response.body?.cancel();
-    throw new ApiError(
-      response.status,
-      bearerError,
-      `the photos API answered ${response.status}${bearerError ? ` (${bearerError})` : ''}`,
-    );
+    throw new ApiError(response.status, bearerError, `the photos API answered ${response.status}${bearerError ? ` (${bearerError})` : ''}`);
   }
   return (await response.json()) as T;
 }

@@ -53,15 +53,7 @@ export class SessionStore {
   readonly #maxSessions: number;
   #sweeper: NodeJS.Timeout | undefined;
 
-  constructor({
-    ttlMs,
-    maxSessions = DEFAULT_MAX_SESSIONS,
-    now = Date.now,
-  }: {
-    ttlMs: number;
-    maxSessions?: number;
-    now?: () => number;
-  }) {
+  constructor({ ttlMs, maxSessions = DEFAULT_MAX_SESSIONS, now = Date.now }: { ttlMs: number; maxSessions?: number; now?: () => number }) {
     this.#ttlMs = ttlMs;
     this.#maxSessions = maxSessions;
     this.#now = now;

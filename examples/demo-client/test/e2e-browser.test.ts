@@ -65,9 +65,7 @@ function requireChromium(): void {
 function demo(): Promise<RunningDemo> {
   demoPromise ??= (async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
-    const { startDemo, runGatehouse } = (await import(
-      pathToFileURL(join(ROOT, 'scripts/start-demo.mjs')).href
-    )) as StartDemoModule;
+    const { startDemo, runGatehouse } = (await import(pathToFileURL(join(ROOT, 'scripts/start-demo.mjs')).href)) as StartDemoModule;
     const running = await startDemo({
       dataDir,
       serverPort: 0,
@@ -77,12 +75,17 @@ function demo(): Promise<RunningDemo> {
     });
     const bob = await runGatehouse(
       [
-        'users', 'create',
-        '--username', SECOND_USER.username,
+        'users',
+        'create',
+        '--username',
+        SECOND_USER.username,
         '--password-stdin',
-        '--email', SECOND_USER.email,
-        '--name', SECOND_USER.name,
-        '--database', running.database,
+        '--email',
+        SECOND_USER.email,
+        '--name',
+        SECOND_USER.name,
+        '--database',
+        running.database,
         '--json',
       ],
       { input: SECOND_USER.password },
@@ -149,7 +152,11 @@ async function logIn(page: Page, running: RunningDemo, username: string, passwor
   ]);
   if (response.status() >= 400) {
     await page.waitForLoadState('load');
-    const heading = await page.locator('h1').first().textContent().catch(() => '');
+    const heading = await page
+      .locator('h1')
+      .first()
+      .textContent()
+      .catch(() => '');
     const origin = await response.request().headerValue('origin');
     assert.fail(`Gatehouse refused the login form: HTTP ${response.status()} "${heading}" (the browser sent Origin: ${origin})`);
   }
@@ -204,7 +211,10 @@ test('a user connects Photo Printer, logs in at Gatehouse, allows access and see
     // ignore ports: Gatehouse's own cookies on 127.0.0.1 are in the same jar, under their names.)
     const cookies = await context.cookies(running.clientUrl);
     const ours = cookies.filter((c) => !c.name.startsWith('gatehouse.') && !c.name.startsWith('__Host-gatehouse.'));
-    assert.deepEqual(ours.map((c) => c.name), ['photo_printer_session']);
+    assert.deepEqual(
+      ours.map((c) => c.name),
+      ['photo_printer_session'],
+    );
     assert.equal(ours[0]?.httpOnly, true);
     assert.equal(ours[0]?.sameSite, 'Lax');
     for (const cookie of cookies) assert.doesNotMatch(cookie.value, /^eyJ/, `${cookie.name} holds no JWT`);

@@ -109,7 +109,9 @@ test('a successful callback redeems the code with the PKCE verifier and client_s
 
   const exchange = op.tokenRequests.find((r) => r.grantType === 'authorization_code');
   assert.ok(exchange);
-  const challenge = createHash('sha256').update(exchange.codeVerifier ?? '').digest('base64url');
+  const challenge = createHash('sha256')
+    .update(exchange.codeVerifier ?? '')
+    .digest('base64url');
   assert.equal(challenge, authorizationUrl.searchParams.get('code_challenge'));
   assert.match(exchange.authorization ?? '', /^Basic /);
 

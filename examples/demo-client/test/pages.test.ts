@@ -32,8 +32,10 @@ test('escapeHtml escapes the five HTML-significant characters', () => {
 
 test('html templates escape interpolated values but not nested templates or raw()', () => {
   const inner = html`<b>${'<i>'}</b>`;
-  assert.equal(html`<p>${inner}${raw('<br>')}${'"x"'}${['<', '>']}${undefined}${false}</p>`.value,
-    '<p><b>&lt;i&gt;</b><br>&quot;x&quot;&lt;&gt;</p>');
+  assert.equal(
+    html`<p>${inner}${raw('<br>')}${'"x"'}${['<', '>']}${undefined}${false}</p>`.value,
+    '<p><b>&lt;i&gt;</b><br>&quot;x&quot;&lt;&gt;</p>',
+  );
 });
 
 test('the error page escapes every reflected value', () => {

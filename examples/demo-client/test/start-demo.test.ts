@@ -87,7 +87,10 @@ test('without its credentials file the demo client is replaced, never duplicated
   assert.equal(again.created, true);
   assert.notEqual(again.client.client_id, first.client.client_id);
   const clients = await listJson<{ client_id: string; client_name: string }>(mod, 'clients', database);
-  assert.deepEqual(clients.map((c) => c.client_id), [again.client.client_id]);
+  assert.deepEqual(
+    clients.map((c) => c.client_id),
+    [again.client.client_id],
+  );
 });
 
 test('a different redirect URI (another port) registers the client again', { timeout: 120_000 }, async (t) => {

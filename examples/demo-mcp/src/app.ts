@@ -38,7 +38,9 @@ export function mcpServerFor(token: AccessTokenClaims): McpServer {
     'whoami',
     { title: 'Who am I', description: 'Tells who the access token was issued to, for which client and with which scope.' },
     async () => ({
-      content: [{ type: 'text', text: JSON.stringify({ sub: token.sub, client_id: token.client_id, scope: token.scope ?? '', aud: token.aud }) }],
+      content: [
+        { type: 'text', text: JSON.stringify({ sub: token.sub, client_id: token.client_id, scope: token.scope ?? '', aud: token.aud }) },
+      ],
     }),
   );
   server.registerTool(
@@ -51,9 +53,11 @@ export function mcpServerFor(token: AccessTokenClaims): McpServer {
 
 export function buildMcpApp(options: McpAppOptions): Express {
   const resource = new URL(options.resource);
-  if (resource.pathname === '/' || resource.search || resource.hash) throw new TypeError('the resource must be a URL with a path (e.g. http://127.0.0.1:9200/mcp), without query or fragment');
+  if (resource.pathname === '/' || resource.search || resource.hash)
+    throw new TypeError('the resource must be a URL with a path (e.g. http://127.0.0.1:9200/mcp), without query or fragment');
   const metadataUrl = protectedResourceMetadataUrl(options.resource);
-  const verifier = options.verifier ?? createVerifier({ issuer: options.issuer, audience: options.resource, resourceMetadata: metadataUrl });
+  const verifier =
+    options.verifier ?? createVerifier({ issuer: options.issuer, audience: options.resource, resourceMetadata: metadataUrl });
   const app = express();
   app.disable('x-powered-by');
   app.use((_req, res, next) => {
@@ -96,12 +100,17 @@ export function buildMcpApp(options: McpAppOptions): Express {
   });
   // Stateless: no server-sent event stream and no session to delete (the token is still checked first).
   app.all(path, auth, (_req, res) => {
-    res.status(405).set('allow', 'POST').json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null });
+    res
+      .status(405)
+      .set('allow', 'POST')
+      .json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null });
   });
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return;
     const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
-    res.status(status >= 400 && status < 600 ? status : 500).json({ jsonrpc: '2.0', error: { code: -32603, message: status < 500 ? 'Bad request.' : 'Internal error.' }, id: null });
+    res
+      .status(status >= 400 && status < 600 ? status : 500)
+      .json({ jsonrpc: '2.0', error: { code: -32603, message: status < 500 ? 'Bad request.' : 'Internal error.' }, id: null });
   });
   return app;
 }

@@ -16,10 +16,13 @@ async function listening(t: { after(fn: () => Promise<void>): void }) {
   const resource = `http://127.0.0.1:${port}/mcp`;
   const server = buildMcpApp({ issuer: 'http://127.0.0.1:1', resource }).listen(port, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  t.after(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   return { resource, base: `http://127.0.0.1:${port}` };
 }
 
@@ -36,7 +39,11 @@ test('the MCP server publishes RFC 9728 metadata naming the authorization server
 test('without a token every method on /mcp is 401 with a challenge that points at the metadata', async (t) => {
   const { base } = await listening(t);
   for (const method of ['POST', 'GET', 'DELETE']) {
-    const res = await fetch(`${base}/mcp`, { method, headers: { 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{}' } : {}) });
+    const res = await fetch(`${base}/mcp`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(method === 'POST' ? { body: '{}' } : {}),
+    });
     assert.equal(res.status, 401, method);
     const challenge = res.headers.get('www-authenticate') ?? '';
     assert.match(challenge, /^Bearer /);

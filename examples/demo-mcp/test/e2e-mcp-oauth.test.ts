@@ -13,7 +13,17 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { OAuthClientMetadata } from '@modelcontextprotocol/sdk/shared/auth.js';
 import {
-  BUILT, documentHost, freePort, gatehouse, MemoryOAuthProvider, ROOT, ScriptedBrowser, selfSignedCertificate, startPart, tempDir, type Part,
+  BUILT,
+  documentHost,
+  freePort,
+  gatehouse,
+  MemoryOAuthProvider,
+  ROOT,
+  ScriptedBrowser,
+  selfSignedCertificate,
+  startPart,
+  tempDir,
+  type Part,
 } from './harness.js';
 
 const USER = { username: 'mia', password: 'mcp-demo-password-1' };
@@ -60,19 +70,80 @@ before(async () => {
     dir.remove();
   };
   try {
-    parts.push(await startPart('gatehouse', `${ROOT}/packages/server/bin/gatehouse.js`, ['serve', '--host', '127.0.0.1', '--port', String(gatehousePort), '--database', database], {
-      GATEHOUSE_LOG_LEVEL: 'warn',
-      // The named development opt-out: the metadata document host is on 127.0.0.1.
-      GATEHOUSE_FETCH_ALLOW_INSECURE_LOOPBACK_FOR_DEVELOPMENT: 'true',
-      // Trust the throw-away certificate of the document host (only in this process).
-      NODE_EXTRA_CA_CERTS: tls.certFile,
-    }));
+    parts.push(
+      await startPart(
+        'gatehouse',
+        `${ROOT}/packages/server/bin/gatehouse.js`,
+        ['serve', '--host', '127.0.0.1', '--port', String(gatehousePort), '--database', database],
+        {
+          GATEHOUSE_LOG_LEVEL: 'warn',
+          // The named development opt-out: the metadata document host is on 127.0.0.1.
+          GATEHOUSE_FETCH_ALLOW_INSECURE_LOOPBACK_FOR_DEVELOPMENT: 'true',
+          // Trust the throw-away certificate of the document host (only in this process).
+          NODE_EXTRA_CA_CERTS: tls.certFile,
+        },
+      ),
+    );
     gatehouse(['users', 'create', '--username', USER.username, '--password-stdin', '--database', database], USER.password);
-    gatehouse(['resources', 'create', '--uri', mcpUrl, '--name', 'Demo MCP server', '--scope', MCP_SCOPE, '--scope-description', `${MCP_SCOPE}=Use the demo MCP server's tools`, '--no-introspection', '--database', database]);
-    gatehouse(['resources', 'create', '--uri', photosUrl, '--name', 'Photos API', '--scope', 'photos:read photos:write', '--no-introspection', '--database', database]);
-    const photosClient = gatehouse(['clients', 'create', '--name', 'Photos batch job', '--redirect-uri', 'https://batch.example/cb', '--grant-types', 'client_credentials', '--scope', 'photos:read', '--database', database]) as Env['photosClient'];
-    parts.push(await startPart('photos-api', BUILT.api, [], { DEMO_API_HOST: '127.0.0.1', DEMO_API_PORT: String(apiPort), DEMO_API_ISSUER: issuer, DEMO_API_RESOURCE: photosUrl, DEMO_API_LOG: 'off' }));
-    parts.push(await startPart('mcp', BUILT.mcp, [], { DEMO_MCP_HOST: '127.0.0.1', DEMO_MCP_PORT: String(mcpPort), DEMO_MCP_ISSUER: issuer, DEMO_MCP_RESOURCE: mcpUrl }));
+    gatehouse([
+      'resources',
+      'create',
+      '--uri',
+      mcpUrl,
+      '--name',
+      'Demo MCP server',
+      '--scope',
+      MCP_SCOPE,
+      '--scope-description',
+      `${MCP_SCOPE}=Use the demo MCP server's tools`,
+      '--no-introspection',
+      '--database',
+      database,
+    ]);
+    gatehouse([
+      'resources',
+      'create',
+      '--uri',
+      photosUrl,
+      '--name',
+      'Photos API',
+      '--scope',
+      'photos:read photos:write',
+      '--no-introspection',
+      '--database',
+      database,
+    ]);
+    const photosClient = gatehouse([
+      'clients',
+      'create',
+      '--name',
+      'Photos batch job',
+      '--redirect-uri',
+      'https://batch.example/cb',
+      '--grant-types',
+      'client_credentials',
+      '--scope',
+      'photos:read',
+      '--database',
+      database,
+    ]) as Env['photosClient'];
+    parts.push(
+      await startPart('photos-api', BUILT.api, [], {
+        DEMO_API_HOST: '127.0.0.1',
+        DEMO_API_PORT: String(apiPort),
+        DEMO_API_ISSUER: issuer,
+        DEMO_API_RESOURCE: photosUrl,
+        DEMO_API_LOG: 'off',
+      }),
+    );
+    parts.push(
+      await startPart('mcp', BUILT.mcp, [], {
+        DEMO_MCP_HOST: '127.0.0.1',
+        DEMO_MCP_PORT: String(mcpPort),
+        DEMO_MCP_ISSUER: issuer,
+        DEMO_MCP_RESOURCE: mcpUrl,
+      }),
+    );
     env = { issuer, mcpUrl, photosUrl, callback, docs, database, parts, cleanup, photosClient };
   } catch (error) {
     await cleanup();
@@ -167,14 +238,23 @@ test('CM-02 the MCP SDK client registers with a Client ID Metadata Document, sig
 });
 
 test('the MCP SDK client registers dynamically (RFC 7591) and calls a tool', async (t) => {
-  const discovery = (await (await fetch(`${env.issuer}/.well-known/oauth-authorization-server`)).json()) as { registration_endpoint?: string };
+  const discovery = (await (await fetch(`${env.issuer}/.well-known/oauth-authorization-server`)).json()) as {
+    registration_endpoint?: string;
+  };
   if (!discovery.registration_endpoint) {
     t.skip('NOT RUN: this Gatehouse has no registration_endpoint (RFC 7591) yet; the test runs once it does');
     return;
   }
   // Registration needs an initial access token unless the operator opened it (RFC 7591 §3); the
   // SDK sends none, so this test's fetch adds one (from the CLI of the contract) to registration requests.
-  const { initial_access_token: initialAccessToken } = gatehouse(['registration-tokens', 'create', '--uses', '5', '--database', env.database]) as { initial_access_token: string };
+  const { initial_access_token: initialAccessToken } = gatehouse([
+    'registration-tokens',
+    'create',
+    '--uses',
+    '5',
+    '--database',
+    env.database,
+  ]) as { initial_access_token: string };
   const registration = discovery.registration_endpoint;
   const fetchFn: typeof fetch = (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;

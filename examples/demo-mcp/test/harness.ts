@@ -42,10 +42,29 @@ export function tempDir(): { path: string; remove(): void } {
 export function selfSignedCertificate(dir: string): { keyFile: string; certFile: string; key: string; cert: string } {
   const keyFile = join(dir, 'key.pem');
   const certFile = join(dir, 'cert.pem');
-  const result = spawnSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile,
-    '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-  ], { encoding: 'utf8' });
+  const result = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { encoding: 'utf8' },
+  );
   if (result.status !== 0) throw new Error(`openssl failed: ${result.stderr}`);
   return { keyFile, certFile, key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') };
 }
@@ -60,7 +79,11 @@ export interface Part {
 
 /** Starts a long-running process and resolves once it prints `listening on URL`. */
 export function startPart(name: string, script: string, args: string[], env: Record<string, string>): Promise<Part> {
-  const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const stop = async (): Promise<void> => {
@@ -101,7 +124,10 @@ export function gatehouse(args: string[], input?: string): unknown {
 }
 
 /** An https server on 127.0.0.1 that serves JSON documents by path. */
-export async function documentHost(tls: { key: string; cert: string }, documents: (base: string) => Record<string, unknown>): Promise<{ base: string; hits: Map<string, number>; close(): Promise<void> }> {
+export async function documentHost(
+  tls: { key: string; cert: string },
+  documents: (base: string) => Record<string, unknown>,
+): Promise<{ base: string; hits: Map<string, number>; close(): Promise<void> }> {
   const hits = new Map<string, number>();
   let docs: Record<string, unknown> = {};
   const server: HttpsServer = createHttpsServer({ key: tls.key, cert: tls.cert }, (req, res) => {
@@ -110,7 +136,9 @@ export async function documentHost(tls: { key: string; cert: string }, documents
     const body = docs[path];
     if (body === undefined) return void res.writeHead(404).end();
     const text = JSON.stringify(body);
-    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60', 'content-length': Buffer.byteLength(text) }).end(text);
+    res
+      .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60', 'content-length': Buffer.byteLength(text) })
+      .end(text);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -118,10 +146,11 @@ export async function documentHost(tls: { key: string; cert: string }, documents
   return {
     base,
     hits,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -195,7 +224,8 @@ export class ScriptedBrowser {
       this.pages.push(html);
       const form = parseForm(html);
       const action = new URL(form.action, this.issuer).href;
-      if ('password' in form.fields) res = await this.request(action, { method: 'POST', form: { ...form.fields, username: user.username, password: user.password } });
+      if ('password' in form.fields)
+        res = await this.request(action, { method: 'POST', form: { ...form.fields, username: user.username, password: user.password } });
       else res = await this.request(action, { method: 'POST', form: { ...form.fields, decision } });
     }
     throw new Error('too many steps');

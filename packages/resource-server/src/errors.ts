@@ -6,12 +6,7 @@
 // sentence chosen by this library; whatever caused the failure (a jose error, a network error) is kept as
 // `cause` for logging and is never sent to the client.
 
-export type AccessTokenErrorCode =
-  | 'missing_token'
-  | 'invalid_request'
-  | 'invalid_token'
-  | 'insufficient_scope'
-  | 'temporarily_unavailable';
+export type AccessTokenErrorCode = 'missing_token' | 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
 
 /** What the `WWW-Authenticate` challenge says besides the error itself. */
 export interface ChallengeParameters {

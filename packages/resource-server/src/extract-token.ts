@@ -128,10 +128,7 @@ export async function extractAccessToken(input: Request | NodeRequestLike): Prom
     }
     return combine(fromHeader, fromBody);
   }
-  const fromHeader = tokenFromAuthorization(
-    headerValues(input.headers, 'authorization'),
-    countRawAuthorization(input.rawHeaders),
-  );
+  const fromHeader = tokenFromAuthorization(headerValues(input.headers, 'authorization'), countRawAuthorization(input.rawHeaders));
   const contentType = headerValues(input.headers, 'content-type')[0];
   const fromBody = isFormPost(input.method, contentType) ? tokenFromForm(formValues(input.body)) : undefined;
   return combine(fromHeader, fromBody);

@@ -174,10 +174,13 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     algorithms: checkAlgorithms(options.algorithms),
     leewaySeconds: seconds(options.leewaySeconds, 'leewaySeconds', DEFAULT_LEEWAY_SECONDS, { max: MAX_LEEWAY_SECONDS }),
     jwksRefetchIntervalMs:
-      seconds(options.jwksRefetchIntervalSeconds, 'jwksRefetchIntervalSeconds', DEFAULT_JWKS_REFETCH_INTERVAL_SECONDS, { max: 86_400 }) * 1000,
+      seconds(options.jwksRefetchIntervalSeconds, 'jwksRefetchIntervalSeconds', DEFAULT_JWKS_REFETCH_INTERVAL_SECONDS, { max: 86_400 }) *
+      1000,
     jwksCacheMaxAgeMs:
       seconds(options.jwksCacheMaxAgeSeconds, 'jwksCacheMaxAgeSeconds', DEFAULT_JWKS_CACHE_MAX_AGE_SECONDS, { max: 86_400 }) * 1000,
-    httpTimeoutMs: Math.ceil(seconds(options.httpTimeoutSeconds, 'httpTimeoutSeconds', DEFAULT_HTTP_TIMEOUT_SECONDS, { min: 0.001, max: 120 }) * 1000),
+    httpTimeoutMs: Math.ceil(
+      seconds(options.httpTimeoutSeconds, 'httpTimeoutSeconds', DEFAULT_HTTP_TIMEOUT_SECONDS, { min: 0.001, max: 120 }) * 1000,
+    ),
     introspection: checkIntrospection(options.introspection, allowInsecureRequests),
     realm,
     resourceMetadata:

@@ -86,16 +86,13 @@ describe('discovery', () => {
   });
 
   it('builds RFC 8414 and OpenID discovery URLs, also for an issuer with a path', () => {
-    assert.deepEqual(
-      discoveryUrls('https://as.example').map(String),
-      ['https://as.example/.well-known/oauth-authorization-server', 'https://as.example/.well-known/openid-configuration'],
-    );
-    assert.deepEqual(
-      discoveryUrls('https://as.example/tenant/a').map(String),
-      [
-        'https://as.example/.well-known/oauth-authorization-server/tenant/a',
-        'https://as.example/tenant/a/.well-known/openid-configuration',
-      ],
-    );
+    assert.deepEqual(discoveryUrls('https://as.example').map(String), [
+      'https://as.example/.well-known/oauth-authorization-server',
+      'https://as.example/.well-known/openid-configuration',
+    ]);
+    assert.deepEqual(discoveryUrls('https://as.example/tenant/a').map(String), [
+      'https://as.example/.well-known/oauth-authorization-server/tenant/a',
+      'https://as.example/tenant/a/.well-known/openid-configuration',
+    ]);
   });
 });

@@ -3,13 +3,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  createVerifier,
-  extractAccessToken,
-  InvalidRequestError,
-  MissingTokenError,
-  type AccessTokenVerifier,
-} from '../src/index.js';
+import { createVerifier, extractAccessToken, InvalidRequestError, MissingTokenError, type AccessTokenVerifier } from '../src/index.js';
 import { AUDIENCE, rejection, startAuthServer, type TestAuthServer } from './helpers.js';
 
 let as: TestAuthServer;
@@ -108,9 +102,7 @@ describe('form body and query', () => {
   it('BR-06 a body token only counts on a form-encoded POST', async () => {
     await assertMissing(verify({ method: 'GET', headers: form, body: { access_token: token } }));
     await assertMissing(verify({ method: 'POST', headers: { 'content-type': 'application/json' }, body: { access_token: token } }));
-    await assertMissing(
-      verify(new Request('http://api.test/', { method: 'PUT', headers: form, body: `access_token=${token}` })),
-    );
+    await assertMissing(verify(new Request('http://api.test/', { method: 'PUT', headers: form, body: `access_token=${token}` })));
   });
 
   it('BR-04 a token sent two ways (header and body) is invalid_request', async () => {

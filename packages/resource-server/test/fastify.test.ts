@@ -60,7 +60,10 @@ describe('Fastify plugin', () => {
   it('config.scopes [] requires a valid token and no particular scope', async (t) => {
     const app = await build(t);
     assert.equal((await app.inject({ url: '/me' })).statusCode, 401);
-    const response = await app.inject({ url: '/me', headers: { authorization: `Bearer ${await as.mint({ claims: { scope: undefined } })}` } });
+    const response = await app.inject({
+      url: '/me',
+      headers: { authorization: `Bearer ${await as.mint({ claims: { scope: undefined } })}` },
+    });
     assert.equal(response.statusCode, 200);
     assert.deepEqual(response.json(), { client: 'client-1' });
   });
@@ -146,7 +149,11 @@ describe('Fastify plugin', () => {
   });
 
   it('accepts a prepared verifier and exposes it as app.accessTokenVerifier', async (t) => {
-    const verifier = createVerifier({ issuer: as.issuer, audience: AUDIENCE, resourceMetadata: 'https://photos.example/.well-known/oauth-protected-resource' });
+    const verifier = createVerifier({
+      issuer: as.issuer,
+      audience: AUDIENCE,
+      resourceMetadata: 'https://photos.example/.well-known/oauth-protected-resource',
+    });
     const app = await build(t, { verifier });
     assert.equal(app.accessTokenVerifier, verifier);
     const response = await app.inject({ url: '/photos' });

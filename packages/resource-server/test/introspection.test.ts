@@ -54,10 +54,7 @@ describe('introspection mode', () => {
     assert.equal(claims.sub, 'carol');
     assert.equal('active' in claims, false);
     // id "rs a" and secret "p@ss:wörd/+" are form-urlencoded before base64: "rs+a:p%40ss%3Aw%C3%B6rd%2F%2B"
-    assert.equal(
-      as.lastIntrospection?.authorization,
-      `Basic ${Buffer.from('rs+a:p%40ss%3Aw%C3%B6rd%2F%2B').toString('base64')}`,
-    );
+    assert.equal(as.lastIntrospection?.authorization, `Basic ${Buffer.from('rs+a:p%40ss%3Aw%C3%B6rd%2F%2B').toString('base64')}`);
     assert.equal(as.lastIntrospection?.contentType, 'application/x-www-form-urlencoded');
     const body = new URLSearchParams(as.lastIntrospection?.body);
     assert.equal(body.get('token'), token);

@@ -4,13 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import {
-  AccessTokenError,
-  createVerifier,
-  InvalidTokenError,
-  MAX_TOKEN_LENGTH,
-  type AccessTokenVerifier,
-} from '../src/index.js';
+import { AccessTokenError, createVerifier, InvalidTokenError, MAX_TOKEN_LENGTH, type AccessTokenVerifier } from '../src/index.js';
 import {
   AUDIENCE,
   OTHER_AUDIENCE,

@@ -41,10 +41,7 @@ describe('RFC 9728 protected-resource metadata', () => {
   });
 
   it('§3.1 inserts the well-known path between host and path', () => {
-    assert.equal(
-      protectedResourceMetadataUrl('https://photos.example'),
-      'https://photos.example/.well-known/oauth-protected-resource',
-    );
+    assert.equal(protectedResourceMetadataUrl('https://photos.example'), 'https://photos.example/.well-known/oauth-protected-resource');
     assert.equal(
       protectedResourceMetadataUrl('https://photos.example/api/v1'),
       'https://photos.example/.well-known/oauth-protected-resource/api/v1',

@@ -28,7 +28,9 @@ after(() => as.close());
 describe('web-standard verifier', () => {
   it('returns the claims of a valid token', async () => {
     const response = await handler(
-      new Request('https://photos.example/api/photos', { headers: { authorization: `Bearer ${await as.mint({ claims: { sub: 'hana' } })}` } }),
+      new Request('https://photos.example/api/photos', {
+        headers: { authorization: `Bearer ${await as.mint({ claims: { sub: 'hana' } })}` },
+      }),
     );
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), { sub: 'hana' });

@@ -99,18 +99,29 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       const status = error.statusCode === 415 ? 400 : error.statusCode;
       const description =
-        status === 413 ? 'the request body is too large' : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported content type' : 'the request is malformed';
+        status === 413
+          ? 'the request body is too large'
+          : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? 'unsupported content type'
+            : 'the request is malformed';
       oauth = new OAuthError('invalid_request', description, { status });
       request.log.info({ error: 'invalid_request', detail: error.code }, 'request refused');
     } else if (isUnavailable(thrown)) {
       request.log.error({ err: error }, 'storage unavailable');
-      oauth = new OAuthError('temporarily_unavailable', 'the service is temporarily unavailable, try again shortly', { headers: { 'Retry-After': '5' } });
+      oauth = new OAuthError('temporarily_unavailable', 'the service is temporarily unavailable, try again shortly', {
+        headers: { 'Retry-After': '5' },
+      });
     } else {
       request.log.error({ err: error }, 'unhandled error');
       oauth = new OAuthError('server_error', 'the server could not complete the request');
     }
     if (browser) {
-      return sendErrorPage(reply.headers(oauth.headers), oauth.status, oauth.status >= 500 ? 'Something went wrong' : 'Invalid request', oauth.description);
+      return sendErrorPage(
+        reply.headers(oauth.headers),
+        oauth.status,
+        oauth.status >= 500 ? 'Something went wrong' : 'Invalid request',
+        oauth.description,
+      );
     }
     return reply.status(oauth.status).headers(oauth.headers).send(oauth.toJSON());
   });
@@ -119,7 +130,8 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
   app.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'not_found', error_description: 'no such endpoint' }));
 
   app.get('/assets/gatehouse.css', async (_request, reply) =>
-    reply.header('Cache-Control', 'public, max-age=3600').removeHeader('Pragma').type('text/css; charset=utf-8').send(STYLESHEET));
+    reply.header('Cache-Control', 'public, max-age=3600').removeHeader('Pragma').type('text/css; charset=utf-8').send(STYLESHEET),
+  );
 
   wellKnownEndpoints(app, deps);
   authorizeEndpoint(app, deps);

@@ -38,11 +38,13 @@ export async function createGatehouse(
     await keys.initialise(clock(), (fn) => exclusively(storage.db, 'signing-keys', (trx) => fn(createRepositories(trx).signingKeys)));
     const throttle = new LoginThrottle({ maxFailures: config.loginMaxFailures, lockSeconds: config.loginLockSeconds });
     // One fetcher per server: it owns the cache and the rate limits of everything fetched from URLs.
-    const fetcher = options.fetcher ?? createSafeFetcher({
-      allowInsecureLoopbackForDevelopment: config.fetchAllowInsecureLoopbackForDevelopment,
-      allowedDomains: config.fetchAllowedDomains,
-      deniedDomains: config.fetchDeniedDomains,
-    });
+    const fetcher =
+      options.fetcher ??
+      createSafeFetcher({
+        allowInsecureLoopbackForDevelopment: config.fetchAllowInsecureLoopbackForDevelopment,
+        allowedDomains: config.fetchAllowedDomains,
+        deniedDomains: config.fetchDeniedDomains,
+      });
     const resolver = clientResolver(storage.clients, {
       enabled: config.clientIdMetadataDocuments,
       fetcher,

@@ -39,24 +39,41 @@ test('the source tree is where the layering test looks', () => {
 test('layers: oauth/ and storage/ never import endpoints/, interaction/ or http/', () => {
   const offenders = files
     .filter((f) => ['oauth', 'storage'].includes(folderOf(f.path)))
-    .flatMap((f) => imports(f).filter((i) => ['endpoints', 'interaction', 'http'].includes(folderOf(i.target))).map((i) => `${f.path} -> ${i.target}`));
+    .flatMap((f) =>
+      imports(f)
+        .filter((i) => ['endpoints', 'interaction', 'http'].includes(folderOf(i.target)))
+        .map((i) => `${f.path} -> ${i.target}`),
+    );
   assert.deepEqual(offenders, []);
 });
 
 test('layers: storage/ takes only types from oauth/ (never code), and only storage/ sees tables or Kysely', () => {
   const storageCode = files
     .filter((f) => folderOf(f.path) === 'storage')
-    .flatMap((f) => imports(f).filter((i) => folderOf(i.target) === 'oauth' && !i.typeOnly).map((i) => `${f.path} -> ${i.target}`));
+    .flatMap((f) =>
+      imports(f)
+        .filter((i) => folderOf(i.target) === 'oauth' && !i.typeOnly)
+        .map((i) => `${f.path} -> ${i.target}`),
+    );
   assert.deepEqual(storageCode, []);
   const tables = files
     .filter((f) => folderOf(f.path) !== 'storage')
-    .flatMap((f) => imports(f).filter((i) => i.target === 'kysely' || i.target === 'storage/schema.js').map((i) => `${f.path} -> ${i.target}`));
+    .flatMap((f) =>
+      imports(f)
+        .filter((i) => i.target === 'kysely' || i.target === 'storage/schema.js')
+        .map((i) => `${f.path} -> ${i.target}`),
+    );
   assert.deepEqual(tables, []);
 });
 
 test('pages: no file under endpoints/ writes HTML or sets an HTML content type', () => {
-  const offenders = files.filter((f) => folderOf(f.path) === 'endpoints' && (/text\/html/.test(f.text) || /<(?:h1|p|form|html|main|div)\b/i.test(f.text)));
-  assert.deepEqual(offenders.map((f) => f.path), []);
+  const offenders = files.filter(
+    (f) => folderOf(f.path) === 'endpoints' && (/text\/html/.test(f.text) || /<(?:h1|p|form|html|main|div)\b/i.test(f.text)),
+  );
+  assert.deepEqual(
+    offenders.map((f) => f.path),
+    [],
+  );
 });
 
 test('pages: only interaction/page.ts sets the page CSP header, and only the html tag builds markup', () => {

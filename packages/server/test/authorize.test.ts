@@ -3,18 +3,40 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  authorizeUrl, Browser, form, getCode, pkce, tokenRequest, type TestServer, assertErrorPage, assertErrorRedirect, continueFlow, countRows, createPublicClient, header, isConsentForm, isLoginForm, locationOf, startInteraction, setupWithClientAndUser as setup,
+  authorizeUrl,
+  Browser,
+  form,
+  getCode,
+  pkce,
+  tokenRequest,
+  type TestServer,
+  assertErrorPage,
+  assertErrorRedirect,
+  continueFlow,
+  countRows,
+  createPublicClient,
+  header,
+  isConsentForm,
+  isLoginForm,
+  locationOf,
+  startInteraction,
+  setupWithClientAndUser as setup,
 } from './helpers.js';
 import { RU01_VARIANTS, RU05_CASES } from './cases.js';
 
 const C1 = 'https://c1.example/cb';
 
-
 /** Authorize request parameters (a valid request unless overridden; `undefined` removes one). */
 function params(clientId: string, over: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   return {
-    response_type: 'code', client_id: clientId, redirect_uri: C1, scope: 'openid profile', state: 'S',
-    code_challenge: pkce().challenge, code_challenge_method: 'S256', ...over,
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: C1,
+    scope: 'openid profile',
+    state: 'S',
+    code_challenge: pkce().challenge,
+    code_challenge_method: 'S256',
+    ...over,
   };
 }
 
@@ -52,9 +74,18 @@ test('RU-02 an unknown or missing client_id gives an error page, never a redirec
 
 test('RU-02 a bad redirect_uri plus a bad scope still gives an error page (redirect_uri is checked first)', async (t) => {
   const { server, client } = await setup(t);
-  assertErrorPage(await get(server, params(client.clientId, { redirect_uri: 'https://evil.com/cb', scope: 'bogus' })), 'https://evil.com/cb');
-  assertErrorPage(await get(server, params(client.clientId, { redirect_uri: 'https://evil.com/cb', response_type: 'token' })), 'https://evil.com/cb');
-  assertErrorPage(await get(server, params(client.clientId, { redirect_uri: 'https://evil.com/cb', code_challenge: undefined })), 'https://evil.com/cb');
+  assertErrorPage(
+    await get(server, params(client.clientId, { redirect_uri: 'https://evil.com/cb', scope: 'bogus' })),
+    'https://evil.com/cb',
+  );
+  assertErrorPage(
+    await get(server, params(client.clientId, { redirect_uri: 'https://evil.com/cb', response_type: 'token' })),
+    'https://evil.com/cb',
+  );
+  assertErrorPage(
+    await get(server, params(client.clientId, { redirect_uri: 'https://evil.com/cb', code_challenge: undefined })),
+    'https://evil.com/cb',
+  );
 });
 
 test('RU-02 a redirect_uri registered for another client gives an error page', async (t) => {
@@ -88,17 +119,25 @@ test('RU-04 a scope the client may not use redirects with invalid_scope, state a
 test('RU-04 a missing scope is an error redirect', async (t) => {
   const { server, client } = await setup(t);
   assertErrorRedirect(await get(server, params(client.clientId, { scope: undefined, redirect_uri: C1 })), {
-    redirectUri: C1, error: ['invalid_scope', 'invalid_request'], state: 'S',
+    redirectUri: C1,
+    error: ['invalid_scope', 'invalid_request'],
+    state: 'S',
   });
 });
 
 test('RU-04 response_type=token gets unsupported_response_type; a missing one invalid_request', async (t) => {
   const { server, client } = await setup(t);
   for (const rt of ['token', 'code id_token', 'id_token', 'code token', 'none', 'CODE']) {
-    assertErrorRedirect(await get(server, params(client.clientId, { response_type: rt })), { redirectUri: C1, error: 'unsupported_response_type', state: 'S' });
+    assertErrorRedirect(await get(server, params(client.clientId, { response_type: rt })), {
+      redirectUri: C1,
+      error: 'unsupported_response_type',
+      state: 'S',
+    });
   }
   assertErrorRedirect(await get(server, params(client.clientId, { response_type: undefined })), {
-    redirectUri: C1, error: ['invalid_request', 'unsupported_response_type'], state: 'S',
+    redirectUri: C1,
+    error: ['invalid_request', 'unsupported_response_type'],
+    state: 'S',
   });
 });
 
@@ -110,8 +149,16 @@ test('RU-04 a client without the authorization_code grant gets unauthorized_clie
 
 test('RU-04 request objects and response modes other than query are refused by redirect', async (t) => {
   const { server, client } = await setup(t);
-  assertErrorRedirect(await get(server, params(client.clientId, { request: 'eyJhbGciOiJub25lIn0.e30.' })), { redirectUri: C1, error: 'request_not_supported', state: 'S' });
-  assertErrorRedirect(await get(server, params(client.clientId, { response_mode: 'fragment' })), { redirectUri: C1, error: 'invalid_request', state: 'S' });
+  assertErrorRedirect(await get(server, params(client.clientId, { request: 'eyJhbGciOiJub25lIn0.e30.' })), {
+    redirectUri: C1,
+    error: 'request_not_supported',
+    state: 'S',
+  });
+  assertErrorRedirect(await get(server, params(client.clientId, { response_mode: 'fragment' })), {
+    redirectUri: C1,
+    error: 'invalid_request',
+    state: 'S',
+  });
 });
 
 test('RU-05 loopback redirect URIs: only the port may vary', async (t) => {
@@ -129,7 +176,12 @@ test('RU-05 loopback redirect URIs: only the port may vary', async (t) => {
 test('RU-05 the code for a loopback redirect goes to the port that was requested', async (t) => {
   const { server, user } = await setup(t);
   const p1 = await createPublicClient(server, ['http://127.0.0.1/cb']);
-  const { location } = await getCode(server, new Browser(server.app), { clientId: p1.clientId, redirectUri: 'http://127.0.0.1:51234/cb' }, user);
+  const { location } = await getCode(
+    server,
+    new Browser(server.app),
+    { clientId: p1.clientId, redirectUri: 'http://127.0.0.1:51234/cb' },
+    user,
+  );
   assert.equal(`${location.origin}${location.pathname}`, 'http://127.0.0.1:51234/cb');
 });
 
@@ -137,8 +189,13 @@ test('RU-05 a public client registered with http://localhost/cb may use any port
   const { server } = await setup(t);
   const p1 = await createPublicClient(server, ['http://localhost/cb']);
   for (const [uri, ok] of [
-    ['http://localhost/cb', true], ['http://localhost:51234/cb', true], ['http://localhost:51234/cb?x=1', false], ['http://localhost:51234/cb2', false],
-    ['http://localhost.evil.test/cb', false], ['http://localhost.evil.test:51234/cb', false], ['http://127.0.0.1:51234/cb', false],
+    ['http://localhost/cb', true],
+    ['http://localhost:51234/cb', true],
+    ['http://localhost:51234/cb?x=1', false],
+    ['http://localhost:51234/cb2', false],
+    ['http://localhost.evil.test/cb', false],
+    ['http://localhost.evil.test:51234/cb', false],
+    ['http://127.0.0.1:51234/cb', false],
   ] as const) {
     await t.test(`${uri}`, async () => {
       const res = await get(server, params(p1.clientId, { redirect_uri: uri }));
@@ -167,7 +224,11 @@ test('RU-10 the authorization endpoint accepts POST with a form body', async (t)
   const location = await continueFlow(browser, res, user);
   const code = location.searchParams.get('code');
   assert.ok(code);
-  const tok = await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: C1, code_verifier: p.verifier }, client);
+  const tok = await tokenRequest(
+    server.app,
+    { grant_type: 'authorization_code', code, redirect_uri: C1, code_verifier: p.verifier },
+    client,
+  );
   assert.equal(tok.statusCode, 200, tok.body);
 });
 
@@ -175,7 +236,9 @@ test('RU-10 unknown parameters are ignored and parameter order does not matter',
   const { server, client, user } = await setup(t);
   const browser = new Browser(server.app);
   const p = pkce();
-  const reversed = Object.entries(params(client.clientId, { code_challenge: p.challenge, extra: 'foobar', scope: 'profile openid' })).reverse();
+  const reversed = Object.entries(
+    params(client.clientId, { code_challenge: p.challenge, extra: 'foobar', scope: 'profile openid' }),
+  ).reverse();
   const res = await browser.get(`/authorize?${new URLSearchParams(reversed as [string, string][]).toString()}`);
   assertStartsInteraction(res);
   const location = await continueFlow(browser, res, user);
@@ -185,7 +248,12 @@ test('RU-10 unknown parameters are ignored and parameter order does not matter',
 
 test('RU-10 display, ui_locales, login_hint, claims_locales and acr_values do not cause an error', async (t) => {
   const { server, client } = await setup(t);
-  assertStartsInteraction(await get(server, params(client.clientId, { display: 'popup', ui_locales: 'de en', login_hint: 'alice', claims_locales: 'de', acr_values: 'urn:x' })));
+  assertStartsInteraction(
+    await get(
+      server,
+      params(client.clientId, { display: 'popup', ui_locales: 'de en', login_hint: 'alice', claims_locales: 'de', acr_values: 'urn:x' }),
+    ),
+  );
 });
 
 test('RU-11 no CORS on the authorization endpoint', async (t) => {
@@ -193,7 +261,11 @@ test('RU-11 no CORS on the authorization endpoint', async (t) => {
   const res = await get(server, params(client.clientId), { origin: 'https://evil.example' });
   assert.equal(res.headers['access-control-allow-origin'], undefined);
   assert.equal(res.headers['access-control-allow-credentials'], undefined);
-  const pre = await server.app.inject({ method: 'OPTIONS', url: '/authorize', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+  const pre = await server.app.inject({
+    method: 'OPTIONS',
+    url: '/authorize',
+    headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+  });
   assert.equal(pre.headers['access-control-allow-origin'], undefined);
 });
 
@@ -202,7 +274,10 @@ test('IN-01 a repeated parameter is an error redirect with invalid_request', asy
   const base = form(params(client.clientId, { scope: undefined }));
   assertErrorRedirect(await get(server, `${base}&scope=openid&scope=profile`), { redirectUri: C1, error: 'invalid_request' });
   const withChallenge = form(params(client.clientId));
-  assertErrorRedirect(await get(server, `${withChallenge}&code_challenge=${pkce().challenge}`), { redirectUri: C1, error: 'invalid_request' });
+  assertErrorRedirect(await get(server, `${withChallenge}&code_challenge=${pkce().challenge}`), {
+    redirectUri: C1,
+    error: 'invalid_request',
+  });
   assertErrorRedirect(await get(server, `${withChallenge}&response_type=code`), { redirectUri: C1, error: 'invalid_request' });
 });
 
@@ -217,7 +292,9 @@ test('IN-01 a duplicated client_id or redirect_uri gives an error page', async (
 test('IN-01 parameters split between the URL and the body of a POST are not merged', async (t) => {
   const { server, client } = await setup(t);
   const res = await server.app.inject({
-    method: 'POST', url: `/authorize?scope=openid`, headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    url: `/authorize?scope=openid`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
     payload: form(params(client.clientId, { scope: 'profile' })),
   });
   assert.notEqual(res.statusCode, 200);
@@ -240,7 +317,10 @@ test('IN-02 an empty state is treated as omitted: no state in the response', asy
 
 test('IN-08 CR/LF in state is percent-encoded in Location, never a header break', async (t) => {
   const { server, client } = await setup(t);
-  const res = await get(server, `${form(params(client.clientId, { scope: 'bogus', state: undefined }))}&state=%0d%0aSet-Cookie:%20x=1%0d%0aX-Injected:%201`);
+  const res = await get(
+    server,
+    `${form(params(client.clientId, { scope: 'bogus', state: undefined }))}&state=%0d%0aSet-Cookie:%20x=1%0d%0aX-Injected:%201`,
+  );
   assert.equal(res.statusCode, 303);
   const raw = String(res.headers.location);
   assert.doesNotMatch(raw, /[\r\n]/);
@@ -252,23 +332,43 @@ test('IN-08 CR/LF in state is percent-encoded in Location, never a header break'
 test('PK-01 a public client without code_challenge gets invalid_request', async (t) => {
   const { server } = await setup(t);
   const p1 = await createPublicClient(server, ['https://p1.example/cb']);
-  assertErrorRedirect(await get(server, params(p1.clientId, { redirect_uri: 'https://p1.example/cb', code_challenge: undefined, code_challenge_method: undefined })), {
-    redirectUri: 'https://p1.example/cb', error: 'invalid_request', state: 'S',
-  });
+  assertErrorRedirect(
+    await get(
+      server,
+      params(p1.clientId, { redirect_uri: 'https://p1.example/cb', code_challenge: undefined, code_challenge_method: undefined }),
+    ),
+    {
+      redirectUri: 'https://p1.example/cb',
+      error: 'invalid_request',
+      state: 'S',
+    },
+  );
 });
 
 test('PK-01 a confidential client needs PKCE too by default', async (t) => {
   const { server, client } = await setup(t);
-  assertErrorRedirect(await get(server, params(client.clientId, { code_challenge: undefined, code_challenge_method: undefined })), { redirectUri: C1, error: 'invalid_request', state: 'S' });
+  assertErrorRedirect(await get(server, params(client.clientId, { code_challenge: undefined, code_challenge_method: undefined })), {
+    redirectUri: C1,
+    error: 'invalid_request',
+    state: 'S',
+  });
 });
 
 test('PK-01 with the named opt-out, a confidential client may omit PKCE; a public client still may not', async (t) => {
   const { server, client } = await setup(t, { GATEHOUSE_PKCE_REQUIRED_FOR_CONFIDENTIAL: 'false' });
   assertStartsInteraction(await get(server, params(client.clientId, { code_challenge: undefined, code_challenge_method: undefined })));
   const p1 = await createPublicClient(server, ['https://p1.example/cb']);
-  assertErrorRedirect(await get(server, params(p1.clientId, { redirect_uri: 'https://p1.example/cb', code_challenge: undefined, code_challenge_method: undefined })), {
-    redirectUri: 'https://p1.example/cb', error: 'invalid_request', state: 'S',
-  });
+  assertErrorRedirect(
+    await get(
+      server,
+      params(p1.clientId, { redirect_uri: 'https://p1.example/cb', code_challenge: undefined, code_challenge_method: undefined }),
+    ),
+    {
+      redirectUri: 'https://p1.example/cb',
+      error: 'invalid_request',
+      state: 'S',
+    },
+  );
 });
 
 test('PK-02 only S256: plain, S512, lower-case s256 or no method at all get invalid_request', async (t) => {
@@ -277,21 +377,34 @@ test('PK-02 only S256: plain, S512, lower-case s256 or no method at all get inva
     const res = await get(server, params(client.clientId, { code_challenge_method: method }));
     assertErrorRedirect(res, { redirectUri: C1, error: 'invalid_request', state: 'S' });
   }
-  assertErrorRedirect(await get(server, params(client.clientId, { code_challenge: undefined, code_challenge_method: 'S256' })), { redirectUri: C1, error: 'invalid_request', state: 'S' });
+  assertErrorRedirect(await get(server, params(client.clientId, { code_challenge: undefined, code_challenge_method: 'S256' })), {
+    redirectUri: C1,
+    error: 'invalid_request',
+    state: 'S',
+  });
 });
 
 test('PK-05 a code_challenge that is not 43 base64url characters gets invalid_request', async (t) => {
   const { server, client } = await setup(t);
   const good = pkce().challenge;
   for (const challenge of [good.slice(0, 42), `${good}A`, `${good}=`, `${good.slice(0, 42)}+`, `${good.slice(0, 42)}/`, 'a'.repeat(128)]) {
-    assertErrorRedirect(await get(server, params(client.clientId, { code_challenge: challenge })), { redirectUri: C1, error: 'invalid_request', state: 'S' });
+    assertErrorRedirect(await get(server, params(client.clientId, { code_challenge: challenge })), {
+      redirectUri: C1,
+      error: 'invalid_request',
+      state: 'S',
+    });
   }
 });
 
 test('PK-06 the authorization response carries no code_challenge', async (t) => {
   const { server, client, user } = await setup(t);
   const p = pkce();
-  const { location } = await getCode(server, new Browser(server.app), { clientId: client.clientId, redirectUri: C1, challenge: p.challenge, state: 'S' }, user);
+  const { location } = await getCode(
+    server,
+    new Browser(server.app),
+    { clientId: client.clientId, redirectUri: C1, challenge: p.challenge, state: 'S' },
+    user,
+  );
   assert.ok(!location.href.includes(p.challenge));
   assert.deepEqual([...location.searchParams.keys()].sort(), ['code', 'iss', 'state']);
 });
@@ -308,7 +421,12 @@ test('ST-01 ST-05 ST-08 state and iss round-trip on access_denied', async (t) =>
   const { server, client, user } = await setup(t);
   const browser = new Browser(server.app);
   const state = '&=+/% ü';
-  const location = await continueFlow(browser, await browser.get(authorizeUrl({ clientId: client.clientId, redirectUri: C1, state, challenge: pkce().challenge })), user, 'deny');
+  const location = await continueFlow(
+    browser,
+    await browser.get(authorizeUrl({ clientId: client.clientId, redirectUri: C1, state, challenge: pkce().challenge })),
+    user,
+    'deny',
+  );
   assert.equal(`${location.origin}${location.pathname}`, C1);
   assert.equal(location.searchParams.get('error'), 'access_denied');
   assert.equal(location.searchParams.get('state'), state);
@@ -319,7 +437,11 @@ test('ST-01 ST-05 ST-08 state and iss round-trip on access_denied', async (t) =>
 
 test('ST-01 state round-trips on an error redirect', async (t) => {
   const { server, client } = await setup(t);
-  assertErrorRedirect(await get(server, params(client.clientId, { scope: 'bogus', state: '&=+/% ü' })), { redirectUri: C1, error: 'invalid_scope', state: '&=+/% ü' });
+  assertErrorRedirect(await get(server, params(client.clientId, { scope: 'bogus', state: '&=+/% ü' })), {
+    redirectUri: C1,
+    error: 'invalid_scope',
+    state: '&=+/% ü',
+  });
 });
 
 test('ST-02 state and nonce are optional', async (t) => {
@@ -336,15 +458,30 @@ test('ST-04 a 64-character and a 384-character nonce work', async (t) => {
 
 test('ST-04 over-long state, nonce or scope get a clean invalid_request redirect, never 414 or 5xx', async (t) => {
   const { server, client } = await setup(t);
-  assertErrorRedirect(await get(server, params(client.clientId, { state: 's'.repeat(5000) })), { redirectUri: C1, error: 'invalid_request' });
-  assertErrorRedirect(await get(server, params(client.clientId, { nonce: 'n'.repeat(5000) })), { redirectUri: C1, error: 'invalid_request', state: 'S' });
+  assertErrorRedirect(await get(server, params(client.clientId, { state: 's'.repeat(5000) })), {
+    redirectUri: C1,
+    error: 'invalid_request',
+  });
+  assertErrorRedirect(await get(server, params(client.clientId, { nonce: 'n'.repeat(5000) })), {
+    redirectUri: C1,
+    error: 'invalid_request',
+    state: 'S',
+  });
   const longScope = Array.from({ length: 1000 }, (_, i) => `s${i}`).join(' ');
-  assertErrorRedirect(await get(server, params(client.clientId, { scope: longScope })), { redirectUri: C1, error: ['invalid_request', 'invalid_scope'], state: 'S' });
+  assertErrorRedirect(await get(server, params(client.clientId, { scope: longScope })), {
+    redirectUri: C1,
+    error: ['invalid_request', 'invalid_scope'],
+    state: 'S',
+  });
 });
 
 test('ST-05 iss is the exact issuer in every authorization response', async (t) => {
   const { server, client, user } = await setup(t);
-  assertErrorRedirect(await get(server, params(client.clientId, { scope: 'bogus' })), { redirectUri: C1, error: 'invalid_scope', issuer: server.issuer });
+  assertErrorRedirect(await get(server, params(client.clientId, { scope: 'bogus' })), {
+    redirectUri: C1,
+    error: 'invalid_scope',
+    issuer: server.issuer,
+  });
   const { location } = await getCode(server, new Browser(server.app), { clientId: client.clientId, redirectUri: C1 }, user);
   assert.equal(location.searchParams.get('iss'), server.issuer);
 });
@@ -357,7 +494,11 @@ test('ST-05 the discovery document says authorization_response_iss_parameter_sup
 
 test('ST-07 prompt=none without a session redirects with login_required', async (t) => {
   const { server, client } = await setup(t);
-  assertErrorRedirect(await get(server, params(client.clientId, { prompt: 'none' })), { redirectUri: C1, error: 'login_required', state: 'S' });
+  assertErrorRedirect(await get(server, params(client.clientId, { prompt: 'none' })), {
+    redirectUri: C1,
+    error: 'login_required',
+    state: 'S',
+  });
 });
 
 test('ST-07 prompt=none with a session but no consent redirects with consent_required', async (t) => {
@@ -365,7 +506,9 @@ test('ST-07 prompt=none with a session but no consent redirects with consent_req
   const other = await server.createClient({ redirectUris: ['https://c2.example/cb'] });
   const browser = new Browser(server.app);
   await getCode(server, browser, { clientId: other.clientId, redirectUri: 'https://c2.example/cb' }, user);
-  const res = await browser.get(authorizeUrl({ clientId: client.clientId, redirectUri: C1, state: 'S', challenge: pkce().challenge, extra: { prompt: 'none' } }));
+  const res = await browser.get(
+    authorizeUrl({ clientId: client.clientId, redirectUri: C1, state: 'S', challenge: pkce().challenge, extra: { prompt: 'none' } }),
+  );
   assertErrorRedirect(res, { redirectUri: C1, error: 'consent_required', state: 'S' });
 });
 
@@ -373,7 +516,9 @@ test('ST-07 prompt=none with a session and consent on file answers at once with 
   const { server, client, user } = await setup(t);
   const browser = new Browser(server.app);
   await getCode(server, browser, { clientId: client.clientId, redirectUri: C1 }, user);
-  const res = await browser.get(authorizeUrl({ clientId: client.clientId, redirectUri: C1, state: 'S', challenge: pkce().challenge, extra: { prompt: 'none' } }));
+  const res = await browser.get(
+    authorizeUrl({ clientId: client.clientId, redirectUri: C1, state: 'S', challenge: pkce().challenge, extra: { prompt: 'none' } }),
+  );
   const location = new URL(locationOf(res));
   assert.ok(location.searchParams.get('code'));
   assert.equal(location.searchParams.get('state'), 'S');
@@ -383,21 +528,39 @@ test('ST-07 prompt=login shows the login page even with a live session', async (
   const { server, client, user } = await setup(t);
   const browser = new Browser(server.app);
   await getCode(server, browser, { clientId: client.clientId, redirectUri: C1 }, user);
-  const started = await startInteraction(browser, { clientId: client.clientId, redirectUri: C1, challenge: pkce().challenge, extra: { prompt: 'login' } });
+  const started = await startInteraction(browser, {
+    clientId: client.clientId,
+    redirectUri: C1,
+    challenge: pkce().challenge,
+    extra: { prompt: 'login' },
+  });
   assert.ok(isLoginForm(started.form), 'login page expected');
 });
 
 test('ST-07 prompt=none combined with another value, or an unknown prompt, is invalid_request', async (t) => {
   const { server, client } = await setup(t);
-  assertErrorRedirect(await get(server, params(client.clientId, { prompt: 'none login' })), { redirectUri: C1, error: 'invalid_request', state: 'S' });
-  assertErrorRedirect(await get(server, params(client.clientId, { prompt: 'bogus' })), { redirectUri: C1, error: 'invalid_request', state: 'S' });
+  assertErrorRedirect(await get(server, params(client.clientId, { prompt: 'none login' })), {
+    redirectUri: C1,
+    error: 'invalid_request',
+    state: 'S',
+  });
+  assertErrorRedirect(await get(server, params(client.clientId, { prompt: 'bogus' })), {
+    redirectUri: C1,
+    error: 'invalid_request',
+    state: 'S',
+  });
 });
 
 test('prompt=consent shows the consent page even when consent is on file', async (t) => {
   const { server, client, user } = await setup(t);
   const browser = new Browser(server.app);
   await getCode(server, browser, { clientId: client.clientId, redirectUri: C1 }, user);
-  const started = await startInteraction(browser, { clientId: client.clientId, redirectUri: C1, challenge: pkce().challenge, extra: { prompt: 'consent' } });
+  const started = await startInteraction(browser, {
+    clientId: client.clientId,
+    redirectUri: C1,
+    challenge: pkce().challenge,
+    extra: { prompt: 'consent' },
+  });
   assert.ok(isConsentForm(started.form));
 });
 

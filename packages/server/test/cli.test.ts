@@ -60,14 +60,33 @@ const json = <T>(r: Run): T => {
 
 test('users create reads the password from stdin and prints id and username as JSON', async (t) => {
   const { db } = tempDb(t);
-  const r = await run(['users', 'create', '--username', 'alice', '--password-stdin', '--email', 'alice@example.com', '--name', 'Alice A', '--database', db, '--json'], 'correct horse battery\n');
+  const r = await run(
+    [
+      'users',
+      'create',
+      '--username',
+      'alice',
+      '--password-stdin',
+      '--email',
+      'alice@example.com',
+      '--name',
+      'Alice A',
+      '--database',
+      db,
+      '--json',
+    ],
+    'correct horse battery\n',
+  );
   const user = json<{ id: string; username: string }>(r);
   assert.equal(user.username, 'alice');
   assert.equal(typeof user.id, 'string');
   assert.ok(user.id.length > 0);
   assert.ok(!r.stdout.includes('correct horse battery'), 'the password is not echoed');
   const list = json<{ id: string; username: string }[]>(await run(['users', 'list', '--database', db, '--json']));
-  assert.deepEqual(list.map((u) => [u.id, u.username]), [[user.id, 'alice']]);
+  assert.deepEqual(
+    list.map((u) => [u.id, u.username]),
+    [[user.id, 'alice']],
+  );
 });
 
 test('CR-04 a user created by the CLI has an argon2id m=19456,t=2,p=1 hash of exactly the stdin password', async (t) => {
@@ -113,7 +132,19 @@ test('users create refuses a missing --password-stdin, an empty or short passwor
 test('CR-02 clients create --json prints client_id and client_secret; the database keeps only the SHA-256 digest', async (t) => {
   const { db, dir } = tempDb(t);
   const created = json<{ client_id: string; client_secret: string; redirect_uris: string[]; token_endpoint_auth_method: string }>(
-    await run(['clients', 'create', '--name', 'C1', '--redirect-uri', 'https://c1.example/cb', '--scope', 'openid profile photos:read', '--database', db, '--json']),
+    await run([
+      'clients',
+      'create',
+      '--name',
+      'C1',
+      '--redirect-uri',
+      'https://c1.example/cb',
+      '--scope',
+      'openid profile photos:read',
+      '--database',
+      db,
+      '--json',
+    ]),
   );
   assert.match(created.client_id, /^[A-Za-z0-9_-]{16,}$/);
   assert.match(created.client_secret, /^[A-Za-z0-9_-]{43}$/);
@@ -133,14 +164,32 @@ test('CR-02 clients create --json prints client_id and client_secret; the databa
   // clients list shows the client but never its secret or digest
   const list = await run(['clients', 'list', '--database', db, '--json']);
   const clients = json<{ client_id: string }[]>(list);
-  assert.deepEqual(clients.map((c) => c.client_id), [created.client_id]);
+  assert.deepEqual(
+    clients.map((c) => c.client_id),
+    [created.client_id],
+  );
   assert.ok(!list.stdout.includes(created.client_secret));
   assert.ok(!list.stdout.includes(sha256(created.client_secret)));
 });
 
 test('clients create --public makes a client without a secret', async (t) => {
   const { db } = tempDb(t);
-  const created = json<Record<string, unknown>>(await run(['clients', 'create', '--name', 'P1', '--redirect-uri', 'https://p1.example/cb', '--redirect-uri', 'http://127.0.0.1/cb', '--public', '--database', db, '--json']));
+  const created = json<Record<string, unknown>>(
+    await run([
+      'clients',
+      'create',
+      '--name',
+      'P1',
+      '--redirect-uri',
+      'https://p1.example/cb',
+      '--redirect-uri',
+      'http://127.0.0.1/cb',
+      '--public',
+      '--database',
+      db,
+      '--json',
+    ]),
+  );
   assert.equal(created.client_secret, undefined);
   assert.equal(created.token_endpoint_auth_method, 'none');
   assert.deepEqual(created.redirect_uris, ['https://p1.example/cb', 'http://127.0.0.1/cb']);
@@ -169,11 +218,18 @@ test('clients create refuses client_credentials for a public client, unknown gra
 
 test('clients delete removes a client; deleting an unknown one exits non-zero', async (t) => {
   const { db } = tempDb(t);
-  const a = json<{ client_id: string }>(await run(['clients', 'create', '--name', 'A', '--redirect-uri', 'https://a.example/cb', '--database', db, '--json']));
-  const b = json<{ client_id: string }>(await run(['clients', 'create', '--name', 'B', '--redirect-uri', 'https://b.example/cb', '--database', db, '--json']));
+  const a = json<{ client_id: string }>(
+    await run(['clients', 'create', '--name', 'A', '--redirect-uri', 'https://a.example/cb', '--database', db, '--json']),
+  );
+  const b = json<{ client_id: string }>(
+    await run(['clients', 'create', '--name', 'B', '--redirect-uri', 'https://b.example/cb', '--database', db, '--json']),
+  );
   const del = await run(['clients', 'delete', a.client_id, '--database', db]);
   assert.equal(del.code, 0, del.stderr);
-  assert.deepEqual(json<{ client_id: string }[]>(await run(['clients', 'list', '--database', db, '--json'])).map((c) => c.client_id), [b.client_id]);
+  assert.deepEqual(
+    json<{ client_id: string }[]>(await run(['clients', 'list', '--database', db, '--json'])).map((c) => c.client_id),
+    [b.client_id],
+  );
   const again = await run(['clients', 'delete', a.client_id, '--database', db]);
   assert.notEqual(again.code, 0);
   assert.notEqual((await run(['clients', 'delete', '--database', db])).code, 0, 'no id');
@@ -183,7 +239,19 @@ test('RU-06 clients create rejects unsafe redirect URIs with a non-zero exit and
   const { db } = tempDb(t);
   for (const [name, uri] of RU06_UNSAFE) {
     await t.test(`${name}: ${uri}`, async () => {
-      const r = await run(['clients', 'create', '--name', 'Bad', '--redirect-uri', 'https://ok.example/cb', '--redirect-uri', uri, '--database', db, '--json']);
+      const r = await run([
+        'clients',
+        'create',
+        '--name',
+        'Bad',
+        '--redirect-uri',
+        'https://ok.example/cb',
+        '--redirect-uri',
+        uri,
+        '--database',
+        db,
+        '--json',
+      ]);
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /invalid_redirect_uri/);
       assert.equal(r.stdout.trim(), '', 'no client printed');
@@ -193,7 +261,18 @@ test('RU-06 clients create rejects unsafe redirect URIs with a non-zero exit and
 });
 
 test('--help on every command exits 0 and prints usage', async (t) => {
-  for (const args of [['--help'], ['-h'], ['serve', '--help'], ['users', '--help'], ['users', 'create', '--help'], ['users', 'list', '--help'], ['clients', '--help'], ['clients', 'create', '--help'], ['clients', 'list', '--help'], ['clients', 'delete', '--help']]) {
+  for (const args of [
+    ['--help'],
+    ['-h'],
+    ['serve', '--help'],
+    ['users', '--help'],
+    ['users', 'create', '--help'],
+    ['users', 'list', '--help'],
+    ['clients', '--help'],
+    ['clients', 'create', '--help'],
+    ['clients', 'list', '--help'],
+    ['clients', 'delete', '--help'],
+  ]) {
     await t.test(args.join(' '), async () => {
       const r = await run(args);
       assert.equal(r.code, 0, r.stderr);
@@ -206,10 +285,18 @@ test('--help on every command exits 0 and prints usage', async (t) => {
 test('bad flags, unknown commands and missing arguments exit non-zero with a message', async (t) => {
   const { db } = tempDb(t);
   for (const args of [
-    ['bogus'], ['users', 'bogus'], ['clients', 'bogus'], ['users', 'list', '--bogus'], ['clients', 'list', '--database', db, '--nope'],
+    ['bogus'],
+    ['users', 'bogus'],
+    ['clients', 'bogus'],
+    ['users', 'list', '--bogus'],
+    ['clients', 'list', '--database', db, '--nope'],
     ['clients', 'create', '--name', 'X', '--redirect-uri', 'https://x.example/cb', '--frobnicate', '--database', db],
-    ['clients', 'create', '--redirect-uri', 'https://x.example/cb', '--database', db], ['serve', '--frobnicate'], ['serve', 'extra-positional'],
-    ['serve', '--port', 'abc', '--database', db], ['serve', '--code-ttl', '0', '--database', db], [],
+    ['clients', 'create', '--redirect-uri', 'https://x.example/cb', '--database', db],
+    ['serve', '--frobnicate'],
+    ['serve', 'extra-positional'],
+    ['serve', '--port', 'abc', '--database', db],
+    ['serve', '--code-ttl', '0', '--database', db],
+    [],
   ]) {
     await t.test(args.join(' ') || '(no arguments)', async () => {
       const r = await run(args, undefined, 15_000);
@@ -245,7 +332,9 @@ function serve(args: string[]): Promise<Served> {
     const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+      child.on('close', (code, signal) => r({ code, signal })),
+    );
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`serve did not print "listening on" in time; stdout=${stdout} stderr=${stderr}`));
@@ -308,13 +397,32 @@ test('serve applies migrations itself, a client created by the CLI works against
   const { db } = tempDb(t);
   const port = await freePort();
   const c = json<{ client_id: string; client_secret: string }>(
-    await run(['clients', 'create', '--name', 'svc', '--redirect-uri', 'https://svc.example/cb', '--grant-types', 'client_credentials', '--scope', 'photos:read', '--default-scope', 'photos:read', '--database', db, '--json']),
+    await run([
+      'clients',
+      'create',
+      '--name',
+      'svc',
+      '--redirect-uri',
+      'https://svc.example/cb',
+      '--grant-types',
+      'client_credentials',
+      '--scope',
+      'photos:read',
+      '--default-scope',
+      'photos:read',
+      '--database',
+      db,
+      '--json',
+    ]),
   );
   const s = await serve(['--port', String(port), '--database', db]);
   t.after(() => s.kill('SIGKILL'));
   const res = await fetch(`${s.url}/token`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64')}` },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64')}`,
+    },
     body: 'grant_type=client_credentials',
   });
   assert.equal(res.status, 200, await res.clone().text());
@@ -333,8 +441,16 @@ test('clients delete and keys retire accept ids that start with "-" (base64url i
   const db = `sqlite:${join(mkdtempSync(join(tmpdir(), 'gh-dash-')), 'g.db')}`;
   const storage = await openStorage(db);
   await storage.clients.create({
-    clientId: '-D1a0-GWZp-L9M8pvgzBew', secretHash: null, clientName: 'dash', redirectUris: ['https://c1.example/cb'],
-    grantTypes: ['authorization_code'], scopes: ['openid'], authMethod: 'none', isPublic: true, metadata: {}, createdAt: 1,
+    clientId: '-D1a0-GWZp-L9M8pvgzBew',
+    secretHash: null,
+    clientName: 'dash',
+    redirectUris: ['https://c1.example/cb'],
+    grantTypes: ['authorization_code'],
+    scopes: ['openid'],
+    authMethod: 'none',
+    isPublic: true,
+    metadata: {},
+    createdAt: 1,
   });
   await storage.close();
   const bin = new URL('../../bin/gatehouse.js', import.meta.url).pathname;
@@ -349,9 +465,30 @@ test('clients delete and keys retire accept ids that start with "-" (base64url i
 
 test('resources create, list, update and delete work as CONTRACT.md writes them, and print the introspection credentials once', async (t) => {
   const { db } = tempDb(t);
-  const created = json<{ uri: string; name: string; scope: string; scope_descriptions: Record<string, string>; introspection_credentials: { client_id: string; client_secret: string } }>(
-    await run(['resources', 'create', '--uri', 'https://orders.example/api', '--scope', 'api:read api:write', '--name', 'Orders',
-      '--scope-description', 'api:read=Read your orders', '--scope-description', 'api:write=Place orders for you', '--database', db, '--json']),
+  const created = json<{
+    uri: string;
+    name: string;
+    scope: string;
+    scope_descriptions: Record<string, string>;
+    introspection_credentials: { client_id: string; client_secret: string };
+  }>(
+    await run([
+      'resources',
+      'create',
+      '--uri',
+      'https://orders.example/api',
+      '--scope',
+      'api:read api:write',
+      '--name',
+      'Orders',
+      '--scope-description',
+      'api:read=Read your orders',
+      '--scope-description',
+      'api:write=Place orders for you',
+      '--database',
+      db,
+      '--json',
+    ]),
   );
   assert.equal(created.uri, 'https://orders.example/api');
   assert.equal(created.scope, 'api:read api:write');
@@ -365,7 +502,18 @@ test('resources create, list, update and delete work as CONTRACT.md writes them,
   await storage.close();
   assert.equal(holder?.secretHash, sha256(created.introspection_credentials.client_secret), 'only the digest is stored');
   const updated = json<{ name: string; scope_descriptions: Record<string, string> }>(
-    await run(['resources', 'update', 'https://orders.example/api', '--name', 'Order desk', '--scope-description', 'api:read=See your orders', '--database', db, '--json']),
+    await run([
+      'resources',
+      'update',
+      'https://orders.example/api',
+      '--name',
+      'Order desk',
+      '--scope-description',
+      'api:read=See your orders',
+      '--database',
+      db,
+      '--json',
+    ]),
   );
   assert.equal(updated.name, 'Order desk');
   assert.equal(updated.scope_descriptions['api:read'], 'See your orders');
@@ -396,13 +544,29 @@ test('PJ-01 clients create --auth-method private_key_jwt with --jwks-file PATH o
   const { writeFileSync } = await import('node:fs');
   const file = join(dir, 'client.jwks.json');
   writeFileSync(file, JSON.stringify(jwks));
-  const base = ['clients', 'create', '--redirect-uri', 'https://svc.example/cb', '--grant-types', 'client_credentials', '--scope', 'photos:read', '--auth-method', 'private_key_jwt'];
+  const base = [
+    'clients',
+    'create',
+    '--redirect-uri',
+    'https://svc.example/cb',
+    '--grant-types',
+    'client_credentials',
+    '--scope',
+    'photos:read',
+    '--auth-method',
+    'private_key_jwt',
+  ];
   const fromFile = json<Record<string, unknown>>(await run([...base, '--name', 'file', '--jwks-file', file, '--database', db, '--json']));
-  const inline = json<Record<string, unknown>>(await run([...base, '--name', 'inline', '--jwks', JSON.stringify(jwks), '--require-par', '--database', db, '--json']));
+  const inline = json<Record<string, unknown>>(
+    await run([...base, '--name', 'inline', '--jwks', JSON.stringify(jwks), '--require-par', '--database', db, '--json']),
+  );
   for (const created of [fromFile, inline]) {
     assert.equal(created.client_secret, undefined, 'a private_key_jwt client gets no client_secret');
     assert.equal(created.token_endpoint_auth_method, 'private_key_jwt');
-    assert.deepEqual((created.jwks as { keys: { kid: string }[] }).keys.map((k) => k.kid), ['cli-1']);
+    assert.deepEqual(
+      (created.jwks as { keys: { kid: string }[] }).keys.map((k) => k.kid),
+      ['cli-1'],
+    );
   }
   assert.equal(inline.require_pushed_authorization_requests, true);
   const text = await run([...base, '--name', 'text', '--jwks-file', file, '--database', db]);
@@ -414,12 +578,26 @@ test('PJ-01 clients create --auth-method private_key_jwt with --jwks-file PATH o
   const s = await serve(['--port', String(port), '--database', db]);
   t.after(() => s.kill('SIGKILL'));
   const now = Math.floor(Date.now() / 1000);
-  const assertion = await new SignJWT({ iss: String(fromFile.client_id), sub: String(fromFile.client_id), aud: s.url, jti: `cli-${now}`, iat: now, exp: now + 60 })
-    .setProtectedHeader({ alg: 'ES256', kid: 'cli-1' }).sign(pair.privateKey);
-  const token = (a: string) => fetch(`${s.url}/token`, {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: a }),
-  });
+  const assertion = await new SignJWT({
+    iss: String(fromFile.client_id),
+    sub: String(fromFile.client_id),
+    aud: s.url,
+    jti: `cli-${now}`,
+    iat: now,
+    exp: now + 60,
+  })
+    .setProtectedHeader({ alg: 'ES256', kid: 'cli-1' })
+    .sign(pair.privateKey);
+  const token = (a: string) =>
+    fetch(`${s.url}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: a,
+      }),
+    });
   const res = await token(assertion);
   assert.equal(res.status, 200, await res.clone().text());
   const replay = await token(assertion);

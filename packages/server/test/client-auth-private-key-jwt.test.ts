@@ -18,7 +18,10 @@ import { assertOAuthError, basic, countRows, dumpDatabase, form, ISSUER, startSe
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
 
-async function keyPair(alg: 'ES256' | 'RS256' | 'PS256' | 'EdDSA', kid: string): Promise<{ pair: KeyPair; jwk: JWK; alg: string; kid: string }> {
+async function keyPair(
+  alg: 'ES256' | 'RS256' | 'PS256' | 'EdDSA',
+  kid: string,
+): Promise<{ pair: KeyPair; jwk: JWK; alg: string; kid: string }> {
   const pair = await generateKeyPair(alg, { extractable: true });
   return { pair, jwk: { ...(await exportJWK(pair.publicKey)), kid, use: 'sig' }, alg, kid };
 }
@@ -32,15 +35,26 @@ function claims(clientId: string, over: Record<string, unknown> = {}): JWTPayloa
   return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as JWTPayload;
 }
 
-async function sign(key: { pair: KeyPair; alg: string; kid: string }, payload: JWTPayload, header: Partial<JWTHeaderParameters> = {}): Promise<string> {
+async function sign(
+  key: { pair: KeyPair; alg: string; kid: string },
+  payload: JWTPayload,
+  header: Partial<JWTHeaderParameters> = {},
+): Promise<string> {
   return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, ...header }).sign(key.pair.privateKey);
 }
 
 const post = (server: TestServer, url: string, body: Record<string, string | undefined>, headers: Record<string, string> = {}) =>
-  server.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, payload: form(body) });
+  server.app.inject({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    payload: form(body),
+  });
 
 const withAssertion = (assertion: string, extra: Record<string, string | undefined> = {}) => ({
-  client_assertion_type: ASSERTION_TYPE, client_assertion: assertion, ...extra,
+  client_assertion_type: ASSERTION_TYPE,
+  client_assertion: assertion,
+  ...extra,
 });
 
 async function setup(t: { after(fn: () => Promise<void>): void }, env: Record<string, string> = {}) {
@@ -49,7 +63,10 @@ async function setup(t: { after(fn: () => Promise<void>): void }, env: Record<st
   const es = await keyPair('ES256', 'es-1');
   const rs = await keyPair('RS256', 'rs-1');
   const client = await server.createClient({
-    authMethod: 'private_key_jwt', jwks: { keys: [es.jwk, rs.jwk] }, grantTypes: ['client_credentials', 'authorization_code'], scope: 'openid photos:read',
+    authMethod: 'private_key_jwt',
+    jwks: { keys: [es.jwk, rs.jwk] },
+    grantTypes: ['client_credentials', 'authorization_code'],
+    scope: 'openid photos:read',
   });
   const cc = (assertion: string, extra: Record<string, string | undefined> = {}) =>
     post(server, '/token', { grant_type: 'client_credentials', scope: 'photos:read', ...withAssertion(assertion, extra) });
@@ -82,8 +99,16 @@ test('PJ-01 PS256 and EdDSA keys authenticate too', async (t) => {
   t.after(() => server.close());
   for (const alg of ['PS256', 'EdDSA'] as const) {
     const key = await keyPair(alg, `${alg}-1`);
-    const client = await server.createClient({ authMethod: 'private_key_jwt', jwks: { keys: [key.jwk] }, grantTypes: ['client_credentials'], scope: 'photos:read' });
-    const res = await post(server, '/token', { grant_type: 'client_credentials', ...withAssertion(await sign(key, claims(client.clientId))) });
+    const client = await server.createClient({
+      authMethod: 'private_key_jwt',
+      jwks: { keys: [key.jwk] },
+      grantTypes: ['client_credentials'],
+      scope: 'photos:read',
+    });
+    const res = await post(server, '/token', {
+      grant_type: 'client_credentials',
+      ...withAssertion(await sign(key, claims(client.clientId))),
+    });
     assert.equal(res.statusCode, 200, `${alg}: ${res.body}`);
   }
 });
@@ -140,7 +165,11 @@ test('PJ-01 CA-07 exp: required, not past, not far in the future, and exp - iat 
   assertRefused(await cc(await sign(es, claims(client.clientId, { exp: now + 3600 }))), 'exp an hour ahead');
   assertRefused(await cc(await sign(es, claims(client.clientId, { iat: undefined, exp: now + 3600 }))), 'exp an hour ahead without iat');
   assertRefused(await cc(await sign(es, claims(client.clientId, { iat: now - 280, exp: now + 60 }))), 'exp - iat over 5 minutes');
-  assert.equal((await cc(await sign(es, claims(client.clientId, { iat: undefined, exp: now + 240 })))).statusCode, 200, 'four minutes is fine');
+  assert.equal(
+    (await cc(await sign(es, claims(client.clientId, { iat: undefined, exp: now + 240 })))).statusCode,
+    200,
+    'four minutes is fine',
+  );
 });
 
 test('JW-05 nbf 8 s ahead is accepted, 61 s ahead refused', async (t) => {
@@ -155,7 +184,10 @@ test('PJ-01 an assertion signed by a key not in the registered set gets invalid_
   const stranger = await keyPair('ES256', 'es-1'); // same kid as a registered key, another key
   assertRefused(await cc(await sign(stranger, claims(client.clientId))), 'same kid, other key');
   const noKid = await keyPair('ES256', 'x');
-  assertRefused(await cc(await new SignJWT(claims(client.clientId)).setProtectedHeader({ alg: 'ES256' }).sign(noKid.pair.privateKey)), 'no kid, other key');
+  assertRefused(
+    await cc(await new SignJWT(claims(client.clientId)).setProtectedHeader({ alg: 'ES256' }).sign(noKid.pair.privateKey)),
+    'no kid, other key',
+  );
   const unknownKid = await keyPair('ES256', 'not-registered');
   assertRefused(await cc(await sign(unknownKid, claims(client.clientId))), 'unknown kid');
 });
@@ -177,7 +209,8 @@ test('JW-04 an unknown crit header and an oversized assertion get invalid_client
   assert.equal((await cc(handSigned({ alg: 'ES256', kid: 'es-1' }))).statusCode, 200, 'the hand-made signature is good');
   assertRefused(await cc(handSigned({ alg: 'ES256', kid: 'es-1', crit: ['x'], x: 1 })), 'crit');
   assertRefused(await cc(await sign(es, claims(client.clientId, { pad: 'a'.repeat(20_000) }))), '20 kB assertion');
-  for (const garbage of ['a.b.c', 'not-a-jwt', `${b64({ alg: 'ES256' })}.${b64('string')}.sig`, '...']) assertRefused(await cc(garbage), garbage);
+  for (const garbage of ['a.b.c', 'not-a-jwt', `${b64({ alg: 'ES256' })}.${b64('string')}.sig`, '...'])
+    assertRefused(await cc(garbage), garbage);
 });
 
 test('CA-07 iss and sub must both be the client_id', async (t) => {
@@ -189,7 +222,11 @@ test('CA-07 iss and sub must both be the client_id', async (t) => {
   assertRefused(await cc(await sign(es, claims(other.clientId))), 'sub and iss a client_secret_basic client');
   assertRefused(await cc(await sign(es, claims('no-such-client'))), 'unknown client');
   // A client_id in the body that names another client is refused.
-  assertOAuthError(await cc(await sign(es, claims(client.clientId)), { client_id: other.clientId }), [400, 401], ['invalid_request', 'invalid_client']);
+  assertOAuthError(
+    await cc(await sign(es, claims(client.clientId)), { client_id: other.clientId }),
+    [400, 401],
+    ['invalid_request', 'invalid_client'],
+  );
 });
 
 test('CA-04 CA-05 one method per request, only the registered one; the assertion type must be jwt-bearer', async (t) => {
@@ -197,15 +234,32 @@ test('CA-04 CA-05 one method per request, only the registered one; the assertion
   const secretClient = await server.createClient({ grantTypes: ['client_credentials'] });
   const assertion = await sign(es, claims(client.clientId));
   // An assertion plus Basic, or plus client_secret: invalid_request.
-  assertOAuthError(await post(server, '/token', { grant_type: 'client_credentials', ...withAssertion(assertion) }, { authorization: basic(secretClient.clientId, secretClient.clientSecret!) }), 400, 'invalid_request');
+  assertOAuthError(
+    await post(
+      server,
+      '/token',
+      { grant_type: 'client_credentials', ...withAssertion(assertion) },
+      { authorization: basic(secretClient.clientId, secretClient.clientSecret!) },
+    ),
+    400,
+    'invalid_request',
+  );
   assertOAuthError(await cc(assertion, { client_secret: 'x' }), 400, 'invalid_request');
   // A private_key_jwt client cannot use a secret (it has none) or no authentication at all.
   assertOAuthError(await post(server, '/token', { grant_type: 'client_credentials', client_id: client.clientId }), 401, 'invalid_client');
-  assertOAuthError(await post(server, '/token', { grant_type: 'client_credentials' }, { authorization: basic(client.clientId, 'guess') }), 401, 'invalid_client');
+  assertOAuthError(
+    await post(server, '/token', { grant_type: 'client_credentials' }, { authorization: basic(client.clientId, 'guess') }),
+    401,
+    'invalid_client',
+  );
   // The assertion type must be exactly jwt-bearer; the two parameters go together.
   assertRefused(await cc(assertion, { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer' }), 'saml2 type');
   assertOAuthError(await post(server, '/token', { grant_type: 'client_credentials', client_assertion: assertion }), 400, 'invalid_request');
-  assertOAuthError(await post(server, '/token', { grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE }), 400, 'invalid_request');
+  assertOAuthError(
+    await post(server, '/token', { grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE }),
+    400,
+    'invalid_request',
+  );
 });
 
 test('PJ-01 a private_key_jwt client introspects and revokes its tokens with assertions', async (t) => {
@@ -215,12 +269,18 @@ test('PJ-01 a private_key_jwt client introspects and revokes its tokens with ass
   assert.equal(introspected.statusCode, 200, introspected.body);
   assert.equal(introspected.json().active, true);
   assert.equal(introspected.json().client_id, client.clientId);
-  assertRefused(await post(server, '/introspect', { token, ...withAssertion(`${b64({ alg: 'none' })}.${b64(claims(client.clientId))}.`) }), 'alg none at introspection');
+  assertRefused(
+    await post(server, '/introspect', { token, ...withAssertion(`${b64({ alg: 'none' })}.${b64(claims(client.clientId))}.`) }),
+    'alg none at introspection',
+  );
   const revoked = await post(server, '/revoke', { token, ...withAssertion(await sign(es, claims(client.clientId))) });
   assert.equal(revoked.statusCode, 200, revoked.body);
   const after = await post(server, '/introspect', { token, ...withAssertion(await sign(es, claims(client.clientId))) });
   assert.equal(after.json().active, false);
-  assertRefused(await post(server, '/revoke', { token, ...withAssertion(await sign(es, claims(client.clientId, { aud: `${ISSUER}/revoke` }))) }), 'aud the revocation endpoint');
+  assertRefused(
+    await post(server, '/revoke', { token, ...withAssertion(await sign(es, claims(client.clientId, { aud: `${ISSUER}/revoke` }))) }),
+    'aud the revocation endpoint',
+  );
 });
 
 test('PJ-01 the jti replay cache is shared by every node on the database', async (t) => {
@@ -232,7 +292,12 @@ test('PJ-01 the jti replay cache is shared by every node on the database', async
   const b = await startServer(env);
   t.after(() => b.close());
   const key = await keyPair('ES256', 'k');
-  const client = await a.createClient({ authMethod: 'private_key_jwt', jwks: { keys: [key.jwk] }, grantTypes: ['client_credentials'], scope: 'photos:read' });
+  const client = await a.createClient({
+    authMethod: 'private_key_jwt',
+    jwks: { keys: [key.jwk] },
+    grantTypes: ['client_credentials'],
+    scope: 'photos:read',
+  });
   const assertion = await sign(key, claims(client.clientId));
   assert.equal((await post(a, '/token', { grant_type: 'client_credentials', ...withAssertion(assertion) })).statusCode, 200);
   assertRefused(await post(b, '/token', { grant_type: 'client_credentials', ...withAssertion(assertion) }), 'replayed at the other node');
@@ -243,8 +308,15 @@ test('R8 used assertion jtis are swept once the assertion has expired', async (t
   assert.equal((await cc(await sign(es, claims(client.clientId)))).statusCode, 200);
   assert.equal(await countRows(server.deps.storage, 'client_assertion_jtis'), 1);
   const { sweepExpiredRows } = await import('../src/storage/cleanup.js');
-  assert.equal((await sweepExpiredRows(server.deps.storage, nowSeconds(), { codeRetention: 1800, pauseMs: 0 })).clientAssertionJtis, 0, 'kept while it could be replayed');
-  assert.equal((await sweepExpiredRows(server.deps.storage, nowSeconds() + 60 + 30 + 301, { codeRetention: 1800, pauseMs: 0 })).clientAssertionJtis, 1);
+  assert.equal(
+    (await sweepExpiredRows(server.deps.storage, nowSeconds(), { codeRetention: 1800, pauseMs: 0 })).clientAssertionJtis,
+    0,
+    'kept while it could be replayed',
+  );
+  assert.equal(
+    (await sweepExpiredRows(server.deps.storage, nowSeconds() + 60 + 30 + 301, { codeRetention: 1800, pauseMs: 0 })).clientAssertionJtis,
+    1,
+  );
 });
 
 test('registration: private_key_jwt needs exactly one of jwks and jwks_uri, public asymmetric keys only', async (t) => {
@@ -277,10 +349,17 @@ test('registration: private_key_jwt needs exactly one of jwks and jwks_uri, publ
   await refused({ jwksUri: 'https://user:pw@keys.example/jwks' }, /user information/);
   await refused({ jwksUri: 'https://keys.example/jwks#x' }, /fragment/);
   await refused({ jwksUri: 'not a url' }, /absolute URL/);
-  await assert.rejects(registerClient(clients, { clientName: 'S', redirectUris: ['https://c.example/cb'], jwks: { keys: [es.jwk] } }, nowSeconds()), /only with token_endpoint_auth_method private_key_jwt/);
+  await assert.rejects(
+    registerClient(clients, { clientName: 'S', redirectUris: ['https://c.example/cb'], jwks: { keys: [es.jwk] } }, nowSeconds()),
+    /only with token_endpoint_auth_method private_key_jwt/,
+  );
   await assert.rejects(registerClient(clients, { ...base, isPublic: true, jwks: { keys: [es.jwk] } }, nowSeconds()), /public clients/);
   // Only the public members are stored.
-  const { client, clientSecret } = await registerClient(clients, { ...base, jwks: { keys: [{ ...es.jwk, extra: 'dropped' }] } }, nowSeconds());
+  const { client, clientSecret } = await registerClient(
+    clients,
+    { ...base, jwks: { keys: [{ ...es.jwk, extra: 'dropped' }] } },
+    nowSeconds(),
+  );
   assert.equal(clientSecret, undefined);
   assert.deepEqual(Object.keys((client.metadata.jwks as { keys: JWK[] }).keys[0]!).sort(), ['crv', 'kid', 'kty', 'use', 'x', 'y']);
 });
@@ -292,7 +371,9 @@ test('PJ-01 a client with a jwks_uri authenticates with keys fetched through the
     served++;
     // Keys for other uses, or of kinds the server does not accept, are skipped, not fatal.
     const published = [{ ...key.jwk, kid: 'enc-1', use: 'enc' }, { kty: 'oct', k: 'c2VjcmV0', kid: 'mac' }, key.jwk];
-    res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=300' }).end(JSON.stringify({ keys: published }));
+    res
+      .writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=300' })
+      .end(JSON.stringify({ keys: published }));
   });
   await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise<void>((resolve) => jwksServer.close(() => resolve())));
@@ -300,29 +381,49 @@ test('PJ-01 a client with a jwks_uri authenticates with keys fetched through the
 
   const config = loadConfig({ GATEHOUSE_DATABASE_URL: 'sqlite::memory:', GATEHOUSE_ISSUER: ISSUER, GATEHOUSE_LOG_LEVEL: 'silent' });
   // The development opt-out lets the fetcher reach the loopback test server; production servers never can.
-  const gatehouse = await createGatehouse(config, { clock: testClock(), fetcher: createSafeFetcher({ allowInsecureLoopbackForDevelopment: true }) });
-  t.after(() => gatehouse.close());
-  const { client } = await registerClient(gatehouse.deps.storage.clients, {
-    clientName: 'Remote keys', redirectUris: [], grantTypes: ['client_credentials'], scope: 'photos:read', authMethod: 'private_key_jwt',
-    jwksUri: `http://127.0.0.1:${port}/jwks.json`,
-  }, nowSeconds());
-  const inject = (assertion: string) => gatehouse.app.inject({
-    method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: form({ grant_type: 'client_credentials', ...withAssertion(assertion) }),
+  const gatehouse = await createGatehouse(config, {
+    clock: testClock(),
+    fetcher: createSafeFetcher({ allowInsecureLoopbackForDevelopment: true }),
   });
+  t.after(() => gatehouse.close());
+  const { client } = await registerClient(
+    gatehouse.deps.storage.clients,
+    {
+      clientName: 'Remote keys',
+      redirectUris: [],
+      grantTypes: ['client_credentials'],
+      scope: 'photos:read',
+      authMethod: 'private_key_jwt',
+      jwksUri: `http://127.0.0.1:${port}/jwks.json`,
+    },
+    nowSeconds(),
+  );
+  const inject = (assertion: string) =>
+    gatehouse.app.inject({
+      method: 'POST',
+      url: '/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form({ grant_type: 'client_credentials', ...withAssertion(assertion) }),
+    });
   assert.equal((await inject(await sign(key, claims(client.clientId)))).statusCode, 200);
   assert.equal((await inject(await sign(key, claims(client.clientId)))).statusCode, 200);
   assert.equal(served, 1, 'the JWK Set is cached');
   const stranger = await keyPair('ES256', 'remote-1');
   assert.equal((await inject(await sign(stranger, claims(client.clientId)))).statusCode, 401);
-  assert.equal((await inject(await sign({ ...key, kid: 'enc-1' }, claims(client.clientId)))).statusCode, 401, 'an encryption key does not verify assertions');
+  assert.equal(
+    (await inject(await sign({ ...key, kid: 'enc-1' }, claims(client.clientId)))).statusCode,
+    401,
+    'an encryption key does not verify assertions',
+  );
 
   // The default fetcher refuses loopback: the same registration cannot reach an internal address.
   const strict = await createGatehouse(config, { clock: testClock() });
   t.after(() => strict.close());
   await strict.deps.storage.clients.create(client);
   const res = await strict.app.inject({
-    method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    url: '/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
     payload: form({ grant_type: 'client_credentials', ...withAssertion(await sign(key, claims(client.clientId))) }),
   });
   assert.equal(res.statusCode, 401);

@@ -8,11 +8,29 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { loadConfig } from '../src/config/config.js';
 import { createSafeFetcher } from '../src/net/safe-fetch.js';
-import { clientFromMetadataDocument, ClientMetadataDocumentError, isClientIdMetadataDocumentUrl } from '../src/oauth/client-metadata-document.js';
+import {
+  clientFromMetadataDocument,
+  ClientMetadataDocumentError,
+  isClientIdMetadataDocumentUrl,
+} from '../src/oauth/client-metadata-document.js';
 import { createGatehouse } from '../src/server.js';
 import {
-  assertErrorPage, assertOAuthError, authorizeUrl, Browser, continueFlow, countRows, decodeJwt, DEFAULT_USER, ISSUER, isConsentForm,
-  parseForm, pkce, startServer, testClock, tokenRequest, type TestServer,
+  assertErrorPage,
+  assertOAuthError,
+  authorizeUrl,
+  Browser,
+  continueFlow,
+  countRows,
+  decodeJwt,
+  DEFAULT_USER,
+  ISSUER,
+  isConsentForm,
+  parseForm,
+  pkce,
+  startServer,
+  testClock,
+  tokenRequest,
+  type TestServer,
 } from './helpers.js';
 
 const REDIRECT = 'http://127.0.0.1:7777/callback';
@@ -36,21 +54,28 @@ async function documentHost(t: { after(fn: () => Promise<void> | void): void }, 
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  t.after(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   return { base, url: (path: string) => `${base}${path}`, hits: (path: string) => hits.get(path) ?? 0 };
 }
 
-const json = (body: unknown, headers: Record<string, string> = {}): Handler => (_req, res) => {
-  const text = JSON.stringify(body);
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers }).end(text);
-};
+const json =
+  (body: unknown, headers: Record<string, string> = {}): Handler =>
+  (_req, res) => {
+    const text = JSON.stringify(body);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers }).end(text);
+  };
 
 /** A valid document for the URL it is served at, with overrides. */
-const doc = (extra: Record<string, unknown> = {}): Handler => (req, res, base) =>
-  json({ client_id: `${base}${req.url}`, client_name: 'Inspector Gadget', redirect_uris: [REDIRECT], ...extra })(req, res, base);
+const doc =
+  (extra: Record<string, unknown> = {}): Handler =>
+  (req, res, base) =>
+    json({ client_id: `${base}${req.url}`, client_name: 'Inspector Gadget', redirect_uris: [REDIRECT], ...extra })(req, res, base);
 
 async function serverWithUser(t: { after(fn: () => Promise<void>): void }, env: Record<string, string> = DEV): Promise<TestServer> {
   const server = await startServer(env);
@@ -80,17 +105,27 @@ test('CM-02 a URL client_id becomes a public client: the consent page names the 
   assert.match(consent.body, /Inspector Gadget/);
   assert.match(consent.body, new RegExp(`class="document-host">127\\.0\\.0\\.1:${new URL(host.base).port}<`));
   assert.match(consent.body, /not been verified by the operator/);
-  const location = await continueFlow(browser, await browser.post(parseForm(consent.body).action, { ...parseForm(consent.body).fields, decision: 'allow' }), undefined);
+  const location = await continueFlow(
+    browser,
+    await browser.post(parseForm(consent.body).action, { ...parseForm(consent.body).fields, decision: 'allow' }),
+    undefined,
+  );
   assert.equal(`${location.origin}${location.pathname}`, REDIRECT);
   const code = location.searchParams.get('code');
   assert.ok(code);
-  const token = await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: p.verifier }, { clientId });
+  const token = await tokenRequest(
+    server.app,
+    { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: p.verifier },
+    { clientId },
+  );
   assert.equal(token.statusCode, 200, token.body);
   const claims = decodeJwt((token.json() as { access_token: string }).access_token);
   assert.equal(claims.client_id, clientId);
   // The same transient client authenticates (none) at the revocation endpoint.
   const revoked = await server.app.inject({
-    method: 'POST', url: '/revoke', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    url: '/revoke',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
     payload: new URLSearchParams({ client_id: clientId, token: (token.json() as { access_token: string }).access_token }).toString(),
   });
   assert.equal(revoked.statusCode, 200, revoked.body);
@@ -127,7 +162,9 @@ test('CM-02 a metadata document client is asked for consent every time, being pu
 });
 
 test('CM-02 a document whose client_id is not its URL gives an error page, never a redirect', async (t) => {
-  const host = await documentHost(t, { '/mismatch.json': json({ client_id: 'https://other.example/client.json', redirect_uris: [REDIRECT] }) });
+  const host = await documentHost(t, {
+    '/mismatch.json': json({ client_id: 'https://other.example/client.json', redirect_uris: [REDIRECT] }),
+  });
   const server = await serverWithUser(t);
   const res = await new Browser(server.app).get(authorize(host.url('/mismatch.json'), pkce().challenge));
   assertErrorPage(res, REDIRECT);
@@ -135,7 +172,13 @@ test('CM-02 a document whose client_id is not its URL gives an error page, never
 });
 
 test('CM-02 documents listing unsafe redirect URIs give an error page (RU-06 rules of the CLI)', async (t) => {
-  const bad = ['javascript:alert(1)', 'http://evil.example/cb', 'https://c.example/cb#frag', 'https://*.example/cb', 'https://user@c.example/cb'];
+  const bad = [
+    'javascript:alert(1)',
+    'http://evil.example/cb',
+    'https://c.example/cb#frag',
+    'https://*.example/cb',
+    'https://user@c.example/cb',
+  ];
   const routes: Record<string, Handler> = {};
   bad.forEach((uri, i) => (routes[`/bad${i}.json`] = doc({ redirect_uris: [REDIRECT, uri] })));
   const host = await documentHost(t, routes);
@@ -150,14 +193,20 @@ test('CM-02 documents listing unsafe redirect URIs give an error page (RU-06 rul
 test('RU-02 a redirect_uri the metadata document does not list gives an error page, never a redirect', async (t) => {
   const host = await documentHost(t, { '/c.json': doc() });
   const server = await serverWithUser(t);
-  const url = authorizeUrl({ clientId: host.url('/c.json'), redirectUri: 'http://127.0.0.1:7777/other', scope: 'openid', challenge: pkce().challenge });
+  const url = authorizeUrl({
+    clientId: host.url('/c.json'),
+    redirectUri: 'http://127.0.0.1:7777/other',
+    scope: 'openid',
+    challenge: pkce().challenge,
+  });
   assertErrorPage(await new Browser(server.app).get(url), 'http://127.0.0.1:7777/other');
 });
 
 test('CM-01 oversized, not-JSON, redirecting and failing documents give error pages', async (t) => {
   const big = JSON.stringify({ client_id: 'x', pad: 'a'.repeat(1024 * 1024) });
   const host = await documentHost(t, {
-    '/big.json': (_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(big) }).end(big),
+    '/big.json': (_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(big) }).end(big),
     '/big-chunked.json': (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(big);
@@ -194,7 +243,10 @@ test('CM-01 a document that answers too slowly gives an error page within the de
     },
   });
   const config = loadConfig({ GATEHOUSE_DATABASE_URL: 'sqlite::memory:', GATEHOUSE_ISSUER: ISSUER, GATEHOUSE_LOG_LEVEL: 'silent', ...DEV });
-  const gatehouse = await createGatehouse(config, { clock: testClock(), fetcher: createSafeFetcher({ allowInsecureLoopbackForDevelopment: true, timeoutMs: 400 }) });
+  const gatehouse = await createGatehouse(config, {
+    clock: testClock(),
+    fetcher: createSafeFetcher({ allowInsecureLoopbackForDevelopment: true, timeoutMs: 400 }),
+  });
   t.after(() => gatehouse.close());
   const started = Date.now();
   const res = await new Browser(gatehouse.app).get(authorize(host.url('/slow.json'), pkce().challenge));
@@ -209,14 +261,20 @@ test('CM-01 documents on private, loopback, link-local and metadata-service addr
   const strict = await startServer({});
   t.after(() => strict.close());
   const port = new URL(host.base).port;
-  for (const clientId of [`https://127.0.0.1:${port}/client.json`, 'https://169.254.169.254/latest/meta-data/client.json', 'https://[::1]/client.json', 'https://10.1.2.3/client.json']) {
+  for (const clientId of [
+    `https://127.0.0.1:${port}/client.json`,
+    'https://169.254.169.254/latest/meta-data/client.json',
+    'https://[::1]/client.json',
+    'https://10.1.2.3/client.json',
+  ]) {
     const res = await new Browser(strict.app).get(authorize(clientId, pkce().challenge));
     assertErrorPage(res, REDIRECT);
     assert.match(res.body, /resolves to an address the server does not contact/, clientId);
   }
   assert.equal(host.hits('/client.json'), 0, 'no request reached the loopback host');
   // A name that resolves to a private address (the DNS answer is the attacker's).
-  const resolve = async (name: string) => (name === 'docs.example' ? [{ address: '10.0.0.5', family: 4 as const }] : [{ address: '192.168.1.1', family: 4 as const }]);
+  const resolve = async (name: string) =>
+    name === 'docs.example' ? [{ address: '10.0.0.5', family: 4 as const }] : [{ address: '192.168.1.1', family: 4 as const }];
   const config = loadConfig({ GATEHOUSE_DATABASE_URL: 'sqlite::memory:', GATEHOUSE_ISSUER: ISSUER, GATEHOUSE_LOG_LEVEL: 'silent' });
   const gatehouse = await createGatehouse(config, { clock: testClock(), fetcher: createSafeFetcher({ resolve }) });
   t.after(() => gatehouse.close());
@@ -277,14 +335,28 @@ test('CM-01 with metadata documents disabled a URL client_id is an unknown clien
 test('CM-02 at the token endpoint a URL client whose document is unusable is invalid_client (JSON, no stack trace)', async (t) => {
   const host = await documentHost(t, { '/mismatch.json': json({ client_id: 'https://x.example/c', redirect_uris: [REDIRECT] }) });
   const server = await serverWithUser(t);
-  const res = await tokenRequest(server.app, { grant_type: 'authorization_code', code: 'nope', redirect_uri: REDIRECT, code_verifier: pkce().verifier }, { clientId: host.url('/mismatch.json') });
+  const res = await tokenRequest(
+    server.app,
+    { grant_type: 'authorization_code', code: 'nope', redirect_uri: REDIRECT, code_verifier: pkce().verifier },
+    { clientId: host.url('/mismatch.json') },
+  );
   assertOAuthError(res, 401, 'invalid_client');
 });
 
 test('CM-02 the document rules as a table: URL shapes and document contents', () => {
   const url = 'https://app.example/oauth/client.json';
   assert.equal(isClientIdMetadataDocumentUrl(url), true);
-  for (const bad of ['http://app.example/c.json', 'https://app.example', 'https://app.example/', 'https://app.example/c.json#x', 'https://u:p@app.example/c.json', 'https://APP.example/c.json', 'https://app.example/a/../c.json', 'https://app.example:443/c.json', `https://app.example/${'a'.repeat(260)}`]) {
+  for (const bad of [
+    'http://app.example/c.json',
+    'https://app.example',
+    'https://app.example/',
+    'https://app.example/c.json#x',
+    'https://u:p@app.example/c.json',
+    'https://APP.example/c.json',
+    'https://app.example/a/../c.json',
+    'https://app.example:443/c.json',
+    `https://app.example/${'a'.repeat(260)}`,
+  ]) {
     assert.equal(isClientIdMetadataDocumentUrl(bad), false, bad);
   }
   assert.equal(isClientIdMetadataDocumentUrl('http://127.0.0.1:8000/c.json'), false, 'http needs the development opt-out');
@@ -295,9 +367,17 @@ test('CM-02 the document rules as a table: URL shapes and document contents', ()
   assert.equal(client.isPublic, true);
   assert.equal(client.authMethod, 'none');
   assert.equal(client.clientName, 'app.example', 'without client_name the host names the client');
-  assert.ok(client.scopes.includes('openid') && client.scopes.includes('mcp:tools'), 'default scope: OpenID scopes and the registered resources');
+  assert.ok(
+    client.scopes.includes('openid') && client.scopes.includes('mcp:tools'),
+    'default scope: OpenID scopes and the registered resources',
+  );
   assert.deepEqual([...client.grantTypes].sort(), ['authorization_code', 'refresh_token']);
-  const scoped = clientFromMetadataDocument(url, { client_id: url, redirect_uris: ['https://app.example/cb'], scope: 'openid mcp:tools', client_name: ' Inspector ' }, [], 1);
+  const scoped = clientFromMetadataDocument(
+    url,
+    { client_id: url, redirect_uris: ['https://app.example/cb'], scope: 'openid mcp:tools', client_name: ' Inspector ' },
+    [],
+    1,
+  );
   assert.deepEqual(scoped.scopes, ['openid', 'mcp:tools']);
   assert.equal(scoped.clientName, 'Inspector');
   for (const bad of [

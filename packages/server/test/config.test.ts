@@ -79,7 +79,13 @@ test('TL-01 the issuer is https, or http only on a loopback host, without query,
       if (issuer !== '') assert.throws(() => loadConfig({ GATEHOUSE_ISSUER: issuer }), ConfigError);
     });
   }
-  for (const issuer of ['https://as.example', 'https://as.example/tenant-a', 'http://127.0.0.1:9000', 'http://localhost:9000', 'http://[::1]:9000']) {
+  for (const issuer of [
+    'https://as.example',
+    'https://as.example/tenant-a',
+    'http://127.0.0.1:9000',
+    'http://localhost:9000',
+    'http://[::1]:9000',
+  ]) {
     await t.test(`accepts ${issuer}`, () => assert.equal(loadConfig({ GATEHOUSE_ISSUER: issuer }).issuer, issuer));
   }
 });
@@ -113,5 +119,8 @@ test('the configuration is frozen after boot', () => {
 
 test('the access token audience defaults to the issuer and takes a list', () => {
   assert.deepEqual(accessTokenAudience(loadConfig({})), ['http://127.0.0.1:9000']);
-  assert.deepEqual(accessTokenAudience(loadConfig({ GATEHOUSE_ACCESS_TOKEN_AUDIENCE: 'https://a.example, https://b.example' })), ['https://a.example', 'https://b.example']);
+  assert.deepEqual(accessTokenAudience(loadConfig({ GATEHOUSE_ACCESS_TOKEN_AUDIENCE: 'https://a.example, https://b.example' })), [
+    'https://a.example',
+    'https://b.example',
+  ]);
 });

@@ -16,7 +16,16 @@ import { listen, type ListeningServer } from './user-agent.js';
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../../../..');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const carol = { username: 'carol', password: 'carol device password' };
 
 let server: ListeningServer;
@@ -27,12 +36,26 @@ before(async () => {
   server = await listen({ GATEHOUSE_DEVICE_CODE_INTERVAL: '1' });
   const now = nowSeconds();
   await server.deps.storage.users.create({
-    id: 'carol-id', username: carol.username, passwordHash: await hashPassword(carol.password), email: 'carol@example.com',
-    name: 'Carol Example', claims: {}, disabled: false, createdAt: now, updatedAt: now,
+    id: 'carol-id',
+    username: carol.username,
+    passwordHash: await hashPassword(carol.password),
+    email: 'carol@example.com',
+    name: 'Carol Example',
+    claims: {},
+    disabled: false,
+    createdAt: now,
+    updatedAt: now,
   });
-  const c = await registerClient(server.deps.storage.clients, {
-    clientName: 'Kitchen Radio', redirectUris: [], scope: 'openid profile offline_access', grantTypes: [deviceCodeGrant.grantType, 'refresh_token'],
-  }, now);
+  const c = await registerClient(
+    server.deps.storage.clients,
+    {
+      clientName: 'Kitchen Radio',
+      redirectUris: [],
+      scope: 'openid profile offline_access',
+      grantTypes: [deviceCodeGrant.grantType, 'refresh_token'],
+    },
+    now,
+  );
   tv = { id: c.client.clientId, secret: c.clientSecret! };
 });
 
@@ -44,7 +67,10 @@ after(async () => {
 async function post(path: string, body: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${server.issuer}${path}`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${tv.id}:${tv.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: `Basic ${Buffer.from(`${tv.id}:${tv.secret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: new URLSearchParams(body).toString(),
   });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
@@ -69,7 +95,7 @@ test('DV-01 UI-01 in Chromium: the code typed at the verification URI, the login
     await page.click('button[type="submit"]');
 
     await page.waitForSelector('input[name="password"]');
-    assert.match(await page.textContent('body') ?? '', /Kitchen Radio/);
+    assert.match((await page.textContent('body')) ?? '', /Kitchen Radio/);
     await page.fill('input[name="username"]', carol.username);
     await page.fill('input[name="password"]', carol.password);
     await page.click('button[type="submit"]');

@@ -2,9 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import {
-  Browser, startServer, tokenRequest, decodeProtectedHeader, issueTokens, type TokenBody,
-} from './helpers.js';
+import { Browser, startServer, tokenRequest, decodeProtectedHeader, issueTokens, type TokenBody } from './helpers.js';
 
 async function setup(t: { after(fn: () => Promise<void>): void }, env: Record<string, string> = {}) {
   const server = await startServer(env);
@@ -44,7 +42,11 @@ test('TL-02 every URL in the metadata is under the issuer', async (t) => {
 
 test('TL-03 X-Forwarded-Host does not change the metadata', async (t) => {
   const server = await setup(t);
-  const res = await server.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server', headers: { 'x-forwarded-host': 'evil.com', 'x-forwarded-proto': 'https', host: 'evil.com' } });
+  const res = await server.app.inject({
+    method: 'GET',
+    url: '/.well-known/oauth-authorization-server',
+    headers: { 'x-forwarded-host': 'evil.com', 'x-forwarded-proto': 'https', host: 'evil.com' },
+  });
   assert.ok(!res.body.includes('evil.com'));
 });
 
@@ -58,7 +60,12 @@ test('every endpoint the metadata names really answers', async (t) => {
       const path = String(url).slice(server.issuer.length);
       assert.ok(String(url).startsWith(`${server.issuer}/`), `${name} is under the issuer`);
       const get = await server.app.inject({ method: 'GET', url: path });
-      const post = await server.app.inject({ method: 'POST', url: path, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: '' });
+      const post = await server.app.inject({
+        method: 'POST',
+        url: path,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: '',
+      });
       assert.ok(get.statusCode !== 404 || post.statusCode !== 404, `${name} (${path}) answers 404 to GET and POST`);
       assert.ok(get.statusCode < 500 && post.statusCode < 500, `${name}: ${get.statusCode}/${post.statusCode}`);
     });
@@ -85,7 +92,8 @@ test('KR-01 the JWKS holds public members only, with kid, use and alg, and a mod
   assert.ok(jwks.keys.length >= 2, 'ES256 and RS256 keys');
   const kids = new Set<string>();
   for (const key of jwks.keys) {
-    for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth']) assert.equal((key as Record<string, unknown>)[secret], undefined, `no ${secret} in ${key.kid}`);
+    for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'])
+      assert.equal((key as Record<string, unknown>)[secret], undefined, `no ${secret} in ${key.kid}`);
     assert.ok(key.kid, 'kid set');
     assert.equal(key.use, 'sig');
     assert.ok(key.alg && ['ES256', 'RS256', 'PS256', 'EdDSA'].includes(key.alg), `alg ${key.alg}`);
@@ -104,8 +112,16 @@ test('RFC 9068 access tokens verify against the JWKS and carry typ at+jwt and th
   const { body } = await issueTokens(server, new Browser(server.app), client, user, { scope: 'openid profile' });
   const cc = (await tokenRequest(server.app, { grant_type: 'client_credentials', scope: 'photos:read' }, client)).json() as TokenBody;
   const jwks = createLocalJWKSet((await server.app.inject({ method: 'GET', url: '/jwks' })).json());
-  for (const [token, sub, scope] of [[body.access_token, 'user-alice', 'openid profile'], [cc.access_token, client.clientId, 'photos:read']] as const) {
-    const { payload, protectedHeader } = await jwtVerify(token, jwks, { issuer: server.issuer, audience: server.issuer, typ: 'at+jwt', algorithms: ['ES256'] });
+  for (const [token, sub, scope] of [
+    [body.access_token, 'user-alice', 'openid profile'],
+    [cc.access_token, client.clientId, 'photos:read'],
+  ] as const) {
+    const { payload, protectedHeader } = await jwtVerify(token, jwks, {
+      issuer: server.issuer,
+      audience: server.issuer,
+      typ: 'at+jwt',
+      algorithms: ['ES256'],
+    });
     assert.equal(protectedHeader.alg, 'ES256');
     assert.equal(protectedHeader.typ, 'at+jwt');
     assert.ok(protectedHeader.kid);
@@ -128,7 +144,11 @@ test('ID tokens verify against the JWKS with RS256 by default (CONTRACT)', async
   const user = await server.createUser();
   const { body } = await issueTokens(server, new Browser(server.app), client, user, { scope: 'openid profile', nonce: 'n-0S6_WzA2Mj' });
   const jwks = createLocalJWKSet((await server.app.inject({ method: 'GET', url: '/jwks' })).json());
-  const { payload, protectedHeader } = await jwtVerify(body.id_token!, jwks, { issuer: server.issuer, audience: client.clientId, algorithms: ['RS256'] });
+  const { payload, protectedHeader } = await jwtVerify(body.id_token!, jwks, {
+    issuer: server.issuer,
+    audience: client.clientId,
+    algorithms: ['RS256'],
+  });
   assert.equal(protectedHeader.alg, 'RS256');
   assert.equal(payload.sub, 'user-alice');
   assert.equal(payload.nonce, 'n-0S6_WzA2Mj');

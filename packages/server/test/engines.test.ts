@@ -23,9 +23,9 @@ interface EnginesCheck {
   violations(packages: LockedPackage[], versions: string[]): Array<LockedPackage & { rejected: string[] }>;
 }
 
-
 const root = repositoryRoot();
-const load = async (): Promise<EnginesCheck> => (await import(pathToFileURL(join(root, 'scripts', 'check-engines.mjs')).href)) as EnginesCheck;
+const load = async (): Promise<EnginesCheck> =>
+  (await import(pathToFileURL(join(root, 'scripts', 'check-engines.mjs')).href)) as EnginesCheck;
 
 test('the engines range matcher reads the forms package.json files use', async () => {
   const { satisfies } = await load();

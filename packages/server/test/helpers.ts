@@ -39,7 +39,11 @@ export interface TestServer extends Gatehouse {
   issuer: string;
   clock: TestClock;
   createClient(input?: Partial<NewClientInput>): Promise<{ clientId: string; clientSecret: string | undefined; redirectUri: string }>;
-  createUser(username?: string, password?: string, extra?: { email?: string; name?: string; claims?: Record<string, unknown> }): Promise<{ id: string; username: string; password: string }>;
+  createUser(
+    username?: string,
+    password?: string,
+    extra?: { email?: string; name?: string; claims?: Record<string, unknown> },
+  ): Promise<{ id: string; username: string; password: string }>;
 }
 
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
@@ -53,21 +57,32 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     clock,
     async createClient(input = {}) {
       const redirectUris = input.redirectUris ?? ['https://c1.example/cb'];
-      const { client, clientSecret } = await registerClient(gatehouse.deps.storage.clients, {
-        clientName: 'Test Client',
-        scope: 'openid profile email address phone offline_access photos:read photos:write',
-        grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
-        ...input,
-        redirectUris,
-      }, nowSeconds());
+      const { client, clientSecret } = await registerClient(
+        gatehouse.deps.storage.clients,
+        {
+          clientName: 'Test Client',
+          scope: 'openid profile email address phone offline_access photos:read photos:write',
+          grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
+          ...input,
+          redirectUris,
+        },
+        nowSeconds(),
+      );
       return { clientId: client.clientId, clientSecret, redirectUri: redirectUris[0]! };
     },
     async createUser(username = 'alice', password = 'correct horse battery', extra = {}) {
       const id = `user-${username}`;
       const now = nowSeconds();
       await gatehouse.deps.storage.users.create({
-        id, username, passwordHash: await hashPassword(password), email: extra.email ?? `${username}@example.com`,
-        name: extra.name ?? `User ${username}`, claims: extra.claims ?? {}, disabled: false, createdAt: now, updatedAt: now,
+        id,
+        username,
+        passwordHash: await hashPassword(password),
+        email: extra.email ?? `${username}@example.com`,
+        name: extra.name ?? `User ${username}`,
+        claims: extra.claims ?? {},
+        disabled: false,
+        createdAt: now,
+        updatedAt: now,
       });
       return { id, username, password };
     },
@@ -98,7 +113,12 @@ export interface ParsedForm {
 }
 
 const decodeEntities = (s: string) =>
-  s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 
 export function parseForm(html: string): ParsedForm {
   const formMatch = /<form[^>]*method="post"[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
@@ -136,12 +156,20 @@ export class Browser {
 
   async get(url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
     const cookie = this.cookieHeader();
-    const res = await this.app.inject({ method: 'GET', url: url.replace(ISSUER, ''), headers: { ...(cookie ? { cookie } : {}), ...headers } });
+    const res = await this.app.inject({
+      method: 'GET',
+      url: url.replace(ISSUER, ''),
+      headers: { ...(cookie ? { cookie } : {}), ...headers },
+    });
     this.store(res);
     return res;
   }
 
-  async post(url: string, body: Record<string, string | undefined> | string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+  async post(
+    url: string,
+    body: Record<string, string | undefined> | string,
+    headers: Record<string, string> = {},
+  ): Promise<LightMyRequestResponse> {
     const cookie = this.cookieHeader();
     const res = await this.app.inject({
       method: 'POST',
@@ -205,11 +233,13 @@ export async function authorizeThroughPages(
 
 /** Runs the whole code flow and returns the code, the verifier and the redirect URL. */
 export async function getCode(
-  server: TestServer, browser: Browser, o: Omit<AuthorizeOptions, 'challenge'> & { challenge?: string | null },
+  server: TestServer,
+  browser: Browser,
+  o: Omit<AuthorizeOptions, 'challenge'> & { challenge?: string | null },
   user: { username: string; password: string },
 ): Promise<{ code: string; verifier: string | undefined; location: URL }> {
   const p = pkce();
-  const challenge = o.challenge === null ? null : o.challenge ?? p.challenge;
+  const challenge = o.challenge === null ? null : (o.challenge ?? p.challenge);
   const location = await authorizeThroughPages(browser, { ...o, challenge }, user);
   const code = location.searchParams.get('code');
   if (!code) throw new Error(`no code in ${location.href}`);
@@ -217,7 +247,9 @@ export async function getCode(
 }
 
 export async function tokenRequest(
-  app: FastifyInstance, body: Record<string, string | undefined>, auth?: { clientId: string; clientSecret?: string | undefined },
+  app: FastifyInstance,
+  body: Record<string, string | undefined>,
+  auth?: { clientId: string; clientSecret?: string | undefined },
 ): Promise<LightMyRequestResponse> {
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (auth?.clientSecret) headers.authorization = basic(auth.clientId, auth.clientSecret);
@@ -244,7 +276,11 @@ export function setCookies(res: LightMyRequestResponse): string[] {
 
 /** RU-02 "error page": 400 text/html, no Location, and no link or meta refresh to `mustNotLinkTo`. */
 export function assertErrorPage(res: LightMyRequestResponse, mustNotLinkTo?: string, status = 400): void {
-  assert.equal(res.statusCode, status, `expected an error page, got ${res.statusCode} ${String(res.headers.location ?? '')} ${res.body.slice(0, 200)}`);
+  assert.equal(
+    res.statusCode,
+    status,
+    `expected an error page, got ${res.statusCode} ${String(res.headers.location ?? '')} ${res.body.slice(0, 200)}`,
+  );
   assert.match(String(res.headers['content-type']), /^text\/html/);
   assert.equal(res.headers.location, undefined, 'an error page must not redirect');
   assert.doesNotMatch(res.body, /http-equiv\s*=\s*["']?refresh/i, 'no meta refresh on an error page');
@@ -256,13 +292,20 @@ export function assertErrorPage(res: LightMyRequestResponse, mustNotLinkTo?: str
 
 /** RU-04 "error redirect": 302/303 to the registered redirect_uri with error, state and iss. */
 export function assertErrorRedirect(
-  res: LightMyRequestResponse, o: { redirectUri: string; error: string | string[]; state?: string | undefined; issuer?: string },
+  res: LightMyRequestResponse,
+  o: { redirectUri: string; error: string | string[]; state?: string | undefined; issuer?: string },
 ): URL {
-  assert.ok(res.statusCode === 302 || res.statusCode === 303, `expected an error redirect, got ${res.statusCode}: ${res.body.slice(0, 300)}`);
+  assert.ok(
+    res.statusCode === 302 || res.statusCode === 303,
+    `expected an error redirect, got ${res.statusCode}: ${res.body.slice(0, 300)}`,
+  );
   const location = new URL(String(res.headers.location));
   assert.equal(`${location.origin}${location.pathname}`, o.redirectUri.replace(/\?.*$/, ''));
   const errors = Array.isArray(o.error) ? o.error : [o.error];
-  assert.ok(errors.includes(location.searchParams.get('error') ?? ''), `error ${location.searchParams.get('error')} not in ${errors.join(', ')}`);
+  assert.ok(
+    errors.includes(location.searchParams.get('error') ?? ''),
+    `error ${location.searchParams.get('error')} not in ${errors.join(', ')}`,
+  );
   assert.equal(location.searchParams.get('iss'), o.issuer ?? ISSUER, 'RFC 9207: iss in every authorization response');
   assert.equal(location.searchParams.get('code'), null, 'no code with an error');
   if ('state' in o) assert.equal(location.searchParams.get('state'), o.state ?? null);
@@ -270,7 +313,11 @@ export function assertErrorRedirect(
 }
 
 /** Asserts a JSON OAuth error response. */
-export function assertOAuthError(res: LightMyRequestResponse, status: number | number[], error: string | string[]): Record<string, unknown> {
+export function assertOAuthError(
+  res: LightMyRequestResponse,
+  status: number | number[],
+  error: string | string[],
+): Record<string, unknown> {
   const statuses = Array.isArray(status) ? status : [status];
   assert.ok(statuses.includes(res.statusCode), `expected status ${statuses.join('/')}, got ${res.statusCode}: ${res.body.slice(0, 300)}`);
   assert.match(String(res.headers['content-type']), /^application\/json/);
@@ -315,12 +362,18 @@ export function isLoginForm(f: ParsedForm): boolean {
 }
 
 export function isConsentForm(f: ParsedForm): boolean {
-  return f.buttons.some((b) => b.name === 'decision' && b.value === 'allow') && f.buttons.some((b) => b.name === 'decision' && b.value === 'deny');
+  return (
+    f.buttons.some((b) => b.name === 'decision' && b.value === 'allow') &&
+    f.buttons.some((b) => b.name === 'decision' && b.value === 'deny')
+  );
 }
 
 /** Continues a flow from a response (an /authorize answer or a POST answer) through the pages. */
 export async function continueFlow(
-  browser: Browser, res: LightMyRequestResponse, user: { username: string; password: string } | undefined, decision: 'allow' | 'deny' = 'allow',
+  browser: Browser,
+  res: LightMyRequestResponse,
+  user: { username: string; password: string } | undefined,
+  decision: 'allow' | 'deny' = 'allow',
 ): Promise<URL> {
   for (let step = 0; step < 5; step++) {
     const location = locationOf(res);
@@ -347,7 +400,11 @@ export async function issueTokens(
   o: Partial<AuthorizeOptions> = {},
 ): Promise<{ code: string; verifier: string | undefined; body: TokenBody }> {
   const { code, verifier } = await getCode(server, browser, { clientId: client.clientId, redirectUri: client.redirectUri, ...o }, user);
-  const res = await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier }, client);
+  const res = await tokenRequest(
+    server.app,
+    { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier },
+    client,
+  );
   assert.equal(res.statusCode, 200, res.body);
   return { code, verifier, body: res.json() as TokenBody };
 }
@@ -362,14 +419,20 @@ export interface TokenBody {
 }
 
 export function refresh(
-  server: TestServer, client: { clientId: string; clientSecret?: string | undefined }, refreshToken: string, scope?: string,
+  server: TestServer,
+  client: { clientId: string; clientSecret?: string | undefined },
+  refreshToken: string,
+  scope?: string,
 ): Promise<LightMyRequestResponse> {
   return tokenRequest(server.app, { grant_type: 'refresh_token', refresh_token: refreshToken, scope }, client);
 }
 
 /** POST a form through app.inject with a browser's cookies, from a chosen client address and headers. */
 export async function postAs(
-  app: FastifyInstance, browser: Browser, url: string, body: Record<string, string | undefined> | string,
+  app: FastifyInstance,
+  browser: Browser,
+  url: string,
+  body: Record<string, string | undefined> | string,
   o: { remoteAddress?: string; headers?: Record<string, string> } = {},
 ): Promise<LightMyRequestResponse> {
   const cookie = [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
@@ -408,9 +471,15 @@ export async function countRows(storage: Storage, table: string): Promise<number
 }
 
 /** A public client (PKCE, no secret): P1 of the checklist. */
-export function createPublicClient(server: TestServer, redirectUris: string[] = ['https://p1.example/cb', 'http://127.0.0.1/cb'], scope?: string) {
+export function createPublicClient(
+  server: TestServer,
+  redirectUris: string[] = ['https://p1.example/cb', 'http://127.0.0.1/cb'],
+  scope?: string,
+) {
   return server.createClient({
-    redirectUris, isPublic: true, grantTypes: ['authorization_code', 'refresh_token'],
+    redirectUris,
+    isPublic: true,
+    grantTypes: ['authorization_code', 'refresh_token'],
     ...(scope !== undefined ? { scope } : {}),
   });
 }

@@ -1,9 +1,7 @@
 // Input handling (IN-01, IN-03, IN-05..IN-07) and the token endpoint's transport rules (TE-01, TE-02).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  basic, Browser, pkce, startServer, type TestServer, assertNoStackTrace, assertOAuthError, startInteraction,
-} from './helpers.js';
+import { basic, Browser, pkce, startServer, type TestServer, assertNoStackTrace, assertOAuthError, startInteraction } from './helpers.js';
 
 async function setup(t: { after(fn: () => Promise<void>): void }) {
   const server = await startServer();
@@ -12,8 +10,19 @@ async function setup(t: { after(fn: () => Promise<void>): void }) {
   return { server, client, auth: { authorization: basic(client.clientId, client.clientSecret!) } };
 }
 
-const raw = (server: TestServer, url: string, payload: string | Buffer, headers: Record<string, string> = {}, method: 'POST' | 'GET' = 'POST') =>
-  server.app.inject({ method, url, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, payload: method === 'GET' ? undefined : payload });
+const raw = (
+  server: TestServer,
+  url: string,
+  payload: string | Buffer,
+  headers: Record<string, string> = {},
+  method: 'POST' | 'GET' = 'POST',
+) =>
+  server.app.inject({
+    method,
+    url,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    payload: method === 'GET' ? undefined : payload,
+  });
 
 function assertTokenEndpointHeaders(res: { headers: Record<string, unknown> }) {
   assert.match(String(res.headers['cache-control']), /no-store/, 'TE-01 Cache-Control: no-store');
@@ -53,7 +62,10 @@ test('TE-02 GET /token is refused with a JSON 404 or 405', async (t) => {
 
 test('TE-02 IN-06 a JSON body or another content type at /token is 400 invalid_request', async (t) => {
   const { server, auth } = await setup(t);
-  const json = await raw(server, '/token', JSON.stringify({ grant_type: 'client_credentials' }), { ...auth, 'content-type': 'application/json' });
+  const json = await raw(server, '/token', JSON.stringify({ grant_type: 'client_credentials' }), {
+    ...auth,
+    'content-type': 'application/json',
+  });
   assertOAuthError(json, 400, 'invalid_request');
   for (const type of ['text/plain', 'multipart/form-data; boundary=x', 'application/xml']) {
     const res = await raw(server, '/token', 'grant_type=client_credentials', { ...auth, 'content-type': type });
@@ -61,7 +73,16 @@ test('TE-02 IN-06 a JSON body or another content type at /token is 400 invalid_r
   }
   const none = await server.app.inject({ method: 'POST', url: '/token', headers: auth, payload: 'grant_type=client_credentials' });
   assert.ok(none.statusCode === 400 || none.statusCode === 415, `no content type: ${none.statusCode}`);
-  assert.equal((await raw(server, '/token', 'grant_type=client_credentials&scope=photos:read', { ...auth, 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' })).statusCode, 200, 'a charset parameter is fine');
+  assert.equal(
+    (
+      await raw(server, '/token', 'grant_type=client_credentials&scope=photos:read', {
+        ...auth,
+        'content-type': 'application/x-www-form-urlencoded; charset=UTF-8',
+      })
+    ).statusCode,
+    200,
+    'a charset parameter is fine',
+  );
 });
 
 test('IN-01 a repeated parameter at /token is invalid_request', async (t) => {
@@ -77,7 +98,13 @@ test('IN-01 a repeated parameter at /token is invalid_request', async (t) => {
 
 test('IN-03 bad percent-encoding or UTF-8 at /token is 400 invalid_request JSON', async (t) => {
   const { server, auth } = await setup(t);
-  for (const body of ['grant_type=client_credentials&scope=%zz', 'grant_type=client_credentials&scope=%C3%28', 'grant_type=%', '%zz=1', 'scope=%ED%A0%80&grant_type=client_credentials']) {
+  for (const body of [
+    'grant_type=client_credentials&scope=%zz',
+    'grant_type=client_credentials&scope=%C3%28',
+    'grant_type=%',
+    '%zz=1',
+    'scope=%ED%A0%80&grant_type=client_credentials',
+  ]) {
     await t.test(body, async () => {
       assertOAuthError(await raw(server, '/token', body, auth), 400, 'invalid_request');
     });
@@ -87,7 +114,12 @@ test('IN-03 bad percent-encoding or UTF-8 at /token is 400 invalid_request JSON'
 test('IN-03 bad encoding on the browser form endpoints gives a 400 page, never 5xx', async (t) => {
   const { server, client } = await setup(t);
   const browser = new Browser(server.app);
-  const { form: f } = await startInteraction(browser, { clientId: client.clientId, redirectUri: 'https://c1.example/cb', scope: 'openid', challenge: pkce().challenge });
+  const { form: f } = await startInteraction(browser, {
+    clientId: client.clientId,
+    redirectUri: 'https://c1.example/cb',
+    scope: 'openid',
+    challenge: pkce().challenge,
+  });
   const cookie = [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   for (const url of ['/authorize', f.action, f.action.replace(/login$/, 'consent')]) {
     for (const body of ['a=%zz', 'a=%C3%28']) {
@@ -178,9 +210,21 @@ test('IN-07 error descriptions use only the RFC 6749 §5.2 character set', async
 
 test('no 5xx from a burst of malformed token requests', async (t) => {
   const { server, auth } = await setup(t);
-  const bodies = ['', '&&&', '=', '==', 'grant_type', 'grant_type=', 'grant_type=authorization_code', 'grant_type=refresh_token&refresh_token=',
-    'grant_type=client_credentials&scope=' + '%20'.repeat(100), `grant_type=authorization_code&code=${'%F0%9F%98%80'.repeat(100)}`,
-    'grant_type[]=x', 'grant_type=client_credentials&__proto__=x&constructor=y', `${'a='.repeat(5000)}`];
+  const bodies = [
+    '',
+    '&&&',
+    '=',
+    '==',
+    'grant_type',
+    'grant_type=',
+    'grant_type=authorization_code',
+    'grant_type=refresh_token&refresh_token=',
+    'grant_type=client_credentials&scope=' + '%20'.repeat(100),
+    `grant_type=authorization_code&code=${'%F0%9F%98%80'.repeat(100)}`,
+    'grant_type[]=x',
+    'grant_type=client_credentials&__proto__=x&constructor=y',
+    `${'a='.repeat(5000)}`,
+  ];
   for (const body of bodies) {
     const res = await raw(server, '/token', body, auth);
     assert.ok(res.statusCode < 500, `${body.slice(0, 40)}: ${res.statusCode} ${res.body.slice(0, 100)}`);

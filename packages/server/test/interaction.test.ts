@@ -3,20 +3,41 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import {
-  authorizeUrl, Browser, getCode, parseForm, pkce, type TestServer, assertErrorPage, continueFlow, countRows, createPublicClient, header, isConsentForm, isLoginForm, locationOf, nowSeconds, postAs, setCookies, startInteraction, setupWithClientAndUser as setup,
+  authorizeUrl,
+  Browser,
+  getCode,
+  parseForm,
+  pkce,
+  type TestServer,
+  assertErrorPage,
+  continueFlow,
+  countRows,
+  createPublicClient,
+  header,
+  isConsentForm,
+  isLoginForm,
+  locationOf,
+  nowSeconds,
+  postAs,
+  setCookies,
+  startInteraction,
+  setupWithClientAndUser as setup,
 } from './helpers.js';
 import { describeScopes } from '../src/oauth/scopes.js';
 import { escapeHtml } from '../src/interaction/views.js';
 
 const C1 = 'https://c1.example/cb';
 
-
 const start = (browser: Browser, clientId: string, extra: Record<string, string> = {}, scope?: string, redirectUri = C1) =>
   startInteraction(browser, { clientId, redirectUri, state: 'S', challenge: pkce().challenge, ...(scope ? { scope } : {}), extra });
 
 /** Logs in on a started interaction's login form; returns the POST answer. */
-const login = (browser: Browser, f: ReturnType<typeof parseForm>, user: { username: string; password: string }, headers: Record<string, string> = {}) =>
-  browser.post(f.action, { ...f.fields, username: user.username, password: user.password }, headers);
+const login = (
+  browser: Browser,
+  f: ReturnType<typeof parseForm>,
+  user: { username: string; password: string },
+  headers: Record<string, string> = {},
+) => browser.post(f.action, { ...f.fields, username: user.username, password: user.password }, headers);
 
 function assertPageHeaders(res: LightMyRequestResponse, where: string) {
   assert.equal(res.headers['x-frame-options'], 'DENY', `${where}: X-Frame-Options`);
@@ -57,7 +78,8 @@ test('CONTRACT the consent page has allow and deny submit buttons named decision
   assert.match(page.body, /<button(?=[^>]*type="submit")(?=[^>]*name="decision")(?=[^>]*value="deny")[^>]*>/);
   assert.ok(isConsentForm(parseForm(page.body)));
   assert.ok(page.body.includes(escapeHtml('Test Client')), 'the consent page names the client');
-  for (const d of describeScopes(['openid', 'profile', 'email'])) assert.ok(page.body.includes(escapeHtml(d.description!)), `describes ${d.scope}`);
+  for (const d of describeScopes(['openid', 'profile', 'email']))
+    assert.ok(page.body.includes(escapeHtml(d.description!)), `describes ${d.scope}`);
   assert.ok(page.body.includes('photos:read'), 'an unknown custom scope is shown by name');
 });
 
@@ -132,7 +154,13 @@ test('UI-02 a POST from a foreign Origin is refused with 403, on login and on co
   const { server, client, user } = await setup(t);
   const browser = new Browser(server.app);
   const { form } = await start(browser, client.clientId);
-  for (const origin of ['https://evil.example', 'http://127.0.0.1:9001', 'https://127.0.0.1:9000', 'http://127.0.0.1:9000.evil.example', 'http://127.0.0.1']) {
+  for (const origin of [
+    'https://evil.example',
+    'http://127.0.0.1:9001',
+    'https://127.0.0.1:9000',
+    'http://127.0.0.1:9000.evil.example',
+    'http://127.0.0.1',
+  ]) {
     const res = await login(browser, form, user, { origin });
     assert.equal(res.statusCode, 403, origin);
   }
@@ -157,7 +185,7 @@ test('UI-02 Origin: null (sent by browsers under Referrer-Policy: no-referrer) s
   assert.equal(withToken.statusCode, 303);
 });
 
-test('UI-02 a consent POST without the CSRF token, or with another interaction\'s, is refused with 403', async (t) => {
+test("UI-02 a consent POST without the CSRF token, or with another interaction's, is refused with 403", async (t) => {
   const { server, client, user } = await setup(t);
   const browser = new Browser(server.app);
   const a = await start(browser, client.clientId);
@@ -212,7 +240,9 @@ test('UI-03 login issues a new session cookie; a planted pre-login value is wort
   assert.ok(issued && issued !== planted, 'a fresh session id at login');
   const attacker = new Browser(server.app);
   attacker.cookies.set('gatehouse.session', planted);
-  const res = await attacker.get(authorizeUrl({ clientId: client.clientId, redirectUri: C1, state: 'S', challenge: pkce().challenge, extra: { prompt: 'none' } }));
+  const res = await attacker.get(
+    authorizeUrl({ clientId: client.clientId, redirectUri: C1, state: 'S', challenge: pkce().challenge, extra: { prompt: 'none' } }),
+  );
   assert.equal(new URL(locationOf(res)).searchParams.get('error'), 'login_required');
 });
 
@@ -227,11 +257,15 @@ test('UI-03 a second login replaces the session id and the previous one stops wo
   assert.notEqual(second, first);
   const old = new Browser(server.app);
   old.cookies.set('gatehouse.session', first);
-  const res = await old.get(authorizeUrl({ clientId: client.clientId, redirectUri: C1, challenge: pkce().challenge, extra: { prompt: 'none' } }));
+  const res = await old.get(
+    authorizeUrl({ clientId: client.clientId, redirectUri: C1, challenge: pkce().challenge, extra: { prompt: 'none' } }),
+  );
   assert.equal(new URL(locationOf(res)).searchParams.get('error'), 'login_required');
   const cur = new Browser(server.app);
   cur.cookies.set('gatehouse.session', second);
-  const ok = await cur.get(authorizeUrl({ clientId: client.clientId, redirectUri: C1, challenge: pkce().challenge, extra: { prompt: 'none' } }));
+  const ok = await cur.get(
+    authorizeUrl({ clientId: client.clientId, redirectUri: C1, challenge: pkce().challenge, extra: { prompt: 'none' } }),
+  );
   assert.ok(new URL(locationOf(ok)).searchParams.get('code'), 'the new session works');
 });
 
@@ -265,7 +299,10 @@ test('UI-04 with an https issuer cookies are __Host- prefixed and Secure', async
   const loggedIn = await login(browser, page, user);
   assert.equal(loggedIn.statusCode, 303, loggedIn.body.slice(0, 300));
   all.push(...setCookies(loggedIn));
-  assert.ok(all.some((c) => c.startsWith('__Host-gatehouse.session=')), 'session cookie is __Host-');
+  assert.ok(
+    all.some((c) => c.startsWith('__Host-gatehouse.session=')),
+    'session cookie is __Host-',
+  );
   for (const c of all) {
     if (/=;|Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(c)) continue; // deletions
     assert.match(c, /^__Host-/, c);
@@ -308,15 +345,33 @@ test('UI-06 after the configured failures the account is throttled with 429 and 
   const browser = new Browser(server.app);
   const { form } = await start(browser, client.clientId);
   for (let i = 0; i < 3; i++) {
-    const res = await postAs(server.app, browser, form.action, { ...form.fields, username: user.username, password: `wrong ${i}` }, { remoteAddress: `10.0.0.${i + 1}` });
+    const res = await postAs(
+      server.app,
+      browser,
+      form.action,
+      { ...form.fields, username: user.username, password: `wrong ${i}` },
+      { remoteAddress: `10.0.0.${i + 1}` },
+    );
     assert.equal(res.statusCode, 401, `failure ${i}`);
   }
-  const wrong = await postAs(server.app, browser, form.action, { ...form.fields, username: user.username, password: 'wrong again' }, { remoteAddress: '10.0.0.50' });
+  const wrong = await postAs(
+    server.app,
+    browser,
+    form.action,
+    { ...form.fields, username: user.username, password: 'wrong again' },
+    { remoteAddress: '10.0.0.50' },
+  );
   assert.equal(wrong.statusCode, 429);
   assert.match(String(wrong.headers['retry-after']), /^\d+$/);
   assert.ok(Number(wrong.headers['retry-after']) > 0);
   // the right password from yet another IP during the lock gets the same answer and no session
-  const right = await postAs(server.app, browser, form.action, { ...form.fields, username: user.username, password: user.password }, { remoteAddress: '10.0.0.99' });
+  const right = await postAs(
+    server.app,
+    browser,
+    form.action,
+    { ...form.fields, username: user.username, password: user.password },
+    { remoteAddress: '10.0.0.99' },
+  );
   assert.equal(right.statusCode, 429);
   assert.equal(right.body, wrong.body);
   assert.equal(right.headers.location, undefined);
@@ -330,7 +385,13 @@ test('UI-06 the account lock is case-insensitive on the username', async (t) => 
   const { form } = await start(browser, client.clientId);
   await postAs(server.app, browser, form.action, { ...form.fields, username: 'alice', password: 'x1' }, { remoteAddress: '10.1.0.1' });
   await postAs(server.app, browser, form.action, { ...form.fields, username: 'ALICE', password: 'x2' }, { remoteAddress: '10.1.0.2' });
-  const res = await postAs(server.app, browser, form.action, { ...form.fields, username: user.username, password: user.password }, { remoteAddress: '10.1.0.3' });
+  const res = await postAs(
+    server.app,
+    browser,
+    form.action,
+    { ...form.fields, username: user.username, password: user.password },
+    { remoteAddress: '10.1.0.3' },
+  );
   assert.equal(res.statusCode, 429);
 });
 
@@ -341,10 +402,22 @@ test('UI-06 one IP guessing across many accounts is throttled, without locking t
   for (const name of ['u1', 'u2', 'u3']) {
     await postAs(server.app, browser, form.action, { ...form.fields, username: name, password: 'guess' }, { remoteAddress: '10.2.0.1' });
   }
-  const blocked = await postAs(server.app, browser, form.action, { ...form.fields, username: user.username, password: user.password }, { remoteAddress: '10.2.0.1' });
+  const blocked = await postAs(
+    server.app,
+    browser,
+    form.action,
+    { ...form.fields, username: user.username, password: user.password },
+    { remoteAddress: '10.2.0.1' },
+  );
   assert.equal(blocked.statusCode, 429);
   assert.ok(Number(blocked.headers['retry-after']) > 0);
-  const elsewhere = await postAs(server.app, browser, form.action, { ...form.fields, username: user.username, password: user.password }, { remoteAddress: '10.2.0.2' });
+  const elsewhere = await postAs(
+    server.app,
+    browser,
+    form.action,
+    { ...form.fields, username: user.username, password: user.password },
+    { remoteAddress: '10.2.0.2' },
+  );
   assert.equal(elsewhere.statusCode, 303, 'alice herself is not locked');
 });
 
@@ -356,10 +429,16 @@ test('UI-08 client name and custom scopes are rendered escaped; template syntax 
   const browser = new Browser(server.app);
   const { page, form } = await start(browser, client.clientId, { login_hint: '"><script>alert(2)</script>' }, `openid ${evilScope}`);
   const consent = await browser.get(locationOf(await login(browser, form, user)));
-  for (const [where, body] of [['login', page.body], ['consent', consent.body]] as const) {
+  for (const [where, body] of [
+    ['login', page.body],
+    ['consent', consent.body],
+  ] as const) {
     assert.ok(!body.includes('<script>alert('), `${where}: no raw script tag`);
     assert.ok(body.includes('&lt;script&gt;alert(1)&lt;/script&gt;'), `${where}: the client name is shown escaped`);
-    assert.ok(body.includes('{{7*7}}') && body.includes('${7*7}') && body.includes('#{7*7}'), `${where}: template syntax rendered literally`);
+    assert.ok(
+      body.includes('{{7*7}}') && body.includes('${7*7}') && body.includes('#{7*7}'),
+      `${where}: template syntax rendered literally`,
+    );
     assert.ok(!body.includes('"quoted"') || !/=\s*"[^"]*"quoted"/.test(body), `${where}: quotes escaped`);
   }
   assert.ok(!consent.body.includes(evilScope), 'the custom scope is not raw HTML');
@@ -407,7 +486,9 @@ test('RU-12 consent is remembered for a confidential client: same or narrower sc
   const browser = new Browser(server.app);
   await getCode(server, browser, { clientId: client.clientId, redirectUri: C1, scope: 'openid profile offline_access' }, user);
   for (const scope of ['openid profile offline_access', 'openid', 'profile openid']) {
-    const res = await browser.get(authorizeUrl({ clientId: client.clientId, redirectUri: C1, scope, state: 'S', challenge: pkce().challenge }));
+    const res = await browser.get(
+      authorizeUrl({ clientId: client.clientId, redirectUri: C1, scope, state: 'S', challenge: pkce().challenge }),
+    );
     const location = new URL(locationOf(res));
     assert.equal(`${location.origin}${location.pathname}`, C1, `${scope}: straight back to the client`);
     assert.ok(location.searchParams.get('code'), scope);
@@ -433,7 +514,9 @@ test('RU-12 a public client is asked for consent every time', async (t) => {
   const { form } = await start(browser, p1.clientId, {}, undefined, 'https://p1.example/cb');
   assert.ok(isConsentForm(form), 'consent page again for the public client');
   assert.ok(!isLoginForm(form), 'but no new login');
-  const none = await browser.get(authorizeUrl({ clientId: p1.clientId, redirectUri: 'https://p1.example/cb', challenge: pkce().challenge, extra: { prompt: 'none' } }));
+  const none = await browser.get(
+    authorizeUrl({ clientId: p1.clientId, redirectUri: 'https://p1.example/cb', challenge: pkce().challenge, extra: { prompt: 'none' } }),
+  );
   assert.equal(new URL(locationOf(none)).searchParams.get('error'), 'consent_required');
 });
 
@@ -492,11 +575,13 @@ test('UI-09 unknown or malformed interaction ids give an error page', async (t) 
   assertErrorPage(await browser.post(`/interaction/${'A'.repeat(43)}/login`, { username: 'a', password: 'b', csrf_token: 'c' }));
 });
 
-test('a disabled user\'s live session no longer counts as signed in', async (t) => {
+test("a disabled user's live session no longer counts as signed in", async (t) => {
   const { server, client, user } = await setup(t);
   const browser = new Browser(server.app);
   await getCode(server, browser, { clientId: client.clientId, redirectUri: C1 }, user);
   await server.deps.storage.users.setDisabled('user-alice', true, nowSeconds());
-  const res = await browser.get(authorizeUrl({ clientId: client.clientId, redirectUri: C1, challenge: pkce().challenge, extra: { prompt: 'none' } }));
+  const res = await browser.get(
+    authorizeUrl({ clientId: client.clientId, redirectUri: C1, challenge: pkce().challenge, extra: { prompt: 'none' } }),
+  );
   assert.equal(new URL(locationOf(res)).searchParams.get('error'), 'login_required');
 });

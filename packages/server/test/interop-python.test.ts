@@ -33,7 +33,8 @@ interface PythonEnv {
 }
 
 function findPython(): PythonEnv | string {
-  const probe = 'import json, sys, authlib, oauthlib, requests, requests_oauthlib; print(json.dumps({"python": sys.version.split()[0], "authlib": authlib.__version__, "oauthlib": oauthlib.__version__, "requests_oauthlib": requests_oauthlib.__version__, "requests": requests.__version__}))';
+  const probe =
+    'import json, sys, authlib, oauthlib, requests, requests_oauthlib; print(json.dumps({"python": sys.version.split()[0], "authlib": authlib.__version__, "oauthlib": oauthlib.__version__, "requests_oauthlib": requests_oauthlib.__version__, "requests": requests.__version__}))';
   const reasons: string[] = [];
   for (const python of pythonCandidates()) {
     const r = spawnSync(python, ['-I', '-c', probe], { encoding: 'utf8', timeout: 15_000 });
@@ -66,7 +67,9 @@ function runScript(python: string, name: string, config: Record<string, string>)
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', NO_PROXY: '*', no_proxy: '*' },
   });
   let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const timer = setTimeout(() => child.kill('SIGKILL'), SCRIPT_TIMEOUT_MS);
@@ -83,7 +86,8 @@ function runScript(python: string, name: string, config: Record<string, string>)
       } catch {
         throw new Error(`${name} printed a line that is not JSON: ${value}\nstderr:\n${stderr}`);
       }
-      if (message.step === 'error') throw new Error(`${name} failed: ${String(message.error)}\n${String(message.traceback)}\nstderr:\n${stderr}`);
+      if (message.step === 'error')
+        throw new Error(`${name} failed: ${String(message.error)}\n${String(message.traceback)}\nstderr:\n${stderr}`);
       return message;
     },
     send(line: string): void {
@@ -110,7 +114,10 @@ async function converse(python: string, name: string, config: Record<string, str
     assert.ok(url.searchParams.get('code_challenge'), `${name} sends a code_challenge`);
     const ua = new UserAgent();
     const callback = await ua.authorize(url.href, REDIRECT, alice);
-    assert.ok(ua.pages.some((p) => p.html.includes('Python Printer')), 'the consent page names the client');
+    assert.ok(
+      ua.pages.some((p) => p.html.includes('Python Printer')),
+      'the consent page names the client',
+    );
     script.send(callback.href);
     const result = await script.next();
     assert.equal(result.step, 'result');
@@ -136,14 +143,28 @@ describe('interop with Python: authlib and requests-oauthlib', () => {
     const { storage } = server.deps;
     const now = nowSeconds();
     await storage.users.create({
-      id: 'alice-id', username: alice.username, passwordHash: await hashPassword(alice.password), email: 'alice@example.com',
-      name: 'Alice Example', claims: { email_verified: true }, disabled: false, createdAt: now, updatedAt: now,
+      id: 'alice-id',
+      username: alice.username,
+      passwordHash: await hashPassword(alice.password),
+      email: 'alice@example.com',
+      name: 'Alice Example',
+      claims: { email_verified: true },
+      disabled: false,
+      createdAt: now,
+      updatedAt: now,
     });
-    const c = await registerClient(storage.clients, {
-      clientName: 'Python Printer', redirectUris: [REDIRECT], scope,
-      grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'], authMethod: 'client_secret_basic',
-      defaultScope: 'photos:read', // what requests-oauthlib's client_credentials request (sent without scope) gets
-    }, now);
+    const c = await registerClient(
+      storage.clients,
+      {
+        clientName: 'Python Printer',
+        redirectUris: [REDIRECT],
+        scope,
+        grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
+        authMethod: 'client_secret_basic',
+        defaultScope: 'photos:read', // what requests-oauthlib's client_credentials request (sent without scope) gets
+      },
+      now,
+    );
     client = { id: c.client.clientId, secret: c.clientSecret! };
   });
   after(async () => {
@@ -158,11 +179,19 @@ describe('interop with Python: authlib and requests-oauthlib', () => {
     return undefined;
   }
 
-  const config = (): Record<string, string> => ({ issuer: server.issuer, client_id: client.id, client_secret: client.secret, redirect_uri: REDIRECT, scope });
+  const config = (): Record<string, string> => ({
+    issuer: server.issuer,
+    client_id: client.id,
+    client_secret: client.secret,
+    redirect_uri: REDIRECT,
+    scope,
+  });
 
   test('python3 has authlib and requests-oauthlib (versions are reported)', (t) => {
     if (!requirePython(t) || typeof env === 'string') return;
-    t.diagnostic(`python ${env.versions.python} (${env.python}), authlib ${env.versions.authlib}, requests-oauthlib ${env.versions.requests_oauthlib}, oauthlib ${env.versions.oauthlib}, requests ${env.versions.requests}`);
+    t.diagnostic(
+      `python ${env.versions.python} (${env.python}), authlib ${env.versions.authlib}, requests-oauthlib ${env.versions.requests_oauthlib}, oauthlib ${env.versions.oauthlib}, requests ${env.versions.requests}`,
+    );
     assert.ok(env.versions.authlib && env.versions.requests_oauthlib);
   });
 

@@ -24,10 +24,19 @@ async function revoke(app: FastifyInstance, body: Record<string, string | undefi
 }
 
 /** Runs the code flow for `client` and returns its tokens. */
-async function issueTokens(server: TestServer, client: Creds & { redirectUri: string }, user: { username: string; password: string }, scope = 'openid profile offline_access') {
+async function issueTokens(
+  server: TestServer,
+  client: Creds & { redirectUri: string },
+  user: { username: string; password: string },
+  scope = 'openid profile offline_access',
+) {
   const browser = new Browser(server.app);
   const { code, verifier } = await getCode(server, browser, { clientId: client.clientId, redirectUri: client.redirectUri, scope }, user);
-  const res = await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier }, client);
+  const res = await tokenRequest(
+    server.app,
+    { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier },
+    client,
+  );
   assert.equal(res.statusCode, 200, res.body);
   const body = res.json() as { access_token: string; refresh_token?: string; id_token?: string };
   return { accessToken: body.access_token, refreshToken: body.refresh_token, idToken: body.id_token, code };
@@ -70,7 +79,12 @@ test('IR-01: introspection requires client authentication (none, wrong secret, p
   assert.equal(idOnly.json().error, 'invalid_client');
 
   // A public client cannot authenticate, so it cannot introspect (not even its own tokens).
-  const p1 = await server.createClient({ isPublic: true, authMethod: 'none', grantTypes: ['authorization_code', 'refresh_token'], redirectUris: ['https://p1.example/cb'] });
+  const p1 = await server.createClient({
+    isPublic: true,
+    authMethod: 'none',
+    grantTypes: ['authorization_code', 'refresh_token'],
+    redirectUris: ['https://p1.example/cb'],
+  });
   const publicTokens = await issueTokens(server, p1, user);
   const pub = await introspect(server.app, { token: publicTokens.accessToken }, p1);
   assert.equal(pub.statusCode, 401);
@@ -87,7 +101,17 @@ test('IR-01: garbage, unknown and wrong-kind artefacts get exactly {"active":fal
   t.after(() => server.close());
   const { idToken, code } = await issueTokens(server, c1, user);
   const forgedHeader = Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url');
-  const forgedBody = Buffer.from(JSON.stringify({ iss: server.issuer, sub: user.id, client_id: c1.clientId, exp: nowSeconds() + 600, iat: nowSeconds(), jti: 'x', scope: 'openid' })).toString('base64url');
+  const forgedBody = Buffer.from(
+    JSON.stringify({
+      iss: server.issuer,
+      sub: user.id,
+      client_id: c1.clientId,
+      exp: nowSeconds() + 600,
+      iat: nowSeconds(),
+      jti: 'x',
+      scope: 'openid',
+    }),
+  ).toString('base64url');
   const garbage = [
     'garbage',
     'x'.repeat(10_000),
@@ -153,9 +177,16 @@ test('IR-01: a client_credentials access token introspects with sub = client_id 
 test('IR-01: an expired access token introspects as {"active":false}', async (t) => {
   const { server, c1, user } = await setup();
   t.after(() => server.close());
-  const mint = (now: number) => mintAccessToken(server.deps.keys, {
-    issuer: server.issuer, audience: [server.issuer], ttl: 60, subject: user.id, clientId: c1.clientId, scope: 'openid', now,
-  });
+  const mint = (now: number) =>
+    mintAccessToken(server.deps.keys, {
+      issuer: server.issuer,
+      audience: [server.issuer],
+      ttl: 60,
+      subject: user.id,
+      clientId: c1.clientId,
+      scope: 'openid',
+      now,
+    });
   const expired = await mint(nowSeconds() - 3600);
   const res = await introspect(server.app, { token: expired.token }, c1);
   assert.equal(res.statusCode, 200);
@@ -173,8 +204,16 @@ test('IR-01: expired refresh tokens (absolute or idle) introspect as {"active":f
   assert.equal((await introspect(server.app, { token: a.refreshToken }, c1)).json().active, true);
   assert.equal((await introspect(server.app, { token: b.refreshToken }, c1)).json().active, true);
   const past = nowSeconds() - 10;
-  await server.deps.storage.db.updateTable('refresh_tokens').set({ expires_at: past }).where('token_hash', '=', sha256(a.refreshToken!)).execute();
-  await server.deps.storage.db.updateTable('refresh_tokens').set({ idle_expires_at: past }).where('token_hash', '=', sha256(b.refreshToken!)).execute();
+  await server.deps.storage.db
+    .updateTable('refresh_tokens')
+    .set({ expires_at: past })
+    .where('token_hash', '=', sha256(a.refreshToken!))
+    .execute();
+  await server.deps.storage.db
+    .updateTable('refresh_tokens')
+    .set({ idle_expires_at: past })
+    .where('token_hash', '=', sha256(b.refreshToken!))
+    .execute();
   for (const token of [a.refreshToken, b.refreshToken]) {
     const res = await introspect(server.app, { token, token_type_hint: 'refresh_token' }, c1);
     assert.equal(res.statusCode, 200);
@@ -280,7 +319,9 @@ test('client_secret_post works at the introspection endpoint', async (t) => {
   const tok = await tokenRequest(server.app, { grant_type: 'client_credentials', client_secret: c.clientSecret }, { clientId: c.clientId });
   assert.equal(tok.statusCode, 200, tok.body);
   const res = await server.app.inject({
-    method: 'POST', url: '/introspect', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    url: '/introspect',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
     payload: form({ token: tok.json().access_token, client_id: c.clientId, client_secret: c.clientSecret }),
   });
   assert.equal(res.statusCode, 200, res.body);
@@ -303,7 +344,8 @@ test('TE-01: introspection answers 200, 400 and 401 as JSON with Cache-Control: 
   assertJsonNoStore(missing);
 
   const repeated = await server.app.inject({
-    method: 'POST', url: '/introspect',
+    method: 'POST',
+    url: '/introspect',
     headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(c1.clientId, c1.clientSecret!) },
     payload: `token=${encodeURIComponent(accessToken)}&token=other`,
   });
@@ -312,7 +354,8 @@ test('TE-01: introspection answers 200, 400 and 401 as JSON with Cache-Control: 
   assertJsonNoStore(repeated);
 
   const json = await server.app.inject({
-    method: 'POST', url: '/introspect',
+    method: 'POST',
+    url: '/introspect',
     headers: { 'content-type': 'application/json', authorization: basic(c1.clientId, c1.clientSecret!) },
     payload: JSON.stringify({ token: accessToken }),
   });
@@ -352,7 +395,12 @@ test('discovery (RFC 8414) advertises the introspection and revocation endpoints
   assert.deepEqual(meta.revocation_endpoint_auth_methods_supported, meta.token_endpoint_auth_methods_supported);
   // The advertised URLs are served (POST with no credentials → 401, not 404).
   for (const url of [meta.introspection_endpoint, meta.revocation_endpoint] as string[]) {
-    const r = await server.app.inject({ method: 'POST', url: new URL(url).pathname, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'token=x' });
+    const r = await server.app.inject({
+      method: 'POST',
+      url: new URL(url).pathname,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'token=x',
+    });
     assert.equal(r.statusCode, 401, url);
   }
 });

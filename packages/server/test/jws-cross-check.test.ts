@@ -7,7 +7,14 @@ import assert from 'node:assert/strict';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, compactVerify, type JWTPayload } from 'jose';
 import { nowSeconds, sha256 } from '../src/oauth/crypto.js';
 import { KeyStore, SUPPORTED_SIGNING_ALGS, type SigningAlg } from '../src/oauth/keys/key-store.js';
-import { mintAccessToken, mintIdToken, leftHalfHash, verifyOwnAccessToken, verifiedTokenCacheSize, VERIFIED_TOKEN_CACHE_SIZE } from '../src/oauth/tokens/jwt.js';
+import {
+  mintAccessToken,
+  mintIdToken,
+  leftHalfHash,
+  verifyOwnAccessToken,
+  verifiedTokenCacheSize,
+  VERIFIED_TOKEN_CACHE_SIZE,
+} from '../src/oauth/tokens/jwt.js';
 import { mintLogoutToken } from '../src/oauth/logout.js';
 import { verifyIdTokenHint } from '../src/oauth/tokens/id-token-hint.js';
 import { openStorage, type Storage } from '../src/storage/index.js';
@@ -24,7 +31,18 @@ async function keyStore(t: { after(fn: () => Promise<void>): void }): Promise<{ 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 function accessInput(alg: SigningAlg, now = nowSeconds()) {
-  return { issuer: ISSUER, alg, audience: ['https://api.example'], ttl: 300, subject: 'user-1', clientId: 'c1', scope: 'openid photos:read', now, authTime: now - 5, sid: 'sid-1' };
+  return {
+    issuer: ISSUER,
+    alg,
+    audience: ['https://api.example'],
+    ttl: 300,
+    subject: 'user-1',
+    clientId: 'c1',
+    scope: 'openid photos:read',
+    now,
+    authTime: now - 5,
+    sid: 'sid-1',
+  };
 }
 
 /** A token signed by jose with one of our keys and any header and claims we choose. */
@@ -38,7 +56,10 @@ for (const alg of SUPPORTED_SIGNING_ALGS) {
     const { keys } = await keyStore(t);
     const minted = await mintAccessToken(keys, accessInput(alg));
     const { payload, protectedHeader } = await jwtVerify(minted.token, createLocalJWKSet(keys.jwks() as never), {
-      issuer: ISSUER, typ: 'at+jwt', algorithms: [alg], audience: 'https://api.example',
+      issuer: ISSUER,
+      typ: 'at+jwt',
+      algorithms: [alg],
+      audience: 'https://api.example',
     });
     assert.deepEqual(protectedHeader, { alg, typ: 'at+jwt', kid: keys.signingKey(alg).kid });
     assert.deepEqual(payload, minted.claims);
@@ -52,7 +73,16 @@ for (const alg of SUPPORTED_SIGNING_ALGS) {
     const { keys } = await keyStore(t);
     const now = nowSeconds();
     const idToken = await mintIdToken(keys, {
-      issuer: ISSUER, clientId: 'c1', subject: 'user-1', alg, ttl: 300, now, authTime: now, nonce: 'n-1', sid: 'sid-1', accessToken: 'at-value',
+      issuer: ISSUER,
+      clientId: 'c1',
+      subject: 'user-1',
+      alg,
+      ttl: 300,
+      now,
+      authTime: now,
+      nonce: 'n-1',
+      sid: 'sid-1',
+      accessToken: 'at-value',
       claims: { email: 'a@example.com', name: 'Ä ö 日本' },
     });
     const jwks = createLocalJWKSet(keys.jwks() as never);
@@ -78,8 +108,14 @@ for (const alg of SUPPORTED_SIGNING_ALGS) {
     assert.deepEqual(await verifyOwnAccessToken(keys, ISSUER, minted.token), minted.claims);
     assert.deepEqual(await verifyOwnAccessToken(keys, ISSUER, minted.token), minted.claims, 'a second (cached) verification agrees');
     // Signed by jose (what tokens of earlier versions are) and in other accepted header forms.
-    assert.deepEqual(await verifyOwnAccessToken(keys, ISSUER, await joseSigned(keys, alg, { typ: 'at+jwt' }, minted.claims)), minted.claims);
-    assert.equal((await verifyOwnAccessToken(keys, ISSUER, await joseSigned(keys, alg, { typ: 'application/at+jwt' }, minted.claims)))?.jti, minted.jti);
+    assert.deepEqual(
+      await verifyOwnAccessToken(keys, ISSUER, await joseSigned(keys, alg, { typ: 'at+jwt' }, minted.claims)),
+      minted.claims,
+    );
+    assert.equal(
+      (await verifyOwnAccessToken(keys, ISSUER, await joseSigned(keys, alg, { typ: 'application/at+jwt' }, minted.claims)))?.jti,
+      minted.jti,
+    );
 
     const claims = minted.claims;
     const joseOptions = { issuer: ISSUER, typ: 'at+jwt', algorithms: [key.alg], requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'] };
@@ -99,7 +135,10 @@ for (const alg of SUPPORTED_SIGNING_ALGS) {
       ['an extra segment', `${h}.${p}.${s}.${s}`],
       ['signed by another key under our kid', new SignJWT(claims).setProtectedHeader({ alg, typ: 'at+jwt', kid: key.kid }).sign(otherKey)],
       ['unknown kid', new SignJWT(claims).setProtectedHeader({ alg, typ: 'at+jwt', kid: 'not-ours' }).sign(otherKey)],
-      ['embedded jwk', new SignJWT(claims).setProtectedHeader({ alg, typ: 'at+jwt', kid: 'x', jwk: await exportJWK(otherPublic) }).sign(otherKey)],
+      [
+        'embedded jwk',
+        new SignJWT(claims).setProtectedHeader({ alg, typ: 'at+jwt', kid: 'x', jwk: await exportJWK(otherPublic) }).sign(otherKey),
+      ],
       ['expired', mintAccessToken(keys, { ...accessInput(alg, now - 1000), ttl: 300 }).then((m) => m.token)],
       ['exp now', mintAccessToken(keys, { ...accessInput(alg, nowSeconds() - 300), ttl: 300 }).then((m) => m.token)],
       ['not yet valid (nbf)', joseSigned(keys, alg, { typ: 'at+jwt' }, { ...claims, nbf: now + 3600 })],
@@ -109,7 +148,12 @@ for (const alg of SUPPORTED_SIGNING_ALGS) {
       ['no iss', joseSigned(keys, alg, { typ: 'at+jwt' }, { ...claims, iss: undefined })],
       ['iat not a number', joseSigned(keys, alg, { typ: 'at+jwt' }, { ...claims, iat: 'yesterday' as never })],
       ['exp not a number', joseSigned(keys, alg, { typ: 'at+jwt' }, { ...claims, exp: String(claims.exp) as never })],
-      ['unknown crit', joseSigned(keys, alg, { typ: 'at+jwt', crit: ['urn:x'], 'urn:x': 1 }, claims).catch(() => `${b64({ alg, typ: 'at+jwt', kid: key.kid, crit: ['urn:x'] })}.${p}.${s}`)],
+      [
+        'unknown crit',
+        joseSigned(keys, alg, { typ: 'at+jwt', crit: ['urn:x'], 'urn:x': 1 }, claims).catch(
+          () => `${b64({ alg, typ: 'at+jwt', kid: key.kid, crit: ['urn:x'] })}.${p}.${s}`,
+        ),
+      ],
       ['not a JWT', 'not.a.jwt'],
       ['empty', ''],
     ];
@@ -118,7 +162,11 @@ for (const alg of SUPPORTED_SIGNING_ALGS) {
       await assert.rejects(jwtVerify(token, key.publicKey, joseOptions), `jose refuses: ${name}`);
       assert.equal(await verifyOwnAccessToken(keys, ISSUER, token), undefined, `we refuse: ${name}`);
     }
-    assert.equal(await verifyOwnAccessToken(keys, 'https://elsewhere.example', minted.token), undefined, 'a cached token is still refused for another issuer');
+    assert.equal(
+      await verifyOwnAccessToken(keys, 'https://elsewhere.example', minted.token),
+      undefined,
+      'a cached token is still refused for another issuer',
+    );
   });
 }
 
@@ -144,7 +192,9 @@ test('the cache of verified access tokens is bounded, keyed by digest, and drops
   assert.equal(verifiedTokenCacheSize(keys), 0, 'the stale entry is dropped');
 
   const { keys: other } = await keyStore(t);
-  const minted = await Promise.all(Array.from({ length: VERIFIED_TOKEN_CACHE_SIZE + 5 }, () => mintAccessToken(other, accessInput('EdDSA', now))));
+  const minted = await Promise.all(
+    Array.from({ length: VERIFIED_TOKEN_CACHE_SIZE + 5 }, () => mintAccessToken(other, accessInput('EdDSA', now))),
+  );
   for (const m of minted) assert.ok(await verifyOwnAccessToken(other, ISSUER, m.token));
   assert.equal(verifiedTokenCacheSize(other), VERIFIED_TOKEN_CACHE_SIZE);
   assert.ok(await verifyOwnAccessToken(other, ISSUER, minted[0]!.token), 'an evicted token verifies again from scratch');
@@ -154,10 +204,18 @@ test('the cache of verified access tokens is bounded, keyed by digest, and drops
 test('a revoked access token is refused at once although its verification is cached (the denylist is read per request)', async (t) => {
   const { server, client } = await setupWithClientAndUser(t);
   const auth = { authorization: basic(client.clientId, client.clientSecret!), 'content-type': 'application/x-www-form-urlencoded' };
-  const issued = await server.app.inject({ method: 'POST', url: '/token', headers: auth, payload: form({ grant_type: 'client_credentials', scope: 'photos:read' }) });
+  const issued = await server.app.inject({
+    method: 'POST',
+    url: '/token',
+    headers: auth,
+    payload: form({ grant_type: 'client_credentials', scope: 'photos:read' }),
+  });
   assert.equal(issued.statusCode, 200, issued.body);
   const token = (issued.json() as { access_token: string }).access_token;
-  const introspect = async () => (await server.app.inject({ method: 'POST', url: '/introspect', headers: auth, payload: form({ token }) })).json() as { active: boolean };
+  const introspect = async () =>
+    (await server.app.inject({ method: 'POST', url: '/introspect', headers: auth, payload: form({ token }) })).json() as {
+      active: boolean;
+    };
   assert.equal((await introspect()).active, true);
   assert.equal((await introspect()).active, true, 'second look (cached verification)');
   const revoked = await server.app.inject({ method: 'POST', url: '/revoke', headers: auth, payload: form({ token }) });

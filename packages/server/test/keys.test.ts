@@ -14,7 +14,14 @@ import { loadConfig } from '../src/config/config.js';
 import { nowSeconds } from '../src/oauth/crypto.js';
 import { KeyStore } from '../src/oauth/keys/key-store.js';
 import {
-  createNextKey, keyPolicy, KeyRotationError, PUBLISH_DELAY, retireKey, rotateKeys, runKeySchedule, type KeyPolicy,
+  createNextKey,
+  keyPolicy,
+  KeyRotationError,
+  PUBLISH_DELAY,
+  retireKey,
+  rotateKeys,
+  runKeySchedule,
+  type KeyPolicy,
 } from '../src/oauth/keys/rotation.js';
 import { JWKS_MAX_AGE } from '../src/oauth/keys/key-store.js';
 import { openStorage } from '../src/storage/index.js';
@@ -32,9 +39,23 @@ async function getJwks(app: FastifyInstance): Promise<JSONWebKeySet> {
 const kids = (jwks: JSONWebKeySet) => jwks.keys.map((k) => k.kid);
 
 /** Signs in (first time: pages; later: silently) and redeems a code: an access token and an ID token. */
-async function issueTokens(server: TestServer, browser: Browser, client: { clientId: string; clientSecret: string | undefined; redirectUri: string }, user: { username: string; password: string }) {
-  const { code, verifier } = await getCode(server, browser, { clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid profile' }, user);
-  const res = await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier }, client);
+async function issueTokens(
+  server: TestServer,
+  browser: Browser,
+  client: { clientId: string; clientSecret: string | undefined; redirectUri: string },
+  user: { username: string; password: string },
+) {
+  const { code, verifier } = await getCode(
+    server,
+    browser,
+    { clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid profile' },
+    user,
+  );
+  const res = await tokenRequest(
+    server.app,
+    { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier },
+    client,
+  );
   assert.equal(res.statusCode, 200, res.body);
   const body = res.json() as { access_token: string; id_token: string };
   return { accessToken: body.access_token, idToken: body.id_token };
@@ -67,7 +88,8 @@ test('KR-01: the JWKS holds public members only, each key with kid, use and alg,
   assert.equal(jwks.keys.length, 6, 'three active keys and three next keys');
   for (const key of jwks.keys) {
     assert.ok(key.kid && key.use === 'sig' && key.alg, JSON.stringify(key));
-    for (const member of PRIVATE_MEMBERS) assert.equal((key as Record<string, unknown>)[member], undefined, `private member ${member} in the JWKS`);
+    for (const member of PRIVATE_MEMBERS)
+      assert.equal((key as Record<string, unknown>)[member], undefined, `private member ${member} in the JWKS`);
   }
 });
 
@@ -90,7 +112,10 @@ test('KR-02, R5: a rotated key is published before it signs, old tokens verify t
   // Phase 1: the new keys are published, but tokens are still signed with the old ones.
   const t0 = nowSeconds();
   const started = await rotateKeys(storage, ['ES256', 'RS256'], policy, t0);
-  assert.deepEqual(started.map((o) => o.action), ['created', 'created']);
+  assert.deepEqual(
+    started.map((o) => o.action),
+    ['created', 'created'],
+  );
   await keys.reload(t0);
   const newAccessKid = started.find((o) => o.alg === 'ES256')!.kid;
   const newIdKid = started.find((o) => o.alg === 'RS256')!.kid;
@@ -149,7 +174,10 @@ test('KR-02: promotion is one conditional update — two nodes racing end with o
   await Promise.all([createNextKey(storage, 'ES256', t0), createNextKey(storage, 'ES256', t0)]);
   assert.equal((await storage.signingKeys.list()).filter((r) => r.alg === 'ES256' && r.status === 'next').length, 1);
   // Two nodes run the schedule at the same moment: the key is promoted once.
-  const [a, b] = await Promise.all([runKeySchedule(storage, policy, t0 + PUBLISH_DELAY), runKeySchedule(storage, policy, t0 + PUBLISH_DELAY)]);
+  const [a, b] = await Promise.all([
+    runKeySchedule(storage, policy, t0 + PUBLISH_DELAY),
+    runKeySchedule(storage, policy, t0 + PUBLISH_DELAY),
+  ]);
   assert.equal(a.promoted.length + b.promoted.length, 1);
   const es = (await storage.signingKeys.list()).filter((r) => r.alg === 'ES256');
   assert.equal(es.filter((r) => r.status === 'active').length, 1);
@@ -191,7 +219,10 @@ test('keys retire refuses the last active key; after an immediate rotation it wi
   const policy = keyPolicy(server.config);
   const now = nowSeconds();
   const original = keys.signingKey('ES256').kid;
-  await assert.rejects(retireKey(storage, original, policy, now), (e: unknown) => e instanceof KeyRotationError && /only active ES256 key/.test(e.message));
+  await assert.rejects(
+    retireKey(storage, original, policy, now),
+    (e: unknown) => e instanceof KeyRotationError && /only active ES256 key/.test(e.message),
+  );
   await assert.rejects(retireKey(storage, 'no-such-kid', policy, now), KeyRotationError);
   assert.equal((await storage.signingKeys.find(original))!.status, 'active', 'nothing changed');
 
@@ -243,11 +274,23 @@ test('CLI: gatehouse keys list, rotate and retire on a SQLite database', async (
   const list = async () => {
     const r = await gatehouse(['keys', 'list', '--json'], env);
     assert.equal(r.code, 0, r.stderr);
-    for (const member of ['"d"', '"p"', '"q"', '"dp"', '"dq"', '"qi"', 'private']) assert.ok(!r.stdout.includes(member), `keys list printed ${member}`);
-    return JSON.parse(r.stdout) as { kid: string; alg: string; status: string; signing: boolean; published: boolean; remove_after: number | null; promotes_after?: number }[];
+    for (const member of ['"d"', '"p"', '"q"', '"dp"', '"dq"', '"qi"', 'private'])
+      assert.ok(!r.stdout.includes(member), `keys list printed ${member}`);
+    return JSON.parse(r.stdout) as {
+      kid: string;
+      alg: string;
+      status: string;
+      signing: boolean;
+      published: boolean;
+      remove_after: number | null;
+      promotes_after?: number;
+    }[];
   };
   const initial = await list();
-  assert.deepEqual(initial.map((k) => k.status), ['active', 'active', 'active']);
+  assert.deepEqual(
+    initial.map((k) => k.status),
+    ['active', 'active', 'active'],
+  );
   const es256 = initial.find((k) => k.alg === 'ES256')!;
   assert.ok(es256.signing);
 
@@ -271,7 +314,11 @@ test('CLI: gatehouse keys list, rotate and retire on a SQLite database', async (
 
   const immediate = await gatehouse(['keys', 'rotate', '--alg', 'ES256', '--immediate', '--json'], env);
   assert.equal(immediate.code, 0, immediate.stderr);
-  assert.deepEqual(JSON.parse(immediate.stdout).map((o: { kid: string; action: string }) => [o.kid, o.action]), [[outcome!.kid, 'promoted']], 'the pending key is promoted');
+  assert.deepEqual(
+    JSON.parse(immediate.stdout).map((o: { kid: string; action: string }) => [o.kid, o.action]),
+    [[outcome!.kid, 'promoted']],
+    'the pending key is promoted',
+  );
   const afterPromote = await list();
   assert.equal(afterPromote.find((k) => k.kid === es256.kid)!.status, 'retired');
   assert.ok(afterPromote.find((k) => k.kid === es256.kid)!.published, 'retired but still published');

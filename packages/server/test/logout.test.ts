@@ -9,7 +9,16 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
+import {
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+  type JSONWebKeySet,
+} from 'jose';
 import type { LightMyRequestResponse } from 'fastify';
 import { nowSeconds, sha256 } from '../src/oauth/crypto.js';
 import { KeyStore } from '../src/oauth/keys/key-store.js';
@@ -31,9 +40,19 @@ interface Tokens {
   refreshToken: string | undefined;
 }
 
-async function signIn(server: TestServer, browser: Browser, client: TestClient, user: { username: string; password: string }, scope = 'openid profile offline_access'): Promise<Tokens> {
+async function signIn(
+  server: TestServer,
+  browser: Browser,
+  client: TestClient,
+  user: { username: string; password: string },
+  scope = 'openid profile offline_access',
+): Promise<Tokens> {
   const { code, verifier } = await getCode(server, browser, { clientId: client.clientId, redirectUri: client.redirectUri, scope }, user);
-  const res = await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier }, client);
+  const res = await tokenRequest(
+    server.app,
+    { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier },
+    client,
+  );
   assert.equal(res.statusCode, 200, res.body);
   const body = res.json() as { access_token: string; id_token: string; refresh_token?: string };
   return { accessToken: body.access_token, idToken: body.id_token, refreshToken: body.refresh_token };
@@ -57,7 +76,14 @@ async function sessionAlive(server: TestServer, cookie: string | undefined): Pro
 async function showsLoginPage(server: TestServer, client: TestClient, cookie: string): Promise<boolean> {
   const b = new Browser(server.app);
   b.cookies.set(COOKIE, cookie);
-  const res = await b.get(authorizeUrl({ clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid', challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM' }));
+  const res = await b.get(
+    authorizeUrl({
+      clientId: client.clientId,
+      redirectUri: client.redirectUri,
+      scope: 'openid',
+      challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    }),
+  );
   assert.equal(res.statusCode, 303, res.body);
   const location = String(res.headers.location);
   if (!location.startsWith('/interaction/')) return false; // signed in: straight back to the client with a code
@@ -95,7 +121,10 @@ test('RP-initiated logout with a valid id_token_hint: the session ends, its cook
   assert.equal(`${location.origin}${location.pathname}`, LOGGED_OUT);
   assert.equal(location.searchParams.get('state'), 's &=+/% ü');
   const cleared = (res.cookies as { name: string; value: string; expires?: Date; maxAge?: number }[]).find((c) => c.name === COOKIE);
-  assert.ok(cleared && cleared.value === '' && (cleared.maxAge === 0 || (cleared.expires && cleared.expires.getTime() < Date.now())), 'the session cookie is cleared');
+  assert.ok(
+    cleared && cleared.value === '' && (cleared.maxAge === 0 || (cleared.expires && cleared.expires.getTime() < Date.now())),
+    'the session cookie is cleared',
+  );
   assert.equal(browser.cookies.has(COOKIE), false);
   assert.equal(await sessionAlive(server, cookie), false, 'the session row is gone');
   assert.ok(await showsLoginPage(server, client, cookie), 'the old cookie no longer signs anyone in');
@@ -115,7 +144,15 @@ test('RU-08: an unregistered post_logout_redirect_uri never redirects — the us
   const { server, client, browser, tokens, user } = await setup();
   t.after(() => server.close());
   const other = await server.createClient({ redirectUris: ['https://c2.example/cb'], postLogoutRedirectUris: ['https://c2.example/bye'] });
-  const evil = ['https://evil.example/', `${LOGGED_OUT}/`, `${LOGGED_OUT}?x=1`, 'https://C1.example/logged-out', 'https://c2.example/bye', 'javascript:alert(1)', '//evil.example'];
+  const evil = [
+    'https://evil.example/',
+    `${LOGGED_OUT}/`,
+    `${LOGGED_OUT}?x=1`,
+    'https://C1.example/logged-out',
+    'https://c2.example/bye',
+    'javascript:alert(1)',
+    '//evil.example',
+  ];
 
   // Without a hint: the confirmation page carries no redirect target, and confirming does not redirect.
   for (const uri of evil) {
@@ -132,7 +169,9 @@ test('RU-08: an unregistered post_logout_redirect_uri never redirects — the us
   assert.equal(parseForm(anonymous.body).fields.post_logout_redirect_uri, undefined);
 
   // With a valid hint the session ends, but the unregistered URI is still not followed.
-  const res = await browser.get(endSessionUrl({ id_token_hint: tokens.idToken, post_logout_redirect_uri: 'https://evil.example/', state: 's' }));
+  const res = await browser.get(
+    endSessionUrl({ id_token_hint: tokens.idToken, post_logout_redirect_uri: 'https://evil.example/', state: 's' }),
+  );
   assert.equal(res.statusCode, 200);
   assert.equal(res.headers.location, undefined);
   assert.match(String(res.headers['content-type']), /^text\/html/);
@@ -145,7 +184,9 @@ test('RU-08: an unregistered post_logout_redirect_uri never redirects — the us
   const cross = await browser.get(endSessionUrl({ id_token_hint: tokens.idToken, post_logout_redirect_uri: 'https://c2.example/bye' }));
   assert.equal(cross.headers.location, undefined);
   // A client_id that is not an audience of the hint is an error page; nothing changes.
-  const mismatch = await browser.get(endSessionUrl({ id_token_hint: tokens.idToken, client_id: other.clientId, post_logout_redirect_uri: 'https://c2.example/bye' }));
+  const mismatch = await browser.get(
+    endSessionUrl({ id_token_hint: tokens.idToken, client_id: other.clientId, post_logout_redirect_uri: 'https://c2.example/bye' }),
+  );
   assert.equal(mismatch.statusCode, 400);
   assert.equal(mismatch.headers.location, undefined);
 });
@@ -193,7 +234,7 @@ test('logout CSRF: without an id_token_hint the user confirms on a page whose fo
   assert.ok(await sessionAlive(server, otherBrowser.cookies.get(COOKIE)), 'the other browser keeps its session');
 });
 
-test('id_token_hint: an expired one is accepted; a forged, unsigned, foreign-key or access token is refused; another user\'s needs confirmation', async (t) => {
+test("id_token_hint: an expired one is accepted; a forged, unsigned, foreign-key or access token is refused; another user's needs confirmation", async (t) => {
   const { server, client, user, browser, tokens } = await setup();
   t.after(() => server.close());
   const cookie = browser.cookies.get(COOKIE)!;
@@ -208,26 +249,61 @@ test('id_token_hint: an expired one is accepted; a forged, unsigned, foreign-key
   };
   const attacker = await generateKeyPair('RS256', { extractable: true });
   const claims = { iss: server.issuer, sub: user.id, aud: client.clientId, iat: now, exp: now + 600 };
-  await refused(await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: rs.kid }).sign(attacker.privateKey), 'signed by another key under our kid');
   await refused(
-    await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'attacker', jwk: await exportJWK(attacker.publicKey) }).sign(attacker.privateKey),
+    await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: rs.kid }).sign(attacker.privateKey),
+    'signed by another key under our kid',
+  );
+  await refused(
+    await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: 'attacker', jwk: await exportJWK(attacker.publicKey) })
+      .sign(attacker.privateKey),
     'JW-03: a key in the header',
   );
   const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
   await refused(`${b64({ alg: 'none', kid: rs.kid })}.${b64(claims)}.`, 'JW-01: alg none');
   await refused(tokens.accessToken, 'an access token is not an ID token');
-  await refused(await mintIdToken(server.deps.keys, { issuer: 'https://other.example', clientId: client.clientId, subject: user.id, alg: 'RS256', ttl: 600, now, authTime: now, claims: {} }), 'another issuer');
+  await refused(
+    await mintIdToken(server.deps.keys, {
+      issuer: 'https://other.example',
+      clientId: client.clientId,
+      subject: user.id,
+      alg: 'RS256',
+      ttl: 600,
+      now,
+      authTime: now,
+      claims: {},
+    }),
+    'another issuer',
+  );
   await refused('not-a-jwt', 'garbage');
 
   // Another user's valid hint: the user must confirm.
-  const foreignHint = await mintIdToken(server.deps.keys, { issuer: server.issuer, clientId: client.clientId, subject: 'someone-else', alg: 'RS256', ttl: 600, now, authTime: now, claims: {} });
+  const foreignHint = await mintIdToken(server.deps.keys, {
+    issuer: server.issuer,
+    clientId: client.clientId,
+    subject: 'someone-else',
+    alg: 'RS256',
+    ttl: 600,
+    now,
+    authTime: now,
+    claims: {},
+  });
   const confirm = await browser.get(endSessionUrl({ id_token_hint: foreignHint, post_logout_redirect_uri: LOGGED_OUT }));
   assert.equal(confirm.statusCode, 200);
   assert.ok(parseForm(confirm.body).fields.csrf_token);
   assert.ok(await sessionAlive(server, cookie));
 
   // An ID token that expired two hours ago still identifies the user and the client (§2).
-  const expired = await mintIdToken(server.deps.keys, { issuer: server.issuer, clientId: client.clientId, subject: user.id, alg: 'RS256', ttl: 60, now: now - 7200, authTime: now - 7200, claims: {} });
+  const expired = await mintIdToken(server.deps.keys, {
+    issuer: server.issuer,
+    clientId: client.clientId,
+    subject: user.id,
+    alg: 'RS256',
+    ttl: 60,
+    now: now - 7200,
+    authTime: now - 7200,
+    claims: {},
+  });
   const res = await browser.get(endSessionUrl({ id_token_hint: expired, post_logout_redirect_uri: LOGGED_OUT, state: 'e' }));
   assert.equal(res.statusCode, 303);
   assert.equal(res.headers.location, `${LOGGED_OUT}?state=e`);
@@ -289,7 +365,13 @@ test('back-channel logout: a logout token for the ended session reaches each reg
   const silentClient = await server.createClient({ redirectUris: ['https://c4.example/cb'] });
   for (const c of [failingClient, slowClient, silentClient]) await signIn(server, browser, c, user, 'openid');
   const unrelated = await server.createUser('bob');
-  await signIn(server, new Browser(server.app), await server.createClient({ redirectUris: ['https://c5.example/cb'], backchannelLogoutUri: ok.url }), unrelated, 'openid');
+  await signIn(
+    server,
+    new Browser(server.app),
+    await server.createClient({ redirectUris: ['https://c5.example/cb'], backchannelLogoutUri: ok.url }),
+    unrelated,
+    'openid',
+  );
 
   const res = await browser.get(endSessionUrl({ id_token_hint: tokens.idToken, post_logout_redirect_uri: LOGGED_OUT }));
   assert.equal(res.statusCode, 303, 'the logout completes whatever the clients do');
@@ -302,7 +384,10 @@ test('back-channel logout: a logout token for the ended session reaches each reg
   const logoutToken = delivery.body.get('logout_token')!;
   const jwks = (await server.app.inject({ method: 'GET', url: '/jwks' })).json() as JSONWebKeySet;
   const { payload, protectedHeader } = await jwtVerify(logoutToken, createLocalJWKSet(jwks), {
-    issuer: server.issuer, audience: client.clientId, typ: 'logout+jwt', algorithms: ['RS256'],
+    issuer: server.issuer,
+    audience: client.clientId,
+    typ: 'logout+jwt',
+    algorithms: ['RS256'],
   });
   const idToken = decodeJwt(tokens.idToken);
   assert.equal(protectedHeader.kid, server.deps.keys.signingKey('RS256').kid);
@@ -367,15 +452,34 @@ test('CLI: gatehouse sessions revoke --user prints counts and sends a sub-only l
   const env = { GATEHOUSE_DATABASE_URL: database };
   const issuer = 'http://127.0.0.1:9555';
 
-  const created = await gatehouse(['clients', 'create', '--name', 'RP', '--redirect-uri', 'https://rp.example/cb',
-    '--post-logout-redirect-uri', 'https://rp.example/bye', '--post-logout-redirect-uri', 'https://rp.example/bye2',
-    '--backchannel-logout-uri', rp.url, '--json'], env);
+  const created = await gatehouse(
+    [
+      'clients',
+      'create',
+      '--name',
+      'RP',
+      '--redirect-uri',
+      'https://rp.example/cb',
+      '--post-logout-redirect-uri',
+      'https://rp.example/bye',
+      '--post-logout-redirect-uri',
+      'https://rp.example/bye2',
+      '--backchannel-logout-uri',
+      rp.url,
+      '--json',
+    ],
+    env,
+  );
   assert.equal(created.code, 0, created.stderr);
   const rpClient = JSON.parse(created.stdout) as Record<string, unknown>;
   assert.deepEqual(rpClient.post_logout_redirect_uris, ['https://rp.example/bye', 'https://rp.example/bye2']);
   assert.equal(rpClient.backchannel_logout_uri, rp.url);
-  for (const [flag, value] of [['--post-logout-redirect-uri', 'http://evil.example/bye'], ['--post-logout-redirect-uri', 'https://rp.example/bye#f'],
-    ['--backchannel-logout-uri', 'http://rp.example/bcl'], ['--backchannel-logout-uri', 'https://rp.example/bcl#f']] as const) {
+  for (const [flag, value] of [
+    ['--post-logout-redirect-uri', 'http://evil.example/bye'],
+    ['--post-logout-redirect-uri', 'https://rp.example/bye#f'],
+    ['--backchannel-logout-uri', 'http://rp.example/bcl'],
+    ['--backchannel-logout-uri', 'https://rp.example/bcl#f'],
+  ] as const) {
     const bad = await gatehouse(['clients', 'create', '--name', 'Bad', '--redirect-uri', 'https://rp.example/cb', flag, value], env);
     assert.equal(bad.code, 1, `${flag} ${value} must be refused`);
   }
@@ -384,17 +488,43 @@ test('CLI: gatehouse sessions revoke --user prints counts and sends a sub-only l
   const now = nowSeconds();
   await new KeyStore(storage.signingKeys).initialise(now);
   await storage.users.create({
-    id: 'u-alice', username: 'alice', passwordHash: await hashPassword('correct horse battery'), email: null, name: null,
-    claims: {}, disabled: false, createdAt: now, updatedAt: now,
+    id: 'u-alice',
+    username: 'alice',
+    passwordHash: await hashPassword('correct horse battery'),
+    email: null,
+    name: null,
+    claims: {},
+    disabled: false,
+    createdAt: now,
+    updatedAt: now,
   });
   await storage.grants.save('u-alice', String(rpClient.client_id), ['openid'], now);
   for (const id of ['s1', 's2']) {
-    await storage.sessions.create({ idHash: sha256(id), sid: `sid-${id}`, userId: 'u-alice', authTime: now, createdAt: now, expiresAt: now + 3600 });
+    await storage.sessions.create({
+      idHash: sha256(id),
+      sid: `sid-${id}`,
+      userId: 'u-alice',
+      authTime: now,
+      createdAt: now,
+      expiresAt: now + 3600,
+    });
   }
   await storage.refreshTokens.create({
-    tokenHash: sha256('rt'), familyId: 'fam-1', clientId: String(rpClient.client_id), userId: 'u-alice', scopes: ['openid', 'offline_access'], resources: [],
-    authTime: now, sid: 'sid-s1', createdAt: now, expiresAt: now + 3600, idleExpiresAt: now + 3600, rotatedAt: null, revokedAt: null,
-    accessToken: null, successor: null,
+    tokenHash: sha256('rt'),
+    familyId: 'fam-1',
+    clientId: String(rpClient.client_id),
+    userId: 'u-alice',
+    scopes: ['openid', 'offline_access'],
+    resources: [],
+    authTime: now,
+    sid: 'sid-s1',
+    createdAt: now,
+    expiresAt: now + 3600,
+    idleExpiresAt: now + 3600,
+    rotatedAt: null,
+    revokedAt: null,
+    accessToken: null,
+    successor: null,
   });
   const keys = new KeyStore(storage.signingKeys);
   await keys.reload(now);
@@ -404,10 +534,18 @@ test('CLI: gatehouse sessions revoke --user prints counts and sends a sub-only l
   const revoked = await gatehouse(['sessions', 'revoke', '--user', 'alice', '--issuer', issuer, '--json'], env);
   assert.equal(revoked.code, 0, revoked.stderr);
   assert.deepEqual(JSON.parse(revoked.stdout), {
-    user: 'alice', sessions: 2, refresh_token_families: 1, access_tokens_denied: 0, backchannel_logout: { clients: 1, delivered: 1 },
+    user: 'alice',
+    sessions: 2,
+    refresh_token_families: 1,
+    access_tokens_denied: 0,
+    backchannel_logout: { clients: 1, delivered: 1 },
   });
   assert.equal(rp.received.length, 1);
-  const { payload } = await jwtVerify(rp.received[0]!.body.get('logout_token')!, createLocalJWKSet(jwks), { issuer, audience: String(rpClient.client_id), typ: 'logout+jwt' });
+  const { payload } = await jwtVerify(rp.received[0]!.body.get('logout_token')!, createLocalJWKSet(jwks), {
+    issuer,
+    audience: String(rpClient.client_id),
+    typ: 'logout+jwt',
+  });
   assert.equal(payload.sub, 'u-alice');
   assert.equal(payload.sid, undefined, 'every session of the user: no sid (Back-Channel Logout 1.0 §2.4)');
 

@@ -12,15 +12,31 @@ async function setup(env: Record<string, string> = {}) {
   const server = await startServer(env);
   const client = await server.createClient();
   const user = await server.createUser('alice', 'correct horse battery', {
-    email: 'alice@example.com', name: 'Alice Example',
+    email: 'alice@example.com',
+    name: 'Alice Example',
     claims: { email_verified: true, given_name: 'Alice', phone_number: '+1 555 0100', address: { country: 'NZ' } },
   });
   return { server, client, user };
 }
 
-async function tokens(server: TestServer, browser: Browser, client: { clientId: string; clientSecret: string | undefined; redirectUri: string }, user: { username: string; password: string }, extra: { scope?: string; nonce?: string; state?: string; extra?: Record<string, string> } = {}) {
-  const { code, verifier } = await getCode(server, browser, { clientId: client.clientId, redirectUri: client.redirectUri, scope: extra.scope ?? 'openid profile email', ...extra }, user);
-  const res = await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier }, client);
+async function tokens(
+  server: TestServer,
+  browser: Browser,
+  client: { clientId: string; clientSecret: string | undefined; redirectUri: string },
+  user: { username: string; password: string },
+  extra: { scope?: string; nonce?: string; state?: string; extra?: Record<string, string> } = {},
+) {
+  const { code, verifier } = await getCode(
+    server,
+    browser,
+    { clientId: client.clientId, redirectUri: client.redirectUri, scope: extra.scope ?? 'openid profile email', ...extra },
+    user,
+  );
+  const res = await tokenRequest(
+    server.app,
+    { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier },
+    client,
+  );
   assert.equal(res.statusCode, 200, res.body);
   return res.json() as { access_token: string; id_token?: string; refresh_token?: string; scope: string };
 }
@@ -33,7 +49,10 @@ test('ST-06 the ID token is RS256 by default, verifies against the JWKS, and car
   const { server, client, user } = await setup();
   t.after(() => server.close());
   const body = await tokens(server, new Browser(server.app), client, user, { nonce: 'n-0S6_WzA2Mj' });
-  const { payload, protectedHeader } = await jwtVerify(body.id_token!, await jwks(server), { issuer: server.issuer, audience: client.clientId });
+  const { payload, protectedHeader } = await jwtVerify(body.id_token!, await jwks(server), {
+    issuer: server.issuer,
+    audience: client.clientId,
+  });
   assert.equal(protectedHeader.alg, 'RS256');
   assert.ok(protectedHeader.kid);
   assert.equal(payload.sub, 'user-alice');
@@ -53,7 +72,12 @@ test('ST-02 a request without state and nonce succeeds and the ID token has no n
   const { server, client, user } = await setup();
   t.after(() => server.close());
   const browser = new Browser(server.app);
-  const { location } = await getCode(server, browser, { clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid' }, user);
+  const { location } = await getCode(
+    server,
+    browser,
+    { clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid' },
+    user,
+  );
   assert.equal(location.searchParams.has('state'), false);
   const body = await tokens(server, new Browser(server.app), client, user, { scope: 'openid' });
   assert.equal(decodeJwt(body.id_token!).nonce, undefined);
@@ -65,7 +89,16 @@ test('ST-04 a 64-character nonce round-trips and an over-long nonce gets a clean
   const nonce = 'n'.repeat(64);
   const body = await tokens(server, new Browser(server.app), client, user, { nonce });
   assert.equal(decodeJwt(body.id_token!).nonce, nonce);
-  const res = await new Browser(server.app).get(authorizeUrl({ clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid', nonce: 'n'.repeat(3000), state: 's', challenge: pkce().challenge }));
+  const res = await new Browser(server.app).get(
+    authorizeUrl({
+      clientId: client.clientId,
+      redirectUri: client.redirectUri,
+      scope: 'openid',
+      nonce: 'n'.repeat(3000),
+      state: 's',
+      challenge: pkce().challenge,
+    }),
+  );
   assert.equal(res.statusCode, 303);
   const loc = new URL(res.headers.location as string);
   assert.equal(loc.searchParams.get('error'), 'invalid_request');
@@ -117,12 +150,24 @@ test('ST-07 prompt=none with a session and consent on file answers silently with
   const browser = new Browser(server.app);
   const first = await tokens(server, browser, client, user, { scope: 'openid' });
   const p = pkce();
-  const res = await browser.get(authorizeUrl({ clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid', challenge: p.challenge, extra: { prompt: 'none' } }));
+  const res = await browser.get(
+    authorizeUrl({
+      clientId: client.clientId,
+      redirectUri: client.redirectUri,
+      scope: 'openid',
+      challenge: p.challenge,
+      extra: { prompt: 'none' },
+    }),
+  );
   assert.equal(res.statusCode, 303);
   const loc = new URL(res.headers.location as string);
   const code = loc.searchParams.get('code');
   assert.ok(code, loc.href);
-  const second = await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: p.verifier }, client);
+  const second = await tokenRequest(
+    server.app,
+    { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: p.verifier },
+    client,
+  );
   assert.equal(decodeJwt(second.json().id_token).sub, decodeJwt(first.id_token!).sub);
 });
 
@@ -132,15 +177,34 @@ test('ST-06 max_age forces a new login once the session is older, and auth_time 
   const browser = new Browser(server.app);
   const first = decodeJwt((await tokens(server, browser, client, user, { scope: 'openid' })).id_token!);
   // Age the session by 10 s instead of waiting.
-  await server.deps.storage.db.updateTable('sessions').set((eb) => ({ auth_time: eb('auth_time', '-', 10) })).execute();
-  const res = await browser.get(authorizeUrl({ clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid', challenge: pkce().challenge, extra: { max_age: '5' } }));
+  await server.deps.storage.db
+    .updateTable('sessions')
+    .set((eb) => ({ auth_time: eb('auth_time', '-', 10) }))
+    .execute();
+  const res = await browser.get(
+    authorizeUrl({
+      clientId: client.clientId,
+      redirectUri: client.redirectUri,
+      scope: 'openid',
+      challenge: pkce().challenge,
+      extra: { max_age: '5' },
+    }),
+  );
   assert.equal(res.statusCode, 303);
   const page = await browser.get(res.headers.location as string);
   assert.ok('password' in parseForm(page.body).fields, 'the login page is shown');
   const again = decodeJwt((await tokens(server, browser, client, user, { scope: 'openid', extra: { max_age: '5' } })).id_token!);
   assert.ok((again.auth_time as number) >= (first.auth_time as number), 'a fresh login, not the aged session');
   // A generous max_age does not ask again.
-  const quiet = await browser.get(authorizeUrl({ clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid', challenge: pkce().challenge, extra: { max_age: '10000' } }));
+  const quiet = await browser.get(
+    authorizeUrl({
+      clientId: client.clientId,
+      redirectUri: client.redirectUri,
+      scope: 'openid',
+      challenge: pkce().challenge,
+      extra: { max_age: '10000' },
+    }),
+  );
   assert.ok(new URL(quiet.headers.location as string, server.issuer).searchParams.has('code'));
 });
 
@@ -148,10 +212,22 @@ test('login_hint prefills the username; display, ui_locales, claims_locales, acr
   const { server, client } = await setup();
   t.after(() => server.close());
   const browser = new Browser(server.app);
-  const res = await browser.get(authorizeUrl({
-    clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid', challenge: pkce().challenge,
-    extra: { login_hint: 'alice', display: 'popup', ui_locales: 'fr-CA fr', claims_locales: 'fr', acr_values: 'urn:mace:incommon:iap:silver', id_token_hint: 'x.y.z' },
-  }));
+  const res = await browser.get(
+    authorizeUrl({
+      clientId: client.clientId,
+      redirectUri: client.redirectUri,
+      scope: 'openid',
+      challenge: pkce().challenge,
+      extra: {
+        login_hint: 'alice',
+        display: 'popup',
+        ui_locales: 'fr-CA fr',
+        claims_locales: 'fr',
+        acr_values: 'urn:mace:incommon:iap:silver',
+        id_token_hint: 'x.y.z',
+      },
+    }),
+  );
   assert.equal(res.statusCode, 303);
   assert.match(res.headers.location as string, /^\/interaction\//);
   const page = await browser.get(res.headers.location as string);
@@ -176,7 +252,13 @@ test('BR-02 userinfo refuses garbage, tampered, expired and revoked tokens with 
   const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
   const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, sub: 'user-mallory' })).toString('base64url')}.${s}`;
   const expired = await mintAccessToken(server.deps.keys, {
-    issuer: server.issuer, audience: [server.issuer], ttl: 60, subject: user.id, clientId: client.clientId, scope: 'openid', now: nowSeconds() - 120,
+    issuer: server.issuer,
+    audience: [server.issuer],
+    ttl: 60,
+    subject: user.id,
+    clientId: client.clientId,
+    scope: 'openid',
+    now: nowSeconds() - 120,
   });
   for (const token of ['garbage', tampered, `${h}.${p}.`, 'a'.repeat(20000), expired.token]) {
     const res = await server.app.inject({ url: '/userinfo', headers: { authorization: `Bearer ${token}` } });
@@ -211,7 +293,9 @@ test('BR-04 a token sent in the header and the body, or a Bearer header without 
   t.after(() => server.close());
   const body = await tokens(server, new Browser(server.app), client, user);
   const both = await server.app.inject({
-    method: 'POST', url: '/userinfo', headers: { authorization: `Bearer ${body.access_token}`, 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    url: '/userinfo',
+    headers: { authorization: `Bearer ${body.access_token}`, 'content-type': 'application/x-www-form-urlencoded' },
     payload: `access_token=${body.access_token}`,
   });
   assert.equal(both.statusCode, 400);
@@ -236,7 +320,12 @@ test('BR-06 the scheme is case-insensitive; GET, POST with the header and POST w
   const answers = [
     await server.app.inject({ url: '/userinfo', headers: { authorization: `bearer ${body.access_token}` } }),
     await server.app.inject({ method: 'POST', url: '/userinfo', headers: { authorization: `BEARER ${body.access_token}` } }),
-    await server.app.inject({ method: 'POST', url: '/userinfo', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `access_token=${body.access_token}` }),
+    await server.app.inject({
+      method: 'POST',
+      url: '/userinfo',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `access_token=${body.access_token}`,
+    }),
   ];
   for (const res of answers) {
     assert.equal(res.statusCode, 200, res.body);
@@ -265,8 +354,13 @@ test('TL-02 both discovery documents name the same issuer and endpoints, and eve
   assert.equal(oidc.issuer, server.issuer);
   for (const [key, value] of Object.entries(oauth)) assert.deepEqual(oidc[key], value, `${key} differs`);
   const endpoints: [string, string][] = [
-    ['authorization_endpoint', 'GET'], ['token_endpoint', 'POST'], ['jwks_uri', 'GET'], ['userinfo_endpoint', 'GET'],
-    ['introspection_endpoint', 'POST'], ['revocation_endpoint', 'POST'], ['end_session_endpoint', 'GET'],
+    ['authorization_endpoint', 'GET'],
+    ['token_endpoint', 'POST'],
+    ['jwks_uri', 'GET'],
+    ['userinfo_endpoint', 'GET'],
+    ['introspection_endpoint', 'POST'],
+    ['revocation_endpoint', 'POST'],
+    ['end_session_endpoint', 'GET'],
   ];
   for (const [key, method] of endpoints) {
     if (oidc[key] === undefined) continue;
@@ -279,7 +373,8 @@ test('TL-02 both discovery documents name the same issuer and endpoints, and eve
   assert.deepEqual(oidc.response_types_supported, ['code']);
   assert.deepEqual(oidc.subject_types_supported, ['public']);
   assert.ok(oidc.scopes_supported.includes('openid'));
-  for (const claim of ['sub', 'name', 'email', 'email_verified', 'address', 'phone_number', 'auth_time', 'nonce']) assert.ok(oidc.claims_supported.includes(claim), claim);
+  for (const claim of ['sub', 'name', 'email', 'email_verified', 'address', 'phone_number', 'auth_time', 'nonce'])
+    assert.ok(oidc.claims_supported.includes(claim), claim);
 });
 
 test('TL-02 every advertised ID token algorithm has a published key, and only code is an accepted response type', async (t) => {
@@ -287,10 +382,25 @@ test('TL-02 every advertised ID token algorithm has a published key, and only co
   t.after(() => server.close());
   const oidc = (await server.app.inject('/.well-known/openid-configuration')).json();
   const keys = (await server.app.inject('/jwks')).json().keys as { alg: string }[];
-  for (const alg of oidc.id_token_signing_alg_values_supported as string[]) assert.ok(keys.some((k) => k.alg === alg), alg);
-  assert.ok(keys.some((k) => k.alg === 'ES256'), 'access token key');
+  for (const alg of oidc.id_token_signing_alg_values_supported as string[])
+    assert.ok(
+      keys.some((k) => k.alg === alg),
+      alg,
+    );
+  assert.ok(
+    keys.some((k) => k.alg === 'ES256'),
+    'access token key',
+  );
   for (const responseType of ['token', 'id_token', 'code id_token']) {
-    const res = await new Browser(server.app).get(authorizeUrl({ clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid', challenge: pkce().challenge, extra: { response_type: responseType } }));
+    const res = await new Browser(server.app).get(
+      authorizeUrl({
+        clientId: client.clientId,
+        redirectUri: client.redirectUri,
+        scope: 'openid',
+        challenge: pkce().challenge,
+        extra: { response_type: responseType },
+      }),
+    );
     assert.equal(new URL(res.headers.location as string).searchParams.get('error'), 'unsupported_response_type');
   }
 });
@@ -298,7 +408,10 @@ test('TL-02 every advertised ID token algorithm has a published key, and only co
 test('TL-03 X-Forwarded-Host does not change the discovery URLs', async (t) => {
   const { server } = await setup();
   t.after(() => server.close());
-  const res = await server.app.inject({ url: '/.well-known/openid-configuration', headers: { 'x-forwarded-host': 'evil.com', 'x-forwarded-proto': 'https' } });
+  const res = await server.app.inject({
+    url: '/.well-known/openid-configuration',
+    headers: { 'x-forwarded-host': 'evil.com', 'x-forwarded-proto': 'https' },
+  });
   assert.doesNotMatch(res.body, /evil\.com/);
 });
 
@@ -314,9 +427,14 @@ test('discovery and the JWKS may be cached briefly and fetched cross-origin (KR-
 test('UI-02 a login post with Origin: null (sent by browsers under Referrer-Policy: no-referrer) is accepted; a foreign Origin is refused', async (t) => {
   const { server, client, user } = await setup();
   t.after(() => server.close());
-  for (const [origin, expected] of [['null', 303], ['https://evil.example', 403]] as const) {
+  for (const [origin, expected] of [
+    ['null', 303],
+    ['https://evil.example', 403],
+  ] as const) {
     const browser = new Browser(server.app);
-    const start = await browser.get(authorizeUrl({ clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid', challenge: pkce().challenge }));
+    const start = await browser.get(
+      authorizeUrl({ clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid', challenge: pkce().challenge }),
+    );
     const f = parseForm((await browser.get(start.headers.location as string)).body);
     const res = await browser.post(f.action, { ...f.fields, username: user.username, password: user.password }, { origin });
     assert.equal(res.statusCode, expected, origin);
@@ -327,7 +445,9 @@ test('UI-09 the consent page is not shown once the browser session that signed i
   const { server, client, user } = await setup();
   t.after(() => server.close());
   const browser = new Browser(server.app);
-  const start = await browser.get(authorizeUrl({ clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid', challenge: pkce().challenge }));
+  const start = await browser.get(
+    authorizeUrl({ clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid', challenge: pkce().challenge }),
+  );
   const interaction = start.headers.location as string;
   const f = parseForm((await browser.get(interaction)).body);
   await browser.post(f.action, { ...f.fields, username: user.username, password: user.password });

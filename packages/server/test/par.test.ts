@@ -6,8 +6,22 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import {
-  assertErrorPage, assertErrorRedirect, assertOAuthError, basic, Browser, continueFlow, countRows, createPublicClient, dumpDatabase, form, ISSUER,
-  nowSeconds, pkce, startServer, tokenRequest, type TestServer,
+  assertErrorPage,
+  assertErrorRedirect,
+  assertOAuthError,
+  basic,
+  Browser,
+  continueFlow,
+  countRows,
+  createPublicClient,
+  dumpDatabase,
+  form,
+  ISSUER,
+  nowSeconds,
+  pkce,
+  startServer,
+  tokenRequest,
+  type TestServer,
 } from './helpers.js';
 import { sweepExpiredRows } from '../src/storage/cleanup.js';
 
@@ -16,11 +30,25 @@ const PREFIX = 'urn:ietf:params:oauth:request_uri:';
 
 /** A valid authorization request (without client authentication); `undefined` removes a parameter. */
 function request(clientId: string, over: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return { response_type: 'code', client_id: clientId, redirect_uri: C1, scope: 'openid profile', state: 'S', code_challenge: pkce().challenge, code_challenge_method: 'S256', ...over };
+  return {
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: C1,
+    scope: 'openid profile',
+    state: 'S',
+    code_challenge: pkce().challenge,
+    code_challenge_method: 'S256',
+    ...over,
+  };
 }
 
 const push = (server: TestServer, body: Record<string, string | undefined>, headers: Record<string, string> = {}) =>
-  server.app.inject({ method: 'POST', url: '/par', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, payload: form(body) });
+  server.app.inject({
+    method: 'POST',
+    url: '/par',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    payload: form(body),
+  });
 
 const authorize = (server: TestServer, values: Record<string, string | undefined>, browser?: Browser) =>
   browser ? browser.get(`/authorize?${form(values)}`) : server.app.inject({ method: 'GET', url: `/authorize?${form(values)}` });
@@ -53,13 +81,21 @@ test('PR-01 a pushed request gets 201 with a single-use request_uri that /author
 
   // /authorize takes client_id and request_uri; front-channel parameters beside them are ignored.
   const browser = new Browser(server.app);
-  const start = await authorize(server, { client_id: client.clientId, request_uri: body.request_uri, state: 'front-channel', scope: 'openid email' }, browser);
+  const start = await authorize(
+    server,
+    { client_id: client.clientId, request_uri: body.request_uri, state: 'front-channel', scope: 'openid email' },
+    browser,
+  );
   const callback = await continueFlow(browser, start, user);
   assert.equal(`${callback.origin}${callback.pathname}`, C1);
   assert.equal(callback.searchParams.get('state'), 'pushed-state');
   assert.equal(callback.searchParams.get('iss'), ISSUER);
   const code = callback.searchParams.get('code')!;
-  const tokens = await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: C1, code_verifier: verifier }, client);
+  const tokens = await tokenRequest(
+    server.app,
+    { grant_type: 'authorization_code', code, redirect_uri: C1, code_verifier: verifier },
+    client,
+  );
   assert.equal(tokens.statusCode, 200, tokens.body);
   assert.equal(tokens.json().scope, 'openid profile');
 
@@ -101,8 +137,17 @@ test('PR-01 a request_uri pushed by another client gets an error page and stays 
 
 test('PR-01 request_uri values this server never issued get an error page, never a redirect or a 500', async (t) => {
   const { server, client } = await setup(t);
-  for (const requestUri of ['urn:x', `${PREFIX}${'A'.repeat(43)}`, `${PREFIX}short`, 'https://attacker.example/request.jwt', `${PREFIX}${'A'.repeat(5000)}`]) {
-    assertErrorPage(await authorize(server, { client_id: client.clientId, request_uri: requestUri, redirect_uri: C1, state: 'S' }), 'https://attacker.example');
+  for (const requestUri of [
+    'urn:x',
+    `${PREFIX}${'A'.repeat(43)}`,
+    `${PREFIX}short`,
+    'https://attacker.example/request.jwt',
+    `${PREFIX}${'A'.repeat(5000)}`,
+  ]) {
+    assertErrorPage(
+      await authorize(server, { client_id: client.clientId, request_uri: requestUri, redirect_uri: C1, state: 'S' }),
+      'https://attacker.example',
+    );
   }
   assertErrorPage(await server.app.inject({ method: 'GET', url: `/authorize?client_id=${client.clientId}&request_uri=a&request_uri=b` }));
 });
@@ -133,12 +178,38 @@ test('PR-01 the PAR endpoint validates like /authorize and answers with JSON err
   }
   // A client that may not use the code flow.
   const m2m = await server.createClient({ redirectUris: [C1], grantTypes: ['client_credentials'] });
-  assertOAuthError(await push(server, request(m2m.clientId), { authorization: basic(m2m.clientId, m2m.clientSecret!) }), 400, 'unauthorized_client');
+  assertOAuthError(
+    await push(server, request(m2m.clientId), { authorization: basic(m2m.clientId, m2m.clientSecret!) }),
+    400,
+    'unauthorized_client',
+  );
   assert.equal(await countRows(server.deps.storage, 'pushed_requests'), 0);
   // Not a form body, parameters in the URL, repeated parameters.
-  assertOAuthError(await server.app.inject({ method: 'POST', url: '/par', headers: { 'content-type': 'application/json', ...auth }, payload: '{}' }), 400, 'invalid_request');
-  assertOAuthError(await server.app.inject({ method: 'POST', url: `/par?${form(request(client.clientId))}`, headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth }, payload: '' }), 400, 'invalid_request');
-  assertOAuthError(await server.app.inject({ method: 'POST', url: '/par', headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth }, payload: `${form(request(client.clientId))}&scope=openid` }), 400, 'invalid_request');
+  assertOAuthError(
+    await server.app.inject({ method: 'POST', url: '/par', headers: { 'content-type': 'application/json', ...auth }, payload: '{}' }),
+    400,
+    'invalid_request',
+  );
+  assertOAuthError(
+    await server.app.inject({
+      method: 'POST',
+      url: `/par?${form(request(client.clientId))}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth },
+      payload: '',
+    }),
+    400,
+    'invalid_request',
+  );
+  assertOAuthError(
+    await server.app.inject({
+      method: 'POST',
+      url: '/par',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth },
+      payload: `${form(request(client.clientId))}&scope=openid`,
+    }),
+    400,
+    'invalid_request',
+  );
 });
 
 test('CA-01 PR-01 the PAR endpoint authenticates the client as the token endpoint does', async (t) => {
@@ -150,7 +221,11 @@ test('CA-01 PR-01 the PAR endpoint authenticates the client as the token endpoin
   assertOAuthError(await push(server, request(client.clientId)), 401, 'invalid_client');
   // A client_id in the body that differs from the authenticated client.
   const other = await server.createClient({ redirectUris: [C1] });
-  assertOAuthError(await push(server, request(other.clientId), { authorization: basic(client.clientId, client.clientSecret!) }), 400, 'invalid_request');
+  assertOAuthError(
+    await push(server, request(other.clientId), { authorization: basic(client.clientId, client.clientSecret!) }),
+    400,
+    'invalid_request',
+  );
   // client_secret_post works, and the secret is not kept with the request.
   const post = await server.createClient({ redirectUris: [C1], authMethod: 'client_secret_post' });
   const ok = await push(server, { ...request(post.clientId), client_secret: post.clientSecret });
@@ -170,7 +245,11 @@ test('CA-07 PR-01 a private_key_jwt client pushes a request with an assertion; a
   const now = nowSeconds();
   const claims = { iss: client.clientId, sub: client.clientId, aud: ISSUER, jti: randomUUID(), iat: now, exp: now + 60 };
   const assertion = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).sign(pair.privateKey);
-  const body = (a: string) => ({ ...request(client.clientId), client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: a });
+  const body = (a: string) => ({
+    ...request(client.clientId),
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: a,
+  });
   const res = await push(server, body(assertion));
   assert.equal(res.statusCode, 201, res.body);
   assertOAuthError(await push(server, body(assertion)), 401, 'invalid_client');

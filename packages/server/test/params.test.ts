@@ -8,7 +8,16 @@ const isInvalidRequest = (e: unknown) => e instanceof OAuthError && e.code === '
 
 test('parseUrlEncoded decodes application/x-www-form-urlencoded (+ is a space)', () => {
   const p = parseUrlEncoded('a=1&b=x+y&c=%2B%26%3D&d=%C3%BC&e=a=b');
-  assert.deepEqual([...p], [['a', ['1']], ['b', ['x y']], ['c', ['+&=']], ['d', ['ü']], ['e', ['a=b']]]);
+  assert.deepEqual(
+    [...p],
+    [
+      ['a', ['1']],
+      ['b', ['x y']],
+      ['c', ['+&=']],
+      ['d', ['ü']],
+      ['e', ['a=b']],
+    ],
+  );
   assert.deepEqual([...parseUrlEncoded('a+b=c+d')], [['a b', ['c d']]]);
   assert.equal(parseUrlEncoded('').size, 0);
 });

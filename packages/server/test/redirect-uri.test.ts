@@ -7,7 +7,6 @@ import { RU01_VARIANTS, RU05_CASES, RU06_UNSAFE } from './cases.js';
 
 const REGISTERED = 'https://c1.example/cb';
 
-
 test('RU-01 rejects every variant of a registered redirect URI', async (t) => {
   assert.equal(matchRedirectUri(REGISTERED, [REGISTERED]), REGISTERED);
   for (const [name, uri] of RU01_VARIANTS) {
@@ -18,11 +17,15 @@ test('RU-01 rejects every variant of a registered redirect URI', async (t) => {
 test('RU-01 a registered URI with a query matches only with exactly that query', () => {
   const reg = 'https://c1.example/cb?tenant=a';
   assert.equal(matchRedirectUri(reg, [reg]), reg);
-  for (const uri of ['https://c1.example/cb', 'https://c1.example/cb?tenant=b', 'https://c1.example/cb?tenant=a&x=1', 'https://c1.example/cb?TENANT=a']) {
+  for (const uri of [
+    'https://c1.example/cb',
+    'https://c1.example/cb?tenant=b',
+    'https://c1.example/cb?tenant=a&x=1',
+    'https://c1.example/cb?TENANT=a',
+  ]) {
     assert.equal(matchRedirectUri(uri, [reg]), undefined, uri);
   }
 });
-
 
 test('RU-05 loopback redirect URIs: only the port may vary', async (t) => {
   for (const [name, uri, ok] of RU05_CASES) {
@@ -57,7 +60,10 @@ test('RU-05 a registered http://localhost URI: only the port may vary, and the h
       assert.equal(matchRedirectUri(uri, ['http://localhost/cb']), ok ? uri : undefined);
     });
   }
-  assert.equal(matchRedirectUri('http://localhost:4000/cb?tenant=a', ['http://localhost:8080/cb?tenant=a']), 'http://localhost:4000/cb?tenant=a');
+  assert.equal(
+    matchRedirectUri('http://localhost:4000/cb?tenant=a', ['http://localhost:8080/cb?tenant=a']),
+    'http://localhost:4000/cb?tenant=a',
+  );
   assert.equal(matchRedirectUri('http://localhost:4000/cb?tenant=b', ['http://localhost:8080/cb?tenant=a']), undefined);
 });
 
@@ -77,7 +83,6 @@ test('RU-05 the port relaxation applies to IPv6 loopback registrations too, and 
   assert.equal(matchRedirectUri('http://127.0.0.1:4000/cb', ['https://c1.example/cb']), undefined);
 });
 
-
 test('RU-06 registration rejects unsafe redirect URIs with invalid_redirect_uri', async (t) => {
   const localhostLookAlikes: [string, string][] = [
     ['a localhost suffix', 'http://localhost.evil.test/cb'],
@@ -88,15 +93,25 @@ test('RU-06 registration rejects unsafe redirect URIs with invalid_redirect_uri'
   ];
   for (const [name, uri] of [...RU06_UNSAFE, ...localhostLookAlikes]) {
     await t.test(`rejects ${name}: ${uri}`, () => {
-      assert.throws(() => assertRegistrableRedirectUri(uri), (e: unknown) => e instanceof OAuthError && e.code === 'invalid_redirect_uri');
+      assert.throws(
+        () => assertRegistrableRedirectUri(uri),
+        (e: unknown) => e instanceof OAuthError && e.code === 'invalid_redirect_uri',
+      );
     });
   }
 });
 
 test('RU-06 registration accepts https, loopback http (127.0.0.1, [::1], localhost) and reverse-domain private-use schemes', async (t) => {
   for (const uri of [
-    'https://c1.example/cb', 'https://c1.example/cb?tenant=a', 'https://c1.example:8443/cb', 'http://127.0.0.1/cb', 'http://127.0.0.1:8080/cb',
-    'http://[::1]/cb', 'http://localhost/cb', 'http://localhost:8080/cb?x=1', 'com.example.app:/oauth2redirect',
+    'https://c1.example/cb',
+    'https://c1.example/cb?tenant=a',
+    'https://c1.example:8443/cb',
+    'http://127.0.0.1/cb',
+    'http://127.0.0.1:8080/cb',
+    'http://[::1]/cb',
+    'http://localhost/cb',
+    'http://localhost:8080/cb?x=1',
+    'com.example.app:/oauth2redirect',
   ]) {
     await t.test(uri, () => assert.doesNotThrow(() => assertRegistrableRedirectUri(uri)));
   }

@@ -15,8 +15,19 @@ import { createRegistrationToken } from '../src/oauth/registration.js';
 import { createGatehouse } from '../src/server.js';
 import { REGISTRATION_RATE_LIMIT } from '../src/endpoints/register.js';
 import {
-  assertErrorPage, assertNoStackTrace, assertOAuthError, basic, Browser, countRows, dumpDatabase, getCode, ISSUER, startServer, tokenRequest,
-  type TestServer, type TokenBody,
+  assertErrorPage,
+  assertNoStackTrace,
+  assertOAuthError,
+  basic,
+  Browser,
+  countRows,
+  dumpDatabase,
+  getCode,
+  ISSUER,
+  startServer,
+  tokenRequest,
+  type TestServer,
+  type TokenBody,
 } from './helpers.js';
 import { RU06_UNSAFE } from './cases.js';
 
@@ -40,7 +51,11 @@ let nextAddress = 0;
 const freshAddress = () => `10.${(nextAddress >> 16) & 255}.${(nextAddress >> 8) & 255}.${nextAddress++ & 255}`;
 
 function register(
-  server: TestServer, body: unknown, token?: string, headers: Record<string, string> = {}, remoteAddress = freshAddress(),
+  server: TestServer,
+  body: unknown,
+  token?: string,
+  headers: Record<string, string> = {},
+  remoteAddress = freshAddress(),
 ): Promise<LightMyRequestResponse> {
   return server.app.inject({
     method: 'POST',
@@ -51,7 +66,13 @@ function register(
   });
 }
 
-function manage(server: TestServer, method: 'GET' | 'PUT' | 'DELETE', uri: string, token: string | undefined, body?: unknown): Promise<LightMyRequestResponse> {
+function manage(
+  server: TestServer,
+  method: 'GET' | 'PUT' | 'DELETE',
+  uri: string,
+  token: string | undefined,
+  body?: unknown,
+): Promise<LightMyRequestResponse> {
   return server.app.inject({
     method,
     url: new URL(uri).pathname,
@@ -111,9 +132,14 @@ test('DR-01 a registration with an initial access token gets 201 with its creden
   assert.equal((await server.deps.storage.registrationTokens.find(sha256(iat)))?.usesLeft, 0);
 
   // The client authenticates with its secret at the token endpoint (a bad code, but not a bad client).
-  const tok = await tokenRequest(server.app, { grant_type: 'authorization_code', code: 'nope', redirect_uri: WEB.redirect_uris[0] }, {
-    clientId: String(body.client_id), clientSecret: String(body.client_secret),
-  });
+  const tok = await tokenRequest(
+    server.app,
+    { grant_type: 'authorization_code', code: 'nope', redirect_uri: WEB.redirect_uris[0] },
+    {
+      clientId: String(body.client_id),
+      clientSecret: String(body.client_secret),
+    },
+  );
   assertOAuthError(tok, 400, 'invalid_grant');
 });
 
@@ -147,7 +173,11 @@ test('DR-01 a registration refused for its metadata does not spend the initial a
 test('RU-06 dynamic registration refuses each unsafe redirect URI with invalid_redirect_uri, and no client is created', async (t) => {
   const server = await setup(t);
   const iat = await initialToken(server, { uses: 100 });
-  for (const [name, uri] of [...RU06_UNSAFE, ['localhost look-alike', 'http://localhost.evil.test/cb'], ['upper-case LOCALHOST', 'http://LOCALHOST/cb']] as const) {
+  for (const [name, uri] of [
+    ...RU06_UNSAFE,
+    ['localhost look-alike', 'http://localhost.evil.test/cb'],
+    ['upper-case LOCALHOST', 'http://LOCALHOST/cb'],
+  ] as const) {
     await t.test(`${name}: ${uri}`, async () => {
       const res = await register(server, { ...WEB, redirect_uris: [uri] }, iat);
       assertOAuthError(res, 400, 'invalid_redirect_uri');
@@ -172,10 +202,18 @@ test('DR-01 malformed metadata is 400 invalid_client_metadata or invalid_redirec
     ['grant_types not an array', { ...WEB, grant_types: 'authorization_code' }, 'invalid_client_metadata'],
     ['refresh_token alone', { ...WEB, grant_types: ['refresh_token'] }, 'invalid_client_metadata'],
     ['response_types token', { ...WEB, response_types: ['token'] }, 'invalid_client_metadata'],
-    ['response_types that disagree with grant_types', { ...WEB, grant_types: ['client_credentials'], response_types: ['code'] }, 'invalid_client_metadata'],
+    [
+      'response_types that disagree with grant_types',
+      { ...WEB, grant_types: ['client_credentials'], response_types: ['code'] },
+      'invalid_client_metadata',
+    ],
     ['an unsupported auth method', { ...WEB, token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata'],
     ['auth method not a string', { ...WEB, token_endpoint_auth_method: 1 }, 'invalid_client_metadata'],
-    ['public client with client_credentials', { ...WEB, token_endpoint_auth_method: 'none', grant_types: ['client_credentials'] }, 'invalid_client_metadata'],
+    [
+      'public client with client_credentials',
+      { ...WEB, token_endpoint_auth_method: 'none', grant_types: ['client_credentials'] },
+      'invalid_client_metadata',
+    ],
     ['client_name a number', { ...WEB, client_name: 7 }, 'invalid_client_metadata'],
     ['client_name too long', { ...WEB, client_name: 'x'.repeat(201) }, 'invalid_client_metadata'],
     ['client_name with a control character', { ...WEB, client_name: 'Bank\u0000' }, 'invalid_client_metadata'],
@@ -183,8 +221,16 @@ test('DR-01 malformed metadata is 400 invalid_client_metadata or invalid_redirec
     ['a scope with a quote', { ...WEB, scope: 'openid "x' }, 'invalid_client_metadata'],
     ['scope an array', { ...WEB, scope: ['openid'] }, 'invalid_client_metadata'],
     ['an unknown id token alg', { ...WEB, id_token_signed_response_alg: 'none' }, 'invalid_client_metadata'],
-    ['a plain-http back-channel logout URI', { ...WEB, backchannel_logout_uri: 'http://printer.example/logout' }, 'invalid_client_metadata'],
-    ['too many redirect URIs', { ...WEB, redirect_uris: Array.from({ length: 51 }, (_, i) => `https://printer.example/cb${i}`) }, 'invalid_redirect_uri'],
+    [
+      'a plain-http back-channel logout URI',
+      { ...WEB, backchannel_logout_uri: 'http://printer.example/logout' },
+      'invalid_client_metadata',
+    ],
+    [
+      'too many redirect URIs',
+      { ...WEB, redirect_uris: Array.from({ length: 51 }, (_, i) => `https://printer.example/cb${i}`) },
+      'invalid_redirect_uri',
+    ],
     ['a default_scope outside the scope', { ...WEB, default_scope: 'email' }, 'invalid_client_metadata'],
     ['default_resources not an array', { ...WEB, default_resources: 'https://api.example/' }, 'invalid_client_metadata'],
     ['a JSON array', [WEB], 'invalid_client_metadata'],
@@ -215,7 +261,11 @@ test('DR-01 malformed metadata is 400 invalid_client_metadata or invalid_redirec
 
 test('DR-01 default_scope and default_resources are registered and returned like the CLI registers them', async (t) => {
   const server = await setup(t);
-  const res = await register(server, { ...WEB, default_scope: 'openid photos:read', default_resources: ['https://api.example/'] }, await initialToken(server));
+  const res = await register(
+    server,
+    { ...WEB, default_scope: 'openid photos:read', default_resources: ['https://api.example/'] },
+    await initialToken(server),
+  );
   assert.equal(res.statusCode, 201, res.body);
   const body = res.json() as Record<string, unknown>;
   assert.equal(body.default_scope, 'openid photos:read');
@@ -224,10 +274,20 @@ test('DR-01 default_scope and default_resources are registered and returned like
 
 test('DR-01 unknown metadata and software statements are ignored: neither stored nor returned', async (t) => {
   const server = await setup(t);
-  const res = await register(server, {
-    ...WEB, logo_uri: 'https://evil.example/logo.png', software_statement: 'eyJhbGciOiJub25lIn0.e30.', extension_x: { a: 1 }, client_id: 'chosen-id',
-    client_secret: 'chosen-secret', response_types: ['code'], grant_types: null,
-  }, await initialToken(server));
+  const res = await register(
+    server,
+    {
+      ...WEB,
+      logo_uri: 'https://evil.example/logo.png',
+      software_statement: 'eyJhbGciOiJub25lIn0.e30.',
+      extension_x: { a: 1 },
+      client_id: 'chosen-id',
+      client_secret: 'chosen-secret',
+      response_types: ['code'],
+      grant_types: null,
+    },
+    await initialToken(server),
+  );
   assert.equal(res.statusCode, 201, res.body);
   const body = res.json() as Record<string, unknown>;
   for (const name of ['logo_uri', 'software_statement', 'extension_x']) assert.equal(body[name], undefined, name);
@@ -261,11 +321,15 @@ test('DR-01 with openRegistration, anyone may register a native client, but not 
   const ok = await register(server, cc, await initialToken(server));
   assert.equal(ok.statusCode, 201, ok.body);
   const worker = ok.json() as Record<string, string>;
-  const tok = await tokenRequest(server.app, { grant_type: 'client_credentials', scope: 'photos:read' }, { clientId: worker.client_id!, clientSecret: worker.client_secret });
+  const tok = await tokenRequest(
+    server.app,
+    { grant_type: 'client_credentials', scope: 'photos:read' },
+    { clientId: worker.client_id!, clientSecret: worker.client_secret },
+  );
   assert.equal(tok.statusCode, 200, tok.body);
 });
 
-test('DR-01 RFC 7592 read: the registration access token reads the client; a wrong token, another client\'s token or an unknown client is 401', async (t) => {
+test("DR-01 RFC 7592 read: the registration access token reads the client; a wrong token, another client's token or an unknown client is 401", async (t) => {
   const server = await setup(t);
   const iat = await initialToken(server, { uses: 2 });
   const a = (await register(server, WEB, iat)).json() as Record<string, string>;
@@ -304,16 +368,37 @@ test('DR-01 RFC 7592 update: metadata is replaced and validated like registratio
   const uri = a.registration_client_uri!;
   const base = { ...WEB, client_id: a.client_id };
 
-  assertOAuthError(await manage(server, 'PUT', uri, a.registration_access_token, { ...base, redirect_uris: ['javascript:alert(1)'] }), 400, 'invalid_redirect_uri');
-  assertOAuthError(await manage(server, 'PUT', uri, a.registration_access_token, { ...base, client_id: 'another' }), 400, 'invalid_client_metadata');
+  assertOAuthError(
+    await manage(server, 'PUT', uri, a.registration_access_token, { ...base, redirect_uris: ['javascript:alert(1)'] }),
+    400,
+    'invalid_redirect_uri',
+  );
+  assertOAuthError(
+    await manage(server, 'PUT', uri, a.registration_access_token, { ...base, client_id: 'another' }),
+    400,
+    'invalid_client_metadata',
+  );
   assertOAuthError(await manage(server, 'PUT', uri, a.registration_access_token, { ...WEB }), 400, 'invalid_client_metadata');
-  assertOAuthError(await manage(server, 'PUT', uri, a.registration_access_token, { ...base, client_secret: 'wrong' }), 400, 'invalid_client_metadata');
-  assertOAuthError(await manage(server, 'PUT', uri, a.registration_access_token, { ...base, token_endpoint_auth_method: 'none' }), 400, 'invalid_client_metadata');
+  assertOAuthError(
+    await manage(server, 'PUT', uri, a.registration_access_token, { ...base, client_secret: 'wrong' }),
+    400,
+    'invalid_client_metadata',
+  );
+  assertOAuthError(
+    await manage(server, 'PUT', uri, a.registration_access_token, { ...base, token_endpoint_auth_method: 'none' }),
+    400,
+    'invalid_client_metadata',
+  );
   assert.equal((await server.deps.storage.clients.find(a.client_id!))?.clientName, 'Photo Printer', 'a refused update changes nothing');
 
   const res = await manage(server, 'PUT', uri, a.registration_access_token, {
-    ...base, client_secret: a.client_secret, client_name: 'Photo Printer 2', redirect_uris: ['https://printer.example/cb2'],
-    token_endpoint_auth_method: 'client_secret_post', registration_access_token: 'ignored', client_id_issued_at: 1,
+    ...base,
+    client_secret: a.client_secret,
+    client_name: 'Photo Printer 2',
+    redirect_uris: ['https://printer.example/cb2'],
+    token_endpoint_auth_method: 'client_secret_post',
+    registration_access_token: 'ignored',
+    client_id_issued_at: 1,
   });
   assert.equal(res.statusCode, 200, res.body);
   assertNoStore(res);
@@ -329,12 +414,23 @@ test('DR-01 RFC 7592 update: metadata is replaced and validated like registratio
 
   // The secret did not change: client_secret_post with the original secret authenticates.
   const tok = await server.app.inject({
-    method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ grant_type: 'authorization_code', code: 'nope', redirect_uri: 'https://printer.example/cb2', client_id: a.client_id!, client_secret: a.client_secret! }).toString(),
+    method: 'POST',
+    url: '/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: 'nope',
+      redirect_uri: 'https://printer.example/cb2',
+      client_id: a.client_id!,
+      client_secret: a.client_secret!,
+    }).toString(),
   });
   assertOAuthError(tok, 400, 'invalid_grant');
   // Omitted fields return to their defaults (RFC 7592 §2.2).
-  const reset = await manage(server, 'PUT', uri, String(updated.registration_access_token), { client_id: a.client_id, redirect_uris: ['https://printer.example/cb'] });
+  const reset = await manage(server, 'PUT', uri, String(updated.registration_access_token), {
+    client_id: a.client_id,
+    redirect_uris: ['https://printer.example/cb'],
+  });
   assert.equal(reset.statusCode, 200, reset.body);
   assert.equal((reset.json() as Record<string, unknown>).scope, 'openid profile email');
   assert.equal((reset.json() as Record<string, unknown>).token_endpoint_auth_method, 'client_secret_post', 'an omitted auth method stays');
@@ -344,20 +440,33 @@ test('DR-01 RFC 7592 update: an openly registered client cannot add client_crede
   const server = await setup(t, { GATEHOUSE_OPEN_REGISTRATION: 'true' });
   const a = (await register(server, WEB)).json() as Record<string, string>;
   const res = await manage(server, 'PUT', a.registration_client_uri!, a.registration_access_token, {
-    ...WEB, client_id: a.client_id, grant_types: ['authorization_code', 'client_credentials'],
+    ...WEB,
+    client_id: a.client_id,
+    grant_types: ['authorization_code', 'client_credentials'],
   });
   assertOAuthError(res, 400, 'invalid_client_metadata');
   const bc = await manage(server, 'PUT', a.registration_client_uri!, a.registration_access_token, {
-    ...WEB, client_id: a.client_id, backchannel_logout_uri: 'https://printer.example/bc',
+    ...WEB,
+    client_id: a.client_id,
+    backchannel_logout_uri: 'https://printer.example/bc',
   });
   assertOAuthError(bc, 400, 'invalid_client_metadata');
   const stored = await server.deps.storage.clients.find(a.client_id!);
   assert.deepEqual(stored?.grantTypes, ['authorization_code', 'refresh_token']);
   assert.equal(stored?.metadata.backchannel_logout_uri, undefined);
   // A client registered with a token keeps (and may change) what it was authorised for.
-  const b = (await register(server, { ...WEB, grant_types: ['authorization_code', 'client_credentials'], backchannel_logout_uri: 'https://printer.example/bc' }, await initialToken(server))).json() as Record<string, string>;
+  const b = (
+    await register(
+      server,
+      { ...WEB, grant_types: ['authorization_code', 'client_credentials'], backchannel_logout_uri: 'https://printer.example/bc' },
+      await initialToken(server),
+    )
+  ).json() as Record<string, string>;
   const kept = await manage(server, 'PUT', b.registration_client_uri!, b.registration_access_token, {
-    ...WEB, client_id: b.client_id, grant_types: ['authorization_code', 'client_credentials'], backchannel_logout_uri: 'https://printer.example/bc2',
+    ...WEB,
+    client_id: b.client_id,
+    grant_types: ['authorization_code', 'client_credentials'],
+    backchannel_logout_uri: 'https://printer.example/bc2',
   });
   assert.equal(kept.statusCode, 200, kept.body);
 });
@@ -372,7 +481,11 @@ test('DR-01 RFC 7592 delete: 204, then the client and its registration access to
   assert.equal(res.body, '');
   assert.equal(await server.deps.storage.clients.find(a.client_id!), undefined);
   assertOAuthError(await manage(server, 'GET', a.registration_client_uri!, a.registration_access_token), 401, 'invalid_token');
-  const tok = await tokenRequest(server.app, { grant_type: 'client_credentials' }, { clientId: a.client_id!, clientSecret: a.client_secret });
+  const tok = await tokenRequest(
+    server.app,
+    { grant_type: 'client_credentials' },
+    { clientId: a.client_id!, clientSecret: a.client_secret },
+  );
   assertOAuthError(tok, 401, 'invalid_client');
 });
 
@@ -393,7 +506,11 @@ test('DS-01 registration is rate-limited per IP: 429 with Retry-After and a JSON
   assert.equal(await countRows(server.deps.storage, 'clients'), REGISTRATION_RATE_LIMIT.max);
   // Another address has its own budget.
   const other = await server.app.inject({
-    method: 'POST', url: '/register', remoteAddress: '192.0.2.7', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(NATIVE),
+    method: 'POST',
+    url: '/register',
+    remoteAddress: '192.0.2.7',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify(NATIVE),
   });
   assert.equal(other.statusCode, 201, other.body);
 });
@@ -419,13 +536,31 @@ test('RU-05 a dynamically registered native client with http://localhost/cb comp
   const res = await register(server, { ...NATIVE, redirect_uris: ['http://localhost/cb', 'http://[::1]/cb'], scope: 'openid' });
   assert.equal(res.statusCode, 201, res.body);
   const clientId = String((res.json() as Record<string, unknown>).client_id);
-  const { code, verifier, location } = await getCode(server, new Browser(server.app), { clientId, redirectUri: 'http://localhost:49152/cb', scope: 'openid' }, user);
+  const { code, verifier, location } = await getCode(
+    server,
+    new Browser(server.app),
+    { clientId, redirectUri: 'http://localhost:49152/cb', scope: 'openid' },
+    user,
+  );
   assert.equal(`${location.origin}${location.pathname}`, 'http://localhost:49152/cb');
-  const tok = await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: 'http://localhost:49152/cb', code_verifier: verifier }, { clientId });
+  const tok = await tokenRequest(
+    server.app,
+    { grant_type: 'authorization_code', code, redirect_uri: 'http://localhost:49152/cb', code_verifier: verifier },
+    { clientId },
+  );
   assert.equal(tok.statusCode, 200, tok.body);
   assert.ok((tok.json() as TokenBody).id_token);
-  for (const bad of ['http://localhost.evil.test/cb', 'http://localhost:49152/cb?x=1', 'http://localhost:49152/cb2', 'http://127.0.0.1:49152/cb', 'http://localhost:49152@evil.test/cb']) {
-    const page = await server.app.inject({ method: 'GET', url: `/authorize?${new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: bad, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' })}` });
+  for (const bad of [
+    'http://localhost.evil.test/cb',
+    'http://localhost:49152/cb?x=1',
+    'http://localhost:49152/cb2',
+    'http://127.0.0.1:49152/cb',
+    'http://localhost:49152@evil.test/cb',
+  ]) {
+    const page = await server.app.inject({
+      method: 'GET',
+      url: `/authorize?${new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: bad, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' })}`,
+    });
     assertErrorPage(page, bad);
   }
 });
@@ -436,11 +571,17 @@ test('CLI: gatehouse registration-tokens create prints a token once that registe
   const database = `sqlite:${join(dir, 'gatehouse.db')}`;
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GATEHOUSE_')) env[k] = v;
-  const run = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [GATEHOUSE_BIN, 'registration-tokens', ...args, '--database', database], { env, timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+  const run = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [GATEHOUSE_BIN, 'registration-tokens', ...args, '--database', database],
+        { env, timeout: 30_000 },
+        (error, stdout, stderr) => {
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+        },
+      );
     });
-  });
   const created = await run(['create', '--expires-in', '600', '--uses', '2', '--json']);
   assert.equal(created.code, 0, created.stderr);
   const out = JSON.parse(created.stdout) as { initial_access_token: string; expires_at: number; uses: number };
@@ -450,25 +591,44 @@ test('CLI: gatehouse registration-tokens create prints a token once that registe
   const text = await run(['create']);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /initial_access_token: [A-Za-z0-9_-]{43}/);
-  for (const bad of [['create', '--uses', '0'], ['create', '--expires-in', 'soon'], ['create', '--expires-in', '-5'], ['create', '--bogus'], ['list']]) {
+  for (const bad of [
+    ['create', '--uses', '0'],
+    ['create', '--expires-in', 'soon'],
+    ['create', '--expires-in', '-5'],
+    ['create', '--bogus'],
+    ['list'],
+  ]) {
     assert.equal((await run(bad)).code, 2, bad.join(' '));
   }
 
-  const gatehouse = await createGatehouse(loadConfig({ GATEHOUSE_DATABASE_URL: database, GATEHOUSE_ISSUER: ISSUER, GATEHOUSE_LOG_LEVEL: 'silent' }));
+  const gatehouse = await createGatehouse(
+    loadConfig({ GATEHOUSE_DATABASE_URL: database, GATEHOUSE_ISSUER: ISSUER, GATEHOUSE_LOG_LEVEL: 'silent' }),
+  );
   t.after(() => gatehouse.close());
   const dump = await dumpDatabase(gatehouse.deps.storage);
   assert.ok(!dump.includes(out.initial_access_token), 'the raw token is not stored');
   const res = await gatehouse.app.inject({
-    method: 'POST', url: '/register', headers: { 'content-type': 'application/json', authorization: `Bearer ${out.initial_access_token}` }, payload: JSON.stringify(WEB),
+    method: 'POST',
+    url: '/register',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${out.initial_access_token}` },
+    payload: JSON.stringify(WEB),
   });
   assert.equal(res.statusCode, 201, res.body);
 });
 
 test('DR-01 a confidential dynamically registered client authenticates with HTTP Basic', async (t) => {
   const server = await setup(t);
-  const a = (await register(server, { ...WEB, grant_types: ['client_credentials'], response_types: [], scope: 'photos:read' }, await initialToken(server))).json() as Record<string, string>;
+  const a = (
+    await register(
+      server,
+      { ...WEB, grant_types: ['client_credentials'], response_types: [], scope: 'photos:read' },
+      await initialToken(server),
+    )
+  ).json() as Record<string, string>;
   const res = await server.app.inject({
-    method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(a.client_id!, a.client_secret!) },
+    method: 'POST',
+    url: '/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(a.client_id!, a.client_secret!) },
     payload: 'grant_type=client_credentials',
   });
   assert.equal(res.statusCode, 200, res.body);

@@ -62,7 +62,8 @@ describe('storage/errors.ts: what is "unavailable"', () => {
     ['a string', 'ECONNREFUSED'],
   ];
   for (const [name, e] of unavailable) test(`R1 unavailable: ${name}`, () => assert.equal(isUnavailable(e), true));
-  for (const [name, e] of notUnavailable) test(`R1 not unavailable (stays a 500 or its own error): ${name}`, () => assert.equal(isUnavailable(e), false));
+  for (const [name, e] of notUnavailable)
+    test(`R1 not unavailable (stays a 500 or its own error): ${name}`, () => assert.equal(isUnavailable(e), false));
 
   test('originalError follows cause to the innermost error, and survives a cycle', () => {
     const inner = err('57P01');
@@ -94,7 +95,9 @@ describe('I5 the HTTP layer: database failures are 503 temporarily_unavailable w
         throw make();
       };
       const res = await server.app.inject({
-        method: 'POST', url: '/token', payload: 'grant_type=client_credentials',
+        method: 'POST',
+        url: '/token',
+        payload: 'grant_type=client_credentials',
         headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(client.clientId, client.clientSecret!) },
       });
       assert.equal(res.statusCode, status);
@@ -140,7 +143,12 @@ describe('health probes and draining', () => {
     const server = await startServer();
     t.after(() => server.close());
     startDraining(server.app);
-    const res = await server.app.inject({ method: 'POST', url: '/token', payload: 'grant_type=client_credentials', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await server.app.inject({
+      method: 'POST',
+      url: '/token',
+      payload: 'grant_type=client_credentials',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     assert.equal(res.statusCode, 503);
     assert.equal((res.json() as { error: string }).error, 'temporarily_unavailable');
     assert.ok(res.headers['retry-after']);
@@ -166,7 +174,9 @@ describe('SQLite under a lock held by another process', () => {
     let ticks = 0;
     const ticker = setInterval(() => ticks++, 20);
     const started = Date.now();
-    const write = opened.db.transaction().execute((trx) => trx.insertInto('revoked_access_tokens').values({ jti: 'mine', expires_at: 2 }).execute());
+    const write = opened.db
+      .transaction()
+      .execute((trx) => trx.insertInto('revoked_access_tokens').values({ jti: 'mine', expires_at: 2 }).execute());
     const read = opened.db.selectFrom('revoked_access_tokens').selectAll().execute();
     await assert.rejects(write, (e: unknown) => e instanceof StorageUnavailableError && isUnavailable(e));
     const waited = Date.now() - started;
@@ -176,10 +186,12 @@ describe('SQLite under a lock held by another process', () => {
     holder.close();
     assert.ok(waited >= 350 && waited < 1500, `waited ${waited} ms`);
     assert.ok(ticks >= Math.floor(waited / 20) / 2, `only ${ticks} timer ticks in ${waited} ms: the event loop was blocked`);
-    await opened.db.transaction().execute((trx) => trx.insertInto('revoked_access_tokens').values({ jti: 'after', expires_at: 2 }).execute());
+    await opened.db
+      .transaction()
+      .execute((trx) => trx.insertInto('revoked_access_tokens').values({ jti: 'after', expires_at: 2 }).execute());
   });
 
-  test('R7 a request\'s database deadline cuts the wait short of the acquire timeout', async (t) => {
+  test("R7 a request's database deadline cuts the wait short of the acquire timeout", async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-lock-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'g.db');
@@ -191,59 +203,68 @@ describe('SQLite under a lock held by another process', () => {
     holder.exec('BEGIN EXCLUSIVE');
     const started = Date.now();
     await assert.rejects(
-      runWithDatabaseDeadline(Date.now() + 200, () => opened.db.transaction().execute((trx) => trx.insertInto('revoked_access_tokens').values({ jti: 'x', expires_at: 2 }).execute())),
+      runWithDatabaseDeadline(Date.now() + 200, () =>
+        opened.db.transaction().execute((trx) => trx.insertInto('revoked_access_tokens').values({ jti: 'x', expires_at: 2 }).execute()),
+      ),
       StorageUnavailableError,
     );
     const waited = Date.now() - started;
     assert.ok(waited < 1000, `waited ${waited} ms with a 200 ms deadline`);
     holder.exec('ROLLBACK');
     // out of time before the first statement: nothing is tried at all
-    await assert.rejects(runWithDatabaseDeadline(Date.now() - 1, () => opened.db.selectFrom('clients').selectAll().execute()), StorageUnavailableError);
+    await assert.rejects(
+      runWithDatabaseDeadline(Date.now() - 1, () => opened.db.selectFrom('clients').selectAll().execute()),
+      StorageUnavailableError,
+    );
     assert.deepEqual(await opened.db.selectFrom('clients').selectAll().execute(), []);
   });
 });
 
 const pgUrl = process.env.GATEHOUSE_TEST_POSTGRES_URL;
 describe('PostgreSQL: a connection terminated inside a transaction', () => {
-  test('R1 item 10: after a connection loss the caller sees its own error, not the failed ROLLBACK\'s; queries on the dead connection are "unavailable"; the process lives on and the pool reconnects', { skip: pgUrl ? false : 'GATEHOUSE_TEST_POSTGRES_URL is not set' }, async (t) => {
-    const name = `gatehouse_test_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: pgUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    t.after(async () => {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-    });
-    const u = new URL(pgUrl!);
-    u.pathname = `/${name}`;
-    const storage = await openStorage(u.href);
-    t.after(() => storage.close());
-    const terminateOwnSession = async (trx: Transaction<Database>) => {
-      const pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]!.pid;
-      await admin.query('select pg_terminate_backend($1)', [pid]);
-      await new Promise((r) => setTimeout(r, 100));
-    };
-    for (let i = 0; i < 3; i++) {
-      // The callback fails for its own reason after the connection died: the ROLLBACK fails too, and
-      // the caller must see the callback's error, not "Client … is not queryable".
-      await assert.rejects(
-        storage.db.transaction().execute(async (trx) => {
-          await terminateOwnSession(trx);
-          throw new Error('the original error');
-        }),
-        /^Error: the original error$/,
-      );
-      // A query on the dead connection: an "unavailable" error (→ 503), and the process lives on.
-      await assert.rejects(
-        storage.db.transaction().execute(async (trx) => {
-          await terminateOwnSession(trx);
-          await sql`select 2`.execute(trx);
-        }),
-        (e: unknown) => isUnavailable(e),
-      );
-      assert.equal((await storage.clients.list()).length, 0, 'the pool serves again');
-    }
-  });
+  test(
+    'R1 item 10: after a connection loss the caller sees its own error, not the failed ROLLBACK\'s; queries on the dead connection are "unavailable"; the process lives on and the pool reconnects',
+    { skip: pgUrl ? false : 'GATEHOUSE_TEST_POSTGRES_URL is not set' },
+    async (t) => {
+      const name = `gatehouse_test_${randomBytes(6).toString('hex')}`;
+      const admin = new pg.Client({ connectionString: pgUrl });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${name}`);
+      t.after(async () => {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await admin.end();
+      });
+      const u = new URL(pgUrl!);
+      u.pathname = `/${name}`;
+      const storage = await openStorage(u.href);
+      t.after(() => storage.close());
+      const terminateOwnSession = async (trx: Transaction<Database>) => {
+        const pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]!.pid;
+        await admin.query('select pg_terminate_backend($1)', [pid]);
+        await new Promise((r) => setTimeout(r, 100));
+      };
+      for (let i = 0; i < 3; i++) {
+        // The callback fails for its own reason after the connection died: the ROLLBACK fails too, and
+        // the caller must see the callback's error, not "Client … is not queryable".
+        await assert.rejects(
+          storage.db.transaction().execute(async (trx) => {
+            await terminateOwnSession(trx);
+            throw new Error('the original error');
+          }),
+          /^Error: the original error$/,
+        );
+        // A query on the dead connection: an "unavailable" error (→ 503), and the process lives on.
+        await assert.rejects(
+          storage.db.transaction().execute(async (trx) => {
+            await terminateOwnSession(trx);
+            await sql`select 2`.execute(trx);
+          }),
+          (e: unknown) => isUnavailable(e),
+        );
+        assert.equal((await storage.clients.list()).length, 0, 'the pool serves again');
+      }
+    },
+  );
 });
 
 test('the new options: defaults, environment and flags', () => {
@@ -253,7 +274,10 @@ test('the new options: defaults, environment and flags', () => {
   assert.equal(d.databasePoolSize, 10);
   assert.equal(d.shutdownGrace, 10_000);
   assert.equal(d.databaseRequestTimeout, 6000);
-  const c = loadConfig({ GATEHOUSE_DATABASE_STATEMENT_TIMEOUT: '2000', GATEHOUSE_SHUTDOWN_GRACE: '0' }, { 'database-acquire-timeout': '1500', 'database-pool-size': '4' });
+  const c = loadConfig(
+    { GATEHOUSE_DATABASE_STATEMENT_TIMEOUT: '2000', GATEHOUSE_SHUTDOWN_GRACE: '0' },
+    { 'database-acquire-timeout': '1500', 'database-pool-size': '4' },
+  );
   assert.deepEqual([c.databaseStatementTimeout, c.databaseAcquireTimeout, c.databasePoolSize, c.shutdownGrace], [2000, 1500, 4, 0]);
   assert.throws(() => loadConfig({ GATEHOUSE_DATABASE_ACQUIRE_TIMEOUT: '5' }), /database-acquire-timeout/);
 });

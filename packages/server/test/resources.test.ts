@@ -6,8 +6,20 @@ import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import { registerResource, updateResource, deleteResource } from '../src/oauth/resources.js';
 import {
-  assertErrorRedirect, assertOAuthError, authorizeUrl, basic, Browser, decodeJwt, decodeProtectedHeader, isConsentForm, locationOf,
-  parseForm, pkce, startServer, type TestServer, type TokenBody,
+  assertErrorRedirect,
+  assertOAuthError,
+  authorizeUrl,
+  basic,
+  Browser,
+  decodeJwt,
+  decodeProtectedHeader,
+  isConsentForm,
+  locationOf,
+  parseForm,
+  pkce,
+  startServer,
+  type TestServer,
+  type TokenBody,
 } from './helpers.js';
 
 const C1 = 'https://c1.example/cb';
@@ -18,16 +30,35 @@ async function setup(t: { after(fn: () => Promise<void>): void }, env: Record<st
   const server = await startServer(env);
   t.after(() => server.close());
   const now = server.clock();
-  const photos = await registerResource(server.deps.storage, {
-    uri: PHOTOS, name: 'Photo Library', scopes: ['photos:read', 'photos:write', 'read'],
-    scopeDescriptions: { 'photos:read': 'See your photos', 'photos:write': 'Upload and change your photos', read: 'Read your photo albums' },
-  }, now);
-  const calendar = await registerResource(server.deps.storage, {
-    uri: CALENDAR, name: 'Calendar', scopes: ['calendar:read', 'read'], scopeDescriptions: { 'calendar:read': 'See your calendar' },
-    signingAlg: 'EdDSA', accessTokenTtl: 120,
-  }, now);
+  const photos = await registerResource(
+    server.deps.storage,
+    {
+      uri: PHOTOS,
+      name: 'Photo Library',
+      scopes: ['photos:read', 'photos:write', 'read'],
+      scopeDescriptions: {
+        'photos:read': 'See your photos',
+        'photos:write': 'Upload and change your photos',
+        read: 'Read your photo albums',
+      },
+    },
+    now,
+  );
+  const calendar = await registerResource(
+    server.deps.storage,
+    {
+      uri: CALENDAR,
+      name: 'Calendar',
+      scopes: ['calendar:read', 'read'],
+      scopeDescriptions: { 'calendar:read': 'See your calendar' },
+      signingAlg: 'EdDSA',
+      accessTokenTtl: 120,
+    },
+    now,
+  );
   const client = await server.createClient({
-    redirectUris: [C1], scope: 'openid profile offline_access photos:read photos:write calendar:read read',
+    redirectUris: [C1],
+    scope: 'openid profile offline_access photos:read photos:write calendar:read read',
     grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
   });
   const user = await server.createUser();
@@ -36,10 +67,16 @@ async function setup(t: { after(fn: () => Promise<void>): void }, env: Record<st
 
 /** The query string of an authorization request, with `resource` repeated as needed. */
 function authorizeWith(clientId: string, scope: string, resources: string[], challenge: string): string {
-  return authorizeUrl({ clientId, redirectUri: C1, scope, challenge }) + resources.map((r) => `&resource=${encodeURIComponent(r)}`).join('');
+  return (
+    authorizeUrl({ clientId, redirectUri: C1, scope, challenge }) + resources.map((r) => `&resource=${encodeURIComponent(r)}`).join('')
+  );
 }
 
-function token(server: TestServer, client: { clientId: string; clientSecret?: string | undefined }, body: [string, string][]): Promise<LightMyRequestResponse> {
+function token(
+  server: TestServer,
+  client: { clientId: string; clientSecret?: string | undefined },
+  body: [string, string][],
+): Promise<LightMyRequestResponse> {
   return server.app.inject({
     method: 'POST',
     url: '/token',
@@ -49,7 +86,13 @@ function token(server: TestServer, client: { clientId: string; clientSecret?: st
 }
 
 /** Signs in, allows everything asked, and returns the code (and the consent page seen, if any). */
-async function codeFor(server: TestServer, client: { clientId: string }, user: { username: string; password: string }, scope: string, resources: string[]) {
+async function codeFor(
+  server: TestServer,
+  client: { clientId: string },
+  user: { username: string; password: string },
+  scope: string,
+  resources: string[],
+) {
   const browser = new Browser(server.app);
   const { verifier, challenge } = pkce();
   let res = await browser.get(authorizeWith(client.clientId, scope, resources, challenge));
@@ -69,10 +112,22 @@ async function codeFor(server: TestServer, client: { clientId: string }, user: {
   return { code, verifier, consentPage };
 }
 
-const redeem = (server: TestServer, client: { clientId: string; clientSecret?: string | undefined }, code: string, verifier: string, extra: [string, string][] = []) =>
-  token(server, client, [['grant_type', 'authorization_code'], ['code', code], ['redirect_uri', C1], ['code_verifier', verifier], ...extra]);
+const redeem = (
+  server: TestServer,
+  client: { clientId: string; clientSecret?: string | undefined },
+  code: string,
+  verifier: string,
+  extra: [string, string][] = [],
+) =>
+  token(server, client, [
+    ['grant_type', 'authorization_code'],
+    ['code', code],
+    ['redirect_uri', C1],
+    ['code_verifier', verifier],
+    ...extra,
+  ]);
 
-test('AU-01 a token requested for one resource has exactly that aud and only that resource\'s scopes', async (t) => {
+test("AU-01 a token requested for one resource has exactly that aud and only that resource's scopes", async (t) => {
   const { server, client, user } = await setup(t);
   const { code, verifier } = await codeFor(server, client, user, 'openid photos:read', [PHOTOS]);
   const res = await redeem(server, client, code, verifier);
@@ -80,7 +135,7 @@ test('AU-01 a token requested for one resource has exactly that aud and only tha
   const body = res.json() as TokenBody;
   const claims = decodeJwt(body.access_token);
   assert.equal(claims.aud, PHOTOS);
-  assert.equal(claims.scope, 'photos:read', 'openid is the account\'s, not the API\'s');
+  assert.equal(claims.scope, 'photos:read', "openid is the account's, not the API's");
   assert.equal(body.scope, 'photos:read', 'the response states the granted scope');
   assert.ok(body.id_token, 'openid still yields an ID token');
   // a token for an API is no token for the authorization server's userinfo
@@ -97,15 +152,26 @@ test('AU-01 one grant for two resources yields a token per API, each naming only
   const calendarToken = decodeJwt(body.access_token);
   assert.equal(calendarToken.aud, CALENDAR);
   assert.equal(calendarToken.scope, 'calendar:read');
-  assert.equal(decodeProtectedHeader(body.access_token).alg, 'EdDSA', 'the resource\'s signing algorithm');
-  assert.equal(body.expires_in, 120, 'the resource\'s shorter lifetime');
-  const photos = await token(server, client, [['grant_type', 'refresh_token'], ['refresh_token', body.refresh_token!], ['resource', PHOTOS]]);
+  assert.equal(decodeProtectedHeader(body.access_token).alg, 'EdDSA', "the resource's signing algorithm");
+  assert.equal(body.expires_in, 120, "the resource's shorter lifetime");
+  const photos = await token(server, client, [
+    ['grant_type', 'refresh_token'],
+    ['refresh_token', body.refresh_token!],
+    ['resource', PHOTOS],
+  ]);
   assert.equal(photos.statusCode, 200, photos.body);
   const photosBody = photos.json() as TokenBody;
   assert.equal(decodeJwt(photosBody.access_token).aud, PHOTOS);
   assert.equal(decodeJwt(photosBody.access_token).scope, 'photos:read');
-  const both = await token(server, client, [['grant_type', 'refresh_token'], ['refresh_token', photosBody.refresh_token!]]);
-  assert.deepEqual(decodeJwt((both.json() as TokenBody).access_token).aud, [PHOTOS, CALENDAR], 'without resource: every resource of the grant');
+  const both = await token(server, client, [
+    ['grant_type', 'refresh_token'],
+    ['refresh_token', photosBody.refresh_token!],
+  ]);
+  assert.deepEqual(
+    decodeJwt((both.json() as TokenBody).access_token).aud,
+    [PHOTOS, CALENDAR],
+    'without resource: every resource of the grant',
+  );
 });
 
 test('AU-01 the same scope name at two resources is consented and minted per resource', async (t) => {
@@ -114,7 +180,7 @@ test('AU-01 the same scope name at two resources is consented and minted per res
   assert.match(first.consentPage ?? '', /Read your photo albums/);
   // consent for "read" at the photo library does not cover "read" at the calendar
   const second = await codeFor(server, client, user, 'read', [CALENDAR]);
-  assert.ok(second.consentPage, 'the calendar\'s read needs its own consent');
+  assert.ok(second.consentPage, "the calendar's read needs its own consent");
   const res = await redeem(server, client, second.code, second.verifier);
   assert.equal(decodeJwt((res.json() as TokenBody).access_token).aud, CALENDAR);
 });
@@ -133,9 +199,21 @@ test('AU-02 at /token a resource outside the authorization, unknown or malformed
   for (const bad of [CALENDAR, 'https://unknown.example/api', `${PHOTOS}#x`]) {
     assertOAuthError(await redeem(server, client, code, verifier, [['resource', bad]]), 400, 'invalid_target');
   }
-  assert.equal((await redeem(server, client, code, verifier, [['resource', PHOTOS]])).statusCode, 200, 'the failed attempts did not burn the code');
+  assert.equal(
+    (await redeem(server, client, code, verifier, [['resource', PHOTOS]])).statusCode,
+    200,
+    'the failed attempts did not burn the code',
+  );
   for (const bad of ['https://unknown.example/api', 'relative']) {
-    assertOAuthError(await token(server, client, [['grant_type', 'client_credentials'], ['scope', 'photos:read'], ['resource', bad]]), 400, 'invalid_target');
+    assertOAuthError(
+      await token(server, client, [
+        ['grant_type', 'client_credentials'],
+        ['scope', 'photos:read'],
+        ['resource', bad],
+      ]),
+      400,
+      'invalid_target',
+    );
   }
 });
 
@@ -152,14 +230,37 @@ test('AU-02 a resource the client may not use is invalid_target; a scope no requ
 
 test('AU-01 client_credentials with resource: aud is the resource, scope only what it offers; without resource the default audience applies', async (t) => {
   const { server, client } = await setup(t, { GATEHOUSE_ACCESS_TOKEN_AUDIENCE: 'https://default.example/' });
-  const bound = await token(server, client, [['grant_type', 'client_credentials'], ['scope', 'photos:read'], ['resource', PHOTOS]]);
+  const bound = await token(server, client, [
+    ['grant_type', 'client_credentials'],
+    ['scope', 'photos:read'],
+    ['resource', PHOTOS],
+  ]);
   assert.equal(bound.statusCode, 200, bound.body);
   assert.equal(decodeJwt((bound.json() as TokenBody).access_token).aud, PHOTOS);
-  const unbound = await token(server, client, [['grant_type', 'client_credentials'], ['scope', 'photos:read']]);
-  assert.equal(decodeJwt((unbound.json() as TokenBody).access_token).aud, 'https://default.example/', 'the documented default: --access-token-audience');
-  const perClient = await server.createClient({ redirectUris: [], grantTypes: ['client_credentials'], scope: 'photos:read', defaultResources: [CALENDAR] });
-  const viaDefault = await token(server, perClient, [['grant_type', 'client_credentials'], ['scope', 'photos:read']]);
-  assert.equal(decodeJwt((viaDefault.json() as TokenBody).access_token).aud, CALENDAR, 'a client\'s registered default resource wins over the server default');
+  const unbound = await token(server, client, [
+    ['grant_type', 'client_credentials'],
+    ['scope', 'photos:read'],
+  ]);
+  assert.equal(
+    decodeJwt((unbound.json() as TokenBody).access_token).aud,
+    'https://default.example/',
+    'the documented default: --access-token-audience',
+  );
+  const perClient = await server.createClient({
+    redirectUris: [],
+    grantTypes: ['client_credentials'],
+    scope: 'photos:read',
+    defaultResources: [CALENDAR],
+  });
+  const viaDefault = await token(server, perClient, [
+    ['grant_type', 'client_credentials'],
+    ['scope', 'photos:read'],
+  ]);
+  assert.equal(
+    decodeJwt((viaDefault.json() as TokenBody).access_token).aud,
+    CALENDAR,
+    "a client's registered default resource wins over the server default",
+  );
 });
 
 test('AU-03 a resource server introspects the tokens sent to it with its own credentials, and no other token', async (t) => {
@@ -170,7 +271,8 @@ test('AU-03 a resource server introspects the tokens sent to it with its own cre
   const body = (await redeem(server, client, code, verifier, [['resource', PHOTOS]])).json() as TokenBody;
   const introspect = (creds: { clientId: string; clientSecret: string }, tokenValue: string) =>
     server.app.inject({
-      method: 'POST', url: '/introspect',
+      method: 'POST',
+      url: '/introspect',
       headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(creds.clientId, creds.clientSecret) },
       payload: new URLSearchParams({ token: tokenValue }).toString(),
     });
@@ -178,8 +280,16 @@ test('AU-03 a resource server introspects the tokens sent to it with its own cre
   assert.equal(mine.active, true);
   assert.equal(mine.aud, PHOTOS);
   assert.equal(mine.client_id, client.clientId);
-  assert.deepEqual((await introspect(calendarCreds, body.access_token)).json(), { active: false }, 'the calendar may not see a photos token');
-  assert.deepEqual((await introspect(photosCreds, body.refresh_token!)).json(), { active: false }, 'refresh tokens are not for resource servers');
+  assert.deepEqual(
+    (await introspect(calendarCreds, body.access_token)).json(),
+    { active: false },
+    'the calendar may not see a photos token',
+  );
+  assert.deepEqual(
+    (await introspect(photosCreds, body.refresh_token!)).json(),
+    { active: false },
+    'refresh tokens are not for resource servers',
+  );
   const wrong = await introspect({ clientId: photosCreds.clientId, clientSecret: 'not-the-secret' }, body.access_token);
   assert.equal(wrong.statusCode, 401);
   // deleting the resource withdraws its credentials
@@ -207,7 +317,7 @@ test('the consent page names each API and its permissions in plain words, groupe
   assert.doesNotMatch(consentPage, /Use the permission/, 'every scope has plain words here');
 });
 
-test('without resource the consent page still describes a registered API\'s scopes in its plain words', async (t) => {
+test("without resource the consent page still describes a registered API's scopes in its plain words", async (t) => {
   const { server, client, user } = await setup(t);
   const { consentPage } = await codeFor(server, client, user, 'openid photos:read', []);
   assert.match(consentPage ?? '', /Photo Library/);
@@ -219,7 +329,12 @@ test('a resource deleted between authorization and redemption gets invalid_targe
   const { code, verifier } = await codeFor(server, client, user, 'calendar:read', [CALENDAR]);
   await deleteResource(server.deps.storage, CALENDAR);
   assertOAuthError(await redeem(server, client, code, verifier), 400, 'invalid_target');
-  const updated = await updateResource(server.deps.storage, PHOTOS, { name: 'Photos', scopeDescriptions: { 'photos:read': 'Look at your pictures' } }, server.clock());
+  const updated = await updateResource(
+    server.deps.storage,
+    PHOTOS,
+    { name: 'Photos', scopeDescriptions: { 'photos:read': 'Look at your pictures' } },
+    server.clock(),
+  );
   assert.equal(updated.name, 'Photos');
   assert.equal(updated.scopeDescriptions['photos:read'], 'Look at your pictures');
   assert.equal(updated.scopeDescriptions['photos:write'], 'Upload and change your photos', 'other words are kept');
@@ -230,7 +345,13 @@ test('registering a resource refuses fragments, relative URIs, OpenID scopes and
   const now = server.clock();
   await assert.rejects(registerResource(server.deps.storage, { uri: 'https://x.example/#f' }, now), /invalid_target/);
   await assert.rejects(registerResource(server.deps.storage, { uri: '/api' }, now), /invalid_target/);
-  await assert.rejects(registerResource(server.deps.storage, { uri: 'https://x.example/', scopes: ['openid'] }, now), /invalid_client_metadata/);
-  await assert.rejects(registerResource(server.deps.storage, { uri: 'https://x.example/', scopes: ['a'], scopeDescriptions: { b: 'B' } }, now), /invalid_client_metadata/);
+  await assert.rejects(
+    registerResource(server.deps.storage, { uri: 'https://x.example/', scopes: ['openid'] }, now),
+    /invalid_client_metadata/,
+  );
+  await assert.rejects(
+    registerResource(server.deps.storage, { uri: 'https://x.example/', scopes: ['a'], scopeDescriptions: { b: 'B' } }, now),
+    /invalid_client_metadata/,
+  );
   await assert.rejects(registerResource(server.deps.storage, { uri: PHOTOS }, now), /already registered/);
 });

@@ -16,7 +16,8 @@ async function revoke(app: FastifyInstance, body: Record<string, string | undefi
 
 async function introspect(app: FastifyInstance, token: string | undefined, auth: Creds): Promise<Record<string, unknown>> {
   const res = await app.inject({
-    method: 'POST', url: '/introspect',
+    method: 'POST',
+    url: '/introspect',
     headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(auth.clientId, auth.clientSecret!) },
     payload: form({ token }),
   });
@@ -26,8 +27,17 @@ async function introspect(app: FastifyInstance, token: string | undefined, auth:
 
 async function issueTokens(server: TestServer, client: Creds & { redirectUri: string }, user: { username: string; password: string }) {
   const browser = new Browser(server.app);
-  const { code, verifier } = await getCode(server, browser, { clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid profile offline_access' }, user);
-  const res = await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier }, client);
+  const { code, verifier } = await getCode(
+    server,
+    browser,
+    { clientId: client.clientId, redirectUri: client.redirectUri, scope: 'openid profile offline_access' },
+    user,
+  );
+  const res = await tokenRequest(
+    server.app,
+    { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier },
+    client,
+  );
   assert.equal(res.statusCode, 200, res.body);
   const body = res.json() as { access_token: string; refresh_token: string };
   assert.ok(body.refresh_token);
@@ -77,7 +87,7 @@ test('IR-02: revocation requires client authentication; an unauthenticated reque
   assert.equal((await introspect(server.app, refreshToken, c1)).active, true);
 });
 
-test('IR-02: C2 revoking C1\'s tokens gets 200 and leaves them active', async (t) => {
+test("IR-02: C2 revoking C1's tokens gets 200 and leaves them active", async (t) => {
   const { server, c1, c2, user } = await setup();
   t.after(() => server.close());
   const { accessToken, refreshToken } = await issueTokens(server, c1, user);
@@ -153,10 +163,15 @@ test('token_type_hint of the wrong kind still revokes', async (t) => {
   assertJsonError(await refresh(server, b.refreshToken, c1), 400, 'invalid_grant');
 });
 
-test('IR-02: a public client revokes its own tokens with its client_id (doorkeeper CVE-2018-1000211), but not another client\'s', async (t) => {
+test("IR-02: a public client revokes its own tokens with its client_id (doorkeeper CVE-2018-1000211), but not another client's", async (t) => {
   const { server, c1, user } = await setup();
   t.after(() => server.close());
-  const p1 = await server.createClient({ isPublic: true, authMethod: 'none', grantTypes: ['authorization_code', 'refresh_token'], redirectUris: ['https://p1.example/cb'] });
+  const p1 = await server.createClient({
+    isPublic: true,
+    authMethod: 'none',
+    grantTypes: ['authorization_code', 'refresh_token'],
+    redirectUris: ['https://p1.example/cb'],
+  });
   const own = await issueTokens(server, p1, user);
   const c1Tokens = await issueTokens(server, c1, user);
 
@@ -173,13 +188,15 @@ test('TE-01: revocation errors are JSON with no-store; a missing or repeated tok
   const { refreshToken } = await issueTokens(server, c1, user);
   assertJsonError(await revoke(server.app, {}, c1), 400, 'invalid_request');
   const repeated = await server.app.inject({
-    method: 'POST', url: '/revoke',
+    method: 'POST',
+    url: '/revoke',
     headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(c1.clientId, c1.clientSecret!) },
     payload: `token=${encodeURIComponent(refreshToken)}&token=other`,
   });
   assertJsonError(repeated, 400, 'invalid_request');
   const json = await server.app.inject({
-    method: 'POST', url: '/revoke',
+    method: 'POST',
+    url: '/revoke',
     headers: { 'content-type': 'application/json', authorization: basic(c1.clientId, c1.clientSecret!) },
     payload: JSON.stringify({ token: refreshToken }),
   });
@@ -213,12 +230,13 @@ test('IR-02: a storage failure in the middle of a family revocation answers 503 
   const storage = server.deps.storage;
   const realTransaction = storage.transaction;
   // The refresh tokens are marked revoked, then writing the access-token denylist fails.
-  storage.transaction = ((fn) => realTransaction((tx) => {
-    tx.revokedAccessTokens.add = async () => {
-      throw econnrefused();
-    };
-    return fn(tx);
-  })) as typeof storage.transaction;
+  storage.transaction = ((fn) =>
+    realTransaction((tx) => {
+      tx.revokedAccessTokens.add = async () => {
+        throw econnrefused();
+      };
+      return fn(tx);
+    })) as typeof storage.transaction;
   const res = await revoke(server.app, { token: refreshToken }, c1);
   assertJsonError(res, 503, 'temporarily_unavailable');
   storage.transaction = realTransaction;

@@ -13,8 +13,14 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { classifyAddress, isPublicAddress, type AddressRange } from '../src/net/ip-address.js';
 import {
-  cacheLifetimeSeconds, createSafeFetcher, domainMatches, pinnedLookup, SafeFetchError,
-  type ResolvedAddress, type SafeFetchErrorCode, type SafeFetcherOptions,
+  cacheLifetimeSeconds,
+  createSafeFetcher,
+  domainMatches,
+  pinnedLookup,
+  SafeFetchError,
+  type ResolvedAddress,
+  type SafeFetchErrorCode,
+  type SafeFetcherOptions,
 } from '../src/net/safe-fetch.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -39,11 +45,15 @@ async function serve(handler: Handler, host = '127.0.0.1', port = 0): Promise<Lo
   });
   const actual = (server.address() as AddressInfo).port;
   return {
-    server, port: actual, hits, origin: `http://${host}:${actual}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    server,
+    port: actual,
+    hits,
+    origin: `http://${host}:${actual}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -73,8 +83,10 @@ const noResolve = async (): Promise<ResolvedAddress[]> => {
   throw new Error('resolver must not be called');
 };
 
-const fixed = (...addresses: string[]) => async (): Promise<ResolvedAddress[]> =>
-  addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+const fixed =
+  (...addresses: string[]) =>
+  async (): Promise<ResolvedAddress[]> =>
+    addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
 
 describe('address classification (table)', () => {
   const table: [string, AddressRange][] = [
@@ -200,7 +212,13 @@ describe('SSRF: URL host forms are normalised by the WHATWG URL parser, then ref
 
   test('the development opt-out allows loopback literals but still refuses every other internal address', async () => {
     const f = dev({ resolve: noResolve, timeoutMs: 500 });
-    for (const url of ['http://10.0.0.1/', 'https://169.254.169.254/latest/meta-data/', 'http://[fe80::1]/', 'http://0.0.0.0/', 'http://[::ffff:a00:1]/']) {
+    for (const url of [
+      'http://10.0.0.1/',
+      'https://169.254.169.254/latest/meta-data/',
+      'http://[fe80::1]/',
+      'http://0.0.0.0/',
+      'http://[::ffff:a00:1]/',
+    ]) {
       await rejectsWith(f.fetchJson(url), 'blocked_address');
     }
   });
@@ -209,15 +227,28 @@ describe('SSRF: URL host forms are normalised by the WHATWG URL parser, then ref
 describe('URL and domain rules', () => {
   test('only https is fetched: http, ftp, file and data URLs are invalid_url without the opt-out', async () => {
     const f = createSafeFetcher({ resolve: noResolve });
-    for (const url of ['http://example.com/', 'ftp://example.com/x', 'file:///etc/passwd', 'data:application/json,{}', 'gopher://example.com/']) {
+    for (const url of [
+      'http://example.com/',
+      'ftp://example.com/x',
+      'file:///etc/passwd',
+      'data:application/json,{}',
+      'gopher://example.com/',
+    ]) {
       await rejectsWith(f.fetchJson(url), 'invalid_url');
     }
   });
 
   test('user information, fragments, relative and overlong URLs are invalid_url', async () => {
     const f = createSafeFetcher({ resolve: noResolve });
-    for (const url of ['https://user:pass@example.com/', 'https://user@example.com/', 'https://example.com/doc#frag', 'https://example.com/doc#',
-      '/relative', 'not a url', `https://example.com/${'a'.repeat(2100)}`]) {
+    for (const url of [
+      'https://user:pass@example.com/',
+      'https://user@example.com/',
+      'https://example.com/doc#frag',
+      'https://example.com/doc#',
+      '/relative',
+      'not a url',
+      `https://example.com/${'a'.repeat(2100)}`,
+    ]) {
       await rejectsWith(f.fetchJson(url), 'invalid_url');
     }
   });
@@ -243,7 +274,11 @@ describe('URL and domain rules', () => {
   test('a denied domain, or a host missing from a non-empty allow list, is domain_denied before resolution', async () => {
     const denied = createSafeFetcher({ deniedDomains: ['.evil.example'], resolve: noResolve });
     await rejectsWith(denied.fetchJson('https://a.evil.example/jwks'), 'domain_denied');
-    const allowed = createSafeFetcher({ allowedDomains: ['clients.example', '.trusted.example'], deniedDomains: ['bad.trusted.example'], resolve: noResolve });
+    const allowed = createSafeFetcher({
+      allowedDomains: ['clients.example', '.trusted.example'],
+      deniedDomains: ['bad.trusted.example'],
+      resolve: noResolve,
+    });
     await rejectsWith(allowed.fetchJson('https://other.example/x'), 'domain_denied');
     await rejectsWith(allowed.fetchJson('https://bad.trusted.example/x'), 'domain_denied');
     await rejectsWith(allowed.fetchJson('https://trusted.example/x'), 'domain_denied');
@@ -261,7 +296,12 @@ describe('URL and domain rules', () => {
 describe('SSRF: resolution and pinning', () => {
   test('SSRF: a hostname that resolves to a private address is refused after resolution', async () => {
     let asked = '';
-    const f = createSafeFetcher({ resolve: async (host) => { asked = host; return [{ address: '10.1.2.3', family: 4 }]; } });
+    const f = createSafeFetcher({
+      resolve: async (host) => {
+        asked = host;
+        return [{ address: '10.1.2.3', family: 4 }];
+      },
+    });
     await rejectsWith(f.fetchJson('https://internal.example/jwks'), 'blocked_address', (e) => {
       assert.equal(e.address, '10.1.2.3');
       assert.equal(e.range, 'private');
@@ -270,37 +310,65 @@ describe('SSRF: resolution and pinning', () => {
   });
 
   test('SSRF: a hostname that resolves to 127.0.0.1 is refused without the opt-out', async () => {
-    await rejectsWith(createSafeFetcher({ resolve: fixed('127.0.0.1') }).fetchJson('https://app.example/client.json'), 'blocked_address', (e) => assert.equal(e.range, 'loopback'));
+    await rejectsWith(
+      createSafeFetcher({ resolve: fixed('127.0.0.1') }).fetchJson('https://app.example/client.json'),
+      'blocked_address',
+      (e) => assert.equal(e.range, 'loopback'),
+    );
   });
 
   test('SSRF: localhost and *.localhost are loopback (RFC 6761) without asking any resolver, and refused without the opt-out', async () => {
     for (const url of ['https://localhost/.well-known/jwks.json', 'https://LOCALHOST./x', 'https://api.localhost/x']) {
-      await rejectsWith(createSafeFetcher({ resolve: noResolve }).fetchJson(url), 'blocked_address', (e) => assert.equal(e.range, 'loopback'));
+      await rejectsWith(createSafeFetcher({ resolve: noResolve }).fetchJson(url), 'blocked_address', (e) =>
+        assert.equal(e.range, 'loopback'),
+      );
     }
   });
 
   test('SSRF: a name resolving to a mix of public and private addresses is refused entirely', async () => {
-    for (const mix of [['93.184.216.34', '127.0.0.1'], ['2606:4700::1', 'fd00:ec2::254'], ['93.184.216.34', '::ffff:169.254.169.254']]) {
+    for (const mix of [
+      ['93.184.216.34', '127.0.0.1'],
+      ['2606:4700::1', 'fd00:ec2::254'],
+      ['93.184.216.34', '::ffff:169.254.169.254'],
+    ]) {
       await rejectsWith(createSafeFetcher({ resolve: fixed(...mix) }).fetchJson('https://mixed.example/doc'), 'blocked_address');
     }
   });
 
   test('SSRF: the development opt-out allows loopback only; a name resolving to loopback plus a private address is still refused', async () => {
-    await rejectsWith(dev({ resolve: fixed('127.0.0.1', '192.168.0.10') }).fetchJson('http://mixed.test/doc'), 'blocked_address', (e) => assert.equal(e.range, 'private'));
+    await rejectsWith(dev({ resolve: fixed('127.0.0.1', '192.168.0.10') }).fetchJson('http://mixed.test/doc'), 'blocked_address', (e) =>
+      assert.equal(e.range, 'private'),
+    );
   });
 
   test('a name that does not resolve is dns_error', async () => {
-    await rejectsWith(createSafeFetcher({ resolve: async () => { throw Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' }); } }).fetchJson('https://nowhere.example/'), 'dns_error');
+    await rejectsWith(
+      createSafeFetcher({
+        resolve: async () => {
+          throw Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' });
+        },
+      }).fetchJson('https://nowhere.example/'),
+      'dns_error',
+    );
     await rejectsWith(createSafeFetcher({ resolve: async () => [] }).fetchJson('https://empty.example/'), 'dns_error');
   });
 
   test('pinnedLookup answers every query, whatever the name, with the checked addresses only (first, or all)', async () => {
-    const lookup = pinnedLookup([{ address: '127.0.0.9', family: 4 }, { address: '::1', family: 6 }]);
+    const lookup = pinnedLookup([
+      { address: '127.0.0.9', family: 4 },
+      { address: '::1', family: 6 },
+    ]);
     const single = await new Promise<[string, number | undefined]>((resolve, reject) =>
-      lookup('anything.example', {}, (err, address, family) => (err ? reject(err) : resolve([address as string, family]))));
+      lookup('anything.example', {}, (err, address, family) => (err ? reject(err) : resolve([address as string, family]))),
+    );
     assert.deepEqual(single, ['127.0.0.9', 4]);
-    const all = await new Promise<unknown>((resolve, reject) => lookup('other.example', { all: true }, (err, address) => (err ? reject(err) : resolve(address))));
-    assert.deepEqual(all, [{ address: '127.0.0.9', family: 4 }, { address: '::1', family: 6 }]);
+    const all = await new Promise<unknown>((resolve, reject) =>
+      lookup('other.example', { all: true }, (err, address) => (err ? reject(err) : resolve(address))),
+    );
+    assert.deepEqual(all, [
+      { address: '127.0.0.9', family: 4 },
+      { address: '::1', family: 6 },
+    ]);
   });
 
   describe('SSRF: DNS rebinding between check and connect cannot win', () => {
@@ -320,7 +388,9 @@ describe('SSRF: resolution and pinning', () => {
       // DNS server. The host name itself is unknown to the system resolver, so any connection at all
       // proves that the pinned lookup was used.
       let calls = 0;
-      const f = dev({ resolve: async () => (calls++ === 0 ? [{ address: '127.0.0.1', family: 4 }] : [{ address: '127.0.0.2', family: 4 }]) });
+      const f = dev({
+        resolve: async () => (calls++ === 0 ? [{ address: '127.0.0.1', family: 4 }] : [{ address: '127.0.0.2', family: 4 }]),
+      });
       const result = await f.fetchJson(`http://rebind.invalid:${checked.port}/doc`);
       assert.deepEqual(result.json, { from: 'checked address' });
       assert.equal(result.address, '127.0.0.1');
@@ -356,7 +426,10 @@ describe('limits on the answer (loopback servers, development opt-out)', () => {
   const url = (path: string): string => `${srv.origin}${path}`;
 
   test('a 200 JSON answer returns the parsed body, the connected address and cache information', async () => {
-    routes.set('/ok', json({ client_id: 'https://app.example/client.json', redirect_uris: ['https://app.example/cb'] }, { 'cache-control': 'max-age=600' }));
+    routes.set(
+      '/ok',
+      json({ client_id: 'https://app.example/client.json', redirect_uris: ['https://app.example/cb'] }, { 'cache-control': 'max-age=600' }),
+    );
     const t0 = Date.now();
     const r = await dev().fetchJson(url('/ok'));
     assert.deepEqual(r.json, { client_id: 'https://app.example/client.json', redirect_uris: ['https://app.example/cb'] });
@@ -369,7 +442,10 @@ describe('limits on the answer (loopback servers, development opt-out)', () => {
 
   test('the request asks for JSON, identity encoding, and names Gatehouse', async () => {
     let seen: IncomingMessage['headers'] = {};
-    routes.set('/headers', (req, res) => { seen = req.headers; json({})(req, res); });
+    routes.set('/headers', (req, res) => {
+      seen = req.headers;
+      json({})(req, res);
+    });
     await dev().fetchJson(url('/headers'));
     assert.equal(seen.accept, 'application/json');
     assert.equal(seen['accept-encoding'], 'identity');
@@ -383,18 +459,44 @@ describe('limits on the answer (loopback servers, development opt-out)', () => {
   });
 
   test('not_json: text/html, a missing content type, application/jsonp, a body that is not JSON, non-UTF-8 bytes, gzip', async () => {
-    routes.set('/html', (_q, res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('{}'); });
-    routes.set('/none', (_q, res) => { res.removeHeader('content-type'); res.writeHead(200); res.end('{}'); });
-    routes.set('/jsonp', (_q, res) => { res.writeHead(200, { 'content-type': 'application/jsonp' }); res.end('{}'); });
-    routes.set('/broken', (_q, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"a":'); });
-    routes.set('/latin1', (_q, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(Buffer.from([0x22, 0xe9, 0x22])); });
-    routes.set('/gzip', (_q, res) => { res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }); res.end('{}'); });
-    for (const path of ['/html', '/none', '/jsonp', '/broken', '/latin1', '/gzip']) await rejectsWith(dev().fetchJson(url(path)), 'not_json');
+    routes.set('/html', (_q, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('{}');
+    });
+    routes.set('/none', (_q, res) => {
+      res.removeHeader('content-type');
+      res.writeHead(200);
+      res.end('{}');
+    });
+    routes.set('/jsonp', (_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/jsonp' });
+      res.end('{}');
+    });
+    routes.set('/broken', (_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"a":');
+    });
+    routes.set('/latin1', (_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(Buffer.from([0x22, 0xe9, 0x22]));
+    });
+    routes.set('/gzip', (_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end('{}');
+    });
+    for (const path of ['/html', '/none', '/jsonp', '/broken', '/latin1', '/gzip'])
+      await rejectsWith(dev().fetchJson(url(path)), 'not_json');
   });
 
   test('bad_status: 404 and 500 carry the status; 204 is not a document either', async () => {
-    routes.set('/500', (_q, res) => { res.writeHead(500, { 'content-type': 'application/json' }); res.end('{}'); });
-    routes.set('/204', (_q, res) => { res.writeHead(204); res.end(); });
+    routes.set('/500', (_q, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+    routes.set('/204', (_q, res) => {
+      res.writeHead(204);
+      res.end();
+    });
     await rejectsWith(dev().fetchJson(url('/missing')), 'bad_status', (e) => assert.equal(e.status, 404));
     await rejectsWith(dev().fetchJson(url('/500')), 'bad_status', (e) => assert.equal(e.status, 500));
     await rejectsWith(dev().fetchJson(url('/204')), 'bad_status', (e) => assert.equal(e.status, 204));
@@ -402,7 +504,10 @@ describe('limits on the answer (loopback servers, development opt-out)', () => {
 
   test('redirect_refused: 301, 302, 303, 307 and 308 are not followed, not even to the same origin', async () => {
     for (const status of [301, 302, 303, 307, 308]) {
-      routes.set(`/r${status}`, (_q, res) => { res.writeHead(status, { location: '/ok' }); res.end(); });
+      routes.set(`/r${status}`, (_q, res) => {
+        res.writeHead(status, { location: '/ok' });
+        res.end();
+      });
       routes.set('/ok', json({ followed: true }));
       const before = srv.hits.length;
       await rejectsWith(dev().fetchJson(url(`/r${status}`)), 'redirect_refused', (e) => assert.equal(e.status, status));
@@ -428,11 +533,18 @@ describe('limits on the answer (loopback servers, development opt-out)', () => {
       res.writeHead(200, { 'content-type': 'application/json' }); // no Content-Length: chunked
       res.write('["');
       const timer = setInterval(() => {
-        if (written >= 200) { clearInterval(timer); res.end('"]'); return; }
+        if (written >= 200) {
+          clearInterval(timer);
+          res.end('"]');
+          return;
+        }
         res.write('x'.repeat(512));
         written++;
       }, 2);
-      res.on('close', () => { clearInterval(timer); if (written < 200) closedEarly = true; });
+      res.on('close', () => {
+        clearInterval(timer);
+        if (written < 200) closedEarly = true;
+      });
     });
     await rejectsWith(dev({ maxBytes: 4096 }).fetchJson(url('/big-streamed')), 'too_large');
     await new Promise((r) => setTimeout(r, 50));
@@ -442,12 +554,17 @@ describe('limits on the answer (loopback servers, development opt-out)', () => {
   test('a body of exactly the limit is accepted', async () => {
     const body = JSON.stringify({ pad: 'x'.repeat(1000 - 10) });
     assert.equal(body.length, 1000);
-    routes.set('/exact', (_q, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(body); });
+    routes.set('/exact', (_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body);
+    });
     assert.equal((await dev({ maxBytes: 1000 }).fetchJson(url('/exact'))).bytes, 1000);
   });
 
   test('timeout: a server that never answers is abandoned at the deadline', async () => {
-    routes.set('/hang', () => { /* never answers */ });
+    routes.set('/hang', () => {
+      /* never answers */
+    });
     const t0 = Date.now();
     await rejectsWith(dev({ timeoutMs: 300 }).fetchJson(url('/hang')), 'timeout');
     assert.ok(Date.now() - t0 < 3000, 'bounded');
@@ -464,7 +581,10 @@ describe('limits on the answer (loopback servers, development opt-out)', () => {
   });
 
   test('timeout: the deadline covers resolution (a resolver that never answers)', async () => {
-    await rejectsWith(dev({ timeoutMs: 200, resolve: () => new Promise<never>(() => {}) }).fetchJson('https://slow-dns.example/'), 'timeout');
+    await rejectsWith(
+      dev({ timeoutMs: 200, resolve: () => new Promise<never>(() => {}) }).fetchJson('https://slow-dns.example/'),
+      'timeout',
+    );
   });
 
   test('connection_failed: nothing listening', async () => {
@@ -490,7 +610,12 @@ describe('cache and rate limits', () => {
 
   function clock(): { now: () => number; advance(seconds: number): void } {
     let t = Date.now();
-    return { now: () => t, advance: (s) => { t += s * 1000; } };
+    return {
+      now: () => t,
+      advance: (s) => {
+        t += s * 1000;
+      },
+    };
   }
 
   test('a fresh answer is served from the cache (one fetch), and refetched once its lifetime is over', async () => {
@@ -511,7 +636,7 @@ describe('cache and rate limits', () => {
     assert.equal(srv.hits.length - before, 2);
   });
 
-  test('the lifetime is the server\'s max-age clamped to [min, max]: max-age=1 is kept for min, a year for max', async () => {
+  test("the lifetime is the server's max-age clamped to [min, max]: max-age=1 is kept for min, a year for max", async () => {
     const f = dev({ minCacheSeconds: 30, maxCacheSeconds: 3600 });
     headers = { 'cache-control': 'max-age=1' };
     assert.equal((await f.fetchJson(`${srv.origin}/short`)).cacheSeconds, 30);
@@ -579,7 +704,9 @@ describe('cache and rate limits', () => {
     await f.fetchJson(`${srv.origin}/rl1`);
     await f.fetchJson(`${srv.origin}/rl2`);
     await f.fetchJson(`${srv.origin}/rl1`); // cached
-    await rejectsWith(f.fetchJson(`${srv.origin}/rl3`), 'rate_limited', (e) => assert.ok(e.retryAfterSeconds! > 0 && e.retryAfterSeconds! <= 60));
+    await rejectsWith(f.fetchJson(`${srv.origin}/rl3`), 'rate_limited', (e) =>
+      assert.ok(e.retryAfterSeconds! > 0 && e.retryAfterSeconds! <= 60),
+    );
     // Another host name is counted separately (same server, reached as "localhost.test").
     const other = dev({ now: c.now, maxFetchesPerHostPerMinute: 2, resolve: fixed('127.0.0.1') });
     await other.fetchJson(`http://localhost.test:${srv.port}/rl3`);
@@ -591,7 +718,9 @@ describe('cache and rate limits', () => {
     headers = {};
     status = 200;
     let release!: () => void;
-    hold = new Promise<void>((r) => { release = r; });
+    hold = new Promise<void>((r) => {
+      release = r;
+    });
     const f = dev({ maxConcurrentPerHost: 1 });
     const before = srv.hits.length;
     const first = f.fetchJson(`${srv.origin}/slow`);
@@ -612,7 +741,9 @@ describe('cache and rate limits', () => {
     status = 200;
     const c = clock();
     let release!: () => void;
-    hold = new Promise<void>((r) => { release = r; });
+    hold = new Promise<void>((r) => {
+      release = r;
+    });
     const f = dev({ now: c.now, maxConcurrentPerHost: 1 });
     const first = f.fetchJson(`${srv.origin}/across-1`);
     await new Promise((r) => setTimeout(r, 20));
@@ -651,7 +782,9 @@ describe('cache and rate limits', () => {
  * A tiny DNS server on 127.0.0.1 (UDP) for the default resolver: `answers(name, type)` gives the
  * addresses of each query, so tests can play a rebinding DNS server.
  */
-async function dnsServer(answers: (name: string, type: 'A' | 'AAAA') => string[] | 'NXDOMAIN'): Promise<{ server: string; queries: string[]; close(): Promise<void> }> {
+async function dnsServer(
+  answers: (name: string, type: 'A' | 'AAAA') => string[] | 'NXDOMAIN',
+): Promise<{ server: string; queries: string[]; close(): Promise<void> }> {
   const socket: UdpSocket = createSocket('udp4');
   const queries: string[] = [];
   socket.on('message', (msg, peer) => {
@@ -676,9 +809,10 @@ async function dnsServer(answers: (name: string, type: 'A' | 'AAAA') => string[]
     header.writeUInt16BE(list.length, 6);
     const records = list.map((address) => {
       // AAAA answers are written in full 8-group form, so no '::' expansion is needed here.
-      const rdata = type === 'A'
-        ? Buffer.from(address.split('.').map(Number))
-        : Buffer.from(address.split(':').flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
+      const rdata =
+        type === 'A'
+          ? Buffer.from(address.split('.').map(Number))
+          : Buffer.from(address.split(':').flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
       const rr = Buffer.alloc(12);
       rr.writeUInt16BE(0xc00c, 0); // pointer to the question's name
       rr.writeUInt16BE(qtype, 2);
@@ -744,7 +878,10 @@ describe('SSRF: the default resolver (c-ares) against a local DNS server', () =>
     await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', () => resolve()));
     try {
       const t0 = Date.now();
-      await rejectsWith(createSafeFetcher({ dnsServers: [`127.0.0.1:${silent.address().port}`], timeoutMs: 300 }).fetchJson('https://slow.test/'), 'timeout');
+      await rejectsWith(
+        createSafeFetcher({ dnsServers: [`127.0.0.1:${silent.address().port}`], timeoutMs: 300 }).fetchJson('https://slow.test/'),
+        'timeout',
+      );
       assert.ok(Date.now() - t0 < 3000);
     } finally {
       await new Promise<void>((resolve) => silent.close(() => resolve()));
@@ -761,20 +898,47 @@ describe('https with a pinned address (test certificate made with the openssl CL
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gatehouse-safe-fetch-'));
     try {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-        '-subj', '/CN=jwks.gatehouse.test', '-addext', 'subjectAltName=DNS:jwks.gatehouse.test',
-        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'pipe', timeout: 20_000 });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=jwks.gatehouse.test',
+          '-addext',
+          'subjectAltName=DNS:jwks.gatehouse.test',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
+        { stdio: 'pipe', timeout: 20_000 },
+      );
     } catch (e) {
       opensslMissing = `openssl could not make a test certificate: ${(e as Error).message}`;
       return;
     }
     cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
-    server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, json({ keys: [{ kty: 'EC' }] }, { 'content-type': 'application/jwk-set+json' }));
+    server = createHttpsServer(
+      { key: readFileSync(join(dir, 'key.pem')), cert },
+      json({ keys: [{ kty: 'EC' }] }, { 'content-type': 'application/jwk-set+json' }),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     port = (server.address() as AddressInfo).port;
   });
   after(async () => {
-    if (server) await new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); });
+    if (server)
+      await new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      });
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -788,12 +952,18 @@ describe('https with a pinned address (test certificate made with the openssl CL
 
   test('https to a name the certificate does not cover, or without trusting its CA, is connection_failed', async (t) => {
     if (opensslMissing) return t.skip(opensslMissing);
-    await rejectsWith(dev({ ca: cert, resolve: fixed('127.0.0.1') }).fetchJson(`https://other.gatehouse.test:${port}/jwks`), 'connection_failed');
+    await rejectsWith(
+      dev({ ca: cert, resolve: fixed('127.0.0.1') }).fetchJson(`https://other.gatehouse.test:${port}/jwks`),
+      'connection_failed',
+    );
     await rejectsWith(dev({ resolve: fixed('127.0.0.1') }).fetchJson(`https://jwks.gatehouse.test:${port}/jwks`), 'connection_failed');
   });
 
   test('without the development opt-out the same https server is refused: its name resolves to loopback', async (t) => {
     if (opensslMissing) return t.skip(opensslMissing);
-    await rejectsWith(createSafeFetcher({ ca: cert, resolve: fixed('127.0.0.1') }).fetchJson(`https://jwks.gatehouse.test:${port}/jwks`), 'blocked_address');
+    await rejectsWith(
+      createSafeFetcher({ ca: cert, resolve: fixed('127.0.0.1') }).fetchJson(`https://jwks.gatehouse.test:${port}/jwks`),
+      'blocked_address',
+    );
   });
 });

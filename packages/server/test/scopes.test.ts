@@ -2,14 +2,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OAuthError } from '../src/oauth/errors.js';
-import { describeScopes, formatScope, isSubset, isValidScopeToken, MAX_SCOPE_LENGTH, OIDC_SCOPES, parseScope } from '../src/oauth/scopes.js';
+import {
+  describeScopes,
+  formatScope,
+  isSubset,
+  isValidScopeToken,
+  MAX_SCOPE_LENGTH,
+  OIDC_SCOPES,
+  parseScope,
+} from '../src/oauth/scopes.js';
 
 test('parseScope splits on spaces, keeps order and removes duplicates', () => {
   assert.deepEqual(parseScope('openid profile email'), ['openid', 'profile', 'email']);
   assert.deepEqual(parseScope('b a b a'), ['b', 'a']);
   assert.deepEqual(parseScope(undefined), []);
   assert.deepEqual(parseScope(''), []);
-  assert.deepEqual(parseScope('photos:read urn:example:scope https://api.example/x'), ['photos:read', 'urn:example:scope', 'https://api.example/x']);
+  assert.deepEqual(parseScope('photos:read urn:example:scope https://api.example/x'), [
+    'photos:read',
+    'urn:example:scope',
+    'https://api.example/x',
+  ]);
 });
 
 test('scope tokens follow RFC 6749 §3.3: %x21 / %x23-5B / %x5D-7E', async (t) => {
@@ -28,7 +40,11 @@ test('scope tokens follow RFC 6749 §3.3: %x21 / %x23-5B / %x5D-7E', async (t) =
     await t.test(`${name} is ${valid ? 'valid' : 'invalid'}`, () => {
       assert.equal(isValidScopeToken(token), valid);
       if (valid) assert.deepEqual(parseScope(token), [token]);
-      else assert.throws(() => parseScope(`openid ${token}`), (e: unknown) => e instanceof OAuthError && e.code === 'invalid_scope');
+      else
+        assert.throws(
+          () => parseScope(`openid ${token}`),
+          (e: unknown) => e instanceof OAuthError && e.code === 'invalid_scope',
+        );
     });
   }
 });
@@ -36,7 +52,10 @@ test('scope tokens follow RFC 6749 §3.3: %x21 / %x23-5B / %x5D-7E', async (t) =
 test('ST-04 an over-long scope string is refused cleanly', () => {
   const long = Array.from({ length: MAX_SCOPE_LENGTH }, (_, i) => `s${i}`).join(' ');
   assert.ok(long.length > MAX_SCOPE_LENGTH);
-  assert.throws(() => parseScope(long), (e: unknown) => e instanceof OAuthError && ['invalid_scope', 'invalid_request'].includes(e.code));
+  assert.throws(
+    () => parseScope(long),
+    (e: unknown) => e instanceof OAuthError && ['invalid_scope', 'invalid_request'].includes(e.code),
+  );
 });
 
 test('isSubset is true only when every requested scope is allowed', () => {
@@ -61,5 +80,9 @@ test('describeScopes describes every OpenID scope in words and leaves unknown sc
       assert.notEqual(d.description, d.scope);
     }
   }
-  assert.deepEqual(described.map((d) => d.scope), [...OIDC_SCOPES, 'photos:read'], 'order kept');
+  assert.deepEqual(
+    described.map((d) => d.scope),
+    [...OIDC_SCOPES, 'photos:read'],
+    'order kept',
+  );
 });

@@ -15,15 +15,44 @@ import { repositoryRoot } from './repository-root.js';
 
 /** The checklist's families (SECURITY-CHECKLIST.md §1). */
 const FAMILIES = [
-  'RU', 'AC', 'PK', 'ST', 'RT', 'CA', 'TE', 'BR', 'RS', 'IR', 'JW', 'KR', 'UI', 'CR', 'TL', 'IN',
-  'AU', 'CM', 'DR', 'DP', 'PJ', 'DV', 'PR', 'TX', 'LC', 'SS', 'PX', 'DS', 'KP', 'EV', 'UN', 'RG',
+  'RU',
+  'AC',
+  'PK',
+  'ST',
+  'RT',
+  'CA',
+  'TE',
+  'BR',
+  'RS',
+  'IR',
+  'JW',
+  'KR',
+  'UI',
+  'CR',
+  'TL',
+  'IN',
+  'AU',
+  'CM',
+  'DR',
+  'DP',
+  'PJ',
+  'DV',
+  'PR',
+  'TX',
+  'LC',
+  'SS',
+  'PX',
+  'DS',
+  'KP',
+  'EV',
+  'UN',
+  'RG',
 ];
 const FAMILY = FAMILIES.join('|');
 const ID = new RegExp(`\\b(${FAMILY})-(\\d{2})(?:\\s*(?:\\.\\.|…|–)\\s*(?:\\1-)?(\\d{2}))?(?!\\d)|\\bR(\\d{1,2})\\b`, 'g');
 const SKIP_DIRS = new Set(['node_modules', 'dist', '.git', 'data', 'test-artifacts', 'results', 'coverage']);
 const SOURCE = /\.(?:ts|mts|cts|js|mjs|cjs)$/;
 const DOC = 'docs/security.md';
-
 
 /** Every requirement id in `text`, ranges expanded. */
 function requirementIds(text: string): Set<string> {
@@ -110,7 +139,11 @@ const readDoc = () => readFileSync(join(root, DOC), 'utf8');
 
 test('the id scanner finds plain ids, ranges and bare R-numbers, and ignores look-alikes', () => {
   // The ids are split across string literals so that this file itself names none.
-  const sample = ['// X' + 'Y-01 is no family; U' + 'I-01..U' + 'I-03 and C' + 'A-05…07', `test('A` + `C-01 R` + `3: …')`, 'SHA-256 UTF-8 R2D2 ES256 RFC 9700 §4.14 CVE-2024-28176'].join('\n');
+  const sample = [
+    '// X' + 'Y-01 is no family; U' + 'I-01..U' + 'I-03 and C' + 'A-05…07',
+    `test('A` + `C-01 R` + `3: …')`,
+    'SHA-256 UTF-8 R2D2 ES256 RFC 9700 §4.14 CVE-2024-28176',
+  ].join('\n');
   // Written in lower case so that this file itself names no id.
   const expected = ['ac-01', 'ca-05', 'ca-06', 'ca-07', 'r3', 'ui-01', 'ui-02', 'ui-03'].map((id) => id.toUpperCase());
   assert.deepEqual([...requirementIds(sample)].sort(), expected);
@@ -121,7 +154,10 @@ test('docs/security.md has a row for every requirement id used in the tests and 
   assert.ok(used.size > 0, 'no requirement ids found in the repository: is the root right?');
   const doc = readDoc();
   const rows = new Set(indexRows(doc).map((r) => r.id));
-  const missing = [...used.keys()].filter((id) => !rows.has(id)).sort().map((id) => `${id} (used in ${used.get(id)!.join(', ')})`);
+  const missing = [...used.keys()]
+    .filter((id) => !rows.has(id))
+    .sort()
+    .map((id) => `${id} (used in ${used.get(id)!.join(', ')})`);
   assert.deepEqual(missing, [], `${DOC} has no index row for these ids`);
   const unknown = [...requirementIds(doc)].filter((id) => !used.has(id)).sort();
   assert.deepEqual(unknown, [], `${DOC} names ids that no test or source file uses`);
@@ -134,7 +170,10 @@ test('every row of the security index cites a covering test or says it is not co
   for (const row of rows) {
     assert.ok(!seen.has(row.id), `${DOC}:${row.line}: ${row.id} has a second row`);
     seen.add(row.id);
-    assert.ok(citations(row.coverage).length > 0 || /not covered by a test yet/i.test(row.coverage), `${DOC}:${row.line}: ${row.id} names no test and does not say it is not covered`);
+    assert.ok(
+      citations(row.coverage).length > 0 || /not covered by a test yet/i.test(row.coverage),
+      `${DOC}:${row.line}: ${row.id} names no test and does not say it is not covered`,
+    );
   }
 });
 
@@ -145,7 +184,8 @@ test('every test title cited in docs/security.md exists in the test file it name
   for (const row of indexRows(readDoc())) {
     for (const [file, title] of citations(row.coverage)) {
       cited++;
-      if (!titles.has(file)) titles.set(file, existsSync(join(root, file)) ? testTitles(readFileSync(join(root, file), 'utf8')) : new Set());
+      if (!titles.has(file))
+        titles.set(file, existsSync(join(root, file)) ? testTitles(readFileSync(join(root, file), 'utf8')) : new Set());
       if (!existsSync(join(root, file))) problems.push(`${row.id}: ${file} does not exist`);
       else if (!titles.get(file)!.has(title)) problems.push(`${row.id}: no test titled "${title}" in ${file}`);
     }

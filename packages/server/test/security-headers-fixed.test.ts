@@ -9,17 +9,34 @@ import { CSP_DIRECTIVES } from '../src/interaction/page.js';
 import { securityHeaders } from '../src/app.js';
 import { startServer } from './helpers.js';
 
-const VARYING = new Set(['content-type', 'content-length', 'date', 'connection', 'keep-alive', 'etag', 'access-control-allow-origin', 'vary', 'allow']);
+const VARYING = new Set([
+  'content-type',
+  'content-length',
+  'date',
+  'connection',
+  'keep-alive',
+  'etag',
+  'access-control-allow-origin',
+  'vary',
+  'allow',
+]);
 
 function fixed(headers: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !VARYING.has(name.toLowerCase())).sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries(
+    Object.entries(headers)
+      .filter(([name]) => !VARYING.has(name.toLowerCase()))
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
 }
 
 /** What @fastify/helmet 13 sent with Gatehouse's former configuration (plus its own no-store hook). */
 async function helmetReference(https: boolean): Promise<Record<string, unknown>> {
   const app = Fastify();
   await app.register(helmet, {
-    contentSecurityPolicy: { useDefaults: false, directives: Object.fromEntries(Object.entries(CSP_DIRECTIVES).map(([k, v]) => [k, [...v]])) },
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: Object.fromEntries(Object.entries(CSP_DIRECTIVES).map(([k, v]) => [k, [...v]])),
+    },
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
     hsts: https ? { maxAge: 31536000, includeSubDomains: true } : false,
@@ -44,7 +61,12 @@ for (const https of [false, true]) {
 
     const server = await startServer(https ? { GATEHOUSE_ISSUER: 'https://id.example' } : {});
     t.after(() => server.close());
-    for (const [method, url] of [['GET', '/jwks'], ['GET', '/.well-known/openid-configuration'], ['POST', '/token'], ['GET', '/nowhere']] as const) {
+    for (const [method, url] of [
+      ['GET', '/jwks'],
+      ['GET', '/.well-known/openid-configuration'],
+      ['POST', '/token'],
+      ['GET', '/nowhere'],
+    ] as const) {
       const res = await server.app.inject({ method, url });
       const got = fixed(res.headers);
       // Routes may choose their own caching (the JWKS and discovery are cacheable); everything else is fixed.

@@ -47,9 +47,24 @@ if (pgUrl) {
 }
 
 const row = (over: Partial<Parameters<Storage['codes']['create']>[0]> = {}) => ({
-  codeHash: sha256(randomToken()), familyId: randomToken(16), clientId: 'c1', userId: 'u1', redirectUri: 'https://c1.example/cb',
-  redirectUriProvided: true, scopes: ['openid'], resources: [], codeChallenge: null, codeChallengeMethod: null, nonce: null, authTime: 1, sid: null,
-  createdAt: 1, expiresAt: nowSeconds() + 60, consumedAt: null, accessToken: null, ...over,
+  codeHash: sha256(randomToken()),
+  familyId: randomToken(16),
+  clientId: 'c1',
+  userId: 'u1',
+  redirectUri: 'https://c1.example/cb',
+  redirectUriProvided: true,
+  scopes: ['openid'],
+  resources: [],
+  codeChallenge: null,
+  codeChallengeMethod: null,
+  nonce: null,
+  authTime: 1,
+  sid: null,
+  createdAt: 1,
+  expiresAt: nowSeconds() + 60,
+  consumedAt: null,
+  accessToken: null,
+  ...over,
 });
 
 for (const backend of backends) {
@@ -66,7 +81,11 @@ for (const backend of backends) {
     test('R3 of 20 concurrent consumes of one code exactly one wins', async () => {
       const code = row();
       await storage.codes.create(code);
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => storage.transaction((tx) => tx.codes.consume(code.codeHash, 100 + i, { jti: `jti${i}`, expiresAt: 999 }))));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          storage.transaction((tx) => tx.codes.consume(code.codeHash, 100 + i, { jti: `jti${i}`, expiresAt: 999 })),
+        ),
+      );
       assert.equal(results.filter(Boolean).length, 1);
       const stored = await storage.codes.findByHash(code.codeHash);
       assert.notEqual(stored?.consumedAt, null);
@@ -82,16 +101,28 @@ for (const backend of backends) {
 
     test('PR-01 of 20 concurrent consumes of one pushed request exactly one gets it; another client, or too late, gets nothing', async () => {
       const now = nowSeconds();
-      const pushed = (idHash: string, clientId = 'c1') => storage.pushedRequests.create({
-        idHash, clientId, params: [['client_id', [clientId]], ['resource', ['https://a.example', 'https://b.example']]], createdAt: now, expiresAt: now + 60, consumedAt: null,
-      });
+      const pushed = (idHash: string, clientId = 'c1') =>
+        storage.pushedRequests.create({
+          idHash,
+          clientId,
+          params: [
+            ['client_id', [clientId]],
+            ['resource', ['https://a.example', 'https://b.example']],
+          ],
+          createdAt: now,
+          expiresAt: now + 60,
+          consumedAt: null,
+        });
       const idHash = sha256(randomToken());
       await pushed(idHash);
       assert.equal(await storage.pushedRequests.consume(idHash, 'c2', now), undefined, 'another client');
       const results = await Promise.all(Array.from({ length: 20 }, () => storage.pushedRequests.consume(idHash, 'c1', now + 1)));
       const winners = results.filter((r) => r !== undefined);
       assert.equal(winners.length, 1);
-      assert.deepEqual(winners[0]!.params, [['client_id', ['c1']], ['resource', ['https://a.example', 'https://b.example']]]);
+      assert.deepEqual(winners[0]!.params, [
+        ['client_id', ['c1']],
+        ['resource', ['https://a.example', 'https://b.example']],
+      ]);
       assert.equal(winners[0]!.consumedAt, now + 1);
       const late = sha256(randomToken());
       await pushed(late);
@@ -101,10 +132,25 @@ for (const backend of backends) {
     test('R3 of 20 concurrent rotations of one refresh token exactly one wins', async () => {
       const hash = sha256(randomToken());
       await storage.refreshTokens.create({
-        tokenHash: hash, familyId: 'fam-r3', clientId: 'c1', userId: 'u1', scopes: ['openid'], resources: [], authTime: 1, sid: null, createdAt: 1,
-        expiresAt: nowSeconds() + 100, idleExpiresAt: nowSeconds() + 100, rotatedAt: null, revokedAt: null, accessToken: { jti: 'a', expiresAt: nowSeconds() + 50 }, successor: null,
+        tokenHash: hash,
+        familyId: 'fam-r3',
+        clientId: 'c1',
+        userId: 'u1',
+        scopes: ['openid'],
+        resources: [],
+        authTime: 1,
+        sid: null,
+        createdAt: 1,
+        expiresAt: nowSeconds() + 100,
+        idleExpiresAt: nowSeconds() + 100,
+        rotatedAt: null,
+        revokedAt: null,
+        accessToken: { jti: 'a', expiresAt: nowSeconds() + 50 },
+        successor: null,
       });
-      const results = await Promise.all(Array.from({ length: 20 }, () => storage.transaction((tx) => tx.refreshTokens.markRotated(hash, 5))));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => storage.transaction((tx) => tx.refreshTokens.markRotated(hash, 5))),
+      );
       assert.equal(results.filter(Boolean).length, 1);
     });
 
@@ -112,7 +158,9 @@ for (const backend of backends) {
       const now = nowSeconds();
       const hash = sha256(randomToken());
       await storage.registrationTokens.create({ tokenHash: hash, usesLeft: 3, createdAt: now, expiresAt: now + 60 });
-      const results = await Promise.all(Array.from({ length: 10 }, () => storage.transaction((tx) => tx.registrationTokens.consume(hash, now))));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => storage.transaction((tx) => tx.registrationTokens.consume(hash, now))),
+      );
       assert.equal(results.filter(Boolean).length, 3);
       assert.equal((await storage.registrationTokens.find(hash))?.usesLeft, 0);
       assert.equal(await storage.registrationTokens.consume(hash, now), false);
@@ -123,10 +171,20 @@ for (const backend of backends) {
     });
 
     test('DR-01 a client keeps its registration access token digest, and update replaces its metadata but not its secret', async () => {
-      const { client } = await registerClient(storage.clients, { clientName: 'Dyn', redirectUris: ['https://dyn.example/cb'] }, 10, { registrationAccessTokenHash: 'rat-digest' });
+      const { client } = await registerClient(storage.clients, { clientName: 'Dyn', redirectUris: ['https://dyn.example/cb'] }, 10, {
+        registrationAccessTokenHash: 'rat-digest',
+      });
       const found = await storage.clients.find(client.clientId);
       assert.equal(found?.registrationAccessTokenHash, 'rat-digest');
-      assert.equal(await storage.clients.update({ ...found!, clientName: 'Dyn 2', redirectUris: ['https://dyn.example/cb2'], registrationAccessTokenHash: 'rat-2' }), true);
+      assert.equal(
+        await storage.clients.update({
+          ...found!,
+          clientName: 'Dyn 2',
+          redirectUris: ['https://dyn.example/cb2'],
+          registrationAccessTokenHash: 'rat-2',
+        }),
+        true,
+      );
       const updated = await storage.clients.find(client.clientId);
       assert.equal(updated?.clientName, 'Dyn 2');
       assert.deepEqual(updated?.redirectUris, ['https://dyn.example/cb2']);
@@ -138,14 +196,33 @@ for (const backend of backends) {
 
     test('revoking a family marks every token and returns the live access tokens issued with them', async () => {
       const now = nowSeconds();
-      for (const [i, exp] of [[1, now + 100], [2, now - 5]] as const) {
+      for (const [i, exp] of [
+        [1, now + 100],
+        [2, now - 5],
+      ] as const) {
         await storage.refreshTokens.create({
-          tokenHash: sha256(`fam-token-${i}`), familyId: 'fam-x', clientId: 'c1', userId: 'u1', scopes: ['openid'], resources: [], authTime: 1, sid: null, createdAt: 1,
-          expiresAt: now + 100, idleExpiresAt: now + 100, rotatedAt: null, revokedAt: null, accessToken: { jti: `jti-${i}`, expiresAt: exp }, successor: null,
+          tokenHash: sha256(`fam-token-${i}`),
+          familyId: 'fam-x',
+          clientId: 'c1',
+          userId: 'u1',
+          scopes: ['openid'],
+          resources: [],
+          authTime: 1,
+          sid: null,
+          createdAt: 1,
+          expiresAt: now + 100,
+          idleExpiresAt: now + 100,
+          rotatedAt: null,
+          revokedAt: null,
+          accessToken: { jti: `jti-${i}`, expiresAt: exp },
+          successor: null,
         });
       }
       const tokens = await storage.refreshTokens.revokeFamily('fam-x', now);
-      assert.deepEqual(tokens.map((t) => t.jti), ['jti-1']);
+      assert.deepEqual(
+        tokens.map((t) => t.jti),
+        ['jti-1'],
+      );
       assert.notEqual((await storage.refreshTokens.findByHash(sha256('fam-token-1')))?.revokedAt, null);
       await storage.revokedAccessTokens.add(tokens);
       await storage.revokedAccessTokens.add(tokens); // idempotent
@@ -162,7 +239,17 @@ for (const backend of backends) {
     });
 
     test('a duplicate username is reported as a unique violation and nothing is overwritten', async () => {
-      const user = { id: 'dup-1', username: 'dup', passwordHash: 'h1', email: null, name: null, claims: {}, disabled: false, createdAt: 1, updatedAt: 1 };
+      const user = {
+        id: 'dup-1',
+        username: 'dup',
+        passwordHash: 'h1',
+        email: null,
+        name: null,
+        claims: {},
+        disabled: false,
+        createdAt: 1,
+        updatedAt: 1,
+      };
       await storage.users.create(user);
       await assert.rejects(storage.users.create({ ...user, id: 'dup-2', passwordHash: 'h2' }), (e) => isUniqueViolation(e));
       assert.equal((await storage.users.findByUsername('dup'))?.passwordHash, 'h1');
@@ -170,10 +257,12 @@ for (const backend of backends) {
 
     test('a transaction that throws leaves nothing behind', async () => {
       const code = row();
-      await assert.rejects(storage.transaction(async (tx) => {
-        await tx.codes.create(code);
-        throw new Error('boom');
-      }));
+      await assert.rejects(
+        storage.transaction(async (tx) => {
+          await tx.codes.create(code);
+          throw new Error('boom');
+        }),
+      );
       assert.equal(await storage.codes.findByHash(code.codeHash), undefined);
     });
 
@@ -190,13 +279,31 @@ for (const backend of backends) {
     test('DV-01 device codes: of concurrent decisions, polls and redemptions exactly one wins; user codes are unique', async () => {
       const now = nowSeconds();
       const device = (over: Partial<Parameters<Storage['deviceCodes']['create']>[0]> = {}) => ({
-        deviceCodeHash: sha256(randomToken()), userCodeHash: sha256(randomToken()), clientId: 'c1', scopes: ['openid', 'offline_access'],
-        status: 'pending' as const, userId: null, authTime: null, sid: null, interval: 5, lastPolledAt: null, createdAt: now, expiresAt: now + 600,
-        decidedAt: null, consumedAt: null, familyId: randomToken(16), accessToken: null, ...over,
+        deviceCodeHash: sha256(randomToken()),
+        userCodeHash: sha256(randomToken()),
+        clientId: 'c1',
+        scopes: ['openid', 'offline_access'],
+        status: 'pending' as const,
+        userId: null,
+        authTime: null,
+        sid: null,
+        interval: 5,
+        lastPolledAt: null,
+        createdAt: now,
+        expiresAt: now + 600,
+        decidedAt: null,
+        consumedAt: null,
+        familyId: randomToken(16),
+        accessToken: null,
+        ...over,
       });
       const code = device();
       assert.equal(await storage.deviceCodes.create(code), true);
-      assert.equal(await storage.deviceCodes.create(device({ userCodeHash: code.userCodeHash })), false, 'a colliding user code is refused, not overwritten');
+      assert.equal(
+        await storage.deviceCodes.create(device({ userCodeHash: code.userCodeHash })),
+        false,
+        'a colliding user code is refused, not overwritten',
+      );
       assert.deepEqual((await storage.deviceCodes.findPendingByUserCodeHash(code.userCodeHash, now))?.scopes, ['openid', 'offline_access']);
 
       const polls = await Promise.all(Array.from({ length: 10 }, () => storage.deviceCodes.recordPoll(code.deviceCodeHash, null, now, 10)));
@@ -205,39 +312,92 @@ for (const backend of backends) {
       assert.equal(polled?.lastPolledAt, now);
       assert.equal(polled?.interval, 10);
 
-      const decisions = await Promise.all(Array.from({ length: 10 }, (_, i) =>
-        storage.deviceCodes.decide(code.deviceCodeHash, { status: i % 2 === 0 ? 'approved' : 'denied', userId: `u${i}`, authTime: now, sid: null }, now)));
+      const decisions = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          storage.deviceCodes.decide(
+            code.deviceCodeHash,
+            { status: i % 2 === 0 ? 'approved' : 'denied', userId: `u${i}`, authTime: now, sid: null },
+            now,
+          ),
+        ),
+      );
       assert.equal(decisions.filter(Boolean).length, 1, 'one decision');
       const decided = await storage.deviceCodes.findByDeviceCodeHash(code.deviceCodeHash);
-      assert.equal(await storage.deviceCodes.findPendingByUserCodeHash(code.userCodeHash, now), undefined, 'a decided code is no longer pending');
+      assert.equal(
+        await storage.deviceCodes.findPendingByUserCodeHash(code.userCodeHash, now),
+        undefined,
+        'a decided code is no longer pending',
+      );
 
       const approved = device();
       await storage.deviceCodes.create(approved);
       await storage.deviceCodes.decide(approved.deviceCodeHash, { status: 'approved', userId: 'u1', authTime: now, sid: 'sid1' }, now);
-      const redemptions = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-        storage.transaction((tx) => tx.deviceCodes.consume(approved.deviceCodeHash, now, { jti: `dv-jti${i}`, expiresAt: now + 600 }))));
+      const redemptions = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          storage.transaction((tx) => tx.deviceCodes.consume(approved.deviceCodeHash, now, { jti: `dv-jti${i}`, expiresAt: now + 600 })),
+        ),
+      );
       assert.equal(redemptions.filter(Boolean).length, 1, 'one redemption');
       assert.deepEqual((await storage.deviceCodes.liveAccessTokensOf('u1', now)).length, 1);
-      if (decided?.status === 'denied') assert.equal(await storage.deviceCodes.consume(code.deviceCodeHash, now, { jti: 'x', expiresAt: now + 1 }), false, 'a denied code is never redeemed');
+      if (decided?.status === 'denied')
+        assert.equal(
+          await storage.deviceCodes.consume(code.deviceCodeHash, now, { jti: 'x', expiresAt: now + 1 }),
+          false,
+          'a denied code is never redeemed',
+        );
 
       const expired = device({ expiresAt: now - 1 });
       await storage.deviceCodes.create(expired);
       assert.equal(await storage.deviceCodes.findPendingByUserCodeHash(expired.userCodeHash, now), undefined);
-      assert.equal(await storage.deviceCodes.decide(expired.deviceCodeHash, { status: 'approved', userId: 'u1', authTime: now, sid: null }, now), false, 'an expired code cannot be approved');
+      assert.equal(
+        await storage.deviceCodes.decide(expired.deviceCodeHash, { status: 'approved', userId: 'u1', authTime: now, sid: null }, now),
+        false,
+        'an expired code cannot be approved',
+      );
     });
 
     test('R3 over HTTP: of 20 concurrent token requests with one code exactly one gets tokens', async () => {
-      const config = loadConfig({ GATEHOUSE_DATABASE_URL: await backend.url(), GATEHOUSE_ISSUER: 'http://127.0.0.1:9000', GATEHOUSE_LOG_LEVEL: 'silent' });
+      const config = loadConfig({
+        GATEHOUSE_DATABASE_URL: await backend.url(),
+        GATEHOUSE_ISSUER: 'http://127.0.0.1:9000',
+        GATEHOUSE_LOG_LEVEL: 'silent',
+      });
       const gh = await createGatehouse(config);
       try {
         const now = nowSeconds();
-        const { client, clientSecret } = await registerClient(gh.deps.storage.clients, { clientName: 'C1', redirectUris: ['https://c1.example/cb'], scope: 'openid offline_access' }, now);
-        await gh.deps.storage.users.create({ id: 'u-r3', username: 'r3', passwordHash: await hashPassword('pw-r3-pw-r3'), email: null, name: null, claims: {}, disabled: false, createdAt: now, updatedAt: now });
+        const { client, clientSecret } = await registerClient(
+          gh.deps.storage.clients,
+          { clientName: 'C1', redirectUris: ['https://c1.example/cb'], scope: 'openid offline_access' },
+          now,
+        );
+        await gh.deps.storage.users.create({
+          id: 'u-r3',
+          username: 'r3',
+          passwordHash: await hashPassword('pw-r3-pw-r3'),
+          email: null,
+          name: null,
+          claims: {},
+          disabled: false,
+          createdAt: now,
+          updatedAt: now,
+        });
         const server = { ...gh, config, issuer: config.issuer } as unknown as Parameters<typeof getCode>[0];
-        const { code, verifier } = await getCode(server, new Browser(gh.app), { clientId: client.clientId, redirectUri: 'https://c1.example/cb', scope: 'openid offline_access' }, { username: 'r3', password: 'pw-r3-pw-r3' });
+        const { code, verifier } = await getCode(
+          server,
+          new Browser(gh.app),
+          { clientId: client.clientId, redirectUri: 'https://c1.example/cb', scope: 'openid offline_access' },
+          { username: 'r3', password: 'pw-r3-pw-r3' },
+        );
         const auth = { clientId: client.clientId, clientSecret };
-        const responses = await Promise.all(Array.from({ length: 20 }, () =>
-          tokenRequest(gh.app, { grant_type: 'authorization_code', code, redirect_uri: 'https://c1.example/cb', code_verifier: verifier }, auth)));
+        const responses = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            tokenRequest(
+              gh.app,
+              { grant_type: 'authorization_code', code, redirect_uri: 'https://c1.example/cb', code_verifier: verifier },
+              auth,
+            ),
+          ),
+        );
         const ok = responses.filter((r) => r.statusCode === 200);
         assert.equal(ok.length, 1);
         for (const r of responses.filter((x) => x.statusCode !== 200)) assert.equal(r.json().error, 'invalid_grant');
@@ -251,6 +411,10 @@ for (const backend of backends) {
   });
 }
 
-test('the PostgreSQL conformance run is enabled when GATEHOUSE_TEST_POSTGRES_URL is set', { skip: pgUrl ? false : 'GATEHOUSE_TEST_POSTGRES_URL is not set: PostgreSQL not tested in this run' }, () => {
-  assert.ok(backends.some((b) => b.name === 'postgres'));
-});
+test(
+  'the PostgreSQL conformance run is enabled when GATEHOUSE_TEST_POSTGRES_URL is set',
+  { skip: pgUrl ? false : 'GATEHOUSE_TEST_POSTGRES_URL is not set: PostgreSQL not tested in this run' },
+  () => {
+    assert.ok(backends.some((b) => b.name === 'postgres'));
+  },
+);

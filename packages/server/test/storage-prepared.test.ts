@@ -45,14 +45,37 @@ if (pgUrl) {
 const NOW = 1_800_000_000;
 
 function user(id: string, disabled = false) {
-  return { id, username: id, passwordHash: 'h', email: `${id}@example.com`, name: `User ${id}`, claims: { locale: 'de' }, disabled, createdAt: 10, updatedAt: 20 };
+  return {
+    id,
+    username: id,
+    passwordHash: 'h',
+    email: `${id}@example.com`,
+    name: `User ${id}`,
+    claims: { locale: 'de' },
+    disabled,
+    createdAt: 10,
+    updatedAt: 20,
+  };
 }
 
 function refreshToken(userId: string, over: Record<string, unknown> = {}) {
   return {
-    tokenHash: sha256(randomToken()), familyId: randomToken(16), clientId: 'c1', userId, scopes: ['openid', 'offline_access'], resources: ['https://api.example'],
-    authTime: NOW - 5, sid: 'sid-1', createdAt: NOW, expiresAt: NOW + 3600, idleExpiresAt: NOW + 600, rotatedAt: null, revokedAt: null,
-    accessToken: { jti: 'j1', expiresAt: NOW + 300 }, successor: null, ...over,
+    tokenHash: sha256(randomToken()),
+    familyId: randomToken(16),
+    clientId: 'c1',
+    userId,
+    scopes: ['openid', 'offline_access'],
+    resources: ['https://api.example'],
+    authTime: NOW - 5,
+    sid: 'sid-1',
+    createdAt: NOW,
+    expiresAt: NOW + 3600,
+    idleExpiresAt: NOW + 600,
+    rotatedAt: null,
+    revokedAt: null,
+    accessToken: { jti: 'j1', expiresAt: NOW + 300 },
+    successor: null,
+    ...over,
   };
 }
 
@@ -76,16 +99,29 @@ for (const backend of backends) {
       assert.equal(await q.first(storage.db, "u1' or '1'='1"), undefined);
       assert.deepEqual(await storage.db.transaction().execute((tx) => q.first(tx, 'u2')), { id: 'u2' });
       await assert.rejects(
-        new PreparedQuery<{ id: string }, [string]>(1, (db) => db.selectFrom('users').select('id').where('id', '=', 'literal')).run(storage.db, 'x'),
+        new PreparedQuery<{ id: string }, [string]>(1, (db) => db.selectFrom('users').select('id').where('id', '=', 'literal')).run(
+          storage.db,
+          'x',
+        ),
         /not an argument/,
       );
     });
 
     test('the joined session lookup returns the session and user records findActive and findById return', async () => {
-      const session = { idHash: sha256(randomToken()), sid: 's1', userId: 'u1', authTime: NOW - 5, createdAt: NOW - 5, expiresAt: NOW + 100 };
+      const session = {
+        idHash: sha256(randomToken()),
+        sid: 's1',
+        userId: 'u1',
+        authTime: NOW - 5,
+        createdAt: NOW - 5,
+        expiresAt: NOW + 100,
+      };
       await storage.sessions.create(session);
       const joined = await storage.sessions.findActiveWithUser(session.idHash, NOW);
-      assert.deepEqual(joined, { session: await storage.sessions.findActive(session.idHash, NOW), user: await storage.users.findById('u1') });
+      assert.deepEqual(joined, {
+        session: await storage.sessions.findActive(session.idHash, NOW),
+        user: await storage.users.findById('u1'),
+      });
       assert.deepEqual(joined?.session, session);
       assert.deepEqual(joined?.user, user('u1'));
       assert.equal(await storage.sessions.findActiveWithUser(session.idHash, NOW + 100), undefined, 'expired');
@@ -99,7 +135,10 @@ for (const backend of backends) {
       const token = refreshToken('u1');
       await storage.refreshTokens.create(token);
       const joined = await storage.refreshTokens.findByHashWithUser(token.tokenHash);
-      assert.deepEqual(joined, { token: await storage.refreshTokens.findByHash(token.tokenHash), user: await storage.users.findById('u1') });
+      assert.deepEqual(joined, {
+        token: await storage.refreshTokens.findByHash(token.tokenHash),
+        user: await storage.users.findById('u1'),
+      });
       assert.deepEqual(joined?.token, token);
       const disabled = refreshToken('u2', { sid: null, accessToken: null, resources: [] });
       await storage.refreshTokens.create(disabled);
@@ -118,21 +157,45 @@ for (const backend of backends) {
 
     test('prepared code inserts and the conditional consume keep their records and single use', async () => {
       const code = {
-        codeHash: sha256(randomToken()), familyId: randomToken(16), clientId: 'c1', userId: 'u1', redirectUri: 'https://c1.example/cb', redirectUriProvided: false,
-        scopes: ['openid'], resources: [], codeChallenge: 'x'.repeat(43), codeChallengeMethod: 'S256', nonce: null, authTime: NOW, sid: 's1',
-        createdAt: NOW, expiresAt: NOW + 60, consumedAt: null, accessToken: null,
+        codeHash: sha256(randomToken()),
+        familyId: randomToken(16),
+        clientId: 'c1',
+        userId: 'u1',
+        redirectUri: 'https://c1.example/cb',
+        redirectUriProvided: false,
+        scopes: ['openid'],
+        resources: [],
+        codeChallenge: 'x'.repeat(43),
+        codeChallengeMethod: 'S256',
+        nonce: null,
+        authTime: NOW,
+        sid: 's1',
+        createdAt: NOW,
+        expiresAt: NOW + 60,
+        consumedAt: null,
+        accessToken: null,
       };
       await storage.codes.create(code);
       assert.deepEqual(await storage.codes.findByHash(code.codeHash), code);
       const wins = await Promise.all([1, 2].map(() => storage.codes.consume(code.codeHash, NOW + 1, { jti: 'j9', expiresAt: NOW + 300 })));
       assert.equal(wins.filter(Boolean).length, 1);
-      assert.deepEqual(await storage.codes.findByHash(code.codeHash), { ...code, consumedAt: NOW + 1, accessToken: { jti: 'j9', expiresAt: NOW + 300 } });
+      assert.deepEqual(await storage.codes.findByHash(code.codeHash), {
+        ...code,
+        consumedAt: NOW + 1,
+        accessToken: { jti: 'j9', expiresAt: NOW + 300 },
+      });
       assert.equal(await storage.revokedAccessTokens.isRevoked('j9'), false);
       await storage.revokedAccessTokens.add([{ jti: 'j9', expiresAt: NOW + 300 }]);
       assert.equal(await storage.revokedAccessTokens.isRevoked('j9'), true);
       assert.equal(await storage.grants.find('u1', 'c1'), undefined);
       await storage.grants.save('u1', 'c1', ['openid'], NOW);
-      assert.deepEqual(await storage.grants.find('u1', 'c1'), { userId: 'u1', clientId: 'c1', scopes: ['openid'], createdAt: NOW, updatedAt: NOW });
+      assert.deepEqual(await storage.grants.find('u1', 'c1'), {
+        userId: 'u1',
+        clientId: 'c1',
+        scopes: ['openid'],
+        createdAt: NOW,
+        updatedAt: NOW,
+      });
     });
   });
 }

@@ -1,9 +1,7 @@
 // Secrets at rest (CR-01, CR-02, CR-04) and the repositories' atomic operations.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  Browser, getCode, pkce, startServer, tokenRequest, dumpDatabase, refresh, tableNames, type TokenBody,
-} from './helpers.js';
+import { Browser, getCode, pkce, startServer, tokenRequest, dumpDatabase, refresh, tableNames, type TokenBody } from './helpers.js';
 import { randomToken, sha256 } from '../src/oauth/crypto.js';
 
 const C1 = 'https://c1.example/cb';
@@ -17,12 +15,21 @@ test('CR-02 after a full flow no raw code, token, secret, password or cookie val
   const browser = new Browser(server.app);
   const interactionCookies = new Set<string>();
   const p = pkce();
-  const { code } = await getCode(server, browser, { clientId: client.clientId, redirectUri: C1, scope: 'openid profile offline_access', challenge: p.challenge }, user);
-  const t1 = (await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: C1, code_verifier: p.verifier }, client)).json() as TokenBody;
+  const { code } = await getCode(
+    server,
+    browser,
+    { clientId: client.clientId, redirectUri: C1, scope: 'openid profile offline_access', challenge: p.challenge },
+    user,
+  );
+  const t1 = (
+    await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: C1, code_verifier: p.verifier }, client)
+  ).json() as TokenBody;
   const t2 = (await refresh(server, client, t1.refresh_token!)).json() as TokenBody;
   const cc = (await tokenRequest(server.app, { grant_type: 'client_credentials', scope: 'photos:read' }, client)).json() as TokenBody;
   // an interaction left open, to have a live binding cookie
-  const started = await browser.get(`/authorize?response_type=code&client_id=${client.clientId}&redirect_uri=${encodeURIComponent(C1)}&scope=openid&prompt=login&code_challenge=${pkce().challenge}&code_challenge_method=S256`);
+  const started = await browser.get(
+    `/authorize?response_type=code&client_id=${client.clientId}&redirect_uri=${encodeURIComponent(C1)}&scope=openid&prompt=login&code_challenge=${pkce().challenge}&code_challenge_method=S256`,
+  );
   for (const [name, value] of browser.cookies) if (name.includes('.i.')) interactionCookies.add(value);
   assert.equal(started.statusCode, 303);
   assert.ok(interactionCookies.size >= 1);
@@ -30,14 +37,23 @@ test('CR-02 after a full flow no raw code, token, secret, password or cookie val
   assert.ok(session);
 
   const secrets: [string, string][] = [
-    ['authorization code', code], ['code_verifier', p.verifier], ['refresh token 1', t1.refresh_token!], ['refresh token 2', t2.refresh_token!],
-    ['access token', t1.access_token], ['access token 2', t2.access_token], ['client_credentials token', cc.access_token],
-    ['id token', t1.id_token!], ['client secret', client.clientSecret!], ['password', user.password], ['session cookie', session],
+    ['authorization code', code],
+    ['code_verifier', p.verifier],
+    ['refresh token 1', t1.refresh_token!],
+    ['refresh token 2', t2.refresh_token!],
+    ['access token', t1.access_token],
+    ['access token 2', t2.access_token],
+    ['client_credentials token', cc.access_token],
+    ['id token', t1.id_token!],
+    ['client secret', client.clientSecret!],
+    ['password', user.password],
+    ['session cookie', session],
     ...[...interactionCookies].map((v) => ['interaction cookie', v] as [string, string]),
   ];
   const dump = await dumpDatabase(server.deps.storage);
   const tables = await tableNames(server.deps.storage);
-  for (const expected of ['clients', 'users', 'authorization_codes', 'refresh_tokens', 'sessions', 'interactions']) assert.ok(tables.includes(expected), expected);
+  for (const expected of ['clients', 'users', 'authorization_codes', 'refresh_tokens', 'sessions', 'interactions'])
+    assert.ok(tables.includes(expected), expected);
   assert.ok(dump.includes(sha256(code)), 'sanity: the dump has the rows (the code digest is there)');
   for (const [name, value] of secrets) {
     assert.ok(!dump.includes(value), `${name} is stored in the clear`);
@@ -51,8 +67,15 @@ test('CR-02 stored secrets are the SHA-256 digests of the raw values', async (t)
   const user = await server.createUser();
   const browser = new Browser(server.app);
   const p = pkce();
-  const { code } = await getCode(server, browser, { clientId: client.clientId, redirectUri: C1, scope: 'openid offline_access', challenge: p.challenge }, user);
-  const tok = (await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: C1, code_verifier: p.verifier }, client)).json() as TokenBody;
+  const { code } = await getCode(
+    server,
+    browser,
+    { clientId: client.clientId, redirectUri: C1, scope: 'openid offline_access', challenge: p.challenge },
+    user,
+  );
+  const tok = (
+    await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: C1, code_verifier: p.verifier }, client)
+  ).json() as TokenBody;
   const s = server.deps.storage;
   assert.equal((await s.clients.find(client.clientId))!.secretHash, sha256(client.clientSecret!));
   assert.ok(await s.codes.findByHash(sha256(code)));
@@ -69,9 +92,21 @@ test('CR-01 codes, refresh tokens, client secrets and session ids are 43 base64u
     const client = await server.createClient({ redirectUris: [C1] });
     const browser = new Browser(server.app);
     const p = pkce();
-    const { code } = await getCode(server, browser, { clientId: client.clientId, redirectUri: C1, scope: 'openid offline_access', challenge: p.challenge }, user);
-    const tok = (await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: C1, code_verifier: p.verifier }, client)).json() as TokenBody;
-    for (const [name, v] of [['code', code], ['refresh token', tok.refresh_token!], ['client secret', client.clientSecret!], ['session id', browser.cookies.get('gatehouse.session')!]] as const) {
+    const { code } = await getCode(
+      server,
+      browser,
+      { clientId: client.clientId, redirectUri: C1, scope: 'openid offline_access', challenge: p.challenge },
+      user,
+    );
+    const tok = (
+      await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: C1, code_verifier: p.verifier }, client)
+    ).json() as TokenBody;
+    for (const [name, v] of [
+      ['code', code],
+      ['refresh token', tok.refresh_token!],
+      ['client secret', client.clientSecret!],
+      ['session id', browser.cookies.get('gatehouse.session')!],
+    ] as const) {
       assert.match(v, TOKEN_43, name);
       assert.equal(Buffer.from(v, 'base64url').length, 32, name);
       assert.ok(!seen.has(v), `${name} repeated`);
@@ -125,11 +160,27 @@ test('R3 the code consume is a conditional update: exactly one of many concurren
   const s = server.deps.storage;
   const now = Math.floor(Date.now() / 1000);
   await s.codes.create({
-    codeHash: 'h1', familyId: 'f1', clientId: 'c', userId: 'u', redirectUri: C1, redirectUriProvided: true, scopes: ['openid'], resources: [],
-    codeChallenge: null, codeChallengeMethod: null, nonce: null, authTime: now, sid: null, createdAt: now, expiresAt: now + 60,
-    consumedAt: null, accessToken: null,
+    codeHash: 'h1',
+    familyId: 'f1',
+    clientId: 'c',
+    userId: 'u',
+    redirectUri: C1,
+    redirectUriProvided: true,
+    scopes: ['openid'],
+    resources: [],
+    codeChallenge: null,
+    codeChallengeMethod: null,
+    nonce: null,
+    authTime: now,
+    sid: null,
+    createdAt: now,
+    expiresAt: now + 60,
+    consumedAt: null,
+    accessToken: null,
   });
-  const wins = await Promise.all(Array.from({ length: 10 }, (_, i) => s.transaction((tx) => tx.codes.consume('h1', now, { jti: `jti${i}`, expiresAt: now + 60 }))));
+  const wins = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => s.transaction((tx) => tx.codes.consume('h1', now, { jti: `jti${i}`, expiresAt: now + 60 }))),
+  );
   assert.equal(wins.filter(Boolean).length, 1);
 });
 
@@ -137,9 +188,11 @@ test('a transaction rolls back when its function throws', async (t) => {
   const server = await startServer();
   t.after(() => server.close());
   const s = server.deps.storage;
-  await assert.rejects(s.transaction(async (tx) => {
-    await tx.revokedAccessTokens.add([{ jti: 'rolled-back', expiresAt: 9_999_999_999 }]);
-    throw new Error('boom');
-  }));
+  await assert.rejects(
+    s.transaction(async (tx) => {
+      await tx.revokedAccessTokens.add([{ jti: 'rolled-back', expiresAt: 9_999_999_999 }]);
+      throw new Error('boom');
+    }),
+  );
   assert.equal(await s.revokedAccessTokens.isRevoked('rolled-back'), false);
 });

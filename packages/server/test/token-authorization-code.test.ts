@@ -3,7 +3,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Browser, getCode, pkce, startServer, tokenRequest, assertOAuthError, decodeJwt, issueTokens, nowSeconds, refresh, type TokenBody,
+  Browser,
+  getCode,
+  pkce,
+  startServer,
+  tokenRequest,
+  assertOAuthError,
+  decodeJwt,
+  issueTokens,
+  nowSeconds,
+  refresh,
+  type TokenBody,
 } from './helpers.js';
 import { s256 } from '../src/oauth/pkce.js';
 
@@ -17,12 +27,22 @@ async function setup(t: { after(fn: () => Promise<void>): void }, env: Record<st
   return { server, client, user, browser: new Browser(server.app) };
 }
 
-const redeem = (server: Awaited<ReturnType<typeof setup>>['server'], client: { clientId: string; clientSecret?: string | undefined }, code: string, verifier: string | undefined, redirectUri = C1) =>
-  tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier }, client);
+const redeem = (
+  server: Awaited<ReturnType<typeof setup>>['server'],
+  client: { clientId: string; clientSecret?: string | undefined },
+  code: string,
+  verifier: string | undefined,
+  redirectUri = C1,
+) => tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier }, client);
 
 test('TE-01 TE-03 a redeemed code returns Bearer tokens with no-store caching headers', async (t) => {
   const { server, client, user, browser } = await setup(t, { GATEHOUSE_ACCESS_TOKEN_TTL: '300' });
-  const { code, verifier } = await getCode(server, browser, { clientId: client.clientId, redirectUri: C1, scope: 'openid profile offline_access' }, user);
+  const { code, verifier } = await getCode(
+    server,
+    browser,
+    { clientId: client.clientId, redirectUri: C1, scope: 'openid profile offline_access' },
+    user,
+  );
   const res = await redeem(server, client, code, verifier);
   assert.equal(res.statusCode, 200, res.body);
   assert.match(String(res.headers['content-type']), /^application\/json/);
@@ -37,7 +57,12 @@ test('TE-01 TE-03 a redeemed code returns Bearer tokens with no-store caching he
 
 test('AC-01 a code is single use: the second redemption gets invalid_grant and revokes what the first issued', async (t) => {
   const { server, client, user, browser } = await setup(t);
-  const { code, verifier } = await getCode(server, browser, { clientId: client.clientId, redirectUri: C1, scope: 'openid offline_access' }, user);
+  const { code, verifier } = await getCode(
+    server,
+    browser,
+    { clientId: client.clientId, redirectUri: C1, scope: 'openid offline_access' },
+    user,
+  );
   const first = await redeem(server, client, code, verifier);
   assert.equal(first.statusCode, 200, first.body);
   const tokens = first.json() as TokenBody;
@@ -62,7 +87,12 @@ test('AC-01 code reuse revokes the access token even when no refresh token was i
 
 test('AC-01 code reuse also kills refresh tokens already rotated from that code', async (t) => {
   const { server, client, user, browser } = await setup(t);
-  const { code, verifier } = await getCode(server, browser, { clientId: client.clientId, redirectUri: C1, scope: 'openid offline_access' }, user);
+  const { code, verifier } = await getCode(
+    server,
+    browser,
+    { clientId: client.clientId, redirectUri: C1, scope: 'openid offline_access' },
+    user,
+  );
   const tokens = (await redeem(server, client, code, verifier)).json() as TokenBody;
   const r2 = await refresh(server, client, tokens.refresh_token!);
   assert.equal(r2.statusCode, 200, r2.body);
@@ -80,7 +110,10 @@ test('AC-02 an expired code gets invalid_grant', async (t) => {
 });
 
 test('AC-02 the code lifetime comes from GATEHOUSE_CODE_TTL (60 s by default)', async (t) => {
-  for (const [env, ttl] of [[{}, 60], [{ GATEHOUSE_CODE_TTL: '5' }, 5]] as const) {
+  for (const [env, ttl] of [
+    [{}, 60],
+    [{ GATEHOUSE_CODE_TTL: '5' }, 5],
+  ] as const) {
     const { server, client, user, browser } = await setup(t, env);
     await getCode(server, browser, { clientId: client.clientId, redirectUri: C1 }, user);
     const row = await server.deps.storage.db.selectFrom('authorization_codes').selectAll().executeTakeFirstOrThrow();
@@ -96,10 +129,16 @@ test('AC-03 a code redeemed by another client gets invalid_grant and stays usabl
   assert.equal((await redeem(server, client, code, verifier)).statusCode, 200, 'a foreign attempt does not burn the code');
 });
 
-test('AC-03 a public client cannot redeem a confidential client\'s code with only its client_id', async (t) => {
+test("AC-03 a public client cannot redeem a confidential client's code with only its client_id", async (t) => {
   const { server, client, user, browser } = await setup(t);
   const { code, verifier } = await getCode(server, browser, { clientId: client.clientId, redirectUri: C1 }, user);
-  const res = await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: C1, code_verifier: verifier, client_id: client.clientId });
+  const res = await tokenRequest(server.app, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: C1,
+    code_verifier: verifier,
+    client_id: client.clientId,
+  });
   assertOAuthError(res, [400, 401], 'invalid_client');
 });
 
@@ -113,7 +152,11 @@ test('RU-07 the redirect_uri at the token endpoint must equal the one used at au
 
 test('RU-07 a loopback code is bound to the exact port used at authorize', async (t) => {
   const { server, user, browser } = await setup(t);
-  const p1 = await server.createClient({ redirectUris: ['http://127.0.0.1/cb'], isPublic: true, grantTypes: ['authorization_code', 'refresh_token'] });
+  const p1 = await server.createClient({
+    redirectUris: ['http://127.0.0.1/cb'],
+    isPublic: true,
+    grantTypes: ['authorization_code', 'refresh_token'],
+  });
   const { code, verifier } = await getCode(server, browser, { clientId: p1.clientId, redirectUri: 'http://127.0.0.1:51234/cb' }, user);
   assertOAuthError(await redeem(server, p1, code, verifier, 'http://127.0.0.1:51235/cb'), 400, 'invalid_grant');
   assertOAuthError(await redeem(server, p1, code, verifier, 'http://127.0.0.1/cb'), 400, 'invalid_grant');
@@ -150,7 +193,11 @@ test('AC-05 garbage codes get 400 invalid_grant, never 5xx', async (t) => {
 
 test('AC-05 a missing code is invalid_request', async (t) => {
   const { server, client } = await setup(t);
-  assertOAuthError(await tokenRequest(server.app, { grant_type: 'authorization_code', redirect_uri: C1, code_verifier: pkce().verifier }, client), 400, 'invalid_request');
+  assertOAuthError(
+    await tokenRequest(server.app, { grant_type: 'authorization_code', redirect_uri: C1, code_verifier: pkce().verifier }, client),
+    400,
+    'invalid_request',
+  );
 });
 
 test('AC-06 a refresh token, access token, session id or interaction id presented as a code gets invalid_grant', async (t) => {
@@ -161,8 +208,13 @@ test('AC-06 a refresh token, access token, session id or interaction id presente
   const interaction = await server.deps.storage.db.selectFrom('interactions').select('id').executeTakeFirstOrThrow();
   const familyRow = await server.deps.storage.db.selectFrom('refresh_tokens').select(['family_id', 'token_hash']).executeTakeFirstOrThrow();
   for (const [name, value] of [
-    ['refresh token', body.refresh_token!], ['access token', body.access_token], ['id token', body.id_token!],
-    ['session cookie', session], ['interaction id', interaction.id], ['a stored digest', familyRow.token_hash], ['a family id', familyRow.family_id],
+    ['refresh token', body.refresh_token!],
+    ['access token', body.access_token],
+    ['id token', body.id_token!],
+    ['session cookie', session],
+    ['interaction id', interaction.id],
+    ['a stored digest', familyRow.token_hash],
+    ['a family id', familyRow.family_id],
   ] as const) {
     const res = await redeem(server, client, value, pkce().verifier);
     assertOAuthError(res, 400, 'invalid_grant');
@@ -210,13 +262,21 @@ test('PK-03 a wrong code_verifier, or the verifier of another flow, gets invalid
   assertOAuthError(await redeem(server, client, a.code, b.verifier), 400, 'invalid_grant');
   assertOAuthError(await redeem(server, client, b.code, a.verifier), 400, 'invalid_grant');
   // plain PKCE: the challenge itself as verifier
-  const row = await server.deps.storage.db.selectFrom('authorization_codes').select('code_challenge').where('consumed_at', 'is', null).executeTakeFirstOrThrow();
+  const row = await server.deps.storage.db
+    .selectFrom('authorization_codes')
+    .select('code_challenge')
+    .where('consumed_at', 'is', null)
+    .executeTakeFirstOrThrow();
   assertOAuthError(await redeem(server, client, a.code, row.code_challenge!), 400, 'invalid_grant');
 });
 
-test('PK-03 a public client\'s code needs the verifier too', async (t) => {
+test("PK-03 a public client's code needs the verifier too", async (t) => {
   const { server, user, browser } = await setup(t);
-  const p1 = await server.createClient({ redirectUris: ['https://p1.example/cb'], isPublic: true, grantTypes: ['authorization_code', 'refresh_token'] });
+  const p1 = await server.createClient({
+    redirectUris: ['https://p1.example/cb'],
+    isPublic: true,
+    grantTypes: ['authorization_code', 'refresh_token'],
+  });
   const { code, verifier } = await getCode(server, browser, { clientId: p1.clientId, redirectUri: 'https://p1.example/cb' }, user);
   assertOAuthError(await redeem(server, p1, code, undefined, 'https://p1.example/cb'), 400, 'invalid_grant');
   assertOAuthError(await redeem(server, p1, code, pkce().verifier, 'https://p1.example/cb'), 400, 'invalid_grant');
@@ -255,13 +315,22 @@ test('PK-05 a verifier that breaks RFC 7636 syntax is rejected even when its S25
 
 test('R3 twenty concurrent redemptions of one code: exactly one 200, the rest invalid_grant, the winner revoked', async (t) => {
   const { server, client, user, browser } = await setup(t);
-  const { code, verifier } = await getCode(server, browser, { clientId: client.clientId, redirectUri: C1, scope: 'openid offline_access' }, user);
+  const { code, verifier } = await getCode(
+    server,
+    browser,
+    { clientId: client.clientId, redirectUri: C1, scope: 'openid offline_access' },
+    user,
+  );
   const results = await Promise.all(Array.from({ length: 20 }, () => redeem(server, client, code, verifier)));
   const ok = results.filter((r) => r.statusCode === 200);
   assert.equal(ok.length, 1, `statuses: ${results.map((r) => r.statusCode).join(',')}`);
   for (const r of results.filter((x) => x.statusCode !== 200)) assertOAuthError(r, 400, 'invalid_grant');
   const winner = ok[0]!.json() as TokenBody;
-  assert.equal(await server.deps.storage.revokedAccessTokens.isRevoked(String(decodeJwt(winner.access_token).jti)), true, 'reuse revokes the winner (AC-01)');
+  assert.equal(
+    await server.deps.storage.revokedAccessTokens.isRevoked(String(decodeJwt(winner.access_token).jti)),
+    true,
+    'reuse revokes the winner (AC-01)',
+  );
   assertOAuthError(await refresh(server, client, winner.refresh_token!), 400, 'invalid_grant');
   const live = await server.deps.storage.db.selectFrom('refresh_tokens').selectAll().where('revoked_at', 'is', null).execute();
   assert.equal(live.length, 0, 'no live refresh token remains from a reused code');

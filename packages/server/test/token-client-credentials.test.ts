@@ -1,19 +1,23 @@
 // The client_credentials grant (RFC 6749 §4.4, RFC 9068): RT-08 and scope rules.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  startServer, tokenRequest, assertOAuthError, decodeJwt, decodeProtectedHeader, type TokenBody,
-} from './helpers.js';
+import { startServer, tokenRequest, assertOAuthError, decodeJwt, decodeProtectedHeader, type TokenBody } from './helpers.js';
 
 async function setup(t: { after(fn: () => Promise<void>): void }) {
   const server = await startServer({ GATEHOUSE_ACCESS_TOKEN_TTL: '120' });
   t.after(() => server.close());
-  const client = await server.createClient({ redirectUris: ['https://c1.example/cb'], scope: 'openid profile offline_access photos:read photos:write' });
+  const client = await server.createClient({
+    redirectUris: ['https://c1.example/cb'],
+    scope: 'openid profile offline_access photos:read photos:write',
+  });
   return { server, client };
 }
 
-const cc = (server: Awaited<ReturnType<typeof setup>>['server'], client: { clientId: string; clientSecret?: string | undefined }, scope?: string) =>
-  tokenRequest(server.app, { grant_type: 'client_credentials', scope }, client);
+const cc = (
+  server: Awaited<ReturnType<typeof setup>>['server'],
+  client: { clientId: string; clientSecret?: string | undefined },
+  scope?: string,
+) => tokenRequest(server.app, { grant_type: 'client_credentials', scope }, client);
 
 test('RT-08 client_credentials gives a JWT access token for the client itself and no refresh token', async (t) => {
   const { server, client } = await setup(t);
@@ -34,7 +38,14 @@ test('RT-08 client_credentials gives a JWT access token for the client itself an
   assert.equal(claims.scope, 'photos:read');
   assert.equal(claims.iss, server.issuer);
   assert.equal(Number(claims.exp) - Number(claims.iat), 120);
-  assert.equal(await server.deps.storage.db.selectFrom('refresh_tokens').selectAll().execute().then((r) => r.length), 0);
+  assert.equal(
+    await server.deps.storage.db
+      .selectFrom('refresh_tokens')
+      .selectAll()
+      .execute()
+      .then((r) => r.length),
+    0,
+  );
 });
 
 test('client_credentials with offline_access still issues no refresh token', async (t) => {
@@ -44,9 +55,10 @@ test('client_credentials with offline_access still issues no refresh token', asy
   else assertOAuthError(res, 400, 'invalid_scope');
 });
 
-test('a scope outside the client\'s registered scopes gets invalid_scope', async (t) => {
+test("a scope outside the client's registered scopes gets invalid_scope", async (t) => {
   const { server, client } = await setup(t);
-  for (const scope of ['photos:delete', 'photos:read admin', 'PHOTOS:READ']) assertOAuthError(await cc(server, client, scope), 400, 'invalid_scope');
+  for (const scope of ['photos:delete', 'photos:read admin', 'PHOTOS:READ'])
+    assertOAuthError(await cc(server, client, scope), 400, 'invalid_scope');
 });
 
 test('OpenID scopes are refused for client_credentials (there is no user)', async (t) => {
@@ -65,7 +77,12 @@ test('AU-04 without a scope the token carries no scope unless the client registe
 
 test('AU-04 without a scope the token carries exactly the registered default scope, never everything the client may ask for', async (t) => {
   const { server } = await setup(t);
-  const client = await server.createClient({ redirectUris: [], grantTypes: ['client_credentials'], scope: 'photos:read photos:write', defaultScope: 'photos:read' });
+  const client = await server.createClient({
+    redirectUris: [],
+    grantTypes: ['client_credentials'],
+    scope: 'photos:read photos:write',
+    defaultScope: 'photos:read',
+  });
   const body = (await cc(server, client)).json() as TokenBody;
   assert.equal(body.scope, 'photos:read');
   assert.equal(decodeJwt(body.access_token).scope, 'photos:read');
@@ -80,8 +97,12 @@ test('a malformed scope gets invalid_scope', async (t) => {
 test('a repeated scope parameter is invalid_request', async (t) => {
   const { server, client } = await setup(t);
   const res = await server.app.inject({
-    method: 'POST', url: '/token',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}` },
+    method: 'POST',
+    url: '/token',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
+    },
     payload: 'grant_type=client_credentials&scope=photos:read&scope=photos:write',
   });
   assertOAuthError(res, 400, 'invalid_request');

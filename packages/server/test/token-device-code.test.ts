@@ -9,8 +9,19 @@ import { deviceCodeGrant } from '../src/oauth/grants/device-code.js';
 import { clientNetwork } from '../src/interaction/device.js';
 import { revokeUserSessions } from '../src/oauth/logout.js';
 import {
-  assertNoStackTrace, assertOAuthError, basic, Browser, decodeJwt, dumpDatabase, form, parseForm, postAs, refresh, startServer,
-  tokenRequest, type TestServer,
+  assertNoStackTrace,
+  assertOAuthError,
+  basic,
+  Browser,
+  decodeJwt,
+  dumpDatabase,
+  form,
+  parseForm,
+  postAs,
+  refresh,
+  startServer,
+  tokenRequest,
+  type TestServer,
 } from './helpers.js';
 
 const DEVICE_GRANT = deviceCodeGrant.grantType;
@@ -48,7 +59,8 @@ async function startDevice(server: TestServer, auth: Auth, scope = 'openid profi
   return res.json() as DeviceAuthorization;
 }
 
-const poll = (server: TestServer, auth: Auth, deviceCode: string) => tokenRequest(server.app, { grant_type: DEVICE_GRANT, device_code: deviceCode }, auth);
+const poll = (server: TestServer, auth: Auth, deviceCode: string) =>
+  tokenRequest(server.app, { grant_type: DEVICE_GRANT, device_code: deviceCode }, auth);
 
 /** GET /device, then POST the typed code: the response to that post (login or confirmation page). */
 async function enterCode(browser: Browser, typed: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
@@ -60,7 +72,12 @@ async function enterCode(browser: Browser, typed: string, headers: Record<string
 }
 
 /** A person approves (or denies) a user code on the device pages, signing in when asked. */
-async function decide(browser: Browser, userCode: string, user: { username: string; password: string }, decision: 'allow' | 'deny' = 'allow') {
+async function decide(
+  browser: Browser,
+  userCode: string,
+  user: { username: string; password: string },
+  decision: 'allow' | 'deny' = 'allow',
+) {
   let res = await enterCode(browser, userCode);
   assert.equal(res.statusCode, 200, res.body.slice(0, 300));
   let f = parseForm(res.body);
@@ -116,7 +133,11 @@ test('DV-01 the device flow: authorization, code entry, login, a consent page na
   server.clock.advance(5);
   assertOAuthError(await poll(server, client, started.device_code), 400, 'invalid_grant');
   assertOAuthError(await refresh(server, client, tokens.refresh_token!), 400, 'invalid_grant');
-  const userinfo = await server.app.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${tokens.access_token}` } });
+  const userinfo = await server.app.inject({
+    method: 'GET',
+    url: '/userinfo',
+    headers: { authorization: `Bearer ${tokens.access_token}` },
+  });
   assert.equal(userinfo.statusCode, 401, 'the access token of a replayed device code is denied');
 });
 
@@ -178,7 +199,7 @@ test('DV-01 a denied device code answers access_denied; an unused one expires wi
   assert.match(res.body, /not valid or has expired/);
 });
 
-test('DV-01 wrong, malformed, missing and another client\'s device codes get invalid_grant or invalid_request, never a 500', async (t) => {
+test("DV-01 wrong, malformed, missing and another client's device codes get invalid_grant or invalid_request, never a 500", async (t) => {
   const { server, client, user } = await setup(t);
   const other = await server.createClient({ clientName: 'Other TV', redirectUris: [], grantTypes: [DEVICE_GRANT] });
   const started = await startDevice(server, client);
@@ -230,7 +251,8 @@ test('DV-01 a wrong or replayed user code is refused on the entry form; 5 wrong 
 
   const browser = new Browser(server.app);
   const page = parseForm((await browser.get('/device')).body);
-  const attempt = (code: string, remoteAddress: string) => postAs(server.app, browser, '/device', { ...page.fields, user_code: code }, { remoteAddress });
+  const attempt = (code: string, remoteAddress: string) =>
+    postAs(server.app, browser, '/device', { ...page.fields, user_code: code }, { remoteAddress });
 
   // A replayed (already approved) code and 3 wrong ones: 4 failures from 10.9.0.1.
   const replay = await attempt(used.user_code, '10.9.0.1');
@@ -248,9 +270,17 @@ test('DV-01 a wrong or replayed user code is refused on the entry form; 5 wrong 
   // A fresh browser on the locked IP: the IP is locked.
   const fresh = new Browser(server.app);
   const freshPage = parseForm((await fresh.get('/device')).body);
-  assert.equal((await postAs(server.app, fresh, '/device', { ...freshPage.fields, user_code: live.user_code }, { remoteAddress: '10.9.0.1' })).statusCode, 429);
+  assert.equal(
+    (await postAs(server.app, fresh, '/device', { ...freshPage.fields, user_code: live.user_code }, { remoteAddress: '10.9.0.1' }))
+      .statusCode,
+    429,
+  );
   // A fresh browser from another IP is not affected; after the lock the code works again.
-  assert.equal((await postAs(server.app, fresh, '/device', { ...freshPage.fields, user_code: live.user_code }, { remoteAddress: '10.9.0.3' })).statusCode, 200);
+  assert.equal(
+    (await postAs(server.app, fresh, '/device', { ...freshPage.fields, user_code: live.user_code }, { remoteAddress: '10.9.0.3' }))
+      .statusCode,
+    200,
+  );
   server.clock.advance(61);
   assert.equal((await attempt(live.user_code, '10.9.0.1')).statusCode, 200);
 });
@@ -262,23 +292,33 @@ test('DV-01 20 wrong user codes from one IP are throttled (locks double), whiche
     const browser = new Browser(server.app); // a new cookie each time: the IP still counts
     const f = parseForm((await browser.get('/device')).body);
     const target = ['/device', '/device/login', '/device/consent'][i % 3]!;
-    const res = await postAs(server.app, browser, target, { ...f.fields, user_code: generateUserCode(), username: 'alice', password: 'x', decision: 'allow' }, { remoteAddress: '10.8.0.1' });
+    const res = await postAs(
+      server.app,
+      browser,
+      target,
+      { ...f.fields, user_code: generateUserCode(), username: 'alice', password: 'x', decision: 'allow' },
+      { remoteAddress: '10.8.0.1' },
+    );
     statuses.push(res.statusCode);
     assertNoStackTrace(res.body);
   }
   assert.deepEqual(statuses.slice(0, 5), [400, 400, 400, 400, 400]);
-  assert.ok(statuses.slice(5).every((s) => s === 429), statuses.join(' '));
+  assert.ok(
+    statuses.slice(5).every((s) => s === 429),
+    statuses.join(' '),
+  );
   // The first lock is 60 s; the next failure after it locks for 120 s.
   server.clock.advance(61);
   const browser = new Browser(server.app);
   const f = parseForm((await browser.get('/device')).body);
-  for (let i = 0; i < 5; i++) await postAs(server.app, browser, '/device', { ...f.fields, user_code: generateUserCode() }, { remoteAddress: '10.8.0.1' });
+  for (let i = 0; i < 5; i++)
+    await postAs(server.app, browser, '/device', { ...f.fields, user_code: generateUserCode() }, { remoteAddress: '10.8.0.1' });
   const res = await postAs(server.app, browser, '/device', { ...f.fields, user_code: generateUserCode() }, { remoteAddress: '10.8.0.1' });
   assert.equal(res.statusCode, 429);
   assert.ok(Number(res.headers['retry-after']) > 60, `Retry-After ${String(res.headers['retry-after'])}`);
 });
 
-test('UI-02 device page posts without the CSRF token, with another browser\'s token, without the cookie or from a foreign Origin are refused with 403', async (t) => {
+test("UI-02 device page posts without the CSRF token, with another browser's token, without the cookie or from a foreign Origin are refused with 403", async (t) => {
   const { server, client } = await setup(t);
   const { user_code: code } = await startDevice(server, client);
   const browser = new Browser(server.app);
@@ -288,11 +328,24 @@ test('UI-02 device page posts without the CSRF token, with another browser\'s to
   for (const path of ['/device', '/device/login', '/device/consent']) {
     assert.equal((await browser.post(path, { user_code: code })).statusCode, 403, `${path} without a token`);
     assert.equal((await browser.post(path, { ...theirs.fields, user_code: code })).statusCode, 403, `${path} with another browser's token`);
-    assert.equal((await browser.post(path, { ...mine.fields, user_code: code }, { origin: 'https://evil.example' })).statusCode, 403, `${path} from a foreign origin`);
-    const noCookie = await server.app.inject({ method: 'POST', url: path, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ ...mine.fields, user_code: code }) });
+    assert.equal(
+      (await browser.post(path, { ...mine.fields, user_code: code }, { origin: 'https://evil.example' })).statusCode,
+      403,
+      `${path} from a foreign origin`,
+    );
+    const noCookie = await server.app.inject({
+      method: 'POST',
+      url: path,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form({ ...mine.fields, user_code: code }),
+    });
     assert.equal(noCookie.statusCode, 403, `${path} without the cookie`);
   }
-  assert.equal((await browser.post('/device', { ...mine.fields, user_code: code }, { origin: server.issuer })).statusCode, 200, 'our own Origin is fine');
+  assert.equal(
+    (await browser.post('/device', { ...mine.fields, user_code: code }, { origin: server.issuer })).statusCode,
+    200,
+    'our own Origin is fine',
+  );
 });
 
 test('UI-02 the confirmation needs the signed-in user; a bad decision is an error page, not a decision', async (t) => {
@@ -306,10 +359,20 @@ test('UI-02 the confirmation needs the signed-in user; a bad decision is an erro
   assert.ok('password' in parseForm(res.body).fields);
   assertOAuthError(await poll(server, client, started.device_code), 400, 'authorization_pending');
   // A failed login keeps the code and says so generically.
-  const failed = await browser.post('/device/login', { ...f.fields, user_code: started.user_code, username: user.username, password: 'wrong password' });
+  const failed = await browser.post('/device/login', {
+    ...f.fields,
+    user_code: started.user_code,
+    username: user.username,
+    password: 'wrong password',
+  });
   assert.equal(failed.statusCode, 401);
   assert.match(failed.body, /Incorrect username or password/);
-  const ok = await browser.post('/device/login', { ...f.fields, user_code: started.user_code, username: user.username, password: user.password });
+  const ok = await browser.post('/device/login', {
+    ...f.fields,
+    user_code: started.user_code,
+    username: user.username,
+    password: user.password,
+  });
   const consent = parseForm(ok.body);
   const bad = await browser.post(consent.action, { ...consent.fields, decision: 'maybe' });
   assert.equal(bad.statusCode, 400);
@@ -339,7 +402,11 @@ test('UI-01 UI-07 the device pages carry the security headers', async (t) => {
 
 test('UI-08 the device pages escape the client name and what was typed', async (t) => {
   const { server, user } = await setup(t);
-  const evil = await server.createClient({ clientName: '<script>alert(1)</script>${7*7}{{7*7}}', redirectUris: [], grantTypes: [DEVICE_GRANT] });
+  const evil = await server.createClient({
+    clientName: '<script>alert(1)</script>${7*7}{{7*7}}',
+    redirectUris: [],
+    grantTypes: [DEVICE_GRANT],
+  });
   const started = await startDevice(server, evil, 'openid');
   const browser = new Browser(server.app);
   const typed = await enterCode(browser, '"><script>x</script>');
@@ -351,18 +418,37 @@ test('UI-08 the device pages escape the client name and what was typed', async (
 
 test('DV-01 the device authorization endpoint authenticates the client, needs the registered grant and a registered scope', async (t) => {
   const { server, client } = await setup(t);
-  assertOAuthError(await deviceRequest(server, { scope: 'openid' }, { clientId: client.clientId, clientSecret: 'wrong' }), 401, 'invalid_client');
+  assertOAuthError(
+    await deviceRequest(server, { scope: 'openid' }, { clientId: client.clientId, clientSecret: 'wrong' }),
+    401,
+    'invalid_client',
+  );
   assertOAuthError(await deviceRequest(server, { scope: 'openid', client_id: 'nobody' }), 401, 'invalid_client');
   assertOAuthError(await deviceRequest(server, { scope: 'openid admin' }, client), 400, 'invalid_scope');
   assertOAuthError(await deviceRequest(server, {}, client), 400, 'invalid_scope');
   assertOAuthError(await deviceRequest(server, { scope: 'bad\u0001scope' }, client), 400, 'invalid_scope');
   const codeOnly = await server.createClient({ clientName: 'Web', grantTypes: ['authorization_code'] });
   assertOAuthError(await deviceRequest(server, { scope: 'openid' }, codeOnly), 400, 'unauthorized_client');
-  const json = await server.app.inject({ method: 'POST', url: '/device_authorization', headers: { 'content-type': 'application/json', authorization: basic(client.clientId, client.clientSecret!) }, payload: '{"scope":"openid"}' });
+  const json = await server.app.inject({
+    method: 'POST',
+    url: '/device_authorization',
+    headers: { 'content-type': 'application/json', authorization: basic(client.clientId, client.clientSecret!) },
+    payload: '{"scope":"openid"}',
+  });
   assertOAuthError(json, 400, 'invalid_request');
-  const inQuery = await server.app.inject({ method: 'POST', url: '/device_authorization?scope=openid', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(client.clientId, client.clientSecret!) }, payload: '' });
+  const inQuery = await server.app.inject({
+    method: 'POST',
+    url: '/device_authorization?scope=openid',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(client.clientId, client.clientSecret!) },
+    payload: '',
+  });
   assertOAuthError(inQuery, 400, 'invalid_request');
-  const repeated = await server.app.inject({ method: 'POST', url: '/device_authorization', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(client.clientId, client.clientSecret!) }, payload: 'scope=openid&scope=profile' });
+  const repeated = await server.app.inject({
+    method: 'POST',
+    url: '/device_authorization',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(client.clientId, client.clientSecret!) },
+    payload: 'scope=openid&scope=profile',
+  });
   assertOAuthError(repeated, 400, 'invalid_request');
   const ok = await deviceRequest(server, { scope: 'openid' }, client);
   assert.equal(ok.statusCode, 200);
@@ -415,7 +501,10 @@ test('DV-01 the device grant registers for public and confidential clients witho
   const meta = (await server.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).json() as Record<string, unknown>;
   assert.equal(meta.device_authorization_endpoint, `${server.issuer}/device_authorization`);
   assert.ok((meta.grant_types_supported as string[]).includes(DEVICE_GRANT));
-  const oauthMeta = (await server.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })).json() as Record<string, unknown>;
+  const oauthMeta = (await server.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })).json() as Record<
+    string,
+    unknown
+  >;
   assert.equal(oauthMeta.device_authorization_endpoint, `${server.issuer}/device_authorization`);
 });
 
@@ -425,12 +514,16 @@ test('signing a user out everywhere (gatehouse sessions revoke) also denies the 
   await decide(new Browser(server.app), started.user_code, user);
   const tokens = (await poll(server, client, started.device_code)).json() as { access_token: string; refresh_token: string };
   await revokeUserSessions(server.deps.storage, user.id, server.clock());
-  const userinfo = await server.app.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${tokens.access_token}` } });
+  const userinfo = await server.app.inject({
+    method: 'GET',
+    url: '/userinfo',
+    headers: { authorization: `Bearer ${tokens.access_token}` },
+  });
   assert.equal(userinfo.statusCode, 401);
   assertOAuthError(await refresh(server, client, tokens.refresh_token), 400, 'invalid_grant');
 });
 
-test('DV-01 a disabled user\'s approved device code gives no tokens', async (t) => {
+test("DV-01 a disabled user's approved device code gives no tokens", async (t) => {
   const { server, client, user } = await setup(t);
   const started = await startDevice(server, client);
   await decide(new Browser(server.app), started.user_code, user);

@@ -3,13 +3,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Browser, startServer, tokenRequest, type TestServer, assertOAuthError, decodeJwt, issueTokens, nowSeconds, refresh, type TokenBody,
+  Browser,
+  startServer,
+  tokenRequest,
+  type TestServer,
+  assertOAuthError,
+  decodeJwt,
+  issueTokens,
+  nowSeconds,
+  refresh,
+  type TokenBody,
 } from './helpers.js';
 import { sha256 } from '../src/oauth/crypto.js';
 
 const C1 = 'https://c1.example/cb';
 
-async function setup(t: { after(fn: () => Promise<void>): void }, env: Record<string, string> = {}, scope = 'openid profile email offline_access') {
+async function setup(
+  t: { after(fn: () => Promise<void>): void },
+  env: Record<string, string> = {},
+  scope = 'openid profile email offline_access',
+) {
   const server = await startServer(env);
   t.after(() => server.close());
   const client = await server.createClient({ redirectUris: [C1] });
@@ -20,7 +33,8 @@ async function setup(t: { after(fn: () => Promise<void>): void }, env: Record<st
   return { server, client, user, browser, tokens: body };
 }
 
-const isRevoked = (server: TestServer, accessToken: string) => server.deps.storage.revokedAccessTokens.isRevoked(String(decodeJwt(accessToken).jti));
+const isRevoked = (server: TestServer, accessToken: string) =>
+  server.deps.storage.revokedAccessTokens.isRevoked(String(decodeJwt(accessToken).jti));
 
 test('RT-01 TE-01 refreshing rotates the refresh token and returns no-store JSON', async (t) => {
   const { server, client, tokens } = await setup(t);
@@ -57,7 +71,8 @@ test('RT-02 replaying a rotated token whose successor was already used revokes t
   for (const at of [tokens.access_token, r2.access_token, r3.access_token]) assert.equal(await isRevoked(server, at), false);
   assertOAuthError(await refresh(server, client, tokens.refresh_token!), 400, 'invalid_grant');
   assertOAuthError(await refresh(server, client, r3.refresh_token!), 400, 'invalid_grant');
-  for (const at of [tokens.access_token, r2.access_token, r3.access_token]) assert.equal(await isRevoked(server, at), true, 'access token of the family denied');
+  for (const at of [tokens.access_token, r2.access_token, r3.access_token])
+    assert.equal(await isRevoked(server, at), true, 'access token of the family denied');
 });
 
 test('RT-02 replay revokes only that family, not another grant of the same user', async (t) => {
@@ -100,7 +115,7 @@ test('RT-03 after narrowing, a refresh without scope gets the originally granted
   assert.equal(again.statusCode, 200, again.body);
 });
 
-test('RT-04 another client\'s refresh token gets invalid_grant and stays valid for its owner', async (t) => {
+test("RT-04 another client's refresh token gets invalid_grant and stays valid for its owner", async (t) => {
   const { server, client, tokens } = await setup(t);
   const c2 = await server.createClient({ redirectUris: [C1] });
   assertOAuthError(await refresh(server, c2, tokens.refresh_token!), 400, 'invalid_grant');
@@ -113,14 +128,22 @@ test('RT-04 refreshing needs client authentication: none or a wrong secret gets 
   assertOAuthError(none, [400, 401], 'invalid_client');
   const wrong = await refresh(server, { clientId: client.clientId, clientSecret: 'wrong' }, tokens.refresh_token!);
   assertOAuthError(wrong, 401, 'invalid_client');
-  const idOnly = await tokenRequest(server.app, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }, { clientId: client.clientId });
+  const idOnly = await tokenRequest(
+    server.app,
+    { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! },
+    { clientId: client.clientId },
+  );
   assertOAuthError(idOnly, [400, 401], 'invalid_client');
   assert.equal((await refresh(server, client, tokens.refresh_token!)).statusCode, 200, 'failed attempts do not burn the token');
 });
 
 test('RT-05 absolute expiry: a refresh token past its lifetime gets invalid_grant', async (t) => {
   const { server, client, tokens } = await setup(t);
-  await server.deps.storage.db.updateTable('refresh_tokens').set({ expires_at: nowSeconds() - 1 }).where('token_hash', '=', sha256(tokens.refresh_token!)).execute();
+  await server.deps.storage.db
+    .updateTable('refresh_tokens')
+    .set({ expires_at: nowSeconds() - 1 })
+    .where('token_hash', '=', sha256(tokens.refresh_token!))
+    .execute();
   assertOAuthError(await refresh(server, client, tokens.refresh_token!), 400, 'invalid_grant');
 });
 
@@ -134,13 +157,25 @@ test('RT-05 idle expiry: a refresh token unused for the idle lifetime gets inval
 test('RT-05 lifetimes come from the configuration; rotation renews the idle time but never the absolute one', async (t) => {
   const { server, client, tokens } = await setup(t, { GATEHOUSE_REFRESH_TOKEN_TTL: '5000', GATEHOUSE_REFRESH_TOKEN_IDLE_TTL: '1000' });
   const db = server.deps.storage.db;
-  const first = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', sha256(tokens.refresh_token!)).executeTakeFirstOrThrow();
+  const first = await db
+    .selectFrom('refresh_tokens')
+    .selectAll()
+    .where('token_hash', '=', sha256(tokens.refresh_token!))
+    .executeTakeFirstOrThrow();
   assert.equal(first.expires_at - first.created_at, 5000);
   assert.equal(first.idle_expires_at - first.created_at, 1000);
   // pretend the family started long ago: its absolute end is close
-  await db.updateTable('refresh_tokens').set({ expires_at: nowSeconds() + 100 }).where('family_id', '=', first.family_id).execute();
+  await db
+    .updateTable('refresh_tokens')
+    .set({ expires_at: nowSeconds() + 100 })
+    .where('family_id', '=', first.family_id)
+    .execute();
   const next = (await refresh(server, client, tokens.refresh_token!)).json() as TokenBody;
-  const second = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', sha256(next.refresh_token!)).executeTakeFirstOrThrow();
+  const second = await db
+    .selectFrom('refresh_tokens')
+    .selectAll()
+    .where('token_hash', '=', sha256(next.refresh_token!))
+    .executeTakeFirstOrThrow();
   assert.ok(second.expires_at <= nowSeconds() + 100, 'the family never outlives its absolute lifetime');
   assert.ok(second.idle_expires_at <= second.expires_at);
   assert.equal(second.family_id, first.family_id);
@@ -152,7 +187,12 @@ test('RT-07 strict policy (grace 0): concurrent refreshes with one token give ex
   const ok = results.filter((r) => r.statusCode === 200);
   assert.equal(ok.length, 1, `statuses: ${results.map((r) => r.statusCode).join(',')}`);
   for (const r of results.filter((x) => x.statusCode !== 200)) assertOAuthError(r, 400, 'invalid_grant');
-  const live = await server.deps.storage.db.selectFrom('refresh_tokens').selectAll().where('revoked_at', 'is', null).where('rotated_at', 'is', null).execute();
+  const live = await server.deps.storage.db
+    .selectFrom('refresh_tokens')
+    .selectAll()
+    .where('revoked_at', 'is', null)
+    .where('rotated_at', 'is', null)
+    .execute();
   assert.ok(live.length <= 1, `at most one live refresh token, found ${live.length}`);
 });
 
@@ -180,7 +220,16 @@ test('a client without the refresh_token grant cannot refresh', async (t) => {
 test('garbage, missing and cross-artefact refresh tokens get invalid_grant / invalid_request, never 5xx', async (t) => {
   const { server, client, user, browser, tokens } = await setup(t);
   const { code } = await issueTokens(server, browser, client, user, { scope: 'openid' });
-  for (const value of ['A'.repeat(43), 'x'.repeat(10_000), "' OR 1=1 --", '\u{1F600}', tokens.access_token, code, browser.cookies.get('gatehouse.session')!, sha256(tokens.refresh_token!)]) {
+  for (const value of [
+    'A'.repeat(43),
+    'x'.repeat(10_000),
+    "' OR 1=1 --",
+    '\u{1F600}',
+    tokens.access_token,
+    code,
+    browser.cookies.get('gatehouse.session')!,
+    sha256(tokens.refresh_token!),
+  ]) {
     assertOAuthError(await refresh(server, client, value), 400, 'invalid_grant');
   }
   assertOAuthError(await tokenRequest(server.app, { grant_type: 'refresh_token' }, client), 400, 'invalid_request');
@@ -195,11 +244,20 @@ test('refresh is refused once the user is disabled', async (t) => {
 test('RG-01 parallel refreshes with one token all get the same successor, and exactly one live refresh token exists', async (t) => {
   const { server, client, tokens } = await setup(t);
   const results = await Promise.all(Array.from({ length: 10 }, () => refresh(server, client, tokens.refresh_token!)));
-  assert.deepEqual(results.map((r) => r.statusCode), Array(10).fill(200), results.map((r) => r.body).join('\n'));
+  assert.deepEqual(
+    results.map((r) => r.statusCode),
+    Array(10).fill(200),
+    results.map((r) => r.body).join('\n'),
+  );
   const bodies = results.map((r) => r.json() as TokenBody);
   assert.equal(new Set(bodies.map((b) => b.refresh_token)).size, 1, 'one successor for everyone');
   assert.equal(new Set(bodies.map((b) => b.access_token)).size, 1, 'the same response, not a second mint');
-  const live = await server.deps.storage.db.selectFrom('refresh_tokens').selectAll().where('revoked_at', 'is', null).where('rotated_at', 'is', null).execute();
+  const live = await server.deps.storage.db
+    .selectFrom('refresh_tokens')
+    .selectAll()
+    .where('revoked_at', 'is', null)
+    .where('rotated_at', 'is', null)
+    .execute();
   assert.equal(live.length, 1);
   assert.equal((await refresh(server, client, bodies[0]!.refresh_token!)).statusCode, 200, 'the successor works');
 });
@@ -213,7 +271,7 @@ test('RG-01 a retry after a lost response gets the same successor; after the win
   assert.deepEqual(retry.json(), first, 'byte for byte the response the first request got');
   server.clock.advance(2);
   assertOAuthError(await refresh(server, client, tokens.refresh_token!), 400, 'invalid_grant');
-  assertOAuthError(await refresh(server, client, first.refresh_token!), 400, 'invalid_grant', );
+  assertOAuthError(await refresh(server, client, first.refresh_token!), 400, 'invalid_grant');
   assert.equal(await isRevoked(server, first.access_token), true, 'reuse after the window revokes the family');
 });
 
@@ -223,6 +281,7 @@ test('RG-01 the grace answer goes only to the same client, and the stored succes
   const first = (await refresh(server, client, tokens.refresh_token!)).json() as TokenBody;
   assertOAuthError(await refresh(server, other, tokens.refresh_token!), 400, 'invalid_grant');
   const rows = JSON.stringify(await server.deps.storage.db.selectFrom('refresh_tokens').selectAll().execute());
-  for (const secret of [first.refresh_token!, first.access_token, tokens.refresh_token!]) assert.ok(!rows.includes(secret), 'no raw token in the database');
-  assert.equal((await refresh(server, client, tokens.refresh_token!)).statusCode, 200, 'the other client\'s attempt changed nothing');
+  for (const secret of [first.refresh_token!, first.access_token, tokens.refresh_token!])
+    assert.ok(!rows.includes(secret), 'no raw token in the database');
+  assert.equal((await refresh(server, client, tokens.refresh_token!)).statusCode, 200, "the other client's attempt changed nothing");
 });

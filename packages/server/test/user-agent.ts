@@ -23,7 +23,13 @@ export interface ListeningServer extends Gatehouse {
 export async function listen(env: Record<string, string> = {}): Promise<ListeningServer> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const config = loadConfig({ GATEHOUSE_DATABASE_URL: 'sqlite::memory:', GATEHOUSE_ISSUER: issuer, GATEHOUSE_PORT: String(port), GATEHOUSE_LOG_LEVEL: 'silent', ...env });
+  const config = loadConfig({
+    GATEHOUSE_DATABASE_URL: 'sqlite::memory:',
+    GATEHOUSE_ISSUER: issuer,
+    GATEHOUSE_PORT: String(port),
+    GATEHOUSE_LOG_LEVEL: 'silent',
+    ...env,
+  });
   const gatehouse = await createGatehouse(config);
   await gatehouse.app.listen({ host: '127.0.0.1', port });
   return { ...gatehouse, issuer };
@@ -43,7 +49,9 @@ export class UserAgent {
       const eq = pair!.indexOf('=');
       const name = pair!.slice(0, eq).trim();
       const value = pair!.slice(eq + 1).trim();
-      const expired = attrs.some((a) => /^\s*max-age=0\s*$/i.test(a) || (/^\s*expires=/i.test(a) && new Date(a.split('=')[1]!).getTime() < Date.now()));
+      const expired = attrs.some(
+        (a) => /^\s*max-age=0\s*$/i.test(a) || (/^\s*expires=/i.test(a) && new Date(a.split('=')[1]!).getTime() < Date.now()),
+      );
       if (value === '' || expired) this.jar.delete(name);
       else this.jar.set(name, value);
     }
@@ -66,7 +74,12 @@ export class UserAgent {
    * Opens an authorization URL and acts like a person: fills the login form, presses a consent
    * button, follows redirects until the browser is sent to `redirectPrefix`. Returns that URL.
    */
-  async authorize(url: string, redirectPrefix: string, user: { username: string; password: string }, decision: 'allow' | 'deny' = 'allow'): Promise<URL> {
+  async authorize(
+    url: string,
+    redirectPrefix: string,
+    user: { username: string; password: string },
+    decision: 'allow' | 'deny' = 'allow',
+  ): Promise<URL> {
     let next: { url: string; form?: Record<string, string> } = { url };
     for (let step = 0; step < 10; step++) {
       const res = await this.fetch(next.url, next.form ? { form: next.form } : {});

@@ -33,46 +33,43 @@ interface LayoutOptions {
 
 export function layout({ title, signedInAs, body }: LayoutOptions): string {
   return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · ${APP_NAME}</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="/static/style.css">
-</head>
-<body>
-<a class="skip-link" href="#main">Skip to content</a>
-<header class="site-header">
-  <div class="container header-row">
-    <a class="brand" href="/">${PRINTER_ICON} ${APP_NAME}</a>
-    ${
-      signedInAs
-        ? html`<form method="post" action="/logout" class="header-form">
-      <span class="signed-in-as">Signed in as <strong>${signedInAs}</strong></span>
-      <button type="submit" class="button secondary">Sign out</button>
-    </form>`
-        : ''
-    }
-  </div>
-</header>
-<main id="main" class="container" tabindex="-1">
-${body}
-</main>
-<footer class="site-footer">
-  <div class="container">
-    <p>A demo client of Gatehouse. Your tokens stay on this app's server; your browser only holds a session cookie.</p>
-  </div>
-</footer>
-</body>
-</html>
-`.value;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${title} · ${APP_NAME}</title>
+        <link rel="icon" href="data:," />
+        <link rel="stylesheet" href="/static/style.css" />
+      </head>
+      <body>
+        <a class="skip-link" href="#main">Skip to content</a>
+        <header class="site-header">
+          <div class="container header-row">
+            <a class="brand" href="/">${PRINTER_ICON} ${APP_NAME}</a>
+            ${
+              signedInAs
+                ? html`<form method="post" action="/logout" class="header-form">
+                    <span class="signed-in-as">Signed in as <strong>${signedInAs}</strong></span>
+                    <button type="submit" class="button secondary">Sign out</button>
+                  </form>`
+                : ''
+            }
+          </div>
+        </header>
+        <main id="main" class="container" tabindex="-1">${body}</main>
+        <footer class="site-footer">
+          <div class="container">
+            <p>A demo client of Gatehouse. Your tokens stay on this app's server; your browser only holds a session cookie.</p>
+          </div>
+        </footer>
+      </body>
+    </html> `.value;
 }
 
 function connectButton(label: string): SafeHtml {
   return html`<form method="post" action="/login" class="inline-form">
-  <button type="submit" class="button primary">${label}</button>
-</form>`;
+    <button type="submit" class="button primary">${label}</button>
+  </form>`;
 }
 
 export type HomeNotice = 'signed-out' | 'session-ended';
@@ -85,19 +82,19 @@ const NOTICES: Record<HomeNotice, string> = {
 export function welcomePage(notice?: HomeNotice): string {
   return layout({
     title: 'Print your photos',
-    body: html`
-${notice ? html`<p class="notice" role="status">${NOTICES[notice]}</p>` : ''}
-<section class="hero" aria-labelledby="welcome-heading">
-  <h1 id="welcome-heading">Print your photos, beautifully</h1>
-  <p class="lead">Photo Printer turns the photos you keep with Gatehouse into prints.
-  Connect your account to pick the photos you want on paper.</p>
-  <ul class="facts">
-    <li>We ask only to <strong>see</strong> your photos, never to change them.</li>
-    <li>You sign in at Gatehouse: we never see your password.</li>
-    <li>You can say no, and you can sign out at any time.</li>
-  </ul>
-  ${connectButton('Connect with Gatehouse')}
-</section>`,
+    body: html` ${notice ? html`<p class="notice" role="status">${NOTICES[notice]}</p>` : ''}
+      <section class="hero" aria-labelledby="welcome-heading">
+        <h1 id="welcome-heading">Print your photos, beautifully</h1>
+        <p class="lead">
+          Photo Printer turns the photos you keep with Gatehouse into prints. Connect your account to pick the photos you want on paper.
+        </p>
+        <ul class="facts">
+          <li>We ask only to <strong>see</strong> your photos, never to change them.</li>
+          <li>You sign in at Gatehouse: we never see your password.</li>
+          <li>You can say no, and you can sign out at any time.</li>
+        </ul>
+        ${connectButton('Connect with Gatehouse')}
+      </section>`,
   });
 }
 
@@ -118,18 +115,18 @@ export interface DashboardModel {
 function photoCard(photo: Photo): SafeHtml {
   const thumbnail = safeThumbnail(photo.thumbnail);
   return html`<li class="photo">
-  <figure>
-    ${
-      thumbnail
-        ? html`<img src="${thumbnail}" alt="" width="240" height="180">`
-        : html`<div class="placeholder" aria-hidden="true"></div>`
-    }
-    <figcaption>
-      <span class="photo-title">${photo.title}</span>
-      ${photo.description ? html`<span class="photo-description">${photo.description}</span>` : ''}
-    </figcaption>
-  </figure>
-</li>`;
+    <figure>
+      ${
+        thumbnail
+          ? html`<img src="${thumbnail}" alt="" width="240" height="180" />`
+          : html`<div class="placeholder" aria-hidden="true"></div>`
+      }
+      <figcaption>
+        <span class="photo-title">${photo.title}</span>
+        ${photo.description ? html`<span class="photo-description">${photo.description}</span>` : ''}
+      </figcaption>
+    </figure>
+  </li>`;
 }
 
 function expiresIn(at: number | undefined, now: number): string {
@@ -144,74 +141,79 @@ export function dashboardPage(model: DashboardModel): string {
   return layout({
     title: 'Your photos',
     signedInAs: model.displayName,
-    body: html`
-<h1>Welcome, ${model.displayName}</h1>
-${model.email ? html`<p class="lead">Signed in with Gatehouse as <strong>${model.email}</strong>.</p>` : ''}
+    body: html` <h1>Welcome, ${model.displayName}</h1>
+      ${model.email ? html`<p class="lead">Signed in with Gatehouse as <strong>${model.email}</strong>.</p>` : ''}
 
-<section aria-labelledby="photos-heading">
-  <h2 id="photos-heading">Your photos${photos ? html` <span class="count">(${photos.length})</span>` : ''}</h2>
-  ${
-    model.photosError
-      ? html`<div class="alert" role="alert"><p><strong>We couldn't load your photos.</strong> ${model.photosError}</p></div>`
-      : ''
-  }
-  ${
-    photos && photos.length === 0
-      ? html`<p>Your library is empty. Add photos at Gatehouse and come back.</p>`
-      : ''
-  }
-  ${photos && photos.length > 0 ? html`<ul class="photos">${photos.map(photoCard)}</ul>` : ''}
-</section>
+      <section aria-labelledby="photos-heading">
+        <h2 id="photos-heading">Your photos${photos ? html` <span class="count">(${photos.length})</span>` : ''}</h2>
+        ${
+          model.photosError
+            ? html`<div class="alert" role="alert">
+                <p><strong>We couldn't load your photos.</strong> ${model.photosError}</p>
+              </div>`
+            : ''
+        }
+        ${photos && photos.length === 0 ? html`<p>Your library is empty. Add photos at Gatehouse and come back.</p>` : ''}
+        ${
+          photos && photos.length > 0
+            ? html`<ul class="photos">
+                ${photos.map(photoCard)}
+              </ul>`
+            : ''
+        }
+      </section>
 
-<section aria-labelledby="access-heading">
-  <h2 id="access-heading">What Photo Printer can access</h2>
-  <ul class="scopes">
-    ${model.grantedScopes.map(
-      (scope) => html`<li><span>${describeScope(scope)}</span> <code>${scope}</code></li>`,
-    )}
-  </ul>
-  <p class="muted">Access token kept on our server, renewed automatically; it expires
-  ${expiresIn(model.accessTokenExpiresAt, model.now)}${model.hasRefreshToken ? ' and will be refreshed' : ''}.</p>
-</section>
+      <section aria-labelledby="access-heading">
+        <h2 id="access-heading">What Photo Printer can access</h2>
+        <ul class="scopes">
+          ${model.grantedScopes.map((scope) => html`<li><span>${describeScope(scope)}</span> <code>${scope}</code></li>`)}
+        </ul>
+        <p class="muted">
+          Access token kept on our server, renewed automatically; it expires
+          ${expiresIn(model.accessTokenExpiresAt, model.now)}${model.hasRefreshToken ? ' and will be refreshed' : ''}.
+        </p>
+      </section>
 
-<details class="technical">
-  <summary>Technical details</summary>
-  <h3>ID token claims</h3>
-  <dl class="claims">
-    ${Object.entries(model.idTokenClaims).map(
-      ([name, value]) => html`<dt>${name}</dt><dd><code>${typeof value === 'string' ? value : JSON.stringify(value)}</code></dd>`,
-    )}
-  </dl>
-  <h3>What the photos API sees (<code>GET /me</code>)</h3>
-  ${
-    model.me
-      ? html`<dl class="claims">
-    <dt>sub</dt><dd><code>${model.me.sub}</code></dd>
-    <dt>client_id</dt><dd><code>${model.me.client_id ?? ''}</code></dd>
-    <dt>scope</dt><dd><code>${model.me.scope ?? ''}</code></dd>
-  </dl>`
-      : html`<p>Not available.</p>`
-  }
-  <p>Issuer: <code>${model.issuer}</code></p>
-</details>`,
+      <details class="technical">
+        <summary>Technical details</summary>
+        <h3>ID token claims</h3>
+        <dl class="claims">
+          ${Object.entries(model.idTokenClaims).map(
+            ([name, value]) =>
+              html`<dt>${name}</dt>
+                <dd><code>${typeof value === 'string' ? value : JSON.stringify(value)}</code></dd>`,
+          )}
+        </dl>
+        <h3>What the photos API sees (<code>GET /me</code>)</h3>
+        ${
+          model.me
+            ? html`<dl class="claims">
+                <dt>sub</dt>
+                <dd><code>${model.me.sub}</code></dd>
+                <dt>client_id</dt>
+                <dd><code>${model.me.client_id ?? ''}</code></dd>
+                <dt>scope</dt>
+                <dd><code>${model.me.scope ?? ''}</code></dd>
+              </dl>`
+            : html`<p>Not available.</p>`
+        }
+        <p>Issuer: <code>${model.issuer}</code></p>
+      </details>`,
   });
 }
 
 export function deniedPage(): string {
   return layout({
     title: 'You chose not to share your photos',
-    body: html`
-<section class="hero" aria-labelledby="denied-heading">
-  <h1 id="denied-heading">You chose not to share your photos</h1>
-  <p class="lead">That's fine: Photo Printer has no access to your Gatehouse account and
-  received nothing about you.</p>
-  <p>If you change your mind, you can connect again. Gatehouse will ask you once more
-  before sharing anything.</p>
-  <div class="actions">
-    ${connectButton('Try again')}
-    <a class="button secondary" href="/">Back to the home page</a>
-  </div>
-</section>`,
+    body: html` <section class="hero" aria-labelledby="denied-heading">
+      <h1 id="denied-heading">You chose not to share your photos</h1>
+      <p class="lead">That's fine: Photo Printer has no access to your Gatehouse account and received nothing about you.</p>
+      <p>If you change your mind, you can connect again. Gatehouse will ask you once more before sharing anything.</p>
+      <div class="actions">
+        ${connectButton('Try again')}
+        <a class="button secondary" href="/">Back to the home page</a>
+      </div>
+    </section>`,
   });
 }
 
@@ -226,22 +228,15 @@ export interface ErrorModel {
 export function errorPage(model: ErrorModel): string {
   return layout({
     title: model.heading,
-    body: html`
-<section class="hero" aria-labelledby="error-heading">
-  <h1 id="error-heading">${model.heading}</h1>
-  <p class="lead">${model.message}</p>
-  ${
-    model.code
-      ? html`<p class="muted">Error code: <code>${model.code}</code>${
-          model.detail ? html` — ${model.detail}` : ''
-        }</p>`
-      : ''
-  }
-  <div class="actions">
-    ${connectButton('Try again')}
-    <a class="button secondary" href="/">Back to the home page</a>
-  </div>
-</section>`,
+    body: html` <section class="hero" aria-labelledby="error-heading">
+      <h1 id="error-heading">${model.heading}</h1>
+      <p class="lead">${model.message}</p>
+      ${model.code ? html`<p class="muted">Error code: <code>${model.code}</code>${model.detail ? html` — ${model.detail}` : ''}</p>` : ''}
+      <div class="actions">
+        ${connectButton('Try again')}
+        <a class="button secondary" href="/">Back to the home page</a>
+      </div>
+    </section>`,
   });
 }
 
@@ -249,14 +244,15 @@ export function forbiddenPage(): string {
   return layout({
     title: 'Request refused',
     body: html`<h1>Request refused</h1>
-<p>This form was sent from another website, so Photo Printer ignored it.</p>
-<p><a href="/">Go to the Photo Printer home page</a></p>`,
+      <p>This form was sent from another website, so Photo Printer ignored it.</p>
+      <p><a href="/">Go to the Photo Printer home page</a></p>`,
   });
 }
 
 export function notFoundPage(): string {
   return layout({
     title: 'Page not found',
-    body: html`<h1>Page not found</h1><p><a href="/">Back to the home page</a></p>`,
+    body: html`<h1>Page not found</h1>
+      <p><a href="/">Back to the home page</a></p>`,
   });
 }

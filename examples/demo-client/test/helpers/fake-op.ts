@@ -187,7 +187,11 @@ export async function startFakeOp(options: FakeOpOptions = {}): Promise<FakeOp> 
       if (record.grantType === 'authorization_code') {
         const issued = codes.get(record.code ?? '');
         codes.delete(record.code ?? '');
-        const challenge = b64u(createHash('sha256').update(record.codeVerifier ?? '').digest());
+        const challenge = b64u(
+          createHash('sha256')
+            .update(record.codeVerifier ?? '')
+            .digest(),
+        );
         if (!issued || issued.codeChallenge !== challenge || issued.redirectUri !== params.get('redirect_uri')) {
           return json(res, 400, { error: 'invalid_grant' });
         }

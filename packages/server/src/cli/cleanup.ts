@@ -35,7 +35,12 @@ export async function cleanupCommand(args: string[]): Promise<number> {
     args,
     strict: true,
     allowPositionals: true,
-    options: { 'batch-size': { type: 'string' }, database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      'batch-size': { type: 'string' },
+      database: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
     process.stdout.write(HELP);
@@ -52,7 +57,11 @@ export async function cleanupCommand(args: string[]): Promise<number> {
   const config = loadConfig(process.env, values.database === undefined ? {} : { database: values.database });
   return withStorage(values.database, async (storage) => {
     // No per-run cap: a cron run finishes the job; the pauses keep it gentle on a live database.
-    const counts = await sweepExpiredRows(storage, nowSeconds(), { codeRetention: codeRetention(config), batchSize, maxBatches: Number.MAX_SAFE_INTEGER });
+    const counts = await sweepExpiredRows(storage, nowSeconds(), {
+      codeRetention: codeRetention(config),
+      batchSize,
+      maxBatches: Number.MAX_SAFE_INTEGER,
+    });
     const width = Math.max(...Object.values(LABELS).map((l) => l.length));
     const text = (Object.keys(LABELS) as (keyof SweepCounts)[]).map((k) => `${`${LABELS[k]}:`.padEnd(width + 2)}${counts[k]}`);
     print(values.json === true, counts, ['deleted expired rows:', ...text.map((t) => `  ${t}`)].join('\n'));

@@ -37,7 +37,8 @@ const HELP = `gatehouse clients — manage OAuth clients
 
 /** --jwks-file PATH, --jwks JSON and --jwks-uri URL: at most one; the JSON is parsed here, checked by registration. */
 function jwksFromFlags(file: string | undefined, inline: string | undefined, uri: string | undefined): unknown {
-  if ([file, inline, uri].filter((v) => v !== undefined).length > 1) throw new UsageError('use only one of --jwks-file, --jwks and --jwks-uri');
+  if ([file, inline, uri].filter((v) => v !== undefined).length > 1)
+    throw new UsageError('use only one of --jwks-file, --jwks and --jwks-uri');
   let text: string;
   if (file !== undefined) {
     try {
@@ -69,12 +70,24 @@ export async function clientsCommand(args: string[]): Promise<number> {
       args: rest,
       strict: true,
       options: {
-        name: { type: 'string' }, 'redirect-uri': { type: 'string', multiple: true }, 'grant-types': { type: 'string' },
-        scope: { type: 'string' }, public: { type: 'boolean' }, 'auth-method': { type: 'string' }, 'id-token-alg': { type: 'string' },
-        'post-logout-redirect-uri': { type: 'string', multiple: true }, 'backchannel-logout-uri': { type: 'string' },
-        'default-scope': { type: 'string' }, 'default-resource': { type: 'string', multiple: true },
-        'jwks-file': { type: 'string' }, jwks: { type: 'string' }, 'jwks-uri': { type: 'string' }, 'require-par': { type: 'boolean' },
-        database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        name: { type: 'string' },
+        'redirect-uri': { type: 'string', multiple: true },
+        'grant-types': { type: 'string' },
+        scope: { type: 'string' },
+        public: { type: 'boolean' },
+        'auth-method': { type: 'string' },
+        'id-token-alg': { type: 'string' },
+        'post-logout-redirect-uri': { type: 'string', multiple: true },
+        'backchannel-logout-uri': { type: 'string' },
+        'default-scope': { type: 'string' },
+        'default-resource': { type: 'string', multiple: true },
+        'jwks-file': { type: 'string' },
+        jwks: { type: 'string' },
+        'jwks-uri': { type: 'string' },
+        'require-par': { type: 'boolean' },
+        database: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
     });
     if (values.help) {
@@ -85,24 +98,31 @@ export async function clientsCommand(args: string[]): Promise<number> {
     const authMethod = values['auth-method'];
     const jwks = jwksFromFlags(values['jwks-file'], values.jwks, values['jwks-uri']);
     if (values.public && authMethod !== undefined && authMethod !== 'none') throw new UsageError('--public clients use --auth-method none');
-    const grantTypes = values['grant-types']?.split(',').map((g) => g.trim()).filter((g) => g.length > 0);
+    const grantTypes = values['grant-types']
+      ?.split(',')
+      .map((g) => g.trim())
+      .filter((g) => g.length > 0);
     return withStorage(values.database, async (storage) => {
-      const { client, clientSecret } = await registerClient(storage.clients, {
-        clientName: values.name!,
-        redirectUris: values['redirect-uri'] ?? [],
-        grantTypes,
-        scope: values.scope,
-        isPublic: values.public === true || authMethod === 'none',
-        authMethod,
-        idTokenSignedResponseAlg: values['id-token-alg'],
-        postLogoutRedirectUris: values['post-logout-redirect-uri'],
-        backchannelLogoutUri: values['backchannel-logout-uri'],
-        defaultScope: values['default-scope'],
-        defaultResources: values['default-resource'],
-        jwks,
-        jwksUri: values['jwks-uri'],
-        requirePushedAuthorizationRequests: values['require-par'] === true,
-      }, nowSeconds());
+      const { client, clientSecret } = await registerClient(
+        storage.clients,
+        {
+          clientName: values.name!,
+          redirectUris: values['redirect-uri'] ?? [],
+          grantTypes,
+          scope: values.scope,
+          isPublic: values.public === true || authMethod === 'none',
+          authMethod,
+          idTokenSignedResponseAlg: values['id-token-alg'],
+          postLogoutRedirectUris: values['post-logout-redirect-uri'],
+          backchannelLogoutUri: values['backchannel-logout-uri'],
+          defaultScope: values['default-scope'],
+          defaultResources: values['default-resource'],
+          jwks,
+          jwksUri: values['jwks-uri'],
+          requirePushedAuthorizationRequests: values['require-par'] === true,
+        },
+        nowSeconds(),
+      );
       const view = { ...clientMetadata(client), ...(clientSecret ? { client_secret: clientSecret } : {}) };
       const text = [
         `created client ${client.clientName}`,
@@ -118,19 +138,34 @@ export async function clientsCommand(args: string[]): Promise<number> {
     });
   }
   if (sub === 'list') {
-    const { values } = parseArgs({ args: rest, strict: true, options: { database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    const { values } = parseArgs({
+      args: rest,
+      strict: true,
+      options: { database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
     if (values.help) {
       process.stdout.write(HELP);
       return 0;
     }
     return withStorage(values.database, async (storage) => {
       const clients = (await storage.clients.list()).map(clientMetadata);
-      print(values.json === true, clients, clients.length === 0 ? 'no clients' : clients.map((c) => `${String(c.client_id)}\t${String(c.client_name)}\t${(c.redirect_uris as string[]).join(' ')}`).join('\n'));
+      print(
+        values.json === true,
+        clients,
+        clients.length === 0
+          ? 'no clients'
+          : clients.map((c) => `${String(c.client_id)}\t${String(c.client_name)}\t${(c.redirect_uris as string[]).join(' ')}`).join('\n'),
+      );
       return 0;
     });
   }
   if (sub === 'delete') {
-    const { values, positionals } = parseArgs({ args: dashSafePositionals(rest), strict: true, allowPositionals: true, options: { database: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    const { values, positionals } = parseArgs({
+      args: dashSafePositionals(rest),
+      strict: true,
+      allowPositionals: true,
+      options: { database: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
     if (values.help) {
       process.stdout.write(HELP);
       return 0;

@@ -28,7 +28,9 @@ export async function readStdin(): Promise<string> {
     if (size > 8192) throw new UsageError('standard input is too long for a password');
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 export function print(json: boolean, value: unknown, text: string): void {

@@ -4,7 +4,14 @@ import { loadConfig } from '../config/config.js';
 import { nowSeconds } from '../oauth/crypto.js';
 import { SUPPORTED_SIGNING_ALGS, type SigningAlg } from '../oauth/keys/key-store.js';
 import {
-  currentActiveKey, isPublished, isSigningAlg, keyPolicy, KeyRotationError, promotableAt, retireKey, rotateKeys,
+  currentActiveKey,
+  isPublished,
+  isSigningAlg,
+  keyPolicy,
+  KeyRotationError,
+  promotableAt,
+  retireKey,
+  rotateKeys,
   type KeyPolicy,
 } from '../oauth/keys/rotation.js';
 import type { SigningKey } from '../storage/index.js';
@@ -58,7 +65,16 @@ function note(v: ReturnType<typeof view>): string {
 function table(views: ReturnType<typeof view>[]): string {
   if (views.length === 0) return 'no signing keys (a server creates them on its first start)';
   const header = ['KID', 'ALG', 'STATUS', 'CREATED', 'ACTIVATED', 'RETIRED', 'REMOVE AFTER', 'NOTE'];
-  const lines = views.map((v) => [v.kid, v.alg, v.status, iso(v.created_at), iso(v.activated_at), iso(v.retired_at), iso(v.remove_after), note(v)]);
+  const lines = views.map((v) => [
+    v.kid,
+    v.alg,
+    v.status,
+    iso(v.created_at),
+    iso(v.activated_at),
+    iso(v.retired_at),
+    iso(v.remove_after),
+    note(v),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   return [header, ...lines].map((l) => l.map((c, i) => (i === l.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
@@ -74,7 +90,11 @@ export async function keysCommand(args: string[]): Promise<number> {
     return sub === undefined ? 2 : 0;
   }
   if (sub === 'list') {
-    const { values } = parseArgs({ args: rest, strict: true, options: { database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    const { values } = parseArgs({
+      args: rest,
+      strict: true,
+      options: { database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
     if (values.help) {
       process.stdout.write(HELP);
       return 0;
@@ -93,7 +113,10 @@ export async function keysCommand(args: string[]): Promise<number> {
       args: rest,
       strict: true,
       options: {
-        alg: { type: 'string' }, immediate: { type: 'boolean' }, database: { type: 'string' }, json: { type: 'boolean' },
+        alg: { type: 'string' },
+        immediate: { type: 'boolean' },
+        database: { type: 'string' },
+        json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -117,11 +140,17 @@ export async function keysCommand(args: string[]): Promise<number> {
       try {
         const outcomes = await rotateKeys(storage, algs, policy, now, { immediate: values.immediate === true });
         const text = outcomes.map((o) => {
-          if (o.action === 'promoted') return `${o.alg}: ${o.kid} signs from now on; the previous key is retired and stays published until the tokens it signed expire`;
+          if (o.action === 'promoted')
+            return `${o.alg}: ${o.kid} signs from now on; the previous key is retired and stays published until the tokens it signed expire`;
           const verb = o.action === 'created' ? 'new key' : 'a rotation is already pending:';
           return `${o.alg}: ${verb} ${o.kid} is published now and signs from ${iso(o.promotesAt ?? null)} (promoted by a running server)`;
         });
-        const json = outcomes.map((o) => ({ alg: o.alg, kid: o.kid, action: o.action, ...(o.promotesAt !== undefined ? { promotes_at: o.promotesAt } : {}) }));
+        const json = outcomes.map((o) => ({
+          alg: o.alg,
+          kid: o.kid,
+          action: o.action,
+          ...(o.promotesAt !== undefined ? { promotes_at: o.promotesAt } : {}),
+        }));
         print(values.json === true, json, text.join('\n'));
         return 0;
       } catch (e) {
@@ -138,7 +167,12 @@ export async function keysCommand(args: string[]): Promise<number> {
       args: dashSafePositionals(rest),
       strict: true,
       allowPositionals: true,
-      options: { 'keep-published': { type: 'boolean' }, database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        'keep-published': { type: 'boolean' },
+        database: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
     if (values.help) {
       process.stdout.write(HELP);
@@ -152,10 +186,15 @@ export async function keysCommand(args: string[]): Promise<number> {
       try {
         const outcome = await retireKey(storage, kid, policy, now, { keepPublished: values['keep-published'] === true });
         const when = outcome.removeAfter <= now ? 'has left the JWKS' : `stays in the JWKS until ${iso(outcome.removeAfter)}`;
-        const text = outcome.previousStatus === 'retired'
-          ? `${kid} was already retired; it ${when}`
-          : `retired ${outcome.row.alg} key ${kid} (was ${outcome.previousStatus}); it signs nothing and ${when}. Every node applies this within a minute.`;
-        print(values.json === true, { kid, alg: outcome.row.alg, previous_status: outcome.previousStatus, status: 'retired', remove_after: outcome.removeAfter }, text);
+        const text =
+          outcome.previousStatus === 'retired'
+            ? `${kid} was already retired; it ${when}`
+            : `retired ${outcome.row.alg} key ${kid} (was ${outcome.previousStatus}); it signs nothing and ${when}. Every node applies this within a minute.`;
+        print(
+          values.json === true,
+          { kid, alg: outcome.row.alg, previous_status: outcome.previousStatus, status: 'retired', remove_after: outcome.removeAfter },
+          text,
+        );
         return 0;
       } catch (e) {
         if (e instanceof KeyRotationError) {

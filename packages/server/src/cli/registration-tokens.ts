@@ -3,7 +3,10 @@
 import { parseArgs } from 'node:util';
 import { nowSeconds } from '../oauth/crypto.js';
 import {
-  createRegistrationToken, DEFAULT_REGISTRATION_TOKEN_TTL, DEFAULT_REGISTRATION_TOKEN_USES, MAX_REGISTRATION_TOKEN_TTL,
+  createRegistrationToken,
+  DEFAULT_REGISTRATION_TOKEN_TTL,
+  DEFAULT_REGISTRATION_TOKEN_USES,
+  MAX_REGISTRATION_TOKEN_TTL,
   MAX_REGISTRATION_TOKEN_USES,
 } from '../oauth/registration.js';
 import { print, UsageError, withStorage } from './common.js';
@@ -36,7 +39,10 @@ export async function registrationTokensCommand(args: string[]): Promise<number>
     args: rest,
     strict: true,
     options: {
-      'expires-in': { type: 'string' }, uses: { type: 'string' }, database: { type: 'string' }, json: { type: 'boolean' },
+      'expires-in': { type: 'string' },
+      uses: { type: 'string' },
+      database: { type: 'string' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -56,8 +56,11 @@ function failed(e: unknown): number {
 
 const common = { database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
 const fields = {
-  name: { type: 'string' }, scope: { type: 'string' }, 'scope-description': { type: 'string', multiple: true },
-  'access-token-ttl': { type: 'string' }, 'signing-alg': { type: 'string' },
+  name: { type: 'string' },
+  scope: { type: 'string' },
+  'scope-description': { type: 'string', multiple: true },
+  'access-token-ttl': { type: 'string' },
+  'signing-alg': { type: 'string' },
 } as const;
 
 export async function resourcesCommand(args: string[]): Promise<number> {
@@ -67,30 +70,51 @@ export async function resourcesCommand(args: string[]): Promise<number> {
     return sub === undefined ? 2 : 0;
   }
   if (sub === 'create') {
-    const { values } = parseArgs({ args: rest, strict: true, options: { uri: { type: 'string' }, 'no-introspection': { type: 'boolean' }, ...fields, ...common } });
+    const { values } = parseArgs({
+      args: rest,
+      strict: true,
+      options: { uri: { type: 'string' }, 'no-introspection': { type: 'boolean' }, ...fields, ...common },
+    });
     if (values.help) return (process.stdout.write(HELP), 0);
     if (!values.uri) throw new UsageError('resources create needs --uri URI');
     return withStorage(values.database, async (storage) => {
       try {
-        const { resource, credentials } = await registerResource(storage, {
-          uri: values.uri!,
-          name: values.name,
-          scopes: scopesOf(values.scope),
-          scopeDescriptions: descriptions(values['scope-description']),
-          accessTokenTtl: ttl(values['access-token-ttl']),
-          signingAlg: values['signing-alg'],
-          mayIntrospect: values['no-introspection'] !== true,
-        }, nowSeconds());
+        const { resource, credentials } = await registerResource(
+          storage,
+          {
+            uri: values.uri!,
+            name: values.name,
+            scopes: scopesOf(values.scope),
+            scopeDescriptions: descriptions(values['scope-description']),
+            accessTokenTtl: ttl(values['access-token-ttl']),
+            signingAlg: values['signing-alg'],
+            mayIntrospect: values['no-introspection'] !== true,
+          },
+          nowSeconds(),
+        );
         const view = {
           ...resourceView(resource),
-          ...(credentials ? { introspection_credentials: { client_id: credentials.clientId, client_secret: credentials.clientSecret, token_endpoint_auth_method: 'client_secret_basic' } } : {}),
+          ...(credentials
+            ? {
+                introspection_credentials: {
+                  client_id: credentials.clientId,
+                  client_secret: credentials.clientSecret,
+                  token_endpoint_auth_method: 'client_secret_basic',
+                },
+              }
+            : {}),
         };
         const text = [
           `registered resource ${resource.name}`,
           `uri:    ${resource.uri}`,
           `scopes: ${resource.scopes.join(' ') || '(none)'}`,
           ...(credentials
-            ? ['introspection credentials (client_secret_basic at /introspect):', `  client_id:     ${credentials.clientId}`, `  client_secret: ${credentials.clientSecret}`, '(the secret is shown only this once; store it now)']
+            ? [
+                'introspection credentials (client_secret_basic at /introspect):',
+                `  client_id:     ${credentials.clientId}`,
+                `  client_secret: ${credentials.clientSecret}`,
+                '(the secret is shown only this once; store it now)',
+              ]
             : ['no introspection credentials (--no-introspection)']),
         ].join('\n');
         print(values.json === true, view, text);
@@ -105,23 +129,37 @@ export async function resourcesCommand(args: string[]): Promise<number> {
     if (values.help) return (process.stdout.write(HELP), 0);
     return withStorage(values.database, async (storage) => {
       const list = (await storage.resources.list()).map(resourceView);
-      print(values.json === true, list, list.length === 0 ? 'no resources' : list.map((r) => `${String(r.uri)}\t${String(r.name)}\t${String(r.scope)}`).join('\n'));
+      print(
+        values.json === true,
+        list,
+        list.length === 0 ? 'no resources' : list.map((r) => `${String(r.uri)}\t${String(r.name)}\t${String(r.scope)}`).join('\n'),
+      );
       return 0;
     });
   }
   if (sub === 'update') {
-    const { values, positionals } = parseArgs({ args: dashSafePositionals(rest), strict: true, allowPositionals: true, options: { ...fields, ...common } });
+    const { values, positionals } = parseArgs({
+      args: dashSafePositionals(rest),
+      strict: true,
+      allowPositionals: true,
+      options: { ...fields, ...common },
+    });
     if (values.help) return (process.stdout.write(HELP), 0);
     if (positionals.length !== 1) throw new UsageError('resources update needs exactly one URI');
     return withStorage(values.database, async (storage) => {
       try {
-        const resource = await updateResource(storage, positionals[0]!, {
-          name: values.name,
-          scopes: scopesOf(values.scope),
-          scopeDescriptions: descriptions(values['scope-description']),
-          accessTokenTtl: ttl(values['access-token-ttl']),
-          signingAlg: values['signing-alg'],
-        }, nowSeconds());
+        const resource = await updateResource(
+          storage,
+          positionals[0]!,
+          {
+            name: values.name,
+            scopes: scopesOf(values.scope),
+            scopeDescriptions: descriptions(values['scope-description']),
+            accessTokenTtl: ttl(values['access-token-ttl']),
+            signingAlg: values['signing-alg'],
+          },
+          nowSeconds(),
+        );
         print(values.json === true, resourceView(resource), `updated resource ${resource.uri}`);
         return 0;
       } catch (e) {

@@ -27,7 +27,10 @@ export async function sessionsCommand(args: string[]): Promise<number> {
       args: rest,
       strict: true,
       options: {
-        user: { type: 'string' }, issuer: { type: 'string' }, database: { type: 'string' }, json: { type: 'boolean' },
+        user: { type: 'string' },
+        issuer: { type: 'string' },
+        database: { type: 'string' },
+        json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -50,7 +53,10 @@ export async function sessionsCommand(args: string[]): Promise<number> {
       const revoked = await revokeUserSessions(storage, user.id, now);
       const log: Log = {
         info: () => undefined,
-        warn: (obj, msg) => process.stderr.write(`gatehouse: ${msg}: ${String(obj.client_id)} ${obj.status !== undefined ? `(HTTP ${String(obj.status)})` : String(obj.error ?? '')}\n`),
+        warn: (obj, msg) =>
+          process.stderr.write(
+            `gatehouse: ${msg}: ${String(obj.client_id)} ${obj.status !== undefined ? `(HTTP ${String(obj.status)})` : String(obj.error ?? '')}\n`,
+          ),
       };
       let delivered = 0;
       if (revoked.targets.length > 0) {
@@ -67,13 +73,17 @@ export async function sessionsCommand(args: string[]): Promise<number> {
         access_tokens_denied: revoked.accessTokens,
         backchannel_logout: { clients: revoked.targets.length, delivered },
       };
-      print(values.json === true, summary, [
-        `signed ${user.username} out everywhere:`,
-        `  sessions deleted:                 ${revoked.sessions}`,
-        `  refresh-token families revoked:   ${revoked.families}`,
-        `  access tokens from codes denied:  ${revoked.accessTokens}`,
-        `  back-channel logout delivered:    ${delivered} of ${revoked.targets.length} client(s)`,
-      ].join('\n'));
+      print(
+        values.json === true,
+        summary,
+        [
+          `signed ${user.username} out everywhere:`,
+          `  sessions deleted:                 ${revoked.sessions}`,
+          `  refresh-token families revoked:   ${revoked.families}`,
+          `  access tokens from codes denied:  ${revoked.accessTokens}`,
+          `  back-channel logout delivered:    ${delivered} of ${revoked.targets.length} client(s)`,
+        ].join('\n'),
+      );
       return 0;
     });
   }

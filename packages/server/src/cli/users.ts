@@ -27,8 +27,13 @@ export async function usersCommand(args: string[]): Promise<number> {
       args: rest,
       strict: true,
       options: {
-        username: { type: 'string' }, 'password-stdin': { type: 'boolean' }, email: { type: 'string' },
-        name: { type: 'string' }, database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        username: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
+        email: { type: 'string' },
+        name: { type: 'string' },
+        database: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
     });
     if (values.help) {
@@ -39,7 +44,8 @@ export async function usersCommand(args: string[]): Promise<number> {
     if (!USERNAME.test(values.username)) throw new UsageError('a username has 1 to 255 letters, digits or . _ @ + -');
     if (!values['password-stdin']) throw new UsageError('users create needs --password-stdin (the password is read from standard input)');
     if (values.email !== undefined && !EMAIL.test(values.email)) throw new UsageError(`not an email address: ${values.email}`);
-    if (values.name !== undefined && (values.name.length === 0 || values.name.length > 255)) throw new UsageError('--name must have 1 to 255 characters');
+    if (values.name !== undefined && (values.name.length === 0 || values.name.length > 255))
+      throw new UsageError('--name must have 1 to 255 characters');
     const password = await readStdin();
     if (password.length < 8) throw new UsageError('the password must have at least 8 characters');
     if (password.length > MAX_PASSWORD_LENGTH) throw new UsageError(`the password must have at most ${MAX_PASSWORD_LENGTH} characters`);
@@ -50,8 +56,15 @@ export async function usersCommand(args: string[]): Promise<number> {
       }
       const now = nowSeconds();
       const user = {
-        id: randomUUID(), username: values.username!, passwordHash: await hashPassword(password),
-        email: values.email ?? null, name: values.name ?? null, claims: {}, disabled: false, createdAt: now, updatedAt: now,
+        id: randomUUID(),
+        username: values.username!,
+        passwordHash: await hashPassword(password),
+        email: values.email ?? null,
+        name: values.name ?? null,
+        claims: {},
+        disabled: false,
+        createdAt: now,
+        updatedAt: now,
       };
       try {
         await storage.users.create(user);
@@ -68,14 +81,28 @@ export async function usersCommand(args: string[]): Promise<number> {
     });
   }
   if (sub === 'list') {
-    const { values } = parseArgs({ args: rest, strict: true, options: { database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    const { values } = parseArgs({
+      args: rest,
+      strict: true,
+      options: { database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
     if (values.help) {
       process.stdout.write(HELP);
       return 0;
     }
     return withStorage(values.database, async (storage) => {
-      const users = (await storage.users.list()).map((u) => ({ id: u.id, username: u.username, email: u.email, name: u.name, disabled: u.disabled }));
-      print(values.json === true, users, users.length === 0 ? 'no users' : users.map((u) => `${u.username}\t${u.id}\t${u.email ?? ''}\t${u.name ?? ''}`).join('\n'));
+      const users = (await storage.users.list()).map((u) => ({
+        id: u.id,
+        username: u.username,
+        email: u.email,
+        name: u.name,
+        disabled: u.disabled,
+      }));
+      print(
+        values.json === true,
+        users,
+        users.length === 0 ? 'no users' : users.map((u) => `${u.username}\t${u.id}\t${u.email ?? ''}\t${u.name ?? ''}`).join('\n'),
+      );
       return 0;
     });
   }

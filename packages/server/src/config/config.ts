@@ -20,8 +20,11 @@ export const ConfigSchema = Type.Object({
   interactionTtl: Seconds(600, 'time a user has to log in and consent', 3600),
   sessionTtl: Seconds(86400, 'browser session lifetime at the authorization server'),
   keyRotationInterval: Type.Integer({
-    minimum: 0, maximum: 10 * 365 * 86400, default: 90 * 86400,
-    description: 'rotate each signing key after this many seconds (two-phase: published first, then signing); 0 disables automatic rotation',
+    minimum: 0,
+    maximum: 10 * 365 * 86400,
+    default: 90 * 86400,
+    description:
+      'rotate each signing key after this many seconds (two-phase: published first, then signing); 0 disables automatic rotation',
   }),
   accessTokenAudience: Type.Array(Type.String({ minLength: 1 }), {
     default: [],
@@ -38,34 +41,51 @@ export const ConfigSchema = Type.Object({
     description: 'addresses or CIDRs of your reverse proxies (comma-separated): only their X-Forwarded-* headers are believed',
   }),
   trustProxyHops: Type.Integer({
-    minimum: 0, maximum: 16, default: 0,
+    minimum: 0,
+    maximum: 16,
+    default: 0,
     description: 'instead of addresses: how many proxies stand in front (the client is that many hops back in X-Forwarded-For)',
   }),
-  logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
-    default: 'info',
-    description: 'log level',
-  }),
+  logLevel: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    {
+      default: 'info',
+      description: 'log level',
+    },
+  ),
   refreshReuseGrace: Type.Integer({
-    minimum: 0, maximum: 60, default: 10,
-    description: 'seconds after a rotation in which a replay of the rotated refresh token by its client gets the same successor response; 0 = strict (every replay revokes the family)',
+    minimum: 0,
+    maximum: 60,
+    default: 10,
+    description:
+      'seconds after a rotation in which a replay of the rotated refresh token by its client gets the same successor response; 0 = strict (every replay revokes the family)',
   }),
   deviceCodeTtl: Seconds(600, 'device code and user code lifetime (RFC 8628)', 1800),
   deviceCodeInterval: Seconds(5, 'minimum seconds between two polls of a device code (RFC 8628 §3.5)', 60),
   databaseStatementTimeout: Type.Integer({
-    minimum: 100, maximum: 600_000, default: 5000,
+    minimum: 100,
+    maximum: 600_000,
+    default: 5000,
     description: 'milliseconds a database statement may run before it is cancelled (the request answers 503)',
   }),
   databaseAcquireTimeout: Type.Integer({
-    minimum: 100, maximum: 600_000, default: 3000,
+    minimum: 100,
+    maximum: 600_000,
+    default: 3000,
     description: 'milliseconds a request waits for a database connection (or SQLite write lock) before it answers 503',
   }),
   databasePoolSize: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'PostgreSQL connections per process' }),
   databaseRequestTimeout: Type.Integer({
-    minimum: 100, maximum: 600_000, default: 6000,
-    description: 'milliseconds after its arrival a request stops waiting for the database and answers 503 (bounds the sum of its round trips)',
+    minimum: 100,
+    maximum: 600_000,
+    default: 6000,
+    description:
+      'milliseconds after its arrival a request stops waiting for the database and answers 503 (bounds the sum of its round trips)',
   }),
   shutdownGrace: Type.Integer({
-    minimum: 0, maximum: 600_000, default: 10_000,
+    minimum: 0,
+    maximum: 600_000,
+    default: 10_000,
     description: 'milliseconds SIGTERM/SIGINT waits for in-flight requests before closing the remaining connections',
   }),
   requirePushedAuthorizationRequests: Type.Boolean({
@@ -127,10 +147,16 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   databasePoolSize: { env: 'GATEHOUSE_DATABASE_POOL_SIZE', flag: 'database-pool-size' },
   databaseRequestTimeout: { env: 'GATEHOUSE_DATABASE_REQUEST_TIMEOUT', flag: 'database-request-timeout' },
   shutdownGrace: { env: 'GATEHOUSE_SHUTDOWN_GRACE', flag: 'shutdown-grace' },
-  requirePushedAuthorizationRequests: { env: 'GATEHOUSE_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS', flag: 'require-pushed-authorization-requests' },
+  requirePushedAuthorizationRequests: {
+    env: 'GATEHOUSE_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS',
+    flag: 'require-pushed-authorization-requests',
+  },
   openRegistration: { env: 'GATEHOUSE_OPEN_REGISTRATION', flag: 'open-registration' },
   clientIdMetadataDocuments: { env: 'GATEHOUSE_CLIENT_ID_METADATA_DOCUMENTS', flag: 'client-id-metadata-documents' },
-  fetchAllowInsecureLoopbackForDevelopment: { env: 'GATEHOUSE_FETCH_ALLOW_INSECURE_LOOPBACK_FOR_DEVELOPMENT', flag: 'fetch-allow-insecure-loopback-for-development' },
+  fetchAllowInsecureLoopbackForDevelopment: {
+    env: 'GATEHOUSE_FETCH_ALLOW_INSECURE_LOOPBACK_FOR_DEVELOPMENT',
+    flag: 'fetch-allow-insecure-loopback-for-development',
+  },
   fetchAllowedDomains: { env: 'GATEHOUSE_FETCH_ALLOWED_DOMAINS', flag: 'fetch-allowed-domains' },
   fetchDeniedDomains: { env: 'GATEHOUSE_FETCH_DENIED_DOMAINS', flag: 'fetch-denied-domains' },
 };
@@ -166,7 +192,9 @@ export function validateIssuer(issuer: string): string {
   if (url.username || url.password) throw new ConfigError('the issuer must not contain user information');
   if (url.protocol === 'http:') {
     if (!LOOPBACK.has(url.hostname)) {
-      throw new ConfigError(`plain http issuers are allowed only on loopback hosts; use https for ${url.hostname} (set --issuer https://…)`);
+      throw new ConfigError(
+        `plain http issuers are allowed only on loopback hosts; use https for ${url.hostname} (set --issuer https://…)`,
+      );
     }
   } else if (url.protocol !== 'https:') {
     throw new ConfigError('the issuer must be an https URL');
@@ -193,10 +221,13 @@ export function validateTrustedProxies(entries: readonly string[], hops: number)
     const bits = family === 4 ? 32 : 128;
     const validPrefix = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
     if (family === 0 || !validPrefix || extra !== undefined) {
-      throw new ConfigError(`--trust-proxy / GATEHOUSE_TRUST_PROXY: ${JSON.stringify(entry)} is not an IP address or CIDR (e.g. 10.0.0.0/8, 127.0.0.1, ::1)`);
+      throw new ConfigError(
+        `--trust-proxy / GATEHOUSE_TRUST_PROXY: ${JSON.stringify(entry)} is not an IP address or CIDR (e.g. 10.0.0.0/8, 127.0.0.1, ::1)`,
+      );
     }
   }
-  if (entries.length > 0 && hops > 0) throw new ConfigError('set either --trust-proxy (addresses) or --trust-proxy-hops (a count), not both');
+  if (entries.length > 0 && hops > 0)
+    throw new ConfigError('set either --trust-proxy (addresses) or --trust-proxy-hops (a count), not both');
   return entries.map((e) => e.trim());
 }
 
@@ -243,6 +274,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = {}, flags: Record<string, st
 }
 
 /** Audience of access tokens. */
-export function accessTokenAudience(config: Pick<Config, "issuer" | "accessTokenAudience">): string[] {
+export function accessTokenAudience(config: Pick<Config, 'issuer' | 'accessTokenAudience'>): string[] {
   return config.accessTokenAudience.length > 0 ? [...config.accessTokenAudience] : [config.issuer];
 }

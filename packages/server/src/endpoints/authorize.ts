@@ -56,13 +56,17 @@ export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
 
     try {
       const signedIn = await currentSession(request, deps, now);
-      const mustLogin = !signedIn || authz.prompt.includes('login') || (authz.maxAge !== undefined && now - signedIn.session.authTime > authz.maxAge);
+      const mustLogin =
+        !signedIn || authz.prompt.includes('login') || (authz.maxAge !== undefined && now - signedIn.session.authTime > authz.maxAge);
       if (mustLogin && authz.prompt.includes('none')) return fail(loginRequired('the user is not signed in'));
       if (!mustLogin && signedIn) {
         const consent = await consentNeeded(deps, client, signedIn.user.id, authz);
         if (!consent.needed) {
           const { session } = signedIn;
-          return reply.redirect(await issueCode(deps, authz, { userId: session.userId, authTime: session.authTime, sid: session.sid }, now), 303);
+          return reply.redirect(
+            await issueCode(deps, authz, { userId: session.userId, authTime: session.authTime, sid: session.sid }, now),
+            303,
+          );
         }
         if (authz.prompt.includes('none')) return fail(consentRequired('the user has not granted this access'));
       }

@@ -15,8 +15,12 @@ export function deviceAuthorizationEndpoint(app: FastifyInstance, deps: AppDeps)
 
   app.post(DEVICE_AUTHORIZATION_PATH, async (request, reply) => {
     const params = formBody(request);
-    const { client } = await authenticateClient({ authorization: request.headers.authorization, params }, { clients: deps.storage.clients, realm });
-    if (!client.grantTypes.includes(deviceCodeGrant.grantType)) throw unauthorizedClient('this client may not use the device authorization grant');
+    const { client } = await authenticateClient(
+      { authorization: request.headers.authorization, params },
+      { clients: deps.storage.clients, realm },
+    );
+    if (!client.grantTypes.includes(deviceCodeGrant.grantType))
+      throw unauthorizedClient('this client may not use the device authorization grant');
     return reply.send(await startDeviceAuthorization(deps, client, single(params, 'scope'), deps.clock()));
   });
 }

@@ -15,12 +15,17 @@ export function pushedAuthorizationRequestEndpoint(app: FastifyInstance, deps: A
   app.post('/par', async (request, reply) => {
     const params = formBody(request);
     const { client } = await authenticateClient({ authorization: request.headers.authorization, params }, auth);
-    const response = await pushAuthorizationRequest(params, client, {
-      clients: storage.clients,
-      resources: storage.resources,
-      pushedRequests: storage.pushedRequests,
-      pkceRequiredForConfidentialClients: config.pkceRequiredForConfidentialClients,
-    }, clock());
+    const response = await pushAuthorizationRequest(
+      params,
+      client,
+      {
+        clients: storage.clients,
+        resources: storage.resources,
+        pushedRequests: storage.pushedRequests,
+        pkceRequiredForConfidentialClients: config.pkceRequiredForConfidentialClients,
+      },
+      clock(),
+    );
     return reply.status(201).send(response);
   });
 }

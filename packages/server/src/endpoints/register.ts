@@ -8,7 +8,13 @@ import type { AppDeps } from '../app-types.js';
 import { OAuthError } from '../oauth/errors.js';
 import { queryOf } from '../oauth/params.js';
 import {
-  authorizeManagement, clientInformation, deleteDynamicClient, MissingBearerToken, registerDynamicClient, updateDynamicClient, type RegistrationDeps,
+  authorizeManagement,
+  clientInformation,
+  deleteDynamicClient,
+  MissingBearerToken,
+  registerDynamicClient,
+  updateDynamicClient,
+  type RegistrationDeps,
 } from '../oauth/registration.js';
 import { bearerChallenge, extractBearer } from './userinfo.js';
 
@@ -22,7 +28,11 @@ function isJson(request: FastifyRequest): boolean {
 
 export function registrationEndpoint(app: FastifyInstance, deps: AppDeps): void {
   const realm = new URL(deps.config.issuer).host;
-  const registration: RegistrationDeps = { storage: deps.storage, issuer: deps.config.issuer, openRegistration: deps.config.openRegistration };
+  const registration: RegistrationDeps = {
+    storage: deps.storage,
+    issuer: deps.config.issuer,
+    openRegistration: deps.config.openRegistration,
+  };
 
   /** Runs a handler; a 401 gets its Bearer challenge (RFC 6750 §3: no error code when no token was sent). */
   const withChallenge = async (reply: FastifyReply, fn: () => Promise<FastifyReply>): Promise<FastifyReply> => {

@@ -34,7 +34,8 @@ export function extractBearer(request: FastifyRequest): string | undefined {
     if (values && values.length > 1) throw new OAuthError('invalid_request', 'access_token sent more than once');
     fromBody = values?.[0];
   }
-  if (fromHeader !== undefined && fromBody !== undefined) throw new OAuthError('invalid_request', 'send the access token in exactly one way');
+  if (fromHeader !== undefined && fromBody !== undefined)
+    throw new OAuthError('invalid_request', 'send the access token in exactly one way');
   return fromHeader ?? fromBody;
 }
 
@@ -61,7 +62,8 @@ export function userinfoEndpoint(app: FastifyInstance, { config, keys, storage, 
     const claims = await activeAccessToken({ keys, issuer: config.issuer, storage }, token, now);
     if (!claims) return fail(401, new OAuthError('invalid_token', 'the access token is invalid, expired or revoked'));
     const scopes = parseScopeList(claims.scope);
-    if (!scopes.includes('openid')) return fail(403, new OAuthError('insufficient_scope', 'the access token lacks the openid scope'), 'openid');
+    if (!scopes.includes('openid'))
+      return fail(403, new OAuthError('insufficient_scope', 'the access token lacks the openid scope'), 'openid');
     const user = await storage.users.findById(claims.sub);
     if (!user) return fail(401, new OAuthError('invalid_token', 'the access token is invalid, expired or revoked'));
     return reply.send({ sub: user.id, ...claimsForScopes(user, scopes) });

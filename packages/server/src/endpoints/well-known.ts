@@ -13,8 +13,12 @@ export function wellKnownEndpoints(app: FastifyInstance, { config, keys }: AppDe
   const metadata = authorizationServerMetadata(config.issuer, options);
   const openid = openIdConfiguration(config.issuer, options);
   const publicJson = (maxAge: number) => ({ 'Cache-Control': `public, max-age=${maxAge}`, 'Access-Control-Allow-Origin': '*' });
-  app.get('/.well-known/openid-configuration', async (_request, reply) => reply.headers(publicJson(3600)).removeHeader('Pragma').send(openid));
-  app.get('/.well-known/oauth-authorization-server', async (_request, reply) => reply.headers(publicJson(3600)).removeHeader('Pragma').send(metadata));
+  app.get('/.well-known/openid-configuration', async (_request, reply) =>
+    reply.headers(publicJson(3600)).removeHeader('Pragma').send(openid),
+  );
+  app.get('/.well-known/oauth-authorization-server', async (_request, reply) =>
+    reply.headers(publicJson(3600)).removeHeader('Pragma').send(metadata),
+  );
   app.get('/jwks', async (_request, reply) =>
     reply.headers(publicJson(JWKS_MAX_AGE)).header('Content-Type', 'application/jwk-set+json').removeHeader('Pragma').send(keys.jwks()),
   );

@@ -74,7 +74,9 @@ export async function readiness(deps: Pick<AppDeps, 'storage' | 'keys' | 'config
 }
 
 function drainingReply(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const error = new OAuthError('temporarily_unavailable', 'the server is shutting down, try again', { headers: { 'Retry-After': DRAIN_RETRY_AFTER } });
+  const error = new OAuthError('temporarily_unavailable', 'the server is shutting down, try again', {
+    headers: { 'Retry-After': DRAIN_RETRY_AFTER },
+  });
   reply.headers(error.headers).header('Connection', 'close');
   if (request.routeOptions.config?.browser === true) return sendErrorPage(reply, 503, 'Something went wrong', error.description);
   return reply.status(503).send(error.toJSON());
@@ -111,10 +113,13 @@ export function healthEndpoints(app: FastifyInstance, deps: AppDeps): void {
   app.get(READY_PATH, quiet, async (_request, reply) => {
     const result = await readiness(deps, state.draining);
     if (result.ready) return reply.send({ status: 'ready', checks: result.checks });
-    return reply.status(503).header('Retry-After', state.draining ? DRAIN_RETRY_AFTER : '5').send({
-      error: 'temporarily_unavailable',
-      error_description: state.draining ? 'the server is shutting down' : 'the server is not ready',
-      checks: result.checks,
-    });
+    return reply
+      .status(503)
+      .header('Retry-After', state.draining ? DRAIN_RETRY_AFTER : '5')
+      .send({
+        error: 'temporarily_unavailable',
+        error_description: state.draining ? 'the server is shutting down' : 'the server is not ready',
+        checks: result.checks,
+      });
   });
 }

@@ -16,7 +16,8 @@ function isFormBody(request: FastifyRequest): boolean {
  */
 export function formBody(request: FastifyRequest, options: { allowQuery?: boolean } = {}): Params {
   if (!isFormBody(request)) throw invalidRequest('the request body must be application/x-www-form-urlencoded');
-  if (!options.allowQuery && queryOf(request.url).length > 0) throw invalidRequest('parameters must be sent in the request body, not in the URL');
+  if (!options.allowQuery && queryOf(request.url).length > 0)
+    throw invalidRequest('parameters must be sent in the request body, not in the URL');
   const params = request.body as Params;
   rejectRepeated(params);
   return params;

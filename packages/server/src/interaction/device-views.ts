@@ -18,14 +18,26 @@ export function deviceCodePage(v: DeviceCodeView): Html {
   return layout(
     'Connect a device',
     html`<h1>Connect a device</h1>
-<p class="lead">Enter the code shown on your device.</p>
-${error}
-<form method="post" action="${v.action}"${described}>
-<input type="hidden" name="csrf_token" value="${v.csrfToken}">
-<label for="user_code">Code</label>
-<input id="user_code" name="user_code" type="text" autocomplete="off" autocapitalize="characters" spellcheck="false" required maxlength="32" placeholder="XXXX-XXXX" value="${v.userCode ?? ''}" autofocus>
-<button type="submit" class="primary">Continue</button>
-</form>`,
+      <p class="lead">Enter the code shown on your device.</p>
+      ${error}
+      <form method="post" action="${v.action}" ${described}>
+        <input type="hidden" name="csrf_token" value="${v.csrfToken}" />
+        <label for="user_code">Code</label>
+        <input
+          id="user_code"
+          name="user_code"
+          type="text"
+          autocomplete="off"
+          autocapitalize="characters"
+          spellcheck="false"
+          required
+          maxlength="32"
+          placeholder="XXXX-XXXX"
+          value="${v.userCode ?? ''}"
+          autofocus
+        />
+        <button type="submit" class="primary">Continue</button>
+      </form>`,
   );
 }
 
@@ -41,29 +53,46 @@ export interface DeviceConsentView {
 export function deviceConsentPage(v: DeviceConsentView): Html {
   const items = v.scopes.map((s) =>
     s.description
-      ? html`<li><span class="scope-text">${s.description}</span><br><code class="scope-name">${s.scope}</code></li>\n`
-      : html`<li><span class="scope-text">Use the permission <code class="scope-name">${s.scope}</code></span></li>\n`,
+      ? html`<li><span class="scope-text">${s.description}</span><br /><code class="scope-name">${s.scope}</code></li> `
+      : html`<li>
+          <span class="scope-text">Use the permission <code class="scope-name">${s.scope}</code></span>
+        </li> `,
   );
   return layout(
     `Allow ${v.clientName} on a device?`,
     html`<h1>A device wants to use <span class="client-name">${v.clientName}</span> with your account</h1>
-<p class="lead">Signed in as <strong>${v.userName}</strong>. A device showing the code <strong class="user-code">${v.userCode}</strong> is asking for access. If you allow it, <strong>${v.clientName}</strong> on that device will be able to:</p>
-<ul class="scopes">
-${items}</ul>
-<p class="note">Only allow it if you started this on a device you own and it shows this same code. Never enter a code someone else gave you.</p>
-<form method="post" action="${v.action}" class="decision">
-<input type="hidden" name="csrf_token" value="${v.csrfToken}">
-<input type="hidden" name="user_code" value="${v.userCode}">
-<button type="submit" name="decision" value="deny" class="secondary">Deny</button>
-<button type="submit" name="decision" value="allow" class="primary">Allow</button>
-</form>`,
+      <p class="lead">
+        Signed in as <strong>${v.userName}</strong>. A device showing the code <strong class="user-code">${v.userCode}</strong> is asking
+        for access. If you allow it, <strong>${v.clientName}</strong> on that device will be able to:
+      </p>
+      <ul class="scopes">
+        ${items}
+      </ul>
+      <p class="note">
+        Only allow it if you started this on a device you own and it shows this same code. Never enter a code someone else gave you.
+      </p>
+      <form method="post" action="${v.action}" class="decision">
+        <input type="hidden" name="csrf_token" value="${v.csrfToken}" />
+        <input type="hidden" name="user_code" value="${v.userCode}" />
+        <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+        <button type="submit" name="decision" value="allow" class="primary">Allow</button>
+      </form>`,
   );
 }
 
 export function deviceDonePage(approved: boolean, clientName: string): Html {
   return approved
-    ? layout('Device connected', html`<h1>Device connected</h1>
-<p class="lead"><strong class="client-name">${clientName}</strong> on your device now has access. You can return to your device and close this page.</p>`)
-    : layout('Access denied', html`<h1>Access denied</h1>
-<p class="lead">The device was not given access to your account. You can close this page.</p>`);
+    ? layout(
+        'Device connected',
+        html`<h1>Device connected</h1>
+          <p class="lead">
+            <strong class="client-name">${clientName}</strong> on your device now has access. You can return to your device and close this
+            page.
+          </p>`,
+      )
+    : layout(
+        'Access denied',
+        html`<h1>Access denied</h1>
+          <p class="lead">The device was not given access to your account. You can close this page.</p>`,
+      );
 }

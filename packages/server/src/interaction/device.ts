@@ -59,7 +59,10 @@ export function clientNetwork(ip: string): string {
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
   const groups = ip.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 export function deviceRoutes(app: FastifyInstance, deps: AppDeps): void {
@@ -98,7 +101,13 @@ export function deviceRoutes(app: FastifyInstance, deps: AppDeps): void {
    * entry form with 429 whatever it typed, the right code included; a wrong code a 400 and a failure.
    * Success never clears failures, so valid codes of one's own cannot launder guesses.
    */
-  async function lookUp(request: FastifyRequest, reply: FastifyReply, secret: string, typed: string, now: number): Promise<Found | undefined> {
+  async function lookUp(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    secret: string,
+    typed: string,
+    now: number,
+  ): Promise<Found | undefined> {
     const keys = [`ip:${clientNetwork(request.ip)}`, `browser:${sha256(secret)}`];
     const wait = guesses.retryAfter(keys, now);
     if (wait > 0) {
@@ -134,7 +143,14 @@ export function deviceRoutes(app: FastifyInstance, deps: AppDeps): void {
   const login = (reply: FastifyReply, secret: string, found: Found, status = 200, username?: string, error?: string) =>
     sendPage(
       reply,
-      loginPage({ clientName: found.client.clientName, action: LOGIN_PATH, csrfToken: csrfTokenFor(secret), username, error, hidden: { user_code: found.userCode } }),
+      loginPage({
+        clientName: found.client.clientName,
+        action: LOGIN_PATH,
+        csrfToken: csrfTokenFor(secret),
+        username,
+        error,
+        hidden: { user_code: found.userCode },
+      }),
       { status },
     );
 
@@ -190,10 +206,17 @@ export function deviceRoutes(app: FastifyInstance, deps: AppDeps): void {
         await storage.grants.save(user.id, found.client.clientId, [...new Set([...(existing?.scopes ?? []), ...found.code.scopes])], now);
       }
       const status = decision === 'allow' ? 'approved' : 'denied';
-      const decided = await storage.deviceCodes.decide(found.code.deviceCodeHash, { status, userId: user.id, authTime: session.authTime, sid: session.sid }, now);
+      const decided = await storage.deviceCodes.decide(
+        found.code.deviceCodeHash,
+        { status, userId: user.id, authTime: session.authTime, sid: session.sid },
+        now,
+      );
       // Lost to a concurrent decision, or expired in between: the code is no longer pending.
       if (!decided) return entryPage(reply, posted.secret, 400, undefined, UNKNOWN_CODE);
-      request.log.info({ event: 'device_code_decided', decision: status, client_id: found.client.clientId }, 'device authorization decided');
+      request.log.info(
+        { event: 'device_code_decided', decision: status, client_id: found.client.clientId },
+        'device authorization decided',
+      );
       return sendPage(reply, deviceDonePage(decision === 'allow', found.client.clientName));
     });
   });

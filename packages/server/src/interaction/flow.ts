@@ -7,7 +7,15 @@ import { randomToken, sha256 } from '../oauth/crypto.js';
 import { consentItems, grantResources } from '../oauth/resources.js';
 import { isSubset } from '../oauth/scopes.js';
 import type { Client, Resource, Session, User } from '../storage/index.js';
-import { clearCookie, interactionCookieName, newBrowserSecret, readCookie, sessionCookieName, setCookie, type CookieSettings } from './cookies.js';
+import {
+  clearCookie,
+  interactionCookieName,
+  newBrowserSecret,
+  readCookie,
+  sessionCookieName,
+  setCookie,
+  type CookieSettings,
+} from './cookies.js';
 
 export function cookieSettings(deps: Pick<AppDeps, 'config'>): CookieSettings {
   return { secure: deps.config.issuer.startsWith('https:') };
@@ -19,7 +27,11 @@ export interface SignedIn {
 }
 
 /** The signed-in user of this browser, if the session is live and the user enabled. */
-export async function currentSession(request: FastifyRequest, deps: Pick<AppDeps, 'config' | 'storage'>, now: number): Promise<SignedIn | undefined> {
+export async function currentSession(
+  request: FastifyRequest,
+  deps: Pick<AppDeps, 'config' | 'storage'>,
+  now: number,
+): Promise<SignedIn | undefined> {
   const raw = readCookie(request, sessionCookieName(cookieSettings(deps)));
   if (!raw) return undefined;
   // The session and its user in one statement.
@@ -41,7 +53,14 @@ export async function startSession(
   const previous = readCookie(request, name);
   if (previous) await deps.storage.sessions.delete(sha256(previous));
   const raw = randomToken();
-  const session: Session = { idHash: sha256(raw), sid: randomToken(16), userId, authTime: now, createdAt: now, expiresAt: now + deps.config.sessionTtl };
+  const session: Session = {
+    idHash: sha256(raw),
+    sid: randomToken(16),
+    userId,
+    authTime: now,
+    createdAt: now,
+    expiresAt: now + deps.config.sessionTtl,
+  };
   await deps.storage.sessions.create(session);
   setCookie(reply, settings, name, raw, deps.config.sessionTtl);
   return session;
@@ -62,7 +81,12 @@ export interface ConsentState {
 }
 
 /** Does this request need the consent page? RU-12: public clients are asked every time. */
-export async function consentNeeded(deps: Pick<AppDeps, 'storage'>, client: Client, userId: string, request: AuthorizationRequest): Promise<ConsentState> {
+export async function consentNeeded(
+  deps: Pick<AppDeps, 'storage'>,
+  client: Client,
+  userId: string,
+  request: AuthorizationRequest,
+): Promise<ConsentState> {
   const resources = await grantResources(request.resources, deps.storage.resources);
   const items = consentItems(request.scopes, resources);
   const grant = await deps.storage.grants.find(userId, client.clientId);

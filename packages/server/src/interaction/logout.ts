@@ -41,7 +41,13 @@ async function logout(request: FastifyRequest, reply: FastifyReply, deps: AppDep
 }
 
 /** Decides, for a validated logout request, whether to sign out at once, ask first, or take the answer. */
-export async function handleLogout(request: FastifyRequest, reply: FastifyReply, deps: AppDeps, params: Params, req: LogoutRequest): Promise<FastifyReply> {
+export async function handleLogout(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: AppDeps,
+  params: Params,
+  req: LogoutRequest,
+): Promise<FastifyReply> {
   const now = deps.clock();
   const raw = readCookie(request, sessionCookieName(cookieSettings(deps)));
   const session = raw ? await deps.storage.sessions.findActive(sha256(raw), now) : undefined;
@@ -52,7 +58,12 @@ export async function handleLogout(request: FastifyRequest, reply: FastifyReply,
   if (csrf !== undefined) {
     const issuerOrigin = new URL(deps.config.issuer).origin;
     if (!originAllowed(request.headers.origin, issuerOrigin) || (session && !csrfTokenValid(`end-session.${raw}`, csrf))) {
-      return sendErrorPage(reply, 403, 'Request refused', 'This form could not be verified. Go back to the application and sign out there again.');
+      return sendErrorPage(
+        reply,
+        403,
+        'Request refused',
+        'This form could not be verified. Go back to the application and sign out there again.',
+      );
     }
     const decision = single(params, 'logout');
     if (decision !== 'yes' && decision !== 'no') return sendErrorPage(reply, 400, 'Invalid request', 'Choose Sign out or Stay signed in.');

@@ -40,7 +40,12 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
     sendPage(reply, body, { status, formTargets: [loaded.request.redirectUri] });
 
   const stale = (reply: FastifyReply) =>
-    sendErrorPage(reply, 400, 'This sign-in request has expired', 'The sign-in request is no longer valid or was started in another browser.');
+    sendErrorPage(
+      reply,
+      400,
+      'This sign-in request has expired',
+      'The sign-in request is no longer valid or was started in another browser.',
+    );
 
   /** Loads a live interaction of this browser, or answers with an error page. */
   async function load(request: IdRequest, reply: FastifyReply, now: number): Promise<Loaded | undefined> {
@@ -49,7 +54,10 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
     const interaction = binding ? await storage.interactions.findActive(id, now) : undefined;
     let client: Client | undefined;
     try {
-      client = interaction && binding && digestsEqual(sha256(binding), interaction.browserHash) ? await deps.clientResolver.find(interaction.clientId) : undefined;
+      client =
+        interaction && binding && digestsEqual(sha256(binding), interaction.browserHash)
+          ? await deps.clientResolver.find(interaction.clientId)
+          : undefined;
     } catch (e) {
       // A metadata document that became unusable since /authorize ends the interaction.
       if (!(e instanceof ClientMetadataDocumentError)) throw e;
@@ -179,7 +187,12 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
     const decision = single(form, 'decision');
     if (decision === 'deny') {
       const denied = accessDenied('the user denied the request');
-      return finish(reply, loaded, async () => errorResponseUrl(loaded.request.redirectUri, config.issuer, denied, loaded.request.state), now);
+      return finish(
+        reply,
+        loaded,
+        async () => errorResponseUrl(loaded.request.redirectUri, config.issuer, denied, loaded.request.state),
+        now,
+      );
     }
     if (decision !== 'allow') return sendErrorPage(reply, 400, 'Invalid request', 'Choose Allow or Deny.');
     const { items } = await consentNeeded(deps, loaded.client, userId, loaded.request);

@@ -9,28 +9,27 @@ export { escapeHtml } from './html.js';
 /** The page frame shared by every Gatehouse page. */
 export function layout(title: string, body: Html): Html {
   return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>${title} · Gatehouse</title>
-<link rel="stylesheet" href="/assets/gatehouse.css">
-</head>
-<body>
-<main class="card">
-<p class="brand" aria-hidden="true">Gatehouse</p>
-${body}
-</main>
-</body>
-</html>
-`;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="referrer" content="no-referrer" />
+        <title>${title} · Gatehouse</title>
+        <link rel="stylesheet" href="/assets/gatehouse.css" />
+      </head>
+      <body>
+        <main class="card">
+          <p class="brand" aria-hidden="true">Gatehouse</p>
+          ${body}
+        </main>
+      </body>
+    </html> `;
 }
 
 export const hiddenFields = (fields: Record<string, string | undefined>): Html[] =>
   Object.entries(fields)
     .filter((e): e is [string, string] => e[1] !== undefined)
-    .map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">\n`);
+    .map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}" /> `);
 
 export interface LoginView {
   clientName: string;
@@ -48,16 +47,35 @@ export function loginPage(v: LoginView): Html {
   return layout(
     'Sign in',
     html`<h1>Sign in</h1>
-<p class="lead">to continue to <strong class="client-name">${v.clientName}</strong></p>
-${error}
-<form method="post" action="${v.action}"${described}>
-<input type="hidden" name="csrf_token" value="${v.csrfToken}">
-${hiddenFields(v.hidden ?? {})}<label for="username">Username</label>
-<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="255" value="${v.username ?? ''}"${v.username ? '' : html` autofocus`}>
-<label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"${v.username ? html` autofocus` : ''}>
-<button type="submit" class="primary">Sign in</button>
-</form>`,
+      <p class="lead">to continue to <strong class="client-name">${v.clientName}</strong></p>
+      ${error}
+      <form method="post" action="${v.action}" ${described}>
+        <input type="hidden" name="csrf_token" value="${v.csrfToken}" />
+        ${hiddenFields(v.hidden ?? {})}<label for="username">Username</label>
+        <input
+          id="username"
+          name="username"
+          type="text"
+          autocomplete="username"
+          autocapitalize="none"
+          spellcheck="false"
+          required
+          maxlength="255"
+          value="${v.username ?? ''}"
+          ${v.username ? '' : html` autofocus`}
+        />
+        <label for="password">Password</label>
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="current-password"
+          required
+          maxlength="1024"
+          ${v.username ? html` autofocus` : ''}
+        />
+        <button type="submit" class="primary">Sign in</button>
+      </form>`,
   );
 }
 
@@ -74,15 +92,16 @@ export interface ConsentView {
 }
 
 function groupHeading(group: ConsentGroup): Html {
-  if (group.kind === 'account') return html`<h2 class="group-name">Your account</h2>\n`;
-  if (group.kind === 'other') return html`<h2 class="group-name">Other permissions</h2>\n`;
+  if (group.kind === 'account') return html`<h2 class="group-name">Your account</h2> `;
+  if (group.kind === 'other') return html`<h2 class="group-name">Other permissions</h2> `;
   let host = group.resourceUri ?? '';
   try {
     host = new URL(host).host || host;
   } catch {
     // shown as registered
   }
-  return html`<h2 class="group-name">${group.resourceName}</h2>\n<p class="group-uri">${host}</p>\n`;
+  return html`<h2 class="group-name">${group.resourceName}</h2>
+    <p class="group-uri">${host}</p> `;
 }
 
 export function consentPage(v: ConsentView): Html {
@@ -90,23 +109,38 @@ export function consentPage(v: ConsentView): Html {
     const list = group.scopes.map((s) => {
       const isNew = v.newItems.has(s.item) ? html` <span class="badge">new</span>` : '';
       return s.description
-        ? html`<li><span class="scope-text">${s.description}</span>${isNew}<br><code class="scope-name">${s.scope}</code></li>\n`
-        : html`<li><span class="scope-text">Use the permission <code class="scope-name">${s.scope}</code></span>${isNew}</li>\n`;
+        ? html`<li><span class="scope-text">${s.description}</span>${isNew}<br /><code class="scope-name">${s.scope}</code></li> `
+        : html`<li>
+            <span class="scope-text">Use the permission <code class="scope-name">${s.scope}</code></span
+            >${isNew}
+          </li> `;
     });
-    return html`<section class="scope-group">\n${groupHeading(group)}<ul class="scopes">\n${list}</ul>\n</section>\n`;
+    return html`<section class="scope-group">
+      ${groupHeading(group)}
+      <ul class="scopes">
+        ${list}
+      </ul>
+    </section> `;
   });
   return layout(
     `Allow ${v.clientName}?`,
     html`<h1><span class="client-name">${v.clientName}</span> wants to access your account</h1>
-${v.documentHost === undefined ? '' : html`<p class="warning unverified">This application named itself in a document published at <strong class="document-host">${v.documentHost}</strong>. Its name has not been verified by the operator of this server.</p>
-`}<p class="lead">Signed in as <strong>${v.userName}</strong>. If you allow it, <strong>${v.clientName}</strong> will be able to:</p>
-${items}
-<p class="note">You will be sent back to <strong>${v.redirectHost}</strong>. Only allow apps you trust.</p>
-<form method="post" action="${v.action}" class="decision">
-<input type="hidden" name="csrf_token" value="${v.csrfToken}">
-<button type="submit" name="decision" value="deny" class="secondary">Deny</button>
-<button type="submit" name="decision" value="allow" class="primary">Allow</button>
-</form>`,
+      ${
+        v.documentHost === undefined
+          ? ''
+          : html`<p class="warning unverified">
+              This application named itself in a document published at <strong class="document-host">${v.documentHost}</strong>. Its name
+              has not been verified by the operator of this server.
+            </p> `
+      }
+      <p class="lead">Signed in as <strong>${v.userName}</strong>. If you allow it, <strong>${v.clientName}</strong> will be able to:</p>
+      ${items}
+      <p class="note">You will be sent back to <strong>${v.redirectHost}</strong>. Only allow apps you trust.</p>
+      <form method="post" action="${v.action}" class="decision">
+        <input type="hidden" name="csrf_token" value="${v.csrfToken}" />
+        <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+        <button type="submit" name="decision" value="allow" class="primary">Allow</button>
+      </form>`,
   );
 }
 
@@ -123,28 +157,36 @@ export function confirmLogoutPage(v: ConfirmLogoutView): Html {
   return layout(
     'Sign out?',
     html`<h1>Sign out of Gatehouse?</h1>
-${who}
-<p class="note">Signing out ends your Gatehouse session in this browser. Applications you signed in to may sign you out too.</p>
-<form method="post" action="/end-session" class="decision">
-${hiddenFields({ csrf_token: v.csrfToken, ...v.fields })}<button type="submit" name="logout" value="no" class="secondary">Stay signed in</button>
-<button type="submit" name="logout" value="yes" class="primary">Sign out</button>
-</form>`,
+      ${who}
+      <p class="note">Signing out ends your Gatehouse session in this browser. Applications you signed in to may sign you out too.</p>
+      <form method="post" action="/end-session" class="decision">
+        ${hiddenFields({ csrf_token: v.csrfToken, ...v.fields })}<button type="submit" name="logout" value="no" class="secondary">
+          Stay signed in
+        </button>
+        <button type="submit" name="logout" value="yes" class="primary">Sign out</button>
+      </form>`,
   );
 }
 
 export function signedOutPage(stillSignedIn = false): Html {
   return stillSignedIn
-    ? layout('Still signed in', html`<h1>You are still signed in</h1>
-<p class="lead">Nothing changed. You can close this page.</p>`)
-    : layout('Signed out', html`<h1>You are signed out</h1>
-<p class="lead">Your Gatehouse session in this browser has ended. You can close this page.</p>`);
+    ? layout(
+        'Still signed in',
+        html`<h1>You are still signed in</h1>
+          <p class="lead">Nothing changed. You can close this page.</p>`,
+      )
+    : layout(
+        'Signed out',
+        html`<h1>You are signed out</h1>
+          <p class="lead">Your Gatehouse session in this browser has ended. You can close this page.</p>`,
+      );
 }
 
 export function errorPage(title: string, message: string): Html {
   return layout(
     title,
     html`<h1>${title}</h1>
-<p class="lead">${message}</p>
-<p class="note">You can close this page and start again from the application you came from.</p>`,
+      <p class="lead">${message}</p>
+      <p class="note">You can close this page and start again from the application you came from.</p>`,
   );
 }

@@ -61,7 +61,7 @@ const V4_RULES: readonly V4Rule[] = [
 
 /** A dotted-quad IPv4 literal as an unsigned 32-bit number (the caller checked `isIPv4`). */
 function v4ToNumber(address: string): number {
-  return address.split('.').reduce((n, part) => (n * 256) + Number(part), 0);
+  return address.split('.').reduce((n, part) => n * 256 + Number(part), 0);
 }
 
 function numberToV4(n: number): string {
@@ -74,7 +74,7 @@ const V4_TABLE = V4_RULES.map(([base, prefix, range]) => {
 });
 
 function classifyV4Number(n: number): AddressRange {
-  for (const rule of V4_TABLE) if (((n & rule.mask) >>> 0) === rule.net) return rule.range;
+  for (const rule of V4_TABLE) if ((n & rule.mask) >>> 0 === rule.net) return rule.range;
   return 'public';
 }
 

@@ -48,7 +48,11 @@ export class SafeFetchError extends Error {
   /** For `rate_limited`: when trying again may succeed. */
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: SafeFetchErrorCode, message: string, extra: { status?: number; address?: string; range?: AddressRange; retryAfterSeconds?: number; cause?: unknown } = {}) {
+  constructor(
+    code: SafeFetchErrorCode,
+    message: string,
+    extra: { status?: number; address?: string; range?: AddressRange; retryAfterSeconds?: number; cause?: unknown } = {},
+  ) {
     super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
     this.code = code;
     this.status = extra.status;
@@ -161,7 +165,8 @@ interface Resolved {
 
 function positiveInteger(name: string, value: number | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER, min = 1): number {
   const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < min || v > max) throw new TypeError(`safe fetch: ${name} must be an integer in [${min}, ${max}], got ${String(value)}`);
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new TypeError(`safe fetch: ${name} must be an integer in [${min}, ${max}], got ${String(value)}`);
   return v;
 }
 
@@ -198,7 +203,8 @@ export function domainMatches(host: string, entry: string): boolean {
 function checkDomainEntries(name: string, list: readonly string[] | undefined): readonly string[] {
   for (const entry of list ?? []) {
     const e = normaliseHost(entry.trim());
-    if (e === '' || e === '.' || /[\s/:@*]/.test(e)) throw new TypeError(`safe fetch: ${name} entry ${JSON.stringify(entry)} is not a host name or .suffix`);
+    if (e === '' || e === '.' || /[\s/:@*]/.test(e))
+      throw new TypeError(`safe fetch: ${name} entry ${JSON.stringify(entry)} is not a host name or .suffix`);
   }
   return list ?? [];
 }
@@ -257,7 +263,11 @@ export function pinnedLookup(checked: readonly ResolvedAddress[]): LookupFunctio
   if (checked.length === 0) throw new TypeError('pinnedLookup needs at least one address');
   const list = checked.map((a) => ({ address: a.address, family: a.family }));
   return (_hostname, options, callback) => {
-    if (options.all) callback(null, list.map((a) => ({ ...a })));
+    if (options.all)
+      callback(
+        null,
+        list.map((a) => ({ ...a })),
+      );
     else callback(null, list[0]!.address, list[0]!.family);
   };
 }
@@ -268,7 +278,10 @@ function isLocalhostName(host: string): boolean {
   return h === 'localhost' || h.endsWith('.localhost');
 }
 
-const LOCALHOST: readonly ResolvedAddress[] = [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }];
+const LOCALHOST: readonly ResolvedAddress[] = [
+  { address: '127.0.0.1', family: 4 },
+  { address: '::1', family: 6 },
+];
 
 /**
  * A and AAAA through c-ares: DNS does not occupy the libuv thread pool (which dns.lookup would,
@@ -295,7 +308,11 @@ function dnsResolver(timeoutMs: number, servers: readonly string[] | undefined):
 }
 
 /** Step 6: RFC 9111 §4.2.1 freshness lifetime (max-age, else Expires − Date), minus Age, clamped. */
-export function cacheLifetimeSeconds(headers: IncomingHttpHeaders, nowMs: number, bounds: { min: number; max: number; fallback: number }): number {
+export function cacheLifetimeSeconds(
+  headers: IncomingHttpHeaders,
+  nowMs: number,
+  bounds: { min: number; max: number; fallback: number },
+): number {
   const clamp = (s: number): number => Math.min(bounds.max, Math.max(bounds.min, Math.floor(s)));
   const directives = new Map<string, string | undefined>();
   for (const part of String(headers['cache-control'] ?? '').split(',')) {
@@ -380,7 +397,8 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
     if (!counter) {
       if (hosts.size >= MAX_REQUESTS_PER_HOST_MAP) {
         for (const [h, c] of hosts) if (c.active === 0 && t - c.windowStart >= 60_000) hosts.delete(h);
-        if (hosts.size >= MAX_REQUESTS_PER_HOST_MAP) throw new SafeFetchError('rate_limited', 'too many hosts being fetched', { retryAfterSeconds: 60 });
+        if (hosts.size >= MAX_REQUESTS_PER_HOST_MAP)
+          throw new SafeFetchError('rate_limited', 'too many hosts being fetched', { retryAfterSeconds: 60 });
       }
       counter = { windowStart: t, started: 0, active: 0 };
       hosts.set(host, counter);
@@ -393,9 +411,12 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
       }
     }
     const retryAfter = (c: HostCounter): number => Math.max(1, Math.ceil((c.windowStart + 60_000 - t) / 1000));
-    if (total.active >= limits.maxConcurrent) throw new SafeFetchError('rate_limited', 'too many fetches in flight', { retryAfterSeconds: 1 });
-    if (total.started >= limits.maxFetchesPerMinute) throw new SafeFetchError('rate_limited', 'too many fetches this minute', { retryAfterSeconds: retryAfter(total) });
-    if (counter.active >= limits.maxConcurrentPerHost) throw new SafeFetchError('rate_limited', `too many fetches in flight to ${host}`, { retryAfterSeconds: 1 });
+    if (total.active >= limits.maxConcurrent)
+      throw new SafeFetchError('rate_limited', 'too many fetches in flight', { retryAfterSeconds: 1 });
+    if (total.started >= limits.maxFetchesPerMinute)
+      throw new SafeFetchError('rate_limited', 'too many fetches this minute', { retryAfterSeconds: retryAfter(total) });
+    if (counter.active >= limits.maxConcurrentPerHost)
+      throw new SafeFetchError('rate_limited', `too many fetches in flight to ${host}`, { retryAfterSeconds: 1 });
     if (counter.started >= limits.maxFetchesPerHostPerMinute) {
       throw new SafeFetchError('rate_limited', `too many fetches to ${host} this minute`, { retryAfterSeconds: retryAfter(counter) });
     }
@@ -423,7 +444,9 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
       if (target.literal) addresses = [target.literal];
       else if (isLocalhostName(target.host)) addresses = LOCALHOST;
       else {
-        const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(timedOut()), { once: true }));
+        const aborted = new Promise<never>((_, reject) =>
+          controller.signal.addEventListener('abort', () => reject(timedOut()), { once: true }),
+        );
         aborted.catch(() => undefined); // it may fire after the race is over, during the request
         try {
           addresses = await Promise.race([resolve(target.host, controller.signal), aborted]);
@@ -442,7 +465,12 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
     }
   }
 
-  function request(target: Target, checked: readonly ResolvedAddress[], signal: AbortSignal, timedOut: () => SafeFetchError): Promise<SafeFetchResult> {
+  function request(
+    target: Target,
+    checked: readonly ResolvedAddress[],
+    signal: AbortSignal,
+    timedOut: () => SafeFetchError,
+  ): Promise<SafeFetchResult> {
     return new Promise<SafeFetchResult>((resolvePromise, reject) => {
       let settled = false;
       const fail = (error: SafeFetchError): void => {
@@ -463,18 +491,23 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
         signal,
         ...(ca === undefined ? {} : { ca }),
       });
-      req.on('error', (cause) => fail(signal.aborted ? timedOut() : new SafeFetchError('connection_failed', `connection to ${target.host} failed`, { cause })));
+      req.on('error', (cause) =>
+        fail(signal.aborted ? timedOut() : new SafeFetchError('connection_failed', `connection to ${target.host} failed`, { cause })),
+      );
       req.on('response', (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
         const connectedTo = res.socket?.remoteAddress ?? checked[0]!.address;
-        if (status >= 300 && status < 400) return fail(new SafeFetchError('redirect_refused', `answered ${status}: redirects are not followed`, { status }));
+        if (status >= 300 && status < 400)
+          return fail(new SafeFetchError('redirect_refused', `answered ${status}: redirects are not followed`, { status }));
         if (status !== 200) return fail(new SafeFetchError('bad_status', `answered ${status}`, { status }));
         const contentType = jsonMediaType(res.headers['content-type']);
-        if (!contentType) return fail(new SafeFetchError('not_json', `content type ${JSON.stringify(res.headers['content-type'] ?? '')} is not JSON`));
+        if (!contentType)
+          return fail(new SafeFetchError('not_json', `content type ${JSON.stringify(res.headers['content-type'] ?? '')} is not JSON`));
         const encoding = String(res.headers['content-encoding'] ?? 'identity').toLowerCase();
         if (encoding !== 'identity') return fail(new SafeFetchError('not_json', `content encoding ${encoding} was not asked for`));
         const declared = Number(res.headers['content-length']);
-        if (Number.isFinite(declared) && declared > limits.maxBytes) return fail(new SafeFetchError('too_large', `Content-Length ${declared} exceeds ${limits.maxBytes} bytes`));
+        if (Number.isFinite(declared) && declared > limits.maxBytes)
+          return fail(new SafeFetchError('too_large', `Content-Length ${declared} exceeds ${limits.maxBytes} bytes`));
         const chunks: Buffer[] = [];
         let bytes = 0;
         res.on('data', (chunk: Buffer) => {
@@ -482,7 +515,9 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
           if (bytes > limits.maxBytes) return fail(new SafeFetchError('too_large', `body exceeds ${limits.maxBytes} bytes`));
           chunks.push(chunk);
         });
-        res.on('error', (cause) => fail(signal.aborted ? timedOut() : new SafeFetchError('connection_failed', 'response interrupted', { cause })));
+        res.on('error', (cause) =>
+          fail(signal.aborted ? timedOut() : new SafeFetchError('connection_failed', 'response interrupted', { cause })),
+        );
         res.on('aborted', () => fail(signal.aborted ? timedOut() : new SafeFetchError('connection_failed', 'response interrupted')));
         res.on('end', () => {
           if (settled) return;
@@ -495,8 +530,22 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
           }
           settled = true;
           const fetchedAt = now();
-          const cacheSeconds = cacheLifetimeSeconds(res.headers, fetchedAt, { min: limits.minCacheSeconds, max: limits.maxCacheSeconds, fallback: limits.defaultCacheSeconds });
-          resolvePromise({ json, url: target.url.href, address: connectedTo, contentType, bytes, fetchedAt, expiresAt: fetchedAt + cacheSeconds * 1000, cacheSeconds, fromCache: false });
+          const cacheSeconds = cacheLifetimeSeconds(res.headers, fetchedAt, {
+            min: limits.minCacheSeconds,
+            max: limits.maxCacheSeconds,
+            fallback: limits.defaultCacheSeconds,
+          });
+          resolvePromise({
+            json,
+            url: target.url.href,
+            address: connectedTo,
+            contentType,
+            bytes,
+            fetchedAt,
+            expiresAt: fetchedAt + cacheSeconds * 1000,
+            cacheSeconds,
+            fromCache: false,
+          });
         });
       });
       req.end();
@@ -523,7 +572,8 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
       const target = checkUrl(input, devLoopback);
       const host = target.host;
       if (denied.some((d) => domainMatches(host, d))) throw new SafeFetchError('domain_denied', `${host} is on the deny list`);
-      if (allowed.length > 0 && !allowed.some((d) => domainMatches(host, d))) throw new SafeFetchError('domain_denied', `${host} is not on the allow list`);
+      if (allowed.length > 0 && !allowed.some((d) => domainMatches(host, d)))
+        throw new SafeFetchError('domain_denied', `${host} is not on the allow list`);
       // An IP literal is checked before anything else: no cache, no slot for a refused address.
       if (target.literal) checkAddresses([target.literal], devLoopback, host);
 

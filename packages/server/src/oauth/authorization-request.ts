@@ -38,14 +38,22 @@ export interface AuthorizationRequest {
 /** An error the user must see on a page: no trustworthy redirect_uri. */
 export class AuthorizationPageError extends Error {
   /** `detail` is private: logged, never shown. */
-  constructor(readonly title: string, readonly description: string, readonly detail?: string) {
+  constructor(
+    readonly title: string,
+    readonly description: string,
+    readonly detail?: string,
+  ) {
     super(description);
   }
 }
 
 /** An error returned to the client at its validated redirect_uri. */
 export class AuthorizationRedirectError extends Error {
-  constructor(readonly error: OAuthError, readonly redirectUri: string, readonly state: string | undefined) {
+  constructor(
+    readonly error: OAuthError,
+    readonly redirectUri: string,
+    readonly state: string | undefined,
+  ) {
     super(error.message);
   }
 }
@@ -63,17 +71,26 @@ export async function validateAuthorizationRequest(
   // Step 1: client_id and redirect_uri, before anything may redirect (RU-02, RU-03, IN-01).
   const clientIds = params.get('client_id') ?? [];
   if (clientIds.length !== 1) {
-    throw new AuthorizationPageError('Invalid request', clientIds.length === 0 ? 'The request has no client_id.' : 'client_id was sent more than once.');
+    throw new AuthorizationPageError(
+      'Invalid request',
+      clientIds.length === 0 ? 'The request has no client_id.' : 'client_id was sent more than once.',
+    );
   }
   let client: Client | undefined;
   try {
     client = clientIds[0]!.length <= 255 ? await deps.clients.find(clientIds[0]!) : undefined;
   } catch (e) {
     // CM-01, CM-02: a URL client_id whose metadata document cannot be used is shown, never redirected.
-    if (e instanceof ClientMetadataDocumentError) throw new AuthorizationPageError('Unusable application', e.message, `client metadata document ${clientIds[0]!}: ${e.detail ?? e.message}`);
+    if (e instanceof ClientMetadataDocumentError)
+      throw new AuthorizationPageError(
+        'Unusable application',
+        e.message,
+        `client metadata document ${clientIds[0]!}: ${e.detail ?? e.message}`,
+      );
     throw e;
   }
-  if (!client) throw new AuthorizationPageError('Unknown application', 'The application that sent you here is not registered with this server.');
+  if (!client)
+    throw new AuthorizationPageError('Unknown application', 'The application that sent you here is not registered with this server.');
   const redirectUris = params.get('redirect_uri') ?? [];
   if (redirectUris.length > 1) throw new AuthorizationPageError('Invalid request', 'redirect_uri was sent more than once.');
   let redirectUri: string;
@@ -81,7 +98,8 @@ export async function validateAuthorizationRequest(
   if (provided) {
     // RU-05: the loopback port may vary for public (native) clients only (RFC 8252 §7.3).
     const matched = matchRedirectUri(redirectUris[0]!, client.redirectUris, { loopbackAnyPort: client.isPublic });
-    if (!matched) throw new AuthorizationPageError('Invalid redirect URI', 'The redirect URI in the request is not registered for this application.');
+    if (!matched)
+      throw new AuthorizationPageError('Invalid redirect URI', 'The redirect URI in the request is not registered for this application.');
     redirectUri = matched;
   } else {
     const scopeHint = params.get('scope')?.[0] ?? '';
@@ -109,7 +127,8 @@ export async function validateAuthorizationRequest(
     const responseType = single(params, 'response_type');
     if (responseType === undefined) failWith('invalid_request', 'missing required parameter: response_type');
     if (responseType !== 'code') fail(unsupportedResponseType('only response_type=code is supported'));
-    if (!client.grantTypes.includes(authorizationCodeGrant.grantType)) fail(unauthorizedClient('this client may not use the authorization code flow'));
+    if (!client.grantTypes.includes(authorizationCodeGrant.grantType))
+      fail(unauthorizedClient('this client may not use the authorization code flow'));
     const responseMode = single(params, 'response_mode');
     if (responseMode !== undefined && responseMode !== 'query') failWith('invalid_request', 'only response_mode=query is supported');
 
@@ -133,7 +152,8 @@ export async function validateAuthorizationRequest(
     const method = single(params, 'code_challenge_method');
     if (challenge === undefined) {
       if (method !== undefined) failWith('invalid_request', 'code_challenge_method without code_challenge');
-      if (client.isPublic || deps.pkceRequiredForConfidentialClients) failWith('invalid_request', 'code_challenge is required (PKCE with S256)');
+      if (client.isPublic || deps.pkceRequiredForConfidentialClients)
+        failWith('invalid_request', 'code_challenge is required (PKCE with S256)');
     } else {
       if (method !== 'S256') failWith('invalid_request', 'code_challenge_method must be S256');
       if (!isValidS256Challenge(challenge)) failWith('invalid_request', 'code_challenge must be 43 base64url characters');
@@ -173,6 +193,10 @@ export async function validateAuthorizationRequest(
     };
   } catch (e) {
     if (e instanceof AuthorizationRedirectError) throw e;
-    throw new AuthorizationRedirectError(e instanceof OAuthError ? e : invalidRequest('the request could not be processed'), redirectUri, state);
+    throw new AuthorizationRedirectError(
+      e instanceof OAuthError ? e : invalidRequest('the request could not be processed'),
+      redirectUri,
+      state,
+    );
   }
 }

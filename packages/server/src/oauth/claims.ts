@@ -2,13 +2,40 @@
 import type { User } from '../storage/index.js';
 
 const SCOPE_CLAIMS: Record<string, readonly string[]> = {
-  profile: ['name', 'family_name', 'given_name', 'middle_name', 'nickname', 'preferred_username', 'profile', 'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at'],
+  profile: [
+    'name',
+    'family_name',
+    'given_name',
+    'middle_name',
+    'nickname',
+    'preferred_username',
+    'profile',
+    'picture',
+    'website',
+    'gender',
+    'birthdate',
+    'zoneinfo',
+    'locale',
+    'updated_at',
+  ],
   email: ['email', 'email_verified'],
   address: ['address'],
   phone: ['phone_number', 'phone_number_verified'],
 };
 
-export const SUPPORTED_CLAIMS = ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'sid', 'at_hash', 'azp', ...Object.values(SCOPE_CLAIMS).flat()];
+export const SUPPORTED_CLAIMS = [
+  'sub',
+  'iss',
+  'aud',
+  'exp',
+  'iat',
+  'auth_time',
+  'nonce',
+  'sid',
+  'at_hash',
+  'azp',
+  ...Object.values(SCOPE_CLAIMS).flat(),
+];
 
 /** Every standard claim the user has, by name. */
 export function userClaims(user: User): Record<string, unknown> {

@@ -21,7 +21,8 @@ const KEY_TYPES = new Set(['RSA', 'EC', 'OKP']);
 
 /** Checks a JWK Set for registration; returns it with only the public members kept. Throws invalid_client_metadata. */
 export function validateClientJwks(input: unknown): ClientJwks {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalidClientMetadata('jwks must be a JWK Set object with a "keys" array');
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw invalidClientMetadata('jwks must be a JWK Set object with a "keys" array');
   if (JSON.stringify(input).length > MAX_JWKS_BYTES) throw invalidClientMetadata(`jwks must be smaller than ${MAX_JWKS_BYTES} bytes`);
   const keys = (input as { keys?: unknown }).keys;
   if (!Array.isArray(keys) || keys.length === 0) throw invalidClientMetadata('jwks must have a non-empty "keys" array');
@@ -36,13 +37,15 @@ export function validateClientJwks(input: unknown): ClientJwks {
       throw invalidClientMetadata(`${where}: kty must be RSA, EC or OKP (symmetric keys cannot prove a client's identity)`);
     }
     const secret = PRIVATE_MEMBERS.filter((m) => m in jwk);
-    if (secret.length > 0) throw invalidClientMetadata(`${where} contains private key material (${secret.join(', ')}); register the public key only`);
+    if (secret.length > 0)
+      throw invalidClientMetadata(`${where} contains private key material (${secret.join(', ')}); register the public key only`);
     if (jwk.use !== undefined && jwk.use !== 'sig') throw invalidClientMetadata(`${where}: use must be "sig"`);
     if (jwk.alg !== undefined && !(ASSERTION_SIGNING_ALGS as readonly unknown[]).includes(jwk.alg)) {
       throw invalidClientMetadata(`${where}: alg must be one of ${ASSERTION_SIGNING_ALGS.join(', ')}`);
     }
     if (jwk.kid !== undefined) {
-      if (typeof jwk.kid !== 'string' || jwk.kid.length === 0 || jwk.kid.length > 200) throw invalidClientMetadata(`${where}: kid must be a short string`);
+      if (typeof jwk.kid !== 'string' || jwk.kid.length === 0 || jwk.kid.length > 200)
+        throw invalidClientMetadata(`${where}: kid must be a short string`);
       if (kids.has(jwk.kid)) throw invalidClientMetadata(`${where}: kid ${JSON.stringify(jwk.kid)} is used twice`);
       kids.add(jwk.kid);
     }
@@ -52,7 +55,8 @@ export function validateClientJwks(input: unknown): ClientJwks {
     } catch {
       throw invalidClientMetadata(`${where} is not a valid public key`);
     }
-    if (jwk.kty === 'RSA' && (details?.modulusLength ?? 0) < 2048) throw invalidClientMetadata(`${where}: RSA keys need at least 2048 bits`);
+    if (jwk.kty === 'RSA' && (details?.modulusLength ?? 0) < 2048)
+      throw invalidClientMetadata(`${where}: RSA keys need at least 2048 bits`);
     if (jwk.kty === 'OKP' && jwk.crv !== 'Ed25519') throw invalidClientMetadata(`${where}: OKP keys must be Ed25519`);
     const { kty, kid, use, alg, n, e, crv, x, y } = jwk;
     out.push(Object.fromEntries(Object.entries({ kty, kid, use, alg, n, e, crv, x, y }).filter(([, v]) => v !== undefined)) as JWK);

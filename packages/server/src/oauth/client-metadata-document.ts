@@ -32,7 +32,10 @@ const PUBLIC_AUTH_METHOD = noClientAuthentication.method;
 /** A document that could not be fetched or is not acceptable. `message` is safe to show to the user. */
 export class ClientMetadataDocumentError extends Error {
   override readonly name = 'ClientMetadataDocumentError';
-  constructor(message: string, readonly detail?: string) {
+  constructor(
+    message: string,
+    readonly detail?: string,
+  ) {
     super(message);
   }
 }
@@ -105,7 +108,8 @@ const ALLOWED_GRANTS: readonly GrantType[] = [authorizationCodeGrant.grantType, 
 
 /** Validates a fetched document into a transient public client. Pure; exported for tests. */
 export function clientFromMetadataDocument(url: string, json: unknown, registeredResourceScopes: readonly string[], now: number): Client {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ClientMetadataDocumentError('the document is not a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new ClientMetadataDocumentError('the document is not a JSON object');
   const doc = json as Record<string, unknown>;
   // CM-02: the document must claim exactly the URL it was fetched from.
   if (doc.client_id !== url) throw new ClientMetadataDocumentError('the client_id in the document is not the URL it was fetched from');
@@ -116,27 +120,33 @@ export function clientFromMetadataDocument(url: string, json: unknown, registere
   }
   const authMethod = doc.token_endpoint_auth_method ?? PUBLIC_AUTH_METHOD;
   if (authMethod === 'private_key_jwt') {
-    throw new ClientMetadataDocumentError('token_endpoint_auth_method private_key_jwt is not supported for metadata documents yet; use none');
+    throw new ClientMetadataDocumentError(
+      'token_endpoint_auth_method private_key_jwt is not supported for metadata documents yet; use none',
+    );
   }
   if (authMethod !== PUBLIC_AUTH_METHOD) throw new ClientMetadataDocumentError(`token_endpoint_auth_method must be ${PUBLIC_AUTH_METHOD}`);
 
   const redirectUris = [...new Set(strings(doc.redirect_uris, 'redirect_uris'))];
   if (redirectUris.length === 0) throw new ClientMetadataDocumentError('the document lists no redirect_uris');
-  if (redirectUris.length > MAX_REDIRECT_URIS) throw new ClientMetadataDocumentError(`the document lists more than ${MAX_REDIRECT_URIS} redirect_uris`);
+  if (redirectUris.length > MAX_REDIRECT_URIS)
+    throw new ClientMetadataDocumentError(`the document lists more than ${MAX_REDIRECT_URIS} redirect_uris`);
   for (const uri of redirectUris) {
     try {
       assertRegistrableRedirectUri(uri); // RU-06, the same rules as `gatehouse clients create`
     } catch (e) {
-      if (e instanceof OAuthError) throw new ClientMetadataDocumentError(`a redirect URI in the document is not acceptable: ${e.description}`);
+      if (e instanceof OAuthError)
+        throw new ClientMetadataDocumentError(`a redirect URI in the document is not acceptable: ${e.description}`);
       throw e;
     }
   }
 
   const grantTypes = doc.grant_types === undefined ? [...ALLOWED_GRANTS] : [...new Set(strings(doc.grant_types, 'grant_types'))];
   for (const g of grantTypes) {
-    if (!(ALLOWED_GRANTS as readonly string[]).includes(g)) throw new ClientMetadataDocumentError(`grant type ${g} is not available to metadata document clients`);
+    if (!(ALLOWED_GRANTS as readonly string[]).includes(g))
+      throw new ClientMetadataDocumentError(`grant type ${g} is not available to metadata document clients`);
   }
-  if (!grantTypes.includes(authorizationCodeGrant.grantType)) throw new ClientMetadataDocumentError('the document must allow the authorization_code grant');
+  if (!grantTypes.includes(authorizationCodeGrant.grantType))
+    throw new ClientMetadataDocumentError('the document must allow the authorization_code grant');
   if (doc.response_types !== undefined) {
     const types = strings(doc.response_types, 'response_types');
     if (types.length !== 1 || types[0] !== 'code') throw new ClientMetadataDocumentError('response_types must be ["code"]');
@@ -177,14 +187,19 @@ export async function resolveClientMetadataDocument(url: string, options: Client
   try {
     ({ json } = await options.fetcher.fetchJson(url));
   } catch (e) {
-    if (e instanceof SafeFetchError) throw new ClientMetadataDocumentError(`The application's metadata document could not be used: ${FETCH_FAILURES[e.code]}.`, `${e.code}: ${e.message}`);
+    if (e instanceof SafeFetchError)
+      throw new ClientMetadataDocumentError(
+        `The application's metadata document could not be used: ${FETCH_FAILURES[e.code]}.`,
+        `${e.code}: ${e.message}`,
+      );
     throw e;
   }
   const resourceScopes = (await options.resources.list()).flatMap((r) => r.scopes);
   try {
     return clientFromMetadataDocument(url, json, resourceScopes, options.clock());
   } catch (e) {
-    if (e instanceof ClientMetadataDocumentError) throw new ClientMetadataDocumentError(`The application's metadata document is not acceptable: ${e.message}.`, e.message);
+    if (e instanceof ClientMetadataDocumentError)
+      throw new ClientMetadataDocumentError(`The application's metadata document is not acceptable: ${e.message}.`, e.message);
     throw e;
   }
 }
@@ -199,7 +214,8 @@ export function clientResolver(clients: Pick<ClientRepository, 'find'>, options:
   return {
     async find(clientId) {
       const stored = await clients.find(clientId);
-      if (stored || !options.enabled || !isClientIdMetadataDocumentUrl(clientId, options.allowInsecureLoopbackForDevelopment)) return stored;
+      if (stored || !options.enabled || !isClientIdMetadataDocumentUrl(clientId, options.allowInsecureLoopbackForDevelopment))
+        return stored;
       return resolveClientMetadataDocument(clientId, options);
     },
   };

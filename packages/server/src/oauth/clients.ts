@@ -1,7 +1,12 @@
 // RFC 6749 §2 (client types and registration), RFC 7591 §2 (client metadata names).
 import type { Client, ClientRepository } from '../storage/index.js';
 import {
-  CONFIDENTIAL_AUTH_METHODS, DEFAULT_CONFIDENTIAL_AUTH_METHOD, isClientAuthMethod, KEY_AUTH_METHODS, PUBLIC_AUTH_METHOD, type ClientAuthMethod,
+  CONFIDENTIAL_AUTH_METHODS,
+  DEFAULT_CONFIDENTIAL_AUTH_METHOD,
+  isClientAuthMethod,
+  KEY_AUTH_METHODS,
+  PUBLIC_AUTH_METHOD,
+  type ClientAuthMethod,
 } from './client-auth/index.js';
 import { validateClientJwks, validateJwksUri } from './client-keys.js';
 import { randomToken, sha256 } from './crypto.js';
@@ -71,7 +76,10 @@ export const MAX_REDIRECT_URIS = 50;
 
 /** RFC 7591 §2: the grant types of a new client, each checked against what its grant module needs. */
 function validateGrantTypes(
-  requested: readonly string[] | undefined, isPublic: boolean, redirectUris: readonly string[], userGrantsOnly: boolean,
+  requested: readonly string[] | undefined,
+  isPublic: boolean,
+  redirectUris: readonly string[],
+  userGrantsOnly: boolean,
 ): GrantType[] {
   const grantTypes: GrantType[] = [];
   for (const g of new Set(requested ?? DEFAULT_GRANT_TYPES)) {
@@ -102,7 +110,9 @@ function validateAuthMethod(requested: string | undefined, isPublic: boolean): C
   const authMethod = requested ?? (isPublic ? PUBLIC_AUTH_METHOD : DEFAULT_CONFIDENTIAL_AUTH_METHOD);
   if (!isClientAuthMethod(authMethod)) throw invalidClientMetadata(`unsupported token_endpoint_auth_method: ${authMethod}`);
   if (isPublic !== !CONFIDENTIAL_AUTH_METHODS.includes(authMethod)) {
-    throw invalidClientMetadata(`public clients use token_endpoint_auth_method ${PUBLIC_AUTH_METHOD}; confidential clients need a secret or key method`);
+    throw invalidClientMetadata(
+      `public clients use token_endpoint_auth_method ${PUBLIC_AUTH_METHOD}; confidential clients need a secret or key method`,
+    );
   }
   return authMethod;
 }
@@ -115,10 +125,12 @@ export function keyMetadata(input: Pick<NewClientInput, 'jwks' | 'jwksUri'>, aut
   const hasJwks = input.jwks !== undefined;
   const hasUri = input.jwksUri !== undefined;
   if (!KEY_AUTH_METHODS.includes(authMethod)) {
-    if (hasJwks || hasUri) throw invalidClientMetadata(`jwks and jwks_uri are used only with token_endpoint_auth_method ${KEY_AUTH_METHODS.join(' or ')}`);
+    if (hasJwks || hasUri)
+      throw invalidClientMetadata(`jwks and jwks_uri are used only with token_endpoint_auth_method ${KEY_AUTH_METHODS.join(' or ')}`);
     return {};
   }
-  if (hasJwks === hasUri) throw invalidClientMetadata(`token_endpoint_auth_method ${authMethod} needs either jwks or jwks_uri (exactly one)`);
+  if (hasJwks === hasUri)
+    throw invalidClientMetadata(`token_endpoint_auth_method ${authMethod} needs either jwks or jwks_uri (exactly one)`);
   return hasJwks ? { jwks: validateClientJwks(input.jwks) } : { jwks_uri: validateJwksUri(input.jwksUri!) };
 }
 
@@ -144,7 +156,10 @@ export function validateNewClient(input: NewClientInput): Omit<Client, 'clientId
 /** Everything a client registration or update validates: the columns and the further metadata. */
 function validatedClient(input: NewClientInput): Omit<Client, 'clientId' | 'secretHash' | 'createdAt'> {
   const valid = validateNewClient(input);
-  if (input.idTokenSignedResponseAlg !== undefined && !(SUPPORTED_SIGNING_ALGS as readonly string[]).includes(input.idTokenSignedResponseAlg)) {
+  if (
+    input.idTokenSignedResponseAlg !== undefined &&
+    !(SUPPORTED_SIGNING_ALGS as readonly string[]).includes(input.idTokenSignedResponseAlg)
+  ) {
     throw invalidClientMetadata(`id_token_signed_response_alg must be one of ${SUPPORTED_SIGNING_ALGS.join(', ')}`);
   }
   const metadata = {
@@ -163,7 +178,10 @@ export interface RegisterOptions {
 }
 
 export async function registerClient(
-  repo: Pick<ClientRepository, 'create'>, input: NewClientInput, now: number, options: RegisterOptions = {},
+  repo: Pick<ClientRepository, 'create'>,
+  input: NewClientInput,
+  now: number,
+  options: RegisterOptions = {},
 ): Promise<RegisteredClient> {
   const valid = validatedClient(input);
   // A client id never starts with `-`, so that it cannot be read as an option on a command line.
@@ -188,7 +206,10 @@ export async function registerClient(
  * (the secret would have to appear or vanish). Returns the updated client, or undefined when it is gone.
  */
 export async function updateClient(
-  repo: Pick<ClientRepository, 'update'>, existing: Client, input: NewClientInput, options: RegisterOptions = {},
+  repo: Pick<ClientRepository, 'update'>,
+  existing: Client,
+  input: NewClientInput,
+  options: RegisterOptions = {},
 ): Promise<Client | undefined> {
   const valid = validatedClient(input);
   if (valid.isPublic !== existing.isPublic) {
@@ -242,7 +263,10 @@ export function logoutMetadata(input: Pick<NewClientInput, 'postLogoutRedirectUr
 }
 
 /** --default-scope (within the registered scope) and --default-resource (absolute URIs, RFC 8707 §2). */
-export function defaultsMetadata(input: Pick<NewClientInput, 'defaultScope' | 'defaultResources'>, scopes: readonly string[]): Record<string, unknown> {
+export function defaultsMetadata(
+  input: Pick<NewClientInput, 'defaultScope' | 'defaultResources'>,
+  scopes: readonly string[],
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (input.defaultScope !== undefined) {
     const defaults = parseScopeList(input.defaultScope);
@@ -251,7 +275,8 @@ export function defaultsMetadata(input: Pick<NewClientInput, 'defaultScope' | 'd
   }
   if (input.defaultResources !== undefined && input.defaultResources.length > 0) {
     const uris = [...new Set(input.defaultResources)];
-    for (const uri of uris) if (parseResourceUri(uri) === undefined) throw invalidClientMetadata('a default resource must be an absolute URI without a fragment');
+    for (const uri of uris)
+      if (parseResourceUri(uri) === undefined) throw invalidClientMetadata('a default resource must be an absolute URI without a fragment');
     out.default_resources = uris;
   }
   return out;

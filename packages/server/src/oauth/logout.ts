@@ -49,7 +49,11 @@ export async function mintLogoutToken(keys: KeyStore, input: LogoutTokenInput): 
  * The clients to notify about a user's logout: those that registered a backchannel_logout_uri and
  * hold a grant (consent) or a live refresh-token family of the user. Gather them before revoking.
  */
-export async function backchannelTargets(storage: Pick<Storage, 'clients' | 'grants' | 'refreshTokens'>, userId: string, now: number): Promise<Client[]> {
+export async function backchannelTargets(
+  storage: Pick<Storage, 'clients' | 'grants' | 'refreshTokens'>,
+  userId: string,
+  now: number,
+): Promise<Client[]> {
   const ids = new Set([...(await storage.grants.clientsOf(userId)), ...(await storage.refreshTokens.clientsOf(userId, now))]);
   const clients: Client[] = [];
   for (const id of [...ids].sort()) {
@@ -79,7 +83,11 @@ export interface BackchannelDeps {
  * Redirects are not followed (§2.8: the RP answers 200, or 400 with an error).
  */
 export async function sendBackchannelLogout(
-  deps: BackchannelDeps, targets: readonly Client[], who: { subject: string; sid?: string | undefined }, log: Log, now: number,
+  deps: BackchannelDeps,
+  targets: readonly Client[],
+  who: { subject: string; sid?: string | undefined },
+  log: Log,
+  now: number,
 ): Promise<DeliveryResult[]> {
   const doFetch = deps.fetch ?? fetch;
   const timeoutMs = deps.timeoutMs ?? BACKCHANNEL_TIMEOUT_MS;
@@ -110,13 +118,20 @@ export async function sendBackchannelLogout(
   );
 }
 
-export type LogoutStorage = Pick<Storage, 'transaction' | 'sessions' | 'refreshTokens' | 'grants' | 'clients' | 'codes' | 'revokedAccessTokens' | 'deviceCodes'>;
+export type LogoutStorage = Pick<
+  Storage,
+  'transaction' | 'sessions' | 'refreshTokens' | 'grants' | 'clients' | 'codes' | 'revokedAccessTokens' | 'deviceCodes'
+>;
 
 /**
  * Ends one browser session: deletes its row and revokes the refresh-token families issued in it
  * (RT-06: logging out revokes the family). Returns the back-channel targets, gathered first.
  */
-export async function endBrowserSession(storage: LogoutStorage, session: Session, now: number): Promise<{ targets: Client[]; families: number }> {
+export async function endBrowserSession(
+  storage: LogoutStorage,
+  session: Session,
+  now: number,
+): Promise<{ targets: Client[]; families: number }> {
   const targets = await backchannelTargets(storage, session.userId, now);
   await storage.sessions.delete(session.idHash);
   const families = await storage.refreshTokens.familiesOfSession(session.userId, session.sid);
@@ -141,7 +156,10 @@ export async function revokeUserSessions(storage: LogoutStorage, userId: string,
   const sessions = await storage.sessions.deleteByUser(userId);
   const families = await storage.refreshTokens.familiesOf(userId);
   for (const familyId of families) await revokeFamily(storage, { familyId }, now);
-  const fromCodes = [...(await storage.codes.liveAccessTokensOf(userId, now)), ...(await storage.deviceCodes.liveAccessTokensOf(userId, now))];
+  const fromCodes = [
+    ...(await storage.codes.liveAccessTokensOf(userId, now)),
+    ...(await storage.deviceCodes.liveAccessTokensOf(userId, now)),
+  ];
   await storage.revokedAccessTokens.add(fromCodes);
   return { sessions, families: families.length, accessTokens: fromCodes.length, targets };
 }

@@ -5,7 +5,10 @@
 // and uses the stored parameters; every other front-channel parameter is ignored (RFC 9126 §4).
 import type { Client, PushedRequestRepository } from '../storage/index.js';
 import {
-  AuthorizationPageError, AuthorizationRedirectError, validateAuthorizationRequest, type AuthorizationRequestDeps,
+  AuthorizationPageError,
+  AuthorizationRedirectError,
+  validateAuthorizationRequest,
+  type AuthorizationRequestDeps,
 } from './authorization-request.js';
 import { randomToken, sha256 } from './crypto.js';
 import { invalidRequest } from './errors.js';
@@ -36,12 +39,16 @@ export async function pushAuthorizationRequest(
   // The authenticated client is the one the request is for (authentication already refused a different client_id).
   stored.set('client_id', [client.clientId]);
   // Exactly the validation of /authorize; what it would show as a page or redirect becomes a JSON error here.
-  const lookup: AuthorizationRequestDeps = { ...deps, clients: { find: async (id) => (id === client.clientId ? client : deps.clients.find(id)) } };
+  const lookup: AuthorizationRequestDeps = {
+    ...deps,
+    clients: { find: async (id) => (id === client.clientId ? client : deps.clients.find(id)) },
+  };
   try {
     await validateAuthorizationRequest(stored, lookup);
   } catch (e) {
     if (e instanceof AuthorizationPageError) throw invalidRequest(e.description);
-    if (e instanceof AuthorizationRedirectError) throw e.error.status >= 500 ? invalidRequest('the request could not be processed') : e.error;
+    if (e instanceof AuthorizationRedirectError)
+      throw e.error.status >= 500 ? invalidRequest('the request could not be processed') : e.error;
     throw e;
   }
   const random = randomToken(32);
@@ -71,7 +78,8 @@ export async function resolvePushedRequest(
   if (!uris) return { params, pushed: false };
   if (uris.length > 1) throw new AuthorizationPageError('Invalid request', 'request_uri was sent more than once.');
   const clientIds = params.get('client_id') ?? [];
-  if (clientIds.length !== 1) throw new AuthorizationPageError('Invalid request', 'A request with request_uri needs exactly one client_id.');
+  if (clientIds.length !== 1)
+    throw new AuthorizationPageError('Invalid request', 'A request with request_uri needs exactly one client_id.');
   const uri = uris[0]!;
   const random = uri.startsWith(REQUEST_URI_PREFIX) ? uri.slice(REQUEST_URI_PREFIX.length) : '';
   const expired = new AuthorizationPageError(

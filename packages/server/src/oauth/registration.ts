@@ -94,7 +94,11 @@ function defaultClientName(redirectUris: readonly string[]): string {
  * JSON types (else invalid_client_metadata, or invalid_redirect_uri for the URI lists); unknown
  * fields are ignored. response_types must agree with grant_types (RFC 7591 §2.1).
  */
-export function metadataToInput(body: unknown, userGrantsOnly: boolean, defaultAuthMethod: string = DEFAULT_CONFIDENTIAL_AUTH_METHOD): NewClientInput {
+export function metadataToInput(
+  body: unknown,
+  userGrantsOnly: boolean,
+  defaultAuthMethod: string = DEFAULT_CONFIDENTIAL_AUTH_METHOD,
+): NewClientInput {
   const m = asObject(body);
   const redirectUris = optionalStringList(m, 'redirect_uris', invalidRedirectUri) ?? [];
   const grantTypes = optionalStringList(m, 'grant_types');
@@ -135,7 +139,9 @@ export function registrationClientUri(issuer: string, clientId: string): string 
 
 /** The client information response: the registered metadata plus the management credentials. */
 export function clientInformation(
-  client: Client, issuer: string, credentials: { registrationAccessToken: string; clientSecret?: string | undefined },
+  client: Client,
+  issuer: string,
+  credentials: { registrationAccessToken: string; clientSecret?: string | undefined },
 ): Record<string, unknown> {
   return {
     ...clientMetadata(client),
@@ -154,10 +160,13 @@ export function clientInformation(
  * registration refused for its metadata does not spend it.
  */
 export async function registerDynamicClient(
-  deps: RegistrationDeps, request: { initialAccessToken: string | undefined; body: unknown }, now: number,
+  deps: RegistrationDeps,
+  request: { initialAccessToken: string | undefined; body: unknown },
+  now: number,
 ): Promise<Record<string, unknown>> {
   const token = request.initialAccessToken;
-  if (token === undefined && !deps.openRegistration) throw new MissingBearerToken('an initial access token is required to register a client');
+  if (token === undefined && !deps.openRegistration)
+    throw new MissingBearerToken('an initial access token is required to register a client');
   const registrationAccessToken = randomToken(32);
   const { client, clientSecret } = await deps.storage.transaction(async (tx) => {
     if (token !== undefined && !(await tx.registrationTokens.consume(sha256(token), now))) {
@@ -180,7 +189,9 @@ export async function registerDynamicClient(
  * get the same 401 (§2.1: "If the client does not exist on this server, … 401").
  */
 export async function authorizeManagement(
-  storage: Pick<Storage, 'clients'>, clientId: string, token: string | undefined,
+  storage: Pick<Storage, 'clients'>,
+  clientId: string,
+  token: string | undefined,
 ): Promise<{ client: Client; registrationAccessToken: string }> {
   if (token === undefined) throw new MissingBearerToken('the registration access token is required');
   const client = clientId.length <= MAX_CLIENT_ID_LENGTH ? await storage.clients.find(clientId) : undefined;
@@ -228,7 +239,9 @@ export interface CreatedRegistrationToken {
 }
 
 export async function createRegistrationToken(
-  repo: Pick<RegistrationTokenRepository, 'create'>, options: { expiresIn?: number | undefined; uses?: number | undefined }, now: number,
+  repo: Pick<RegistrationTokenRepository, 'create'>,
+  options: { expiresIn?: number | undefined; uses?: number | undefined },
+  now: number,
 ): Promise<CreatedRegistrationToken> {
   const expiresIn = options.expiresIn ?? DEFAULT_REGISTRATION_TOKEN_TTL;
   const uses = options.uses ?? DEFAULT_REGISTRATION_TOKEN_USES;

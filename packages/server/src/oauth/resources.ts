@@ -48,7 +48,11 @@ export function clientMayUse(client: Pick<Client, 'scopes'>, resource: Pick<Reso
  * The registered resources a request names with `resource`, checked for syntax, registration and the
  * client's right to use them. Empty when the request names none. Throws `invalid_target`.
  */
-export async function requestedResources(params: Params, client: Pick<Client, 'scopes'>, repo: Pick<ResourceRepository, 'findMany'>): Promise<Resource[]> {
+export async function requestedResources(
+  params: Params,
+  client: Pick<Client, 'scopes'>,
+  repo: Pick<ResourceRepository, 'findMany'>,
+): Promise<Resource[]> {
   const values = [...new Set(params.get(RESOURCE_PARAMETER) ?? [])];
   if (values.length === 0) return [];
   if (values.length > MAX_RESOURCES_PER_REQUEST) throw invalidTarget(`at most ${MAX_RESOURCES_PER_REQUEST} resources per request`);
@@ -139,13 +143,28 @@ export async function grantResources(uris: readonly string[], repo: Pick<Resourc
 }
 
 /** At the token endpoint: the target for the grant's resources, narrowed by `resource` (or the default). */
-export function grantTarget(params: Params, client: Pick<Client, 'metadata'>, granted: readonly Resource[], scopes: readonly string[], config: TargetConfig): TokenTarget {
+export function grantTarget(
+  params: Params,
+  client: Pick<Client, 'metadata'>,
+  granted: readonly Resource[],
+  scopes: readonly string[],
+  config: TargetConfig,
+): TokenTarget {
   if (granted.length === 0) {
     narrowResources(params, []);
     return defaultTarget(client, scopes, config);
   }
-  const chosen = new Set(narrowResources(params, granted.map((r) => r.uri)));
-  return resourceTarget(granted.filter((r) => chosen.has(r.uri)), scopes, config);
+  const chosen = new Set(
+    narrowResources(
+      params,
+      granted.map((r) => r.uri),
+    ),
+  );
+  return resourceTarget(
+    granted.filter((r) => chosen.has(r.uri)),
+    scopes,
+    config,
+  );
 }
 
 /**
@@ -181,7 +200,8 @@ export interface ConsentGroup {
  */
 export function consentGroups(scopes: readonly string[], requested: readonly Resource[], registered: readonly Resource[]): ConsentGroup[] {
   const account = describeScopes(scopes.filter((s) => OIDC_SCOPES.has(s))).map((d) => ({ ...d, item: d.scope }));
-  const groups: ConsentGroup[] = account.length > 0 ? [{ kind: 'account', resourceName: undefined, resourceUri: undefined, scopes: account }] : [];
+  const groups: ConsentGroup[] =
+    account.length > 0 ? [{ kind: 'account', resourceName: undefined, resourceUri: undefined, scopes: account }] : [];
   const others = scopes.filter((s) => !OIDC_SCOPES.has(s));
   const block = (r: Resource, list: readonly string[], qualified: boolean): ConsentGroup => ({
     kind: 'resource',
@@ -204,7 +224,13 @@ export function consentGroups(scopes: readonly string[], requested: readonly Res
     else unplaced.push(scope);
   }
   for (const [r, list] of placed) groups.push(block(r, list, false));
-  if (unplaced.length > 0) groups.push({ kind: 'other', resourceName: undefined, resourceUri: undefined, scopes: unplaced.map((scope) => ({ scope, description: undefined, item: scope })) });
+  if (unplaced.length > 0)
+    groups.push({
+      kind: 'other',
+      resourceName: undefined,
+      resourceUri: undefined,
+      scopes: unplaced.map((scope) => ({ scope, description: undefined, item: scope })),
+    });
   return groups;
 }
 
@@ -246,8 +272,10 @@ function validScopes(scopes: readonly string[], descriptions: Readonly<Record<st
     if (OIDC_SCOPES.has(s)) throw invalidClientMetadata(`${s} is an OpenID Connect scope of the authorization server, not of a resource`);
   }
   for (const [scope, words] of Object.entries(descriptions)) {
-    if (!scopes.includes(scope)) throw invalidClientMetadata(`a description was given for ${scope}, which the resource does not list in its scopes`);
-    if (words.trim().length === 0 || words.length > 200) throw invalidClientMetadata(`the description of ${scope} must have 1 to 200 characters`);
+    if (!scopes.includes(scope))
+      throw invalidClientMetadata(`a description was given for ${scope}, which the resource does not list in its scopes`);
+    if (words.trim().length === 0 || words.length > 200)
+      throw invalidClientMetadata(`the description of ${scope} must have 1 to 200 characters`);
   }
 }
 

@@ -64,7 +64,16 @@ export interface SweepOptions {
 
 export type SweepStorage = Pick<
   Repositories,
-  'interactions' | 'sessions' | 'revokedAccessTokens' | 'refreshTokens' | 'codes' | 'signingKeys' | 'deviceCodes' | 'clientAssertionJtis' | 'pushedRequests' | 'registrationTokens'
+  | 'interactions'
+  | 'sessions'
+  | 'revokedAccessTokens'
+  | 'refreshTokens'
+  | 'codes'
+  | 'signingKeys'
+  | 'deviceCodes'
+  | 'clientAssertionJtis'
+  | 'pushedRequests'
+  | 'registrationTokens'
 >;
 
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -100,8 +109,17 @@ export async function sweepExpiredRows(storage: SweepStorage, now: number, optio
     ['registrationTokens', (limit) => storage.registrationTokens.deleteExpired(now, limit)],
   ];
   const counts: SweepCounts = {
-    interactions: 0, sessions: 0, revokedAccessTokens: 0, refreshTokens: 0, refreshSuccessors: 0, authorizationCodes: 0, signingKeys: 0,
-    deviceCodes: 0, clientAssertionJtis: 0, pushedRequests: 0, registrationTokens: 0,
+    interactions: 0,
+    sessions: 0,
+    revokedAccessTokens: 0,
+    refreshTokens: 0,
+    refreshSuccessors: 0,
+    authorizationCodes: 0,
+    signingKeys: 0,
+    deviceCodes: 0,
+    clientAssertionJtis: 0,
+    pushedRequests: 0,
+    registrationTokens: 0,
   };
   for (const [table, deleteBatch] of tasks) {
     for (let batch = 0; batch < maxBatches && !options.signal?.aborted; batch++) {

@@ -22,8 +22,20 @@ import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import {
-  CompiledQuery, Kysely, Migrator, PostgresAdapter, PostgresDialect, PostgresDriver, SqliteDialect, sql,
-  type DatabaseConnection, type Driver, type PostgresPool, type PostgresPoolClient, type QueryResult, type Transaction,
+  CompiledQuery,
+  Kysely,
+  Migrator,
+  PostgresAdapter,
+  PostgresDialect,
+  PostgresDriver,
+  SqliteDialect,
+  sql,
+  type DatabaseConnection,
+  type Driver,
+  type PostgresPool,
+  type PostgresPoolClient,
+  type QueryResult,
+  type Transaction,
 } from 'kysely';
 import type { Database } from './schema.js';
 import { migrationProvider, migrations } from './migrations.js';
@@ -109,7 +121,11 @@ export function openDatabase(url: string, options: Partial<DatabaseOptions> = {}
 class GuardedClient {
   private broken: unknown;
   private released = false;
-  constructor(private readonly client: pg.PoolClient, private readonly brokenClients: WeakSet<pg.PoolClient>, private readonly readTimeout: number) {}
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly brokenClients: WeakSet<pg.PoolClient>,
+    private readonly readTimeout: number,
+  ) {}
 
   query(text: string, parameters: readonly unknown[]): Promise<pg.QueryResult> {
     let timeout: number;
@@ -194,18 +210,22 @@ function openPostgres(url: string, opts: DatabaseOptions): OpenedDatabase {
       const wait = bounded(opts.acquireTimeout);
       const connecting = pool.connect();
       let timer: NodeJS.Timeout | undefined;
-      const client = wait >= opts.acquireTimeout
-        ? await connecting
-        : await Promise.race([
-          connecting,
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => {
-              // The request gives up; the connection, when it comes, goes back to the pool.
-              connecting.then((c) => c.release(), () => undefined);
-              reject(new StorageUnavailableError('the request ran out of time waiting for a database connection'));
-            }, wait);
-          }),
-        ]).finally(() => clearTimeout(timer));
+      const client =
+        wait >= opts.acquireTimeout
+          ? await connecting
+          : await Promise.race([
+              connecting,
+              new Promise<never>((_, reject) => {
+                timer = setTimeout(() => {
+                  // The request gives up; the connection, when it comes, goes back to the pool.
+                  connecting.then(
+                    (c) => c.release(),
+                    () => undefined,
+                  );
+                  reject(new StorageUnavailableError('the request ran out of time waiting for a database connection'));
+                }, wait);
+              }),
+            ]).finally(() => clearTimeout(timer));
       return new GuardedClient(client, brokenClients, opts.statementTimeout + 1000) as unknown as PostgresPoolClient;
     },
     end: () => pool.end(),
@@ -233,7 +253,10 @@ function isBusy(error: unknown): boolean {
 class ConnectionGate {
   private held = false;
   private readonly waiters: { resolve: () => void; timer: NodeJS.Timeout }[] = [];
-  constructor(private readonly timeoutMs: number, private readonly maxWaiting: number) {}
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly maxWaiting: number,
+  ) {}
 
   acquire(): Promise<void> {
     if (!this.held) {
@@ -301,7 +324,11 @@ function withStatementCache(sqlite: SQLite.Database, limit = 500): SqliteHandle 
 /** One use of the connection (Kysely acquires, queries, releases); it may let go of the gate while it waits. */
 class SqliteLease implements DatabaseConnection {
   holdsGate = true;
-  constructor(private readonly handle: SqliteHandle, private readonly gate: ConnectionGate, private readonly opts: DatabaseOptions) {}
+  constructor(
+    private readonly handle: SqliteHandle,
+    private readonly gate: ConnectionGate,
+    private readonly opts: DatabaseOptions,
+  ) {}
 
   private runOnce(query: CompiledQuery): QueryResult<unknown> {
     const stmt = this.handle.prepare(query.sql);
@@ -353,7 +380,10 @@ class SqliteLease implements DatabaseConnection {
 
 class GatehouseSqliteDriver implements Driver {
   private readonly gate: ConnectionGate;
-  constructor(private readonly handle: SqliteHandle, private readonly opts: DatabaseOptions) {
+  constructor(
+    private readonly handle: SqliteHandle,
+    private readonly opts: DatabaseOptions,
+  ) {
     this.gate = new ConnectionGate(opts.acquireTimeout, opts.maxWaiting);
   }
   async init(): Promise<void> {}
@@ -392,7 +422,10 @@ class GatehouseSqliteDriver implements Driver {
 }
 
 class GatehouseSqliteDialect extends SqliteDialect {
-  constructor(private readonly handle: SqliteHandle, private readonly opts: DatabaseOptions) {
+  constructor(
+    private readonly handle: SqliteHandle,
+    private readonly opts: DatabaseOptions,
+  ) {
     super({ database: { close: () => handle.sqlite.close(), prepare: (s: string) => handle.prepare(s) } });
   }
   override createDriver(): Driver {
@@ -496,11 +529,14 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
     let committed = false;
     try {
       const migrator = new Migrator({
-        db: conn, provider: migrationProvider, disableTransactions: true,
+        db: conn,
+        provider: migrationProvider,
+        disableTransactions: true,
         // Migrations are named by feature and touch separate tables; a development database that
         // applied a later-numbered one first still takes the others.
         allowUnorderedMigrations: true,
-        migrationTableName: MIGRATION_TABLE, migrationLockTableName: 'gatehouse_migrations_lock',
+        migrationTableName: MIGRATION_TABLE,
+        migrationLockTableName: 'gatehouse_migrations_lock',
       });
       const result = await migrator.migrateToLatest();
       if (!result.error) {

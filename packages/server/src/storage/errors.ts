@@ -15,8 +15,17 @@ export class StorageUnavailableError extends Error {
 
 // Node socket errors seen by the PostgreSQL driver.
 const SOCKET_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH',
-  'ENOTFOUND', 'EAI_AGAIN', 'ENETDOWN', 'EHOSTDOWN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETDOWN',
+  'EHOSTDOWN',
 ]);
 
 // PostgreSQL SQLSTATE codes (Appendix A of the PostgreSQL manual).
@@ -37,7 +46,15 @@ const POSTGRES_CODES = new Set([
 const POSTGRES_CLASSES = [/^08/, /^57P0\d$/, /^58/];
 
 // SQLite result codes (better-sqlite3 puts the extended code in `code`).
-const SQLITE_PREFIXES = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_CANTOPEN', 'SQLITE_PROTOCOL', 'SQLITE_NOLCK'];
+const SQLITE_PREFIXES = [
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_IOERR',
+  'SQLITE_FULL',
+  'SQLITE_CANTOPEN',
+  'SQLITE_PROTOCOL',
+  'SQLITE_NOLCK',
+];
 
 // Messages of pg / pg-pool / Kysely that carry no code.
 const MESSAGES = [

@@ -132,8 +132,15 @@ const initial: Migration = {
   },
   async down(db: Kysely<any>) {
     for (const table of [
-      'signing_keys', 'interactions', 'sessions', 'grants', 'revoked_access_tokens',
-      'refresh_tokens', 'authorization_codes', 'users', 'clients',
+      'signing_keys',
+      'interactions',
+      'sessions',
+      'grants',
+      'revoked_access_tokens',
+      'refresh_tokens',
+      'authorization_codes',
+      'users',
+      'clients',
     ]) {
       await db.schema.dropTable(table).ifExists().execute();
     }
@@ -176,8 +183,14 @@ const resources: Migration = {
       .addColumn('updated_at', 'bigint', (c) => c.notNull())
       .execute();
     await db.schema.createIndex('resources_introspection_client_id').on('resources').column('introspection_client_id').execute();
-    await db.schema.alterTable('authorization_codes').addColumn('resources', 'text', (c) => c.notNull().defaultTo('')).execute();
-    await db.schema.alterTable('refresh_tokens').addColumn('resources', 'text', (c) => c.notNull().defaultTo('')).execute();
+    await db.schema
+      .alterTable('authorization_codes')
+      .addColumn('resources', 'text', (c) => c.notNull().defaultTo(''))
+      .execute();
+    await db.schema
+      .alterTable('refresh_tokens')
+      .addColumn('resources', 'text', (c) => c.notNull().defaultTo(''))
+      .execute();
   },
   async down(db: Kysely<any>) {
     await db.schema.alterTable('refresh_tokens').dropColumn('resources').execute();

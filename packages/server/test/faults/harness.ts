@@ -30,7 +30,11 @@ export function admin(url = PG_URL!): pg.Client {
   return new pg.Client({ connectionString: url, application_name: 'gatehouse-fault-test' });
 }
 
-export async function adminQuery<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = [], url = PG_URL!): Promise<T[]> {
+export async function adminQuery<T extends pg.QueryResultRow = pg.QueryResultRow>(
+  text: string,
+  values: unknown[] = [],
+  url = PG_URL!,
+): Promise<T[]> {
   const c = admin(url);
   await c.connect();
   try {
@@ -141,7 +145,11 @@ export function killAllNodes(): void {
   for (const proc of started) proc.kill('SIGKILL');
 }
 
-export function runCli(args: string[], input = '', env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  input = '',
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -165,17 +173,35 @@ export interface Fixture {
 /** A confidential client and a user (through the CLI) and the user's consent (SQL). */
 export async function createFixture(databaseUrl: string): Promise<Fixture> {
   const redirectUri = 'https://c1.example/cb';
-  const client = await runCli(['clients', 'create', '--name', 'Fault Client', '--redirect-uri', redirectUri,
-    '--scope', 'openid offline_access photos:read', '--grant-types', 'authorization_code,refresh_token,client_credentials',
-    '--database', databaseUrl, '--json']);
+  const client = await runCli([
+    'clients',
+    'create',
+    '--name',
+    'Fault Client',
+    '--redirect-uri',
+    redirectUri,
+    '--scope',
+    'openid offline_access photos:read',
+    '--grant-types',
+    'authorization_code,refresh_token,client_credentials',
+    '--database',
+    databaseUrl,
+    '--json',
+  ]);
   if (client.code !== 0) throw new Error(`clients create failed: ${client.stderr}`);
   const { client_id: clientId, client_secret: clientSecret } = JSON.parse(client.stdout) as { client_id: string; client_secret: string };
-  const user = await runCli(['users', 'create', '--username', 'alice', '--password-stdin', '--database', databaseUrl], 'correct horse battery\n');
+  const user = await runCli(
+    ['users', 'create', '--username', 'alice', '--password-stdin', '--database', databaseUrl],
+    'correct horse battery\n',
+  );
   if (user.code !== 0) throw new Error(`users create failed: ${user.stderr}`);
   const rows = await adminQuery<{ id: string }>('SELECT id FROM users WHERE username = $1', ['alice'], databaseUrl);
   const userId = rows[0]!.id;
-  await adminQuery('INSERT INTO grants (user_id, client_id, scope, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)',
-    [userId, clientId, 'openid offline_access photos:read', nowSeconds()], databaseUrl);
+  await adminQuery(
+    'INSERT INTO grants (user_id, client_id, scope, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)',
+    [userId, clientId, 'openid offline_access photos:read', nowSeconds()],
+    databaseUrl,
+  );
   return { clientId, clientSecret, userId, redirectUri };
 }
 
@@ -237,23 +263,35 @@ export function destroyAgents(): void {
 }
 
 export function request(
-  url: string, method: string, path: string, options: { body?: string; headers?: Record<string, string>; timeoutMs?: number; keepAlive?: boolean } = {},
+  url: string,
+  method: string,
+  path: string,
+  options: { body?: string; headers?: Record<string, string>; timeoutMs?: number; keepAlive?: boolean } = {},
 ): Promise<{ status?: number; headers?: http.IncomingHttpHeaders; body?: string; error?: string; sent?: number }> {
   return new Promise((resolve) => {
     let sent: number | undefined;
     const u = new URL(path, url);
-    const req = http.request(u, {
-      method,
-      agent: agentFor(url, options.keepAlive ?? true),
-      headers: { ...(options.body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(options.body)) } : {}), ...options.headers },
-      timeout: options.timeoutMs ?? 20_000,
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body, sent }));
-      res.on('error', (e) => resolve({ status: res.statusCode, headers: res.headers, error: e.message, sent }));
-    });
+    const req = http.request(
+      u,
+      {
+        method,
+        agent: agentFor(url, options.keepAlive ?? true),
+        headers: {
+          ...(options.body !== undefined
+            ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(options.body)) }
+            : {}),
+          ...options.headers,
+        },
+        timeout: options.timeoutMs ?? 20_000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body, sent }));
+        res.on('error', (e) => resolve({ status: res.statusCode, headers: res.headers, error: e.message, sent }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('client timeout')));
     req.on('finish', () => (sent = Date.now()));
     req.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? e.message, sent }));
@@ -312,8 +350,10 @@ export function startLoad(nodes: () => (string | undefined)[], f: Fixture, codes
       p = exchange(url, f, codes.pop()!, n);
     } else if (roll < 9) {
       const start = Date.now();
-      p = request(url, 'POST', '/token', { body: 'grant_type=client_credentials&scope=photos%3Aread', headers: { authorization: basicAuth(f) } })
-        .then((r) => ({ kind: 'client_credentials' as const, node: n, start, end: Date.now(), ...r }));
+      p = request(url, 'POST', '/token', {
+        body: 'grant_type=client_credentials&scope=photos%3Aread',
+        headers: { authorization: basicAuth(f) },
+      }).then((r) => ({ kind: 'client_credentials' as const, node: n, start, end: Date.now(), ...r }));
     } else {
       const start = Date.now();
       p = request(url, 'GET', '/jwks').then((r) => ({ kind: 'jwks' as const, node: n, start, end: Date.now(), ...r }));
@@ -389,7 +429,10 @@ export function countOutcomes(outcomes: readonly Outcome[]): Counts {
  * I1 and I4 for code exchanges: no code got two 200s, and every 200 was committed (the code is
  * consumed with the very access token returned, and the refresh token returned is stored).
  */
-export async function checkExchanges(databaseUrl: string, outcomes: readonly Outcome[]): Promise<{ wins: number; doubleWins: string[]; uncommitted: string[] }> {
+export async function checkExchanges(
+  databaseUrl: string,
+  outcomes: readonly Outcome[],
+): Promise<{ wins: number; doubleWins: string[]; uncommitted: string[] }> {
   const wins = new Map<string, Outcome[]>();
   for (const o of outcomes) {
     if (o.kind === 'exchange' && o.status === 200 && o.code) wins.set(o.code, [...(wins.get(o.code) ?? []), o]);
@@ -402,9 +445,15 @@ export async function checkExchanges(databaseUrl: string, outcomes: readonly Out
     for (const [code, [o]] of wins) {
       const body = JSON.parse(o!.body!) as { access_token: string; refresh_token?: string };
       const payload = JSON.parse(Buffer.from(body.access_token.split('.')[1]!, 'base64url').toString()) as { jti: string };
-      const row = (await c.query<{ consumed_at: string | null; access_token_jti: string | null }>(
-        'SELECT consumed_at, access_token_jti FROM authorization_codes WHERE code_hash = $1', [sha256(code)])).rows[0];
-      const rt = body.refresh_token ? (await c.query('SELECT 1 FROM refresh_tokens WHERE token_hash = $1', [sha256(body.refresh_token)])).rowCount : 1;
+      const row = (
+        await c.query<{ consumed_at: string | null; access_token_jti: string | null }>(
+          'SELECT consumed_at, access_token_jti FROM authorization_codes WHERE code_hash = $1',
+          [sha256(code)],
+        )
+      ).rows[0];
+      const rt = body.refresh_token
+        ? (await c.query('SELECT 1 FROM refresh_tokens WHERE token_hash = $1', [sha256(body.refresh_token)])).rowCount
+        : 1;
       if (!row || row.consumed_at === null || row.access_token_jti !== payload.jti || rt !== 1) uncommitted.push(code);
     }
   } finally {
@@ -452,23 +501,26 @@ export async function startPgBouncer(db: TestDatabase): Promise<{ url: string; s
   const port = await freePort();
   const target = new URL(PG_URL!);
   writeFileSync(join(dir, 'userlist.txt'), `"${db.name}" ""\n`);
-  writeFileSync(join(dir, 'pgbouncer.ini'), [
-    '[databases]',
-    `${db.name} = host=${target.hostname} port=${target.port || 5432} dbname=${db.name}`,
-    '[pgbouncer]',
-    'listen_addr = 127.0.0.1',
-    `listen_port = ${port}`,
-    `unix_socket_dir = ${dir}`,
-    'auth_type = trust',
-    `auth_file = ${join(dir, 'userlist.txt')}`,
-    'pool_mode = transaction',
-    'default_pool_size = 8',
-    'max_client_conn = 200',
-    'ignore_startup_parameters = extra_float_digits,statement_timeout,idle_in_transaction_session_timeout',
-    'server_connect_timeout = 5',
-    'query_wait_timeout = 10',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'pgbouncer.ini'),
+    [
+      '[databases]',
+      `${db.name} = host=${target.hostname} port=${target.port || 5432} dbname=${db.name}`,
+      '[pgbouncer]',
+      'listen_addr = 127.0.0.1',
+      `listen_port = ${port}`,
+      `unix_socket_dir = ${dir}`,
+      'auth_type = trust',
+      `auth_file = ${join(dir, 'userlist.txt')}`,
+      'pool_mode = transaction',
+      'default_pool_size = 8',
+      'max_client_conn = 200',
+      'ignore_startup_parameters = extra_float_digits,statement_timeout,idle_in_transaction_session_timeout',
+      'server_connect_timeout = 5',
+      'query_wait_timeout = 10',
+      '',
+    ].join('\n'),
+  );
   // PgBouncer refuses to run as root: under root (CI containers) it runs as the `postgres` user.
   let ids: { uid: number; gid: number } | undefined;
   if (process.getuid?.() === 0) {

@@ -18,7 +18,10 @@ export class TcpProxy {
   private readonly heldWhilePaused: (() => void)[] = [];
   port = 0;
 
-  constructor(private readonly targetHost: string, private readonly targetPort: number) {}
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
 
   async start(port = 0): Promise<void> {
     const server = net.createServer((client) => this.accept(client));

@@ -27,7 +27,9 @@ export const DEFAULT_CONFIDENTIAL_AUTH_METHOD: ClientAuthMethod = clientSecretBa
 export const PUBLIC_AUTH_METHOD: ClientAuthMethod = noClientAuthentication.method;
 export const AUTH_METHOD_NAMES: readonly ClientAuthMethod[] = CLIENT_AUTH_METHODS.map((m) => m.method);
 /** Methods whose clients register public keys (jwks / jwks_uri) and get no secret. */
-export const KEY_AUTH_METHODS: readonly ClientAuthMethod[] = CLIENT_AUTH_METHODS.filter((m) => 'usesKeys' in m && m.usesKeys).map((m) => m.method);
+export const KEY_AUTH_METHODS: readonly ClientAuthMethod[] = CLIENT_AUTH_METHODS.filter((m) => 'usesKeys' in m && m.usesKeys).map(
+  (m) => m.method,
+);
 export { ASSERTION_SIGNING_ALGS } from '../client-keys.js';
 
 export function isClientAuthMethod(value: string): value is ClientAuthMethod {
@@ -43,7 +45,12 @@ export interface ClientAuthDeps {
   clients: Pick<ClientRepository, 'find'>;
   realm: string;
   /** For client assertions (private_key_jwt); without it every assertion is refused. */
-  assertions?: { issuer: string; clock: () => number; jtis: Pick<ClientAssertionJtiRepository, 'record'>; fetchJwks?: ((uri: string) => Promise<unknown>) | undefined };
+  assertions?: {
+    issuer: string;
+    clock: () => number;
+    jtis: Pick<ClientAssertionJtiRepository, 'record'>;
+    fetchJwks?: ((uri: string) => Promise<unknown>) | undefined;
+  };
 }
 
 /** The ClientAuthDeps of an endpoint, from the server's parts. */
@@ -100,7 +107,8 @@ export async function authenticateClient(request: ClientAuthRequest, deps: Clien
   try {
     client = await deps.clients.find(presented.clientId);
   } catch (e) {
-    if (e instanceof ClientMetadataDocumentError) throw failure(basicTried, deps.realm, `client metadata document: ${e.detail ?? e.message}`);
+    if (e instanceof ClientMetadataDocumentError)
+      throw failure(basicTried, deps.realm, `client metadata document: ${e.detail ?? e.message}`);
     throw e;
   }
   const a = deps.assertions;
@@ -114,6 +122,7 @@ export async function authenticateClient(request: ClientAuthRequest, deps: Clien
   }
   if (!client || !proven) throw failure(basicTried, deps.realm, client ? `${strategy.method} credentials refused` : 'unknown client');
   // CA-05: only the method the client registered.
-  if (client.authMethod !== strategy.method) throw failure(basicTried, deps.realm, `client registered ${client.authMethod}, used ${strategy.method}`);
+  if (client.authMethod !== strategy.method)
+    throw failure(basicTried, deps.realm, `client registered ${client.authMethod}, used ${strategy.method}`);
   return { client, method: strategy.method as ClientAuthMethod };
 }

@@ -55,7 +55,8 @@ export const privateKeyJwt = {
   extract(request): Presented {
     const type = single(request.params, 'client_assertion_type');
     const assertion = single(request.params, 'client_assertion');
-    if (type === undefined || assertion === undefined) throw invalidRequest('client_assertion and client_assertion_type must be sent together');
+    if (type === undefined || assertion === undefined)
+      throw invalidRequest('client_assertion and client_assertion_type must be sent together');
     if (type !== CLIENT_ASSERTION_TYPE) throw new ClientAuthFailure(`unsupported client_assertion_type ${type.slice(0, 100)}`);
     if (assertion.length > MAX_ASSERTION_LENGTH) throw new ClientAuthFailure('client assertion too large');
     let claims: JWTPayload;
@@ -87,14 +88,19 @@ export const privateKeyJwt = {
         requiredClaims: ['iss', 'sub', 'aud', 'exp', 'jti'],
       }));
     } catch (e) {
-      throw new ClientAuthFailure(`client assertion refused: ${(e as { code?: string }).code ?? 'error'} ${(e as Error).message}`.slice(0, 300));
+      throw new ClientAuthFailure(
+        `client assertion refused: ${(e as { code?: string }).code ?? 'error'} ${(e as Error).message}`.slice(0, 300),
+      );
     }
     if (typeof payload.aud !== 'string') throw new ClientAuthFailure('client assertion aud must be a single string');
     const exp = payload.exp!;
-    if (exp > context.now + MAX_ASSERTION_LIFETIME + ASSERTION_CLOCK_TOLERANCE) throw new ClientAuthFailure('client assertion exp too far in the future');
-    if (typeof payload.iat === 'number' && exp - payload.iat > MAX_ASSERTION_LIFETIME) throw new ClientAuthFailure('client assertion lives too long (exp - iat)');
+    if (exp > context.now + MAX_ASSERTION_LIFETIME + ASSERTION_CLOCK_TOLERANCE)
+      throw new ClientAuthFailure('client assertion exp too far in the future');
+    if (typeof payload.iat === 'number' && exp - payload.iat > MAX_ASSERTION_LIFETIME)
+      throw new ClientAuthFailure('client assertion lives too long (exp - iat)');
     const jti = payload.jti;
-    if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) throw new ClientAuthFailure('client assertion jti missing or too long');
+    if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH)
+      throw new ClientAuthFailure('client assertion jti missing or too long');
     // Kept until the assertion could no longer be accepted anyway; the sweep removes it later.
     const fresh = await context.jtis.record(sha256(JSON.stringify([client.clientId, jti])), exp + ASSERTION_CLOCK_TOLERANCE);
     if (!fresh) throw new ClientAuthFailure('client assertion jti replayed');

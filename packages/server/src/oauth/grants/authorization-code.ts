@@ -86,12 +86,14 @@ export const authorizationCodeGrant = {
 
     // RU-07: the redirect_uri must be the one used at the authorization endpoint.
     if (stored.redirectUriProvided && redirectUri === undefined) throw invalidRequest('missing required parameter: redirect_uri');
-    if (redirectUri !== undefined && redirectUri !== stored.redirectUri) throw invalidGrant('redirect_uri does not match the authorization request');
+    if (redirectUri !== undefined && redirectUri !== stored.redirectUri)
+      throw invalidGrant('redirect_uri does not match the authorization request');
 
     // PK-03 / PK-04: verifier required and matching when a challenge was sent; refused when none was.
     if (stored.codeChallenge !== null) {
       if (verifier === undefined) throw invalidGrant('code_verifier is required');
-      if (!isValidVerifier(verifier) || !verifierMatches(verifier, stored.codeChallenge)) throw invalidGrant('code_verifier does not match the code challenge');
+      if (!isValidVerifier(verifier) || !verifierMatches(verifier, stored.codeChallenge))
+        throw invalidGrant('code_verifier does not match the code challenge');
     } else if (verifier !== undefined) {
       throw invalidRequest('code_verifier was sent but the authorization request had no code_challenge');
     }
@@ -101,7 +103,8 @@ export const authorizationCodeGrant = {
     if (!user || user.disabled) throw invalidGrant(INVALID, { detail: 'user gone or disabled' });
     const granted = await grantResources(stored.resources, storage.resources);
     const consent = await storage.grants.find(stored.userId, client.clientId);
-    if (!consent || !isSubset(consentItems(stored.scopes, granted), consent.scopes)) throw invalidGrant(INVALID, { detail: 'consent revoked' });
+    if (!consent || !isSubset(consentItems(stored.scopes, granted), consent.scopes))
+      throw invalidGrant(INVALID, { detail: 'consent revoked' });
 
     // RFC 8707 §2.2: a token for one of the authorized resources (or all of them); the refresh token keeps the whole grant.
     const target = grantTarget(params, client, granted, stored.scopes, config);
@@ -112,8 +115,17 @@ export const authorizationCodeGrant = {
     const won = await storage.transaction(async (tx) => {
       if (!(await tx.codes.consume(codeHash, now, access))) return false;
       if (refreshToken !== undefined) {
-        const family = { familyId: stored.familyId, clientId: client.clientId, userId: stored.userId, scopes: stored.scopes, resources: stored.resources, ...signIn };
-        await tx.refreshTokens.create(newRefreshToken(refreshToken, { ...family, expiresAt: now + config.refreshTokenTtl }, access, now, config.refreshTokenIdleTtl));
+        const family = {
+          familyId: stored.familyId,
+          clientId: client.clientId,
+          userId: stored.userId,
+          scopes: stored.scopes,
+          resources: stored.resources,
+          ...signIn,
+        };
+        await tx.refreshTokens.create(
+          newRefreshToken(refreshToken, { ...family, expiresAt: now + config.refreshTokenTtl }, access, now, config.refreshTokenIdleTtl),
+        );
       }
       return true;
     });
@@ -127,7 +139,15 @@ export const authorizationCodeGrant = {
     const response = tokenResponse(access, target);
     if (refreshToken !== undefined) response.refresh_token = refreshToken;
     if (stored.scopes.includes('openid')) {
-      response.id_token = await userIdToken(keys, config, { client, user, scopes: stored.scopes, ...signIn, nonce: stored.nonce, accessToken: access.token, now });
+      response.id_token = await userIdToken(keys, config, {
+        client,
+        user,
+        scopes: stored.scopes,
+        ...signIn,
+        nonce: stored.nonce,
+        accessToken: access.token,
+        now,
+      });
     }
     return response;
   },

@@ -76,7 +76,9 @@ export const deviceCodeGrant = {
       if (!(await tx.deviceCodes.consume(hash, now, access))) return false;
       if (refreshToken !== undefined) {
         const family = { familyId: stored.familyId, clientId: client.clientId, userId, scopes: stored.scopes, resources: [], ...signIn };
-        await tx.refreshTokens.create(newRefreshToken(refreshToken, { ...family, expiresAt: now + config.refreshTokenTtl }, access, now, config.refreshTokenIdleTtl));
+        await tx.refreshTokens.create(
+          newRefreshToken(refreshToken, { ...family, expiresAt: now + config.refreshTokenTtl }, access, now, config.refreshTokenIdleTtl),
+        );
       }
       return true;
     });
@@ -90,7 +92,14 @@ export const deviceCodeGrant = {
     const response = tokenResponse(access, target);
     if (refreshToken !== undefined) response.refresh_token = refreshToken;
     if (stored.scopes.includes('openid')) {
-      response.id_token = await userIdToken(keys, config, { client, user, scopes: stored.scopes, ...signIn, accessToken: access.token, now });
+      response.id_token = await userIdToken(keys, config, {
+        client,
+        user,
+        scopes: stored.scopes,
+        ...signIn,
+        accessToken: access.token,
+        now,
+      });
     }
     return response;
   },

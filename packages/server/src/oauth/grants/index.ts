@@ -28,7 +28,9 @@ export function isGrantType(value: string): value is GrantType {
 }
 
 /** The grant types a client gets when it names none. */
-export const DEFAULT_GRANT_TYPES: readonly GrantType[] = ALL_GRANTS.filter((g) => g.registration.byDefault === true).map((g) => g.grantType);
+export const DEFAULT_GRANT_TYPES: readonly GrantType[] = ALL_GRANTS.filter((g) => g.registration.byDefault === true).map(
+  (g) => g.grantType,
+);
 
 /** The response_type values of the grants a client registered (RFC 7591 §2.1). */
 export function responseTypesOf(grantTypes: readonly string[]): string[] {

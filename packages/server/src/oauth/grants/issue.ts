@@ -79,10 +79,19 @@ export function userIdToken(keys: KeyStore, config: TokenConfig, input: IdTokenI
 }
 
 /** What every refresh token of a family shares. */
-export type FamilyMember = Pick<RefreshToken, 'familyId' | 'clientId' | 'userId' | 'scopes' | 'resources' | 'authTime' | 'sid' | 'expiresAt'>;
+export type FamilyMember = Pick<
+  RefreshToken,
+  'familyId' | 'clientId' | 'userId' | 'scopes' | 'resources' | 'authTime' | 'sid' | 'expiresAt'
+>;
 
 /** The stored record of a new refresh token of a family, with the access token issued beside it. */
-export function newRefreshToken(token: string, family: FamilyMember, access: MintedAccessToken, now: number, idleTtl: number): RefreshToken {
+export function newRefreshToken(
+  token: string,
+  family: FamilyMember,
+  access: MintedAccessToken,
+  now: number,
+  idleTtl: number,
+): RefreshToken {
   return {
     ...family,
     tokenHash: sha256(token),

@@ -40,7 +40,14 @@ export function openSuccessor(presented: string, tokenHash: string, sealed: stri
 }
 
 /** The successor record to store with a rotation, or null when the grace window is off (strict policy). */
-export function successorFor(presented: string, tokenHash: string, successorHash: string, response: TokenResponse, grace: number, now: number): RefreshSuccessor | null {
+export function successorFor(
+  presented: string,
+  tokenHash: string,
+  successorHash: string,
+  response: TokenResponse,
+  grace: number,
+  now: number,
+): RefreshSuccessor | null {
   return grace > 0 ? { hash: successorHash, sealed: sealSuccessor(presented, tokenHash, response), expiresAt: now + grace } : null;
 }
 
@@ -49,7 +56,12 @@ export function successorFor(presented: string, tokenHash: string, successorHash
  * provided the window is still open, the family is not revoked, and the successor has not itself been
  * rotated or revoked (then the client already moved on, and the replay is real reuse).
  */
-export function graceAnswer(stored: RefreshToken, presented: string, successor: RefreshToken | undefined, now: number): TokenResponse | undefined {
+export function graceAnswer(
+  stored: RefreshToken,
+  presented: string,
+  successor: RefreshToken | undefined,
+  now: number,
+): TokenResponse | undefined {
   if (stored.rotatedAt === null || stored.revokedAt !== null || !stored.successor || stored.successor.expiresAt <= now) return undefined;
   if (!successor || successor.revokedAt !== null || successor.rotatedAt !== null) return undefined;
   return openSuccessor(presented, stored.tokenHash, stored.successor.sealed);

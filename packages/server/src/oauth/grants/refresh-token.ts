@@ -72,12 +72,19 @@ export const refreshTokenGrant = {
 } satisfies GrantHandler<RefreshTokenDeps>;
 
 /** A rotated token presented again: the grace answer, or reuse that revokes the family. */
-async function replayed(stored: RefreshToken, presented: string, { storage, now }: { storage: RefreshTokenDeps['storage']; now: number }): Promise<TokenResponse> {
+async function replayed(
+  stored: RefreshToken,
+  presented: string,
+  { storage, now }: { storage: RefreshTokenDeps['storage']; now: number },
+): Promise<TokenResponse> {
   const successor = stored.successor ? await storage.refreshTokens.findByHash(stored.successor.hash) : undefined;
   const again = graceAnswer(stored, presented, successor, now);
   if (again) return again;
   await revokeFamily(storage, { familyId: stored.familyId }, now);
-  throw invalidGrant(INVALID, { detail: 'refresh_reuse_detected: a rotated refresh token was replayed; family revoked', cause: { familyId: stored.familyId } });
+  throw invalidGrant(INVALID, {
+    detail: 'refresh_reuse_detected: a rotated refresh token was replayed; family revoked',
+    cause: { familyId: stored.familyId },
+  });
 }
 
 /** A refresh token comes with a user-bound grant when the client may refresh and the user allowed offline access. */

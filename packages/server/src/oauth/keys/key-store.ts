@@ -17,7 +17,10 @@ export const JWKS_MAX_AGE = 300;
  * THE rule for which key signs for `alg`: the most recently activated active key, ties broken by kid,
  * so that every node (and `gatehouse keys list`) picks the same one from the same rows.
  */
-export function pickSigningKey<K extends Pick<SigningKey, 'kid' | 'alg' | 'status' | 'activatedAt'>>(keys: Iterable<K>, alg: string): K | undefined {
+export function pickSigningKey<K extends Pick<SigningKey, 'kid' | 'alg' | 'status' | 'activatedAt'>>(
+  keys: Iterable<K>,
+  alg: string,
+): K | undefined {
   let best: K | undefined;
   for (const k of keys) {
     if (k.alg !== alg || k.status !== 'active') continue;
@@ -45,7 +48,11 @@ export interface LoadedKey {
 }
 
 export async function generateSigningKey(alg: SigningAlg, status: 'next' | 'active', now: number): Promise<SigningKey> {
-  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}), ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+  const { publicKey, privateKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === 'RS256' ? { modulusLength: 2048 } : {}),
+    ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+  });
   const publicJwk = await exportJWK(publicKey);
   const privateJwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(publicJwk);
@@ -82,7 +89,8 @@ export class KeyStore {
     now: number,
     exclusively: (fn: (repo: SigningKeyRepository) => Promise<void>) => Promise<void> = (fn) => fn(this.repo),
   ): Promise<void> {
-    const missing = (rows: readonly SigningKey[]) => REQUIRED_ALGS.filter((alg) => !rows.some((r) => r.alg === alg && r.status === 'active'));
+    const missing = (rows: readonly SigningKey[]) =>
+      REQUIRED_ALGS.filter((alg) => !rows.some((r) => r.alg === alg && r.status === 'active'));
     if (missing(await this.repo.list()).length > 0) {
       await exclusively(async (repo) => {
         for (const alg of missing(await repo.list())) await repo.create(await generateSigningKey(alg, 'active', now));

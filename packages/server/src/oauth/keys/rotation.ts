@@ -17,7 +17,15 @@
 import type { Config } from '../../config/config.js';
 import type { Log } from '../../log.js';
 import type { SigningKey, Storage } from '../../storage/index.js';
-import { generateSigningKey, isPublished, JWKS_MAX_AGE, pickSigningKey, SUPPORTED_SIGNING_ALGS, type KeyStore, type SigningAlg } from './key-store.js';
+import {
+  generateSigningKey,
+  isPublished,
+  JWKS_MAX_AGE,
+  pickSigningKey,
+  SUPPORTED_SIGNING_ALGS,
+  type KeyStore,
+  type SigningAlg,
+} from './key-store.js';
 
 export { isPublished };
 
@@ -103,7 +111,12 @@ export async function createNextKey(storage: KeyStorage, alg: SigningAlg, now: n
  * Promotes one `next` key and retires the other active keys of its algorithm, in one transaction.
  * False when the key was no longer `next` (another node promoted it first): nothing changes then.
  */
-export async function promoteKey(storage: KeyStorage, key: Pick<SigningKey, 'kid' | 'alg'>, policy: KeyPolicy, now: number): Promise<boolean> {
+export async function promoteKey(
+  storage: KeyStorage,
+  key: Pick<SigningKey, 'kid' | 'alg'>,
+  policy: KeyPolicy,
+  now: number,
+): Promise<boolean> {
   return storage.transaction(async (tx) => {
     if (!(await tx.signingKeys.promote(key.kid, now))) return false;
     await tx.signingKeys.retireActiveExcept(key.alg, key.kid, now, now + policy.retention);
@@ -159,7 +172,11 @@ export interface RotateOutcome {
  * and the previous active key is retired with the usual retention.
  */
 export async function rotateKeys(
-  storage: KeyStorage, algs: readonly SigningAlg[], policy: KeyPolicy, now: number, options: { immediate?: boolean } = {},
+  storage: KeyStorage,
+  algs: readonly SigningAlg[],
+  policy: KeyPolicy,
+  now: number,
+  options: { immediate?: boolean } = {},
 ): Promise<RotateOutcome[]> {
   const out: RotateOutcome[] = [];
   for (const alg of algs) {
@@ -199,7 +216,11 @@ export interface RetireOutcome {
  * - retired: brings its removal forward to now (unless keepPublished, which changes nothing).
  */
 export async function retireKey(
-  storage: KeyStorage, kid: string, policy: KeyPolicy, now: number, options: { keepPublished?: boolean } = {},
+  storage: KeyStorage,
+  kid: string,
+  policy: KeyPolicy,
+  now: number,
+  options: { keepPublished?: boolean } = {},
 ): Promise<RetireOutcome> {
   const row = await storage.signingKeys.find(kid);
   if (!row) throw new KeyRotationError(`no signing key with kid ${kid}`);
@@ -231,7 +252,8 @@ export async function retireKey(
 export async function maintainKeys(storage: KeyStorage, keys: KeyStore, policy: KeyPolicy, now: number, log: Log): Promise<void> {
   try {
     const { promoted, created } = await runKeySchedule(storage, policy, now);
-    for (const k of created) log.info({ kid: k.kid, alg: k.alg, promotesAt: promotableAt(k, policy) }, 'signing key rotation started: next key published');
+    for (const k of created)
+      log.info({ kid: k.kid, alg: k.alg, promotesAt: promotableAt(k, policy) }, 'signing key rotation started: next key published');
     for (const k of promoted) log.info({ kid: k.kid, alg: k.alg }, 'signing key promoted: it signs from now on');
   } catch (err) {
     log.warn({ err }, 'signing key rotation failed');

@@ -30,7 +30,12 @@ export async function verifyIdTokenHint(keys: KeyStore, issuer: string, token: s
     const claims = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
     if (claims === null || typeof claims !== 'object' || claims.iss !== issuer) return undefined;
     if (typeof claims.sub !== 'string' || claims.sub.length === 0) return undefined;
-    const aud = typeof claims.aud === 'string' ? [claims.aud] : Array.isArray(claims.aud) ? claims.aud.filter((a): a is string => typeof a === 'string') : [];
+    const aud =
+      typeof claims.aud === 'string'
+        ? [claims.aud]
+        : Array.isArray(claims.aud)
+          ? claims.aud.filter((a): a is string => typeof a === 'string')
+          : [];
     if (aud.length === 0) return undefined;
     return {
       sub: claims.sub,

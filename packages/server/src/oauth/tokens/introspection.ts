@@ -80,7 +80,12 @@ function fromRefreshToken(token: RefreshToken, issuer: string): ActiveToken {
   return out;
 }
 
-async function findActive(deps: TokenStatusDeps, kind: 'access_token' | 'refresh_token', token: string, now: number): Promise<ActiveToken | undefined> {
+async function findActive(
+  deps: TokenStatusDeps,
+  kind: 'access_token' | 'refresh_token',
+  token: string,
+  now: number,
+): Promise<ActiveToken | undefined> {
   if (kind === 'access_token') {
     const claims = await activeAccessToken(deps, token, now);
     return claims ? fromAccessToken(claims) : undefined;

@@ -146,7 +146,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * checks jose's jwtVerify makes for our options; null when the header is in another form (then jose
  * decides), undefined when the token is invalid.
  */
-function verifyCanonical(keys: KeyStore, issuer: string, token: string, now: number): { claims: AccessTokenClaims; key: LoadedKey } | null | undefined {
+function verifyCanonical(
+  keys: KeyStore,
+  issuer: string,
+  token: string,
+  now: number,
+): { claims: AccessTokenClaims; key: LoadedKey } | null | undefined {
   const first = token.indexOf('.');
   const second = first < 0 ? -1 : token.indexOf('.', first + 1);
   if (second < 0 || token.indexOf('.', second + 1) >= 0) return undefined;
@@ -191,7 +196,8 @@ export async function verifyOwnAccessToken(keys: KeyStore, issuer: string, token
   const digest = sha256(token);
   const hit = cache.get(digest);
   if (hit) {
-    if (hit.issuer === issuer && hit.claims.exp > now && keys.findKey(hit.key.kid)?.publicKeyObject === hit.key.publicKeyObject) return { ...hit.claims };
+    if (hit.issuer === issuer && hit.claims.exp > now && keys.findKey(hit.key.kid)?.publicKeyObject === hit.key.publicKeyObject)
+      return { ...hit.claims };
     cache.delete(digest);
   }
   const canonical = verifyCanonical(keys, issuer, token, now);

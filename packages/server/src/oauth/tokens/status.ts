@@ -25,14 +25,22 @@ export async function activeAccessToken(deps: TokenStatusDeps, token: string, no
 }
 
 /** A live refresh token: known digest, not rotated, revoked or expired. */
-export async function activeRefreshToken(deps: Pick<TokenStatusDeps, 'storage'>, token: string, now: number): Promise<RefreshToken | undefined> {
+export async function activeRefreshToken(
+  deps: Pick<TokenStatusDeps, 'storage'>,
+  token: string,
+  now: number,
+): Promise<RefreshToken | undefined> {
   if (token.length > MAX_REFRESH_TOKEN_LENGTH) return undefined;
   const stored = await deps.storage.refreshTokens.findByHash(sha256(token));
   return stored && isLiveRefreshToken(stored, now) ? stored : undefined;
 }
 
 /** activeRefreshToken with the token's user read in the same statement; undefined also when the user is gone or disabled. */
-export async function activeRefreshTokenOfEnabledUser(deps: Pick<TokenStatusDeps, 'storage'>, token: string, now: number): Promise<RefreshToken | undefined> {
+export async function activeRefreshTokenOfEnabledUser(
+  deps: Pick<TokenStatusDeps, 'storage'>,
+  token: string,
+  now: number,
+): Promise<RefreshToken | undefined> {
   if (token.length > MAX_REFRESH_TOKEN_LENGTH) return undefined;
   const found = await deps.storage.refreshTokens.findByHashWithUser(sha256(token));
   if (!found || !isLiveRefreshToken(found.token, now)) return undefined;

@@ -20,7 +20,9 @@ export class ClientAssertionJtiRepository {
   async deleteExpired(before: number, limit: number): Promise<number> {
     const r = await this.db
       .deleteFrom('client_assertion_jtis')
-      .where('jti_hash', 'in', (qb) => qb.selectFrom('client_assertion_jtis').select('jti_hash').where('expires_at', '<', before).limit(limit))
+      .where('jti_hash', 'in', (qb) =>
+        qb.selectFrom('client_assertion_jtis').select('jti_hash').where('expires_at', '<', before).limit(limit),
+      )
       .executeTakeFirst();
     return affected(r);
   }

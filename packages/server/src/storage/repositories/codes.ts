@@ -1,29 +1,38 @@
 import type { Selectable } from 'kysely';
 import type { AccessTokenRef, AuthorizationCode } from '../records.js';
 import type { AuthorizationCodeTable } from '../schema.js';
-import { accessTokenFromColumns, accessTokenRefs, affected, fromFlag, scopesFromColumn, scopesToColumn, toFlag, type Db } from './columns.js';
+import {
+  accessTokenFromColumns,
+  accessTokenRefs,
+  affected,
+  fromFlag,
+  scopesFromColumn,
+  scopesToColumn,
+  toFlag,
+  type Db,
+} from './columns.js';
 import { PreparedQuery } from './prepared.js';
 
 const insertCode = new PreparedQuery<never, unknown[]>(18, (db, ...p) =>
   db.insertInto('authorization_codes').values({
-      code_hash: p[0]!,
-      family_id: p[1]!,
-      client_id: p[2]!,
-      user_id: p[3]!,
-      redirect_uri: p[4]!,
-      redirect_uri_provided: p[5]!,
-      scope: p[6]!,
-      resources: p[7]!,
-      code_challenge: p[8]!,
-      code_challenge_method: p[9]!,
-      nonce: p[10]!,
-      auth_time: p[11]!,
-      sid: p[12]!,
-      created_at: p[13]!,
-      expires_at: p[14]!,
-      consumed_at: p[15]!,
-      access_token_jti: p[16]!,
-      access_token_expires_at: p[17]!,
+    code_hash: p[0]!,
+    family_id: p[1]!,
+    client_id: p[2]!,
+    user_id: p[3]!,
+    redirect_uri: p[4]!,
+    redirect_uri_provided: p[5]!,
+    scope: p[6]!,
+    resources: p[7]!,
+    code_challenge: p[8]!,
+    code_challenge_method: p[9]!,
+    nonce: p[10]!,
+    auth_time: p[11]!,
+    sid: p[12]!,
+    created_at: p[13]!,
+    expires_at: p[14]!,
+    consumed_at: p[15]!,
+    access_token_jti: p[16]!,
+    access_token_expires_at: p[17]!,
   }),
 );
 const findCode = new PreparedQuery<Selectable<AuthorizationCodeTable>, [string]>(1, (db, codeHash) =>

@@ -14,7 +14,13 @@ export class GrantRepository {
   async find(userId: string, clientId: string): Promise<Grant | undefined> {
     const row = await findGrant.first(this.db, userId, clientId);
     return (
-      row && { userId: row.user_id, clientId: row.client_id, scopes: scopesFromColumn(row.scope), createdAt: row.created_at, updatedAt: row.updated_at }
+      row && {
+        userId: row.user_id,
+        clientId: row.client_id,
+        scopes: scopesFromColumn(row.scope),
+        createdAt: row.created_at,
+        updatedAt: row.updated_at,
+      }
     );
   }
   async save(userId: string, clientId: string, scopes: readonly string[], now: number): Promise<void> {
@@ -26,7 +32,9 @@ export class GrantRepository {
       .execute();
   }
   async delete(userId: string, clientId: string): Promise<boolean> {
-    return affected(await this.db.deleteFrom('grants').where('user_id', '=', userId).where('client_id', '=', clientId).executeTakeFirst()) > 0;
+    return (
+      affected(await this.db.deleteFrom('grants').where('user_id', '=', userId).where('client_id', '=', clientId).executeTakeFirst()) > 0
+    );
   }
   /** The clients this user has granted access to. */
   async clientsOf(userId: string): Promise<string[]> {

@@ -17,8 +17,17 @@ import { SigningKeyRepository } from './signing-keys.js';
 import { UserRepository } from './users.js';
 
 export {
-  AuthorizationCodeRepository, ClientRepository, DeviceCodeRepository, GrantRepository, InteractionRepository, RefreshTokenRepository,
-  ResourceRepository, RevokedAccessTokenRepository, SessionRepository, SigningKeyRepository, UserRepository,
+  AuthorizationCodeRepository,
+  ClientRepository,
+  DeviceCodeRepository,
+  GrantRepository,
+  InteractionRepository,
+  RefreshTokenRepository,
+  ResourceRepository,
+  RevokedAccessTokenRepository,
+  SessionRepository,
+  SigningKeyRepository,
+  UserRepository,
 };
 export type { DeviceDecision } from './device-codes.js';
 export { ClientAssertionJtiRepository, PushedRequestRepository };

@@ -62,7 +62,16 @@ export class InteractionRepository {
   }
   /** One conditional update: true only for the single request that completes the interaction. */
   async consume(id: string, now: number): Promise<boolean> {
-    return affected(await this.db.updateTable('interactions').set({ consumed_at: now }).where('id', '=', id).where('consumed_at', 'is', null).executeTakeFirst()) === 1;
+    return (
+      affected(
+        await this.db
+          .updateTable('interactions')
+          .set({ consumed_at: now })
+          .where('id', '=', id)
+          .where('consumed_at', 'is', null)
+          .executeTakeFirst(),
+      ) === 1
+    );
   }
   async deleteExpired(before: number, limit: number): Promise<number> {
     const r = await this.db

@@ -7,29 +7,45 @@ import { accessTokenFromColumns, accessTokenRefs, affected, scopesFromColumn, sc
 import { PreparedQuery } from './prepared.js';
 
 type RefreshTokenColumns = [
-  string, string, string, string, string, string, number, string | null, number, number, number, number | null, number | null, string | null, number | null,
-  string | null, string | null, number | null,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  number,
+  string | null,
+  number,
+  number,
+  number,
+  number | null,
+  number | null,
+  string | null,
+  number | null,
+  string | null,
+  string | null,
+  number | null,
 ];
 const insertRefreshToken = new PreparedQuery<never, RefreshTokenColumns>(18, (db, ...p) =>
   db.insertInto('refresh_tokens').values({
-      token_hash: p[0]!,
-      family_id: p[1]!,
-      client_id: p[2]!,
-      user_id: p[3]!,
-      scope: p[4]!,
-      resources: p[5]!,
-      auth_time: p[6]!,
-      sid: p[7]!,
-      created_at: p[8]!,
-      expires_at: p[9]!,
-      idle_expires_at: p[10]!,
-      rotated_at: p[11]!,
-      revoked_at: p[12]!,
-      access_token_jti: p[13]!,
-      access_token_expires_at: p[14]!,
-      successor_hash: p[15]!,
-      successor_response: p[16]!,
-      successor_expires_at: p[17]!,
+    token_hash: p[0]!,
+    family_id: p[1]!,
+    client_id: p[2]!,
+    user_id: p[3]!,
+    scope: p[4]!,
+    resources: p[5]!,
+    auth_time: p[6]!,
+    sid: p[7]!,
+    created_at: p[8]!,
+    expires_at: p[9]!,
+    idle_expires_at: p[10]!,
+    rotated_at: p[11]!,
+    revoked_at: p[12]!,
+    access_token_jti: p[13]!,
+    access_token_expires_at: p[14]!,
+    successor_hash: p[15]!,
+    successor_response: p[16]!,
+    successor_expires_at: p[17]!,
   }),
 );
 const findRefreshToken = new PreparedQuery<Selectable<RefreshTokenTable>, [string]>(1, (db, tokenHash) =>
@@ -37,8 +53,15 @@ const findRefreshToken = new PreparedQuery<Selectable<RefreshTokenTable>, [strin
 );
 const findRefreshTokenWithUser = new PreparedQuery<
   Selectable<RefreshTokenTable> & {
-    u_id: string | null; u_username: string | null; u_password_hash: string | null; u_email: string | null; u_name: string | null;
-    u_claims: string | null; u_disabled: number | null; u_created_at: number | null; u_updated_at: number | null;
+    u_id: string | null;
+    u_username: string | null;
+    u_password_hash: string | null;
+    u_email: string | null;
+    u_name: string | null;
+    u_claims: string | null;
+    u_disabled: number | null;
+    u_created_at: number | null;
+    u_updated_at: number | null;
   },
   [string]
 >(1, (db, tokenHash) =>
@@ -47,8 +70,15 @@ const findRefreshTokenWithUser = new PreparedQuery<
     .leftJoin('users', 'users.id', 'refresh_tokens.user_id')
     .selectAll('refresh_tokens')
     .select([
-      'users.id as u_id', 'users.username as u_username', 'users.password_hash as u_password_hash', 'users.email as u_email', 'users.name as u_name',
-      'users.claims as u_claims', 'users.disabled as u_disabled', 'users.created_at as u_created_at', 'users.updated_at as u_updated_at',
+      'users.id as u_id',
+      'users.username as u_username',
+      'users.password_hash as u_password_hash',
+      'users.email as u_email',
+      'users.name as u_name',
+      'users.claims as u_claims',
+      'users.disabled as u_disabled',
+      'users.created_at as u_created_at',
+      'users.updated_at as u_updated_at',
     ])
     .where('refresh_tokens.token_hash', '=', tokenHash),
 );
@@ -57,7 +87,12 @@ const markRefreshTokenRotated = new PreparedQuery<never, [number, string | null,
   (db, now, successorHash, successorResponse, successorExpiresAt, tokenHash) =>
     db
       .updateTable('refresh_tokens')
-      .set({ rotated_at: now, successor_hash: successorHash, successor_response: successorResponse, successor_expires_at: successorExpiresAt })
+      .set({
+        rotated_at: now,
+        successor_hash: successorHash,
+        successor_response: successorResponse,
+        successor_expires_at: successorExpiresAt,
+      })
       .where('token_hash', '=', tokenHash)
       .where('rotated_at', 'is', null)
       .where('revoked_at', 'is', null),
@@ -123,19 +158,38 @@ export class RefreshTokenRepository {
       row.u_id === null
         ? undefined
         : toUser({
-            id: row.u_id, username: row.u_username!, password_hash: row.u_password_hash!, email: row.u_email, name: row.u_name, claims: row.u_claims!,
-            disabled: row.u_disabled!, created_at: row.u_created_at!, updated_at: row.u_updated_at!,
+            id: row.u_id,
+            username: row.u_username!,
+            password_hash: row.u_password_hash!,
+            email: row.u_email,
+            name: row.u_name,
+            claims: row.u_claims!,
+            disabled: row.u_disabled!,
+            created_at: row.u_created_at!,
+            updated_at: row.u_updated_at!,
           });
     return { token: toRefreshToken(row), user };
   }
   /** One conditional update: true only for the single caller that rotated the token (with its successor for the grace window). */
   async markRotated(tokenHash: string, now: number, successor: RefreshSuccessor | null = null): Promise<boolean> {
-    const changed = await markRefreshTokenRotated.affected(this.db, now, successor?.hash ?? null, successor?.sealed ?? null, successor?.expiresAt ?? null, tokenHash);
+    const changed = await markRefreshTokenRotated.affected(
+      this.db,
+      now,
+      successor?.hash ?? null,
+      successor?.sealed ?? null,
+      successor?.expiresAt ?? null,
+      tokenHash,
+    );
     return changed === 1;
   }
   /** Revokes every token of a family; returns the still-live access tokens issued alongside them. */
   async revokeFamily(familyId: string, now: number): Promise<AccessTokenRef[]> {
-    await this.db.updateTable('refresh_tokens').set({ revoked_at: now }).where('family_id', '=', familyId).where('revoked_at', 'is', null).execute();
+    await this.db
+      .updateTable('refresh_tokens')
+      .set({ revoked_at: now })
+      .where('family_id', '=', familyId)
+      .where('revoked_at', 'is', null)
+      .execute();
     const rows = await this.db
       .selectFrom('refresh_tokens')
       .select(['access_token_jti', 'access_token_expires_at'])
@@ -146,7 +200,12 @@ export class RefreshTokenRepository {
   }
   /** Unrevoked families of a user (of one client when given). */
   async familiesOf(userId: string, clientId?: string): Promise<string[]> {
-    let q = this.db.selectFrom('refresh_tokens').select('family_id').distinct().where('user_id', '=', userId).where('revoked_at', 'is', null);
+    let q = this.db
+      .selectFrom('refresh_tokens')
+      .select('family_id')
+      .distinct()
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null);
     if (clientId !== undefined) q = q.where('client_id', '=', clientId);
     return (await q.execute()).map((r) => r.family_id);
   }
@@ -179,7 +238,9 @@ export class RefreshTokenRepository {
     const r = await this.db
       .updateTable('refresh_tokens')
       .set({ successor_hash: null, successor_response: null, successor_expires_at: null })
-      .where('token_hash', 'in', (qb) => qb.selectFrom('refresh_tokens').select('token_hash').where('successor_expires_at', '<', before).limit(limit))
+      .where('token_hash', 'in', (qb) =>
+        qb.selectFrom('refresh_tokens').select('token_hash').where('successor_expires_at', '<', before).limit(limit),
+      )
       .executeTakeFirst();
     return affected(r);
   }

@@ -36,7 +36,11 @@ export class RegistrationTokenRepository {
     const r = await this.db
       .deleteFrom('registration_tokens')
       .where('token_hash', 'in', (qb) =>
-        qb.selectFrom('registration_tokens').select('token_hash').where((eb) => eb.or([eb('expires_at', '<', before), eb('uses_left', '<=', 0)])).limit(limit),
+        qb
+          .selectFrom('registration_tokens')
+          .select('token_hash')
+          .where((eb) => eb.or([eb('expires_at', '<', before), eb('uses_left', '<=', 0)]))
+          .limit(limit),
       )
       .executeTakeFirst();
     return affected(r);

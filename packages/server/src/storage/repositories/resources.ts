@@ -4,7 +4,9 @@ import type { ResourceTable } from '../schema.js';
 import { affected, fromFlag, scopesFromColumn, scopesToColumn, toFlag, type Db } from './columns.js';
 import { PreparedQuery } from './prepared.js';
 
-const findResource = new PreparedQuery<Selectable<ResourceTable>, [string]>(1, (db, uri) => db.selectFrom('resources').selectAll().where('uri', '=', uri));
+const findResource = new PreparedQuery<Selectable<ResourceTable>, [string]>(1, (db, uri) =>
+  db.selectFrom('resources').selectAll().where('uri', '=', uri),
+);
 
 function toResource(row: Selectable<ResourceTable>): Resource {
   return {
@@ -53,7 +55,11 @@ export class ResourceRepository {
       const row = await findResource.first(this.db, uris[0]!);
       return row ? [toResource(row)] : [];
     }
-    const rows = await this.db.selectFrom('resources').selectAll().where('uri', 'in', [...uris]).execute();
+    const rows = await this.db
+      .selectFrom('resources')
+      .selectAll()
+      .where('uri', 'in', [...uris])
+      .execute();
     return rows.map(toResource);
   }
   /** The resource whose introspection credentials are this client row. */

@@ -2,7 +2,9 @@ import type { AccessTokenRef } from '../records.js';
 import { affected, type Db } from './columns.js';
 import { PreparedQuery } from './prepared.js';
 
-const findRevoked = new PreparedQuery<{ jti: string }, [string]>(1, (db, jti) => db.selectFrom('revoked_access_tokens').select('jti').where('jti', '=', jti));
+const findRevoked = new PreparedQuery<{ jti: string }, [string]>(1, (db, jti) =>
+  db.selectFrom('revoked_access_tokens').select('jti').where('jti', '=', jti),
+);
 
 /** The jti denylist: revoked access tokens until they expire. */
 export class RevokedAccessTokenRepository {

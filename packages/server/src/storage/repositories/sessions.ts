@@ -12,9 +12,20 @@ const findActiveSessionWithUser = new PreparedQuery<SessionWithUserRow, [string,
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .select([
-      'sessions.id_hash', 'sessions.sid', 'sessions.user_id', 'sessions.auth_time', 'sessions.created_at', 'sessions.expires_at',
-      'users.username', 'users.password_hash', 'users.email', 'users.name', 'users.claims', 'users.disabled',
-      'users.created_at as user_created_at', 'users.updated_at as user_updated_at',
+      'sessions.id_hash',
+      'sessions.sid',
+      'sessions.user_id',
+      'sessions.auth_time',
+      'sessions.created_at',
+      'sessions.expires_at',
+      'users.username',
+      'users.password_hash',
+      'users.email',
+      'users.name',
+      'users.claims',
+      'users.disabled',
+      'users.created_at as user_created_at',
+      'users.updated_at as user_updated_at',
     ])
     .where('sessions.id_hash', '=', idHash)
     .where('sessions.expires_at', '>', now),
@@ -25,7 +36,14 @@ const findActiveSession = new PreparedQuery<Selectable<SessionTable>, [string, n
 );
 
 function toSession(row: Selectable<SessionTable>): Session {
-  return { idHash: row.id_hash, sid: row.sid, userId: row.user_id, authTime: row.auth_time, createdAt: row.created_at, expiresAt: row.expires_at };
+  return {
+    idHash: row.id_hash,
+    sid: row.sid,
+    userId: row.user_id,
+    authTime: row.auth_time,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+  };
 }
 
 /** Browser sessions at the authorization server. */
@@ -53,8 +71,15 @@ export class SessionRepository {
     const row = await findActiveSessionWithUser.first(this.db, idHash, now);
     if (!row) return undefined;
     const user = toUser({
-      id: row.user_id, username: row.username, password_hash: row.password_hash, email: row.email, name: row.name, claims: row.claims,
-      disabled: row.disabled, created_at: row.user_created_at, updated_at: row.user_updated_at,
+      id: row.user_id,
+      username: row.username,
+      password_hash: row.password_hash,
+      email: row.email,
+      name: row.name,
+      claims: row.claims,
+      disabled: row.disabled,
+      created_at: row.user_created_at,
+      updated_at: row.user_updated_at,
     });
     return { session: toSession(row), user };
   }

@@ -90,7 +90,11 @@ export class SigningKeyRepository {
     if (from === 'active') {
       q = q.where(({ exists, selectFrom }) =>
         exists(
-          selectFrom('signing_keys as other').select('other.kid').where('other.alg', '=', alg).where('other.status', '=', 'active').where('other.kid', '!=', kid),
+          selectFrom('signing_keys as other')
+            .select('other.kid')
+            .where('other.alg', '=', alg)
+            .where('other.status', '=', 'active')
+            .where('other.kid', '!=', kid),
         ),
       );
     }
@@ -115,7 +119,9 @@ export class SigningKeyRepository {
   async deleteRemoved(before: number, limit: number): Promise<number> {
     const r = await this.db
       .deleteFrom('signing_keys')
-      .where('kid', 'in', (qb) => qb.selectFrom('signing_keys').select('kid').where('status', '=', 'retired').where('remove_after', '<', before).limit(limit))
+      .where('kid', 'in', (qb) =>
+        qb.selectFrom('signing_keys').select('kid').where('status', '=', 'retired').where('remove_after', '<', before).limit(limit),
+      )
       .executeTakeFirst();
     return affected(r);
   }

@@ -51,7 +51,15 @@ export class UserRepository {
     return rows.map(toUser);
   }
   async setDisabled(id: string, disabled: boolean, now: number): Promise<boolean> {
-    return affected(await this.db.updateTable('users').set({ disabled: toFlag(disabled), updated_at: now }).where('id', '=', id).executeTakeFirst()) > 0;
+    return (
+      affected(
+        await this.db
+          .updateTable('users')
+          .set({ disabled: toFlag(disabled), updated_at: now })
+          .where('id', '=', id)
+          .executeTakeFirst(),
+      ) > 0
+    );
   }
   async setPasswordHash(id: string, passwordHash: string, now: number): Promise<void> {
     await this.db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
