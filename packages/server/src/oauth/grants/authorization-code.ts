@@ -14,8 +14,7 @@ import { isValidVerifier, verifierMatches } from '../pkce.js';
 import { consentItems, grantResources, grantTarget, RESOURCE_PARAMETER } from '../resources.js';
 import { isSubset } from '../scopes.js';
 import { revokeFamily } from '../tokens/revocation.js';
-import { newRefreshToken, tokenResponse, userAccessToken, userIdToken, type TokenConfig } from './issue.js';
-import { issuesRefreshTokens } from './refresh-token.js';
+import { redeemOnce, type TokenConfig } from './issue.js';
 import type { GrantHandler, TokenResponse } from './types.js';
 
 export interface SignIn {
@@ -108,47 +107,20 @@ export const authorizationCodeGrant = {
 
     // RFC 8707 §2.2: a token for one of the authorized resources (or all of them); the refresh token keeps the whole grant.
     const target = grantTarget(params, client, granted, stored.scopes, config);
-    const signIn = { authTime: stored.authTime, sid: stored.sid };
-    const access = await userAccessToken(keys, config, { client, userId: stored.userId, target, ...signIn, now });
-    const refreshToken = issuesRefreshTokens(client, stored.scopes) ? randomToken() : undefined;
-
-    const won = await storage.transaction(async (tx) => {
-      if (!(await tx.codes.consume(codeHash, now, access))) return false;
-      if (refreshToken !== undefined) {
-        const family = {
-          familyId: stored.familyId,
-          clientId: client.clientId,
-          userId: stored.userId,
-          scopes: stored.scopes,
-          resources: stored.resources,
-          ...signIn,
-        };
-        await tx.refreshTokens.create(
-          newRefreshToken(refreshToken, { ...family, expiresAt: now + config.refreshTokenTtl }, access, now, config.refreshTokenIdleTtl),
-        );
-      }
-      return true;
+    return redeemOnce(keys, config, storage, {
+      client,
+      user,
+      scopes: stored.scopes,
+      resources: stored.resources,
+      familyId: stored.familyId,
+      authTime: stored.authTime,
+      sid: stored.sid,
+      nonce: stored.nonce,
+      target,
+      consume: (tx, access) => tx.codes.consume(codeHash, now, access),
+      winnerAccessToken: async () => (await storage.codes.findByHash(codeHash))?.accessToken,
+      invalid: INVALID,
+      now,
     });
-    if (!won) {
-      // A concurrent redemption won: this is reuse, and the winner's tokens are revoked too (R3).
-      const again = await storage.codes.findByHash(codeHash);
-      await revokeFamily(storage, { familyId: stored.familyId, codeAccessToken: again?.accessToken }, now);
-      throw invalidGrant(INVALID, { detail: 'lost a concurrent redemption' });
-    }
-
-    const response = tokenResponse(access, target);
-    if (refreshToken !== undefined) response.refresh_token = refreshToken;
-    if (stored.scopes.includes('openid')) {
-      response.id_token = await userIdToken(keys, config, {
-        client,
-        user,
-        scopes: stored.scopes,
-        ...signIn,
-        nonce: stored.nonce,
-        accessToken: access.token,
-        now,
-      });
-    }
-    return response;
   },
 } satisfies GrantHandler<AuthorizationCodeDeps>;

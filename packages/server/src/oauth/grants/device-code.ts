@@ -4,15 +4,14 @@
 // is one conditional update (DV-01), and a replay revokes what the code issued, as for codes (AC-01).
 // Public and confidential clients; no redirect URI. Refresh tokens as in the code grant.
 import type { Storage } from '../../storage/index.js';
-import { randomToken, sha256 } from '../crypto.js';
+import { sha256 } from '../crypto.js';
 import { invalidGrant, OAuthError } from '../errors.js';
 import type { KeyStore } from '../keys/key-store.js';
 import { required } from '../params.js';
 import { grantTarget, RESOURCE_PARAMETER } from '../resources.js';
 import { isSubset } from '../scopes.js';
 import { revokeFamily } from '../tokens/revocation.js';
-import { newRefreshToken, tokenResponse, userAccessToken, userIdToken, type TokenConfig } from './issue.js';
-import { issuesRefreshTokens } from './refresh-token.js';
+import { redeemOnce, type TokenConfig } from './issue.js';
 import type { GrantHandler, TokenResponse } from './types.js';
 
 export interface DeviceCodeDeps {
@@ -69,38 +68,19 @@ export const deviceCodeGrant = {
 
     // RFC 8707: a device authorization names no resource (yet), so the token is for the default audience.
     const target = grantTarget(params, client, [], stored.scopes, config);
-    const signIn = { authTime: stored.authTime ?? stored.decidedAt ?? now, sid: stored.sid };
-    const access = await userAccessToken(keys, config, { client, userId, target, ...signIn, now });
-    const refreshToken = issuesRefreshTokens(client, stored.scopes) ? randomToken() : undefined;
-    const won = await storage.transaction(async (tx) => {
-      if (!(await tx.deviceCodes.consume(hash, now, access))) return false;
-      if (refreshToken !== undefined) {
-        const family = { familyId: stored.familyId, clientId: client.clientId, userId, scopes: stored.scopes, resources: [], ...signIn };
-        await tx.refreshTokens.create(
-          newRefreshToken(refreshToken, { ...family, expiresAt: now + config.refreshTokenTtl }, access, now, config.refreshTokenIdleTtl),
-        );
-      }
-      return true;
+    return redeemOnce(keys, config, storage, {
+      client,
+      user,
+      scopes: stored.scopes,
+      resources: [],
+      familyId: stored.familyId,
+      authTime: stored.authTime ?? stored.decidedAt ?? now,
+      sid: stored.sid,
+      target,
+      consume: (tx, access) => tx.deviceCodes.consume(hash, now, access),
+      winnerAccessToken: async () => (await storage.deviceCodes.findByDeviceCodeHash(hash))?.accessToken,
+      invalid: INVALID,
+      now,
     });
-    if (!won) {
-      // A concurrent redemption won: this is reuse, and the winner's tokens are revoked too.
-      const again = await storage.deviceCodes.findByDeviceCodeHash(hash);
-      await revokeFamily(storage, { familyId: stored.familyId, codeAccessToken: again?.accessToken }, now);
-      throw invalidGrant(INVALID, { detail: 'lost a concurrent redemption' });
-    }
-
-    const response = tokenResponse(access, target);
-    if (refreshToken !== undefined) response.refresh_token = refreshToken;
-    if (stored.scopes.includes('openid')) {
-      response.id_token = await userIdToken(keys, config, {
-        client,
-        user,
-        scopes: stored.scopes,
-        ...signIn,
-        accessToken: access.token,
-        now,
-      });
-    }
-    return response;
   },
 } satisfies GrantHandler<DeviceCodeDeps>;

@@ -1,12 +1,15 @@
-// Token issuance shared by the user-bound grants (the code grant and the refresh grant).
+// Token issuance shared by the user-bound grants (the code, device and refresh grants).
 import type { Config } from '../../config/config.js';
-import type { Client, RefreshToken, User } from '../../storage/index.js';
+import type { AccessTokenRef, Client, RefreshToken, Repositories, Storage, User } from '../../storage/index.js';
 import { claimsForScopes } from '../claims.js';
-import { sha256 } from '../crypto.js';
+import { randomToken, sha256 } from '../crypto.js';
+import { invalidGrant } from '../errors.js';
 import type { KeyStore, SigningAlg } from '../keys/key-store.js';
 import { formatScope } from '../scopes.js';
 import type { TokenTarget } from '../resources.js';
 import { mintAccessToken, mintIdToken, type MintedAccessToken } from '../tokens/jwt.js';
+import { revokeFamily } from '../tokens/revocation.js';
+import { issuesRefreshTokens } from './refresh-token.js';
 import type { TokenResponse } from './types.js';
 
 export type TokenConfig = Pick<
@@ -102,4 +105,76 @@ export function newRefreshToken(
     accessToken: { jti: access.jti, expiresAt: access.expiresAt },
     successor: null,
   };
+}
+
+/** A one-time artefact (an authorization code, a device code) being exchanged for the user's tokens. */
+export interface OneTimeRedemption {
+  client: Client;
+  user: User;
+  scopes: readonly string[];
+  resources: readonly string[];
+  familyId: string;
+  authTime: number;
+  sid: string | null;
+  nonce?: string | null | undefined;
+  target: TokenTarget;
+  /** In the transaction: the one conditional update that marks the artefact used; true only for the single winner. */
+  consume(tx: Repositories, access: AccessTokenRef): Promise<boolean>;
+  /** After a lost race: the access token the winner recorded, so that it is revoked too. */
+  winnerAccessToken(): Promise<AccessTokenRef | null | undefined>;
+  /** The public description of invalid_grant. */
+  invalid: string;
+  now: number;
+}
+
+/**
+ * AC-01, R3: consumes the artefact and stores the new refresh token in one transaction; a request that
+ * loses a concurrent redemption is reuse and revokes the winner's tokens too. Then the token response,
+ * with an ID token when openid was granted.
+ */
+export async function redeemOnce(
+  keys: KeyStore,
+  config: TokenConfig,
+  storage: Pick<Storage, 'transaction'>,
+  r: OneTimeRedemption,
+): Promise<TokenResponse> {
+  const { client, now } = r;
+  const signIn = { authTime: r.authTime, sid: r.sid };
+  const access = await userAccessToken(keys, config, { client, userId: r.user.id, target: r.target, ...signIn, now });
+  const refreshToken = issuesRefreshTokens(client, r.scopes) ? randomToken() : undefined;
+  const won = await storage.transaction(async (tx) => {
+    if (!(await r.consume(tx, access))) return false;
+    if (refreshToken !== undefined) {
+      const family = {
+        familyId: r.familyId,
+        clientId: client.clientId,
+        userId: r.user.id,
+        scopes: r.scopes,
+        resources: r.resources,
+        ...signIn,
+      };
+      await tx.refreshTokens.create(
+        newRefreshToken(refreshToken, { ...family, expiresAt: now + config.refreshTokenTtl }, access, now, config.refreshTokenIdleTtl),
+      );
+    }
+    return true;
+  });
+  if (!won) {
+    await revokeFamily(storage, { familyId: r.familyId, codeAccessToken: await r.winnerAccessToken() }, now);
+    throw invalidGrant(r.invalid, { detail: 'lost a concurrent redemption' });
+  }
+  const response = tokenResponse(access, r.target);
+  if (refreshToken !== undefined) response.refresh_token = refreshToken;
+  if (r.scopes.includes('openid')) {
+    response.id_token = await userIdToken(keys, config, {
+      client,
+      user: r.user,
+      scopes: r.scopes,
+      ...signIn,
+      nonce: r.nonce,
+      accessToken: access.token,
+      now,
+    });
+  }
+  return response;
 }
