@@ -5,6 +5,7 @@ import type { Storage } from './storage/index.js';
 import type { LoginThrottle } from './interaction/login-throttle.js';
 import type { SafeFetcher } from './net/safe-fetch.js';
 import type { ClientResolver } from './oauth/client-metadata-document.js';
+import type { SecurityEvents } from './oauth/security-events.js';
 
 /** The time in epoch seconds. Tests pass their own to move time instead of rewriting rows. */
 export type Clock = () => number;
@@ -19,6 +20,8 @@ export interface AppDeps {
   fetcher: SafeFetcher;
   /** Finds clients for every endpoint: registered ones, then Client ID Metadata Documents. */
   clientResolver: ClientResolver;
+  /** The security event log (oauth/security-events.ts): a warn-level line and a row per event. */
+  events: SecurityEvents;
 }
 
 declare module 'fastify' {

@@ -12,6 +12,7 @@ import { createRepositories, openStorage } from './storage/index.js';
 import { exclusively } from './storage/database.js';
 import { createSafeFetcher, type SafeFetcher } from './net/safe-fetch.js';
 import { clientResolver } from './oauth/client-metadata-document.js';
+import { SecurityEvents } from './oauth/security-events.js';
 
 export interface Gatehouse {
   app: FastifyInstance;
@@ -52,22 +53,28 @@ export async function createGatehouse(
       resources: storage.resources,
       clock,
     });
-    const deps: AppDeps = { config, storage, keys, throttle, clock, fetcher, clientResolver: resolver };
+    const events = new SecurityEvents(storage.securityEvents, clock);
+    const deps: AppDeps = { config, storage, keys, throttle, clock, fetcher, clientResolver: resolver, events };
     const app = await buildApp(deps, { logger: options.logger });
     log = app.log;
+    events.log = app.log;
     // KR-02, R5: promote published `next` keys, start scheduled rotations, and pick up keys rotated by
     // another node (oauth/keys/rotation.ts). Ticks never overlap; the timer never keeps the process alive.
     const policy = keyPolicy(config);
-    await maintainKeys(storage, keys, policy, clock(), app.log);
+    await maintainKeys(storage, keys, policy, clock(), app.log, events);
     let keysBusy: Promise<void> | undefined;
     const reload = setInterval(() => {
-      keysBusy ??= maintainKeys(storage, keys, policy, clock(), app.log).finally(() => {
+      keysBusy ??= maintainKeys(storage, keys, policy, clock(), app.log, events).finally(() => {
         keysBusy = undefined;
       });
     }, KEY_RELOAD_INTERVAL * 1000);
     reload.unref();
     // R8: expired rows are swept in small batches in the background (storage/cleanup.ts).
-    const sweeper = startSweeper(storage, { codeRetention: codeRetention(config), now: clock }, app.log);
+    const sweeper = startSweeper(
+      storage,
+      { codeRetention: codeRetention(config), securityEventRetention: config.securityEventRetention, now: clock },
+      app.log,
+    );
     return {
       app,
       deps,

@@ -11,7 +11,8 @@ const HELP = `gatehouse cleanup — delete expired rows once
       Deletes expired interactions and sessions, denylisted access tokens past their expiry, refresh
       tokens past their absolute expiry, retired signing keys past their removal time, and authorization
       codes and device codes 30 minutes (or the access token lifetime, if longer) after they expired or
-      were used — so that a replayed code is still recognised. Works in batches of N rows (default ${DEFAULT_BATCH_SIZE}) with
+      were used — so that a replayed code is still recognised — and security events older than
+      --security-event-retention (90 days). Works in batches of N rows (default ${DEFAULT_BATCH_SIZE}) with
       a short pause between them; safe while servers run. A running server does this every 5 minutes
       by itself; use this command from cron when you want it on your own schedule.
 `;
@@ -28,6 +29,7 @@ const LABELS: Record<keyof SweepCounts, string> = {
   clientAssertionJtis: 'client assertion jtis',
   pushedRequests: 'pushed authorization requests',
   registrationTokens: 'registration tokens',
+  securityEvents: 'security events',
 };
 
 export async function cleanupCommand(args: string[]): Promise<number> {
@@ -59,6 +61,7 @@ export async function cleanupCommand(args: string[]): Promise<number> {
     // No per-run cap: a cron run finishes the job; the pauses keep it gentle on a live database.
     const counts = await sweepExpiredRows(storage, nowSeconds(), {
       codeRetention: codeRetention(config),
+      securityEventRetention: config.securityEventRetention,
       batchSize,
       maxBatches: Number.MAX_SAFE_INTEGER,
     });

@@ -1,5 +1,7 @@
 // Shared pieces of the CLI commands.
 import { loadConfig } from '../config/config.js';
+import { nowSeconds } from '../oauth/crypto.js';
+import { SecurityEvents } from '../oauth/security-events.js';
 import { openStorage, type Storage } from '../storage/index.js';
 
 export class UsageError extends Error {}
@@ -55,4 +57,12 @@ export function dashSafePositionals(args: readonly string[]): string[] {
     else options.push(arg);
   }
   return [...options, '--', ...positionals];
+}
+
+/**
+ * The security event log for a CLI command: every lifecycle action is a row (EV-01), marked
+ * `by: cli` in its details by the caller. No log line: the command's own output says what it did.
+ */
+export function cliEvents(storage: Storage): SecurityEvents {
+  return new SecurityEvents(storage.securityEvents, nowSeconds, { info: () => undefined, warn: () => undefined });
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `gatehouse` command (CONTRACT.md): serve, users, clients, keys, sessions, cleanup, registration-tokens.
+// The `gatehouse` command (CONTRACT.md): serve, users, clients, keys, sessions, cleanup, registration-tokens, events.
 import { createServer } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, OPTION_NAMES } from '../config/config.js';
@@ -12,6 +12,7 @@ import { resourcesCommand } from './resources.js';
 import { sessionsCommand } from './sessions.js';
 import { cleanupCommand } from './cleanup.js';
 import { registrationTokensCommand } from './registration-tokens.js';
+import { eventsCommand } from './events.js';
 import { UsageError } from './common.js';
 
 const HELP = `gatehouse — OAuth 2.0 / OpenID Connect authorization server
@@ -33,6 +34,7 @@ Usage:
   gatehouse sessions revoke --user USERNAME [--issuer URL] [--json]
   gatehouse cleanup [--batch-size N] [--json]
   gatehouse registration-tokens create [--expires-in SECONDS] [--uses N] [--json]
+  gatehouse events list [--since 7d] [--type login.failed] [--user USERNAME] [--client ID] [--json]
 
 Every command takes --database URL (sqlite:PATH or postgres://…; env GATEHOUSE_DATABASE_URL;
 default sqlite:./data/gatehouse.db). Run \`gatehouse <command> --help\` for details.
@@ -105,6 +107,8 @@ async function main(argv: string[]): Promise<number> {
       return cleanupCommand(rest);
     case 'registration-tokens':
       return registrationTokensCommand(rest);
+    case 'events':
+      return eventsCommand(rest);
     default:
       throw new UsageError(`unknown command: ${command}`);
   }

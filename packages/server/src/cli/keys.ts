@@ -15,7 +15,7 @@ import {
   type KeyPolicy,
 } from '../oauth/keys/rotation.js';
 import type { SigningKey } from '../storage/index.js';
-import { UsageError, dashSafePositionals, print, withStorage } from './common.js';
+import { UsageError, cliEvents, dashSafePositionals, print, withStorage } from './common.js';
 
 const HELP = `gatehouse keys — signing keys (published in the JWKS at /jwks)
 
@@ -139,6 +139,9 @@ export async function keysCommand(args: string[]): Promise<number> {
       }
       try {
         const outcomes = await rotateKeys(storage, algs, policy, now, { immediate: values.immediate === true });
+        for (const o of outcomes)
+          if (o.action !== 'pending')
+            await cliEvents(storage).record({ type: 'key.rotated', details: { kid: o.kid, alg: o.alg, action: o.action, by: 'cli' } });
         const text = outcomes.map((o) => {
           if (o.action === 'promoted')
             return `${o.alg}: ${o.kid} signs from now on; the previous key is retired and stays published until the tokens it signed expire`;
@@ -185,6 +188,11 @@ export async function keysCommand(args: string[]): Promise<number> {
       const now = nowSeconds();
       try {
         const outcome = await retireKey(storage, kid, policy, now, { keepPublished: values['keep-published'] === true });
+        if (outcome.changed)
+          await cliEvents(storage).record({
+            type: 'key.retired',
+            details: { kid, alg: outcome.row.alg, previous_status: outcome.previousStatus, by: 'cli' },
+          });
         const when = outcome.removeAfter <= now ? 'has left the JWKS' : `stays in the JWKS until ${iso(outcome.removeAfter)}`;
         const text =
           outcome.previousStatus === 'retired'

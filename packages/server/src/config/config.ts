@@ -113,6 +113,11 @@ export const ConfigSchema = Type.Object({
     default: [],
     description: 'hosts never fetched (same syntax); checked first',
   }),
+  securityEventRetention: Type.Integer({
+    minimum: 86400,
+    default: 90 * 86400,
+    description: 'seconds security events are kept before the sweep deletes them (at least a day)',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -159,6 +164,7 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   },
   fetchAllowedDomains: { env: 'GATEHOUSE_FETCH_ALLOWED_DOMAINS', flag: 'fetch-allowed-domains' },
   fetchDeniedDomains: { env: 'GATEHOUSE_FETCH_DENIED_DOMAINS', flag: 'fetch-denied-domains' },
+  securityEventRetention: { env: 'GATEHOUSE_SECURITY_EVENT_RETENTION', flag: 'security-event-retention' },
 };
 
 export class ConfigError extends Error {}

@@ -4,21 +4,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { formBody } from '../http/params.js';
-import { authenticateClient } from '../oauth/client-auth/index.js';
+import { authenticateClient, clientAuthDeps } from '../oauth/client-auth/index.js';
 import { DEVICE_AUTHORIZATION_PATH, startDeviceAuthorization } from '../oauth/device/authorization.js';
 import { unauthorizedClient } from '../oauth/errors.js';
 import { deviceCodeGrant } from '../oauth/grants/device-code.js';
 import { single } from '../oauth/params.js';
 
 export function deviceAuthorizationEndpoint(app: FastifyInstance, deps: AppDeps): void {
-  const realm = new URL(deps.config.issuer).host;
+  const auth = clientAuthDeps(deps);
 
   app.post(DEVICE_AUTHORIZATION_PATH, async (request, reply) => {
     const params = formBody(request);
-    const { client } = await authenticateClient(
-      { authorization: request.headers.authorization, params },
-      { clients: deps.storage.clients, realm },
-    );
+    const { client } = await authenticateClient({ authorization: request.headers.authorization, params, ip: request.ip }, auth);
     if (!client.grantTypes.includes(deviceCodeGrant.grantType))
       throw unauthorizedClient('this client may not use the device authorization grant');
     return reply.send(await startDeviceAuthorization(deps, client, single(params, 'scope'), deps.clock()));

@@ -19,7 +19,7 @@ export function introspectionEndpoint(app: FastifyInstance, deps: AppDeps): void
 
   app.post('/introspect', async (request, reply) => {
     const params = formBody(request);
-    const { client, method } = await authenticateClient({ authorization: request.headers.authorization, params }, auth);
+    const { client, method } = await authenticateClient({ authorization: request.headers.authorization, params, ip: request.ip }, auth);
     if (method === 'none') throw invalidClient('client authentication failed', { detail: 'public clients may not introspect tokens' });
     const token = required(params, 'token');
     const resource = resourceServerOf(client);

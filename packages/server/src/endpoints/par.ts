@@ -14,7 +14,7 @@ export function pushedAuthorizationRequestEndpoint(app: FastifyInstance, deps: A
 
   app.post('/par', async (request, reply) => {
     const params = formBody(request);
-    const { client } = await authenticateClient({ authorization: request.headers.authorization, params }, auth);
+    const { client } = await authenticateClient({ authorization: request.headers.authorization, params, ip: request.ip }, auth);
     const response = await pushAuthorizationRequest(
       params,
       client,

@@ -17,7 +17,7 @@ export function revocationEndpoint(app: FastifyInstance, deps: AppDeps): void {
 
   app.post('/revoke', async (request, reply) => {
     const params = formBody(request);
-    const { client } = await authenticateClient({ authorization: request.headers.authorization, params }, auth);
+    const { client } = await authenticateClient({ authorization: request.headers.authorization, params, ip: request.ip }, auth);
     const token = required(params, 'token');
     const outcome = await revokeToken(
       { keys, issuer: config.issuer, storage },

@@ -15,7 +15,7 @@ export function tokenEndpoint(app: FastifyInstance, deps: AppDeps): void {
   app.post('/token', async (request, reply) => {
     const params = formBody(request);
     const grantType = required(params, 'grant_type');
-    const { client } = await authenticateClient({ authorization: request.headers.authorization, params }, auth);
+    const { client } = await authenticateClient({ authorization: request.headers.authorization, params, ip: request.ip }, auth);
     const grant = findGrant(grantType);
     if (!grant) throw unsupportedGrantType(`unsupported grant_type: ${grantType}`);
     if (!client.grantTypes.includes(grant.grantType)) throw unauthorizedClient(`this client may not use the ${grantType} grant`);

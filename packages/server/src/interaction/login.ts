@@ -13,7 +13,7 @@ export type LoginResult = { ok: true; user: User } | { ok: false; status: 401 | 
 
 export async function checkLogin(
   request: FastifyRequest,
-  deps: Pick<AppDeps, 'storage' | 'throttle'>,
+  deps: Pick<AppDeps, 'storage' | 'throttle' | 'events'>,
   username: string,
   password: string,
   now: number,
@@ -29,10 +29,18 @@ export async function checkLogin(
   const valid = !tooLong && (await verifyPassword(user?.passwordHash ?? (await dummyHash()), password));
   if (!user || !valid || user.disabled) {
     throttle.recordFailure(keys, now);
-    request.log.info({ event: 'login_failed' }, 'login failed');
+    // EV-01: the name as typed (bounded), never the password.
+    await deps.events.record({
+      type: 'login.failed',
+      userId: user?.id,
+      username: username.slice(0, 255),
+      ip: request.ip,
+      details: { reason: !user ? 'unknown user' : user.disabled ? 'disabled user' : 'wrong password' },
+    });
     return { ok: false, status: 401, error: LOGIN_FAILED };
   }
   throttle.recordSuccess(keys[0]!);
+  await deps.events.record({ type: 'login.succeeded', userId: user.id, username: user.username, ip: request.ip });
   if (needsRehash(user.passwordHash)) await storage.users.setPasswordHash(user.id, await hashPassword(password), now);
   return { ok: true, user };
 }

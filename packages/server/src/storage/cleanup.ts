@@ -17,6 +17,7 @@
 //                           expired and after they were used: a replayed code must still be recognised so
 //                           that it fails with invalid_grant AND revokes what it issued (AC-01, Hydra `newUsedExpiry`).
 //   device_codes            as authorization codes: kept as long after expiry and redemption (DV-01 replay)
+//   security_events         older than the event retention (--security-event-retention, 90 days by default)
 import type { Config } from '../config/config.js';
 import type { Log } from '../log.js';
 import type { Repositories } from './repositories/index.js';
@@ -28,6 +29,7 @@ export const DEFAULT_PAUSE_MS = 50;
 /** Per table and sweep; what is left waits for the next sweep. */
 export const DEFAULT_MAX_BATCHES = 200;
 export const SWEEP_INTERVAL_MS = 5 * 60_000;
+export const DEFAULT_SECURITY_EVENT_RETENTION = 90 * 86400;
 
 /**
  * How long a code row is kept after it expired or was used. At least 30 minutes, and never less than
@@ -49,12 +51,15 @@ export type SweepTable =
   | 'deviceCodes'
   | 'clientAssertionJtis'
   | 'pushedRequests'
-  | 'registrationTokens';
+  | 'registrationTokens'
+  | 'securityEvents';
 export type SweepCounts = Record<SweepTable, number>;
 
 export interface SweepOptions {
   /** Seconds to keep code rows after expiry and use (see codeRetention). */
   codeRetention: number;
+  /** Seconds security events are kept (default DEFAULT_SECURITY_EVENT_RETENTION). */
+  securityEventRetention?: number;
   batchSize?: number;
   pauseMs?: number;
   maxBatches?: number;
@@ -74,6 +79,7 @@ export type SweepStorage = Pick<
   | 'clientAssertionJtis'
   | 'pushedRequests'
   | 'registrationTokens'
+  | 'securityEvents'
 >;
 
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -107,6 +113,10 @@ export async function sweepExpiredRows(storage: SweepStorage, now: number, optio
     ['clientAssertionJtis', (limit) => storage.clientAssertionJtis.deleteExpired(now - CLOCK_SKEW_MARGIN, limit)],
     ['pushedRequests', (limit) => storage.pushedRequests.deleteExpired(now, limit)],
     ['registrationTokens', (limit) => storage.registrationTokens.deleteExpired(now, limit)],
+    [
+      'securityEvents',
+      (limit) => storage.securityEvents.deleteOlderThan(now - (options.securityEventRetention ?? DEFAULT_SECURITY_EVENT_RETENTION), limit),
+    ],
   ];
   const counts: SweepCounts = {
     interactions: 0,
@@ -120,6 +130,7 @@ export async function sweepExpiredRows(storage: SweepStorage, now: number, optio
     clientAssertionJtis: 0,
     pushedRequests: 0,
     registrationTokens: 0,
+    securityEvents: 0,
   };
   for (const [table, deleteBatch] of tasks) {
     for (let batch = 0; batch < maxBatches && !options.signal?.aborted; batch++) {

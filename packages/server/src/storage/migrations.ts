@@ -281,6 +281,28 @@ const pushedRequests: Migration = {
   },
 };
 
+/** One table of security events (logins, locks, reuse detected, lifecycle actions), swept by age. */
+const securityEvents: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('security_events')
+      .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('type', 'varchar(64)', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('user_id', 'varchar(255)')
+      .addColumn('username', 'varchar(255)')
+      .addColumn('client_id', 'varchar(255)')
+      .addColumn('ip', 'varchar(64)')
+      .addColumn('details', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('security_events_created_at').on('security_events').column('created_at').execute();
+    await db.schema.createIndex('security_events_type_created_at').on('security_events').columns(['type', 'created_at']).execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('security_events').ifExists().execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_device_codes': deviceCodes,
@@ -289,6 +311,7 @@ export const migrations: Record<string, Migration> = {
   '0005_dynamic_registration': dynamicRegistration,
   '0006_resources': resources,
   '0007_refresh_grace': refreshGrace,
+  '0008_security_events': securityEvents,
 };
 
 export const migrationProvider: MigrationProvider = {

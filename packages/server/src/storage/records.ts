@@ -7,6 +7,7 @@ import type { AuthorizationRequest } from '../oauth/authorization-request.js';
 import type { ClientAuthMethod } from '../oauth/client-auth/index.js';
 import type { GrantType } from '../oauth/grants/index.js';
 import type { SigningAlg } from '../oauth/keys/key-store.js';
+import type { SecurityEventType } from '../oauth/security-events.js';
 
 /** An access token recorded beside what issued it, so that it can be denied by jti later. */
 export interface AccessTokenRef {
@@ -218,4 +219,17 @@ export interface PushedRequest {
   createdAt: number;
   expiresAt: number;
   consumedAt: number | null;
+}
+
+/** What happened to an account, a client or a key, as the security event log keeps it (no secret). */
+export interface SecurityEvent {
+  id: string;
+  type: SecurityEventType;
+  createdAt: number;
+  userId: string | null;
+  username: string | null;
+  clientId: string | null;
+  ip: string | null;
+  /** Further fields of the event (a family id, a reason, a kid); never a token, code, secret or password. */
+  details: Readonly<Record<string, unknown>>;
 }

@@ -170,6 +170,19 @@ export interface Database {
   device_codes: DeviceCodeTable;
   client_assertion_jtis: ClientAssertionJtiTable;
   pushed_requests: PushedRequestTable;
+  security_events: SecurityEventTable;
+}
+
+// 0008_security_events: what happened to accounts, clients and keys, for operators (never a secret).
+export interface SecurityEventTable {
+  id: string; // random, so that several nodes insert without coordination
+  type: string;
+  created_at: number;
+  user_id: string | null;
+  username: string | null;
+  client_id: string | null;
+  ip: string | null;
+  details: string; // JSON object of further fields
 }
 
 export interface DeviceCodeTable {

@@ -3,6 +3,7 @@
 // from it); each method is one strategy file. Exactly one method per request, only the client's
 // registered method, and the same answer for an unknown client and a wrong secret (CA-03).
 import type { SafeFetcher } from '../../net/safe-fetch.js';
+import type { SecurityEvents } from '../security-events.js';
 import type { Client, ClientAssertionJtiRepository, ClientRepository } from '../../storage/index.js';
 import { invalidClient, invalidRequest, type OAuthError } from '../errors.js';
 import { clientSecretBasic, parseBasic } from './client-secret-basic.js';
@@ -51,6 +52,8 @@ export interface ClientAuthDeps {
     jtis: Pick<ClientAssertionJtiRepository, 'record'>;
     fetchJwks?: ((uri: string) => Promise<unknown>) | undefined;
   };
+  /** EV-01: a registered client whose credentials were refused is a security event. */
+  events?: Pick<SecurityEvents, 'record'> | undefined;
 }
 
 /** The ClientAuthDeps of an endpoint, from the server's parts. */
@@ -62,6 +65,7 @@ export function clientAuthDeps(deps: {
   clientResolver?: Pick<ClientRepository, 'find'> | undefined;
   /** The server's SSRF-safe fetcher (net/safe-fetch.ts), for clients that registered a jwks_uri. */
   fetcher?: Pick<SafeFetcher, 'fetchJson'> | undefined;
+  events?: Pick<SecurityEvents, 'record'> | undefined;
 }): ClientAuthDeps {
   const { fetcher } = deps;
   return {
@@ -73,6 +77,7 @@ export function clientAuthDeps(deps: {
       jtis: deps.storage.clientAssertionJtis,
       fetchJwks: fetcher && (async (uri) => (await fetcher.fetchJson(uri)).json),
     },
+    events: deps.events,
   };
 }
 
@@ -114,15 +119,27 @@ export async function authenticateClient(request: ClientAuthRequest, deps: Clien
   const a = deps.assertions;
   const context: ClientAuthContext | undefined = a && { issuer: a.issuer, now: a.clock(), jtis: a.jtis, fetchJwks: a.fetchJwks };
   let proven: boolean;
+  // A known client's refusals are security events (someone holds its id and guesses its proof); an
+  // unknown client_id is not recorded, so that noise cannot fill the event log.
+  const refused = async (detail: string): Promise<OAuthError> => {
+    if (client && deps.events)
+      await deps.events.record({
+        type: 'client_auth.failed',
+        clientId: client.clientId,
+        ip: request.ip,
+        details: { method: strategy.method, reason: detail },
+      });
+    return failure(basicTried, deps.realm, detail);
+  };
   try {
     proven = await strategy.verify(presented, client, context);
   } catch (e) {
-    if (e instanceof ClientAuthFailure) throw failure(basicTried, deps.realm, e.detail);
+    if (e instanceof ClientAuthFailure) throw await refused(e.detail);
     throw e;
   }
-  if (!client || !proven) throw failure(basicTried, deps.realm, client ? `${strategy.method} credentials refused` : 'unknown client');
+  if (!client) throw failure(basicTried, deps.realm, 'unknown client');
+  if (!proven) throw await refused(`${strategy.method} credentials refused`);
   // CA-05: only the method the client registered.
-  if (client.authMethod !== strategy.method)
-    throw failure(basicTried, deps.realm, `client registered ${client.authMethod}, used ${strategy.method}`);
+  if (client.authMethod !== strategy.method) throw await refused(`client registered ${client.authMethod}, used ${strategy.method}`);
   return { client, method: strategy.method as ClientAuthMethod };
 }

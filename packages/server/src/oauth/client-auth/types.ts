@@ -5,6 +5,8 @@ import type { Params } from '../params.js';
 export interface ClientAuthRequest {
   authorization: string | undefined;
   params: Params;
+  /** The client's address, for the security event of a refused authentication. */
+  ip?: string;
 }
 
 /** What a request presented for one method: who it claims to be, and the proof to check. */

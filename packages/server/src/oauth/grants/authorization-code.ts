@@ -15,7 +15,7 @@ import { consentItems, grantResources, grantTarget, RESOURCE_PARAMETER } from '.
 import { isSubset } from '../scopes.js';
 import { revokeFamily } from '../tokens/revocation.js';
 import { redeemOnce, type TokenConfig } from './issue.js';
-import type { GrantHandler, TokenResponse } from './types.js';
+import type { GrantDeps, GrantHandler, TokenResponse } from './types.js';
 
 export interface SignIn {
   userId: string;
@@ -57,6 +57,7 @@ export interface AuthorizationCodeDeps {
   config: TokenConfig;
   keys: KeyStore;
   storage: Pick<Storage, 'transaction' | 'codes' | 'users' | 'grants' | 'resources'>;
+  events: GrantDeps['events'];
 }
 
 const MAX_CODE_LENGTH = 256;
@@ -66,7 +67,7 @@ export const authorizationCodeGrant = {
   grantType: 'authorization_code' as const,
   parameters: ['code', 'redirect_uri', 'code_verifier', RESOURCE_PARAMETER],
   registration: { byDefault: true, needsRedirectUri: true, issuesRefreshTokens: true, responseType: 'code' },
-  async handle({ params, client, now }, { config, keys, storage }): Promise<TokenResponse> {
+  async handle({ params, client, now }, { config, keys, storage, events }): Promise<TokenResponse> {
     const code = required(params, 'code');
     const redirectUri = single(params, 'redirect_uri');
     const verifier = single(params, 'code_verifier');
@@ -79,6 +80,7 @@ export const authorizationCodeGrant = {
     if (stored.clientId !== client.clientId) throw invalidGrant(INVALID, { detail: 'code of another client' });
     if (stored.consumedAt !== null) {
       await revokeFamily(storage, { familyId: stored.familyId, codeAccessToken: stored.accessToken }, now);
+      await events.record({ type: 'code.reused', userId: stored.userId, clientId: client.clientId, details: { family: stored.familyId } });
       throw invalidGrant(INVALID, { detail: 'code reuse: tokens revoked' });
     }
     if (stored.expiresAt <= now) throw invalidGrant(INVALID, { detail: 'expired code' });

@@ -12,12 +12,13 @@ import { grantTarget, RESOURCE_PARAMETER } from '../resources.js';
 import { isSubset } from '../scopes.js';
 import { revokeFamily } from '../tokens/revocation.js';
 import { redeemOnce, type TokenConfig } from './issue.js';
-import type { GrantHandler, TokenResponse } from './types.js';
+import type { GrantDeps, GrantHandler, TokenResponse } from './types.js';
 
 export interface DeviceCodeDeps {
   config: TokenConfig;
   keys: KeyStore;
   storage: Pick<Storage, 'transaction' | 'deviceCodes' | 'users' | 'grants'>;
+  events: GrantDeps['events'];
 }
 
 /** RFC 8628 §3.5: how much a slow_down raises the interval. */
@@ -35,7 +36,7 @@ export const deviceCodeGrant = {
   grantType: 'urn:ietf:params:oauth:grant-type:device_code' as const,
   parameters: ['device_code', RESOURCE_PARAMETER],
   registration: { issuesRefreshTokens: true },
-  async handle({ params, client, now }, { config, keys, storage }): Promise<TokenResponse> {
+  async handle({ params, client, now }, { config, keys, storage, events }): Promise<TokenResponse> {
     const deviceCode = required(params, 'device_code');
     if (deviceCode.length > MAX_DEVICE_CODE_LENGTH) throw invalidGrant(INVALID);
     const hash = sha256(deviceCode);
@@ -44,6 +45,12 @@ export const deviceCodeGrant = {
     if (stored.clientId !== client.clientId) throw invalidGrant(INVALID, { detail: 'device code of another client' });
     if (stored.consumedAt !== null) {
       await revokeFamily(storage, { familyId: stored.familyId, codeAccessToken: stored.accessToken }, now);
+      await events.record({
+        type: 'code.reused',
+        userId: stored.userId,
+        clientId: client.clientId,
+        details: { family: stored.familyId, grant: 'device_code' },
+      });
       throw invalidGrant(INVALID, { detail: 'device code reuse: tokens revoked' });
     }
     if (stored.expiresAt <= now) throw expired();

@@ -16,12 +16,13 @@ import { isSubset, parseScope } from '../scopes.js';
 import { revokeFamily } from '../tokens/revocation.js';
 import { newRefreshToken, tokenResponse, userAccessToken, userIdToken, type TokenConfig } from './issue.js';
 import { graceAnswer, successorFor } from './refresh-grace.js';
-import type { GrantHandler, TokenResponse } from './types.js';
+import type { GrantDeps, GrantHandler, TokenResponse } from './types.js';
 
 export interface RefreshTokenDeps {
   config: TokenConfig & Pick<Config, 'refreshReuseGrace'>;
   keys: KeyStore;
   storage: Pick<Storage, 'transaction' | 'refreshTokens' | 'users' | 'resources'>;
+  events: GrantDeps['events'];
 }
 
 const INVALID = 'the refresh token is invalid, expired or revoked';
@@ -31,7 +32,7 @@ export const refreshTokenGrant = {
   grantType: 'refresh_token' as const,
   parameters: ['refresh_token', 'scope', RESOURCE_PARAMETER],
   registration: { byDefault: true, needsRefreshTokenIssuer: true },
-  async handle({ params, client, now }, { config, keys, storage }): Promise<TokenResponse> {
+  async handle({ params, client, now }, { config, keys, storage, events }): Promise<TokenResponse> {
     const presented = required(params, 'refresh_token');
     const requested = parseScope(single(params, 'scope'));
     if (presented.length > MAX_REFRESH_TOKEN_LENGTH) throw invalidGrant(INVALID);
@@ -41,7 +42,7 @@ export const refreshTokenGrant = {
     if (!stored) throw invalidGrant(INVALID, { detail: 'unknown refresh token' });
     if (stored.clientId !== client.clientId) throw invalidGrant(INVALID, { detail: 'refresh token of another client' });
     if (stored.revokedAt !== null) throw invalidGrant(INVALID, { detail: 'revoked family' });
-    if (stored.rotatedAt !== null) return replayed(stored, presented, { storage, now });
+    if (stored.rotatedAt !== null) return replayed(stored, presented, { storage, events, now });
     if (stored.expiresAt <= now || stored.idleExpiresAt <= now) throw invalidGrant(INVALID, { detail: 'expired' });
 
     if (!isSubset(requested, stored.scopes)) throw invalidScope('the requested scope exceeds the scope originally granted');
@@ -66,7 +67,7 @@ export const refreshTokenGrant = {
       return true;
     });
     // A concurrent request rotated it first: this one is a replay of a just-rotated token.
-    if (!won) return replayed((await storage.refreshTokens.findByHash(tokenHash)) ?? stored, presented, { storage, now });
+    if (!won) return replayed((await storage.refreshTokens.findByHash(tokenHash)) ?? stored, presented, { storage, events, now });
     return response;
   },
 } satisfies GrantHandler<RefreshTokenDeps>;
@@ -75,12 +76,13 @@ export const refreshTokenGrant = {
 async function replayed(
   stored: RefreshToken,
   presented: string,
-  { storage, now }: { storage: RefreshTokenDeps['storage']; now: number },
+  { storage, events, now }: { storage: RefreshTokenDeps['storage']; events: RefreshTokenDeps['events']; now: number },
 ): Promise<TokenResponse> {
   const successor = stored.successor ? await storage.refreshTokens.findByHash(stored.successor.hash) : undefined;
   const again = graceAnswer(stored, presented, successor, now);
   if (again) return again;
   await revokeFamily(storage, { familyId: stored.familyId }, now);
+  await events.record({ type: 'refresh.reused', userId: stored.userId, clientId: stored.clientId, details: { family: stored.familyId } });
   throw invalidGrant(INVALID, {
     detail: 'refresh_reuse_detected: a rotated refresh token was replayed; family revoked',
     cause: { familyId: stored.familyId },

@@ -5,6 +5,7 @@ import type { Config } from '../../config/config.js';
 import type { Client, Storage } from '../../storage/index.js';
 import type { KeyStore } from '../keys/key-store.js';
 import type { Params } from '../params.js';
+import type { SecurityEvents } from '../security-events.js';
 
 export interface TokenResponse {
   access_token: string;
@@ -27,6 +28,8 @@ export interface GrantDeps {
   config: Config;
   keys: KeyStore;
   storage: Storage;
+  /** The security event log: reuse of codes and refresh tokens is recorded there (EV-01). */
+  events: Pick<SecurityEvents, 'record'>;
 }
 
 /** How a grant constrains the clients that register it (RFC 7591 §2 grant_types). */

@@ -16,6 +16,7 @@
 // (the oldest wins), and KeyStore.signingKey picks the signing key deterministically from the rows.
 import type { Config } from '../../config/config.js';
 import type { Log } from '../../log.js';
+import type { SecurityEvents } from '../security-events.js';
 import type { SigningKey, Storage } from '../../storage/index.js';
 import {
   generateSigningKey,
@@ -249,12 +250,22 @@ export async function retireKey(
 }
 
 /** The timer body on every node: run the schedule, then reload the keys. Never rejects. */
-export async function maintainKeys(storage: KeyStorage, keys: KeyStore, policy: KeyPolicy, now: number, log: Log): Promise<void> {
+export async function maintainKeys(
+  storage: KeyStorage,
+  keys: KeyStore,
+  policy: KeyPolicy,
+  now: number,
+  log: Log,
+  events?: Pick<SecurityEvents, 'record'>,
+): Promise<void> {
   try {
     const { promoted, created } = await runKeySchedule(storage, policy, now);
     for (const k of created)
       log.info({ kid: k.kid, alg: k.alg, promotesAt: promotableAt(k, policy) }, 'signing key rotation started: next key published');
-    for (const k of promoted) log.info({ kid: k.kid, alg: k.alg }, 'signing key promoted: it signs from now on');
+    for (const k of promoted) {
+      log.info({ kid: k.kid, alg: k.alg }, 'signing key promoted: it signs from now on');
+      await events?.record({ type: 'key.rotated', details: { kid: k.kid, alg: k.alg, by: 'schedule' } });
+    }
   } catch (err) {
     log.warn({ err }, 'signing key rotation failed');
   }

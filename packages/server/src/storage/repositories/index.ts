@@ -11,6 +11,7 @@ import { PushedRequestRepository } from './pushed-requests.js';
 import { RefreshTokenRepository } from './refresh-tokens.js';
 import { RegistrationTokenRepository } from './registration-tokens.js';
 import { ResourceRepository } from './resources.js';
+import { SecurityEventRepository } from './security-events.js';
 import { RevokedAccessTokenRepository } from './revoked-access-tokens.js';
 import { SessionRepository } from './sessions.js';
 import { SigningKeyRepository } from './signing-keys.js';
@@ -31,7 +32,8 @@ export {
 };
 export type { DeviceDecision } from './device-codes.js';
 export { ClientAssertionJtiRepository, PushedRequestRepository };
-export { RegistrationTokenRepository };
+export { RegistrationTokenRepository, SecurityEventRepository };
+export type { SecurityEventQuery } from './security-events.js';
 export type { SigningKeyChanges } from './signing-keys.js';
 
 export interface Repositories {
@@ -49,6 +51,7 @@ export interface Repositories {
   deviceCodes: DeviceCodeRepository;
   clientAssertionJtis: ClientAssertionJtiRepository;
   pushedRequests: PushedRequestRepository;
+  securityEvents: SecurityEventRepository;
 }
 
 export function createRepositories(db: Db): Repositories {
@@ -67,5 +70,6 @@ export function createRepositories(db: Db): Repositories {
     deviceCodes: new DeviceCodeRepository(db),
     clientAssertionJtis: new ClientAssertionJtiRepository(db),
     pushedRequests: new PushedRequestRepository(db),
+    securityEvents: new SecurityEventRepository(db),
   };
 }
