@@ -303,6 +303,30 @@ const securityEvents: Migration = {
   },
 };
 
+/**
+ * Lifecycle actions (oauth/lifecycle.ts) find tokens, codes and grants by client, and codes by user:
+ * indexes so that deleting a client or a user does not scan the tables.
+ */
+const lifecycle: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createIndex('authorization_codes_user_id').on('authorization_codes').columns(['user_id', 'sid']).execute();
+    await db.schema.createIndex('authorization_codes_client_id').on('authorization_codes').column('client_id').execute();
+    await db.schema.createIndex('refresh_tokens_client_id').on('refresh_tokens').column('client_id').execute();
+    await db.schema.createIndex('device_codes_client_id').on('device_codes').column('client_id').execute();
+    await db.schema.createIndex('grants_client_id').on('grants').column('client_id').execute();
+  },
+  async down(db: Kysely<any>) {
+    for (const name of [
+      'authorization_codes_user_id',
+      'authorization_codes_client_id',
+      'refresh_tokens_client_id',
+      'device_codes_client_id',
+      'grants_client_id',
+    ])
+      await db.schema.dropIndex(name).ifExists().execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_device_codes': deviceCodes,
@@ -312,6 +336,7 @@ export const migrations: Record<string, Migration> = {
   '0006_resources': resources,
   '0007_refresh_grace': refreshGrace,
   '0008_security_events': securityEvents,
+  '0012_lifecycle': lifecycle,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -35,6 +35,7 @@ export { ClientAssertionJtiRepository, PushedRequestRepository };
 export { RegistrationTokenRepository, SecurityEventRepository };
 export type { SecurityEventQuery } from './security-events.js';
 export type { SigningKeyChanges } from './signing-keys.js';
+export type { AccessTokenState } from './revoked-access-tokens.js';
 
 export interface Repositories {
   clients: ClientRepository;
