@@ -237,3 +237,55 @@ test('lifecycle actions run inside a transaction the caller holds', async (t) =>
   await assertAllRevoked(server, client, tokens);
   assert.equal((await eventsOf(server, 'user.disabled')).length, 1);
 });
+
+// The checks at the endpoints themselves, without the revocation the lifecycle actions do: a row
+// changed behind the server's back is enough.
+
+test('LC-02 a refresh whose grant (consent) row is gone gets invalid_grant, though its family was never revoked', async (t) => {
+  const { server, client, user, tokens } = await setup(t);
+  assert.ok(await server.deps.storage.grants.delete(user.id, client.clientId));
+  const res = await refresh(server, client, tokens.refresh_token!);
+  assert.equal(res.statusCode, 400);
+  assert.equal(res.json().error, 'invalid_grant');
+  const family = await server.deps.storage.refreshTokens.findByHash(sha256(tokens.refresh_token!));
+  assert.equal(family?.revokedAt, null, 'nothing revoked the family: the grant check refused it');
+});
+
+test("LC-02 a refresh whose grant no longer covers the family's scope gets invalid_grant", async (t) => {
+  const { server, client, user, tokens } = await setup(t);
+  await server.deps.storage.grants.delete(user.id, client.clientId);
+  await server.deps.storage.grants.save(user.id, client.clientId, ['openid'], server.clock());
+  const res = await refresh(server, client, tokens.refresh_token!);
+  assert.equal(res.json().error, 'invalid_grant');
+  // Granted again in full, the family refreshes.
+  await server.deps.storage.grants.save(user.id, client.clientId, ['openid', 'profile', 'offline_access'], server.clock());
+  assert.equal((await refresh(server, client, tokens.refresh_token!)).statusCode, 200);
+});
+
+test('LC-01 a user disabled in the database: userinfo 401 invalid_token and introspection inactive, without any denylist entry', async (t) => {
+  const { server, client, user, tokens } = await setup(t);
+  await server.deps.storage.users.setDisabled(user.id, true, server.clock());
+  const res = await server.app.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${tokens.access_token}` } });
+  assert.equal(res.statusCode, 401);
+  assert.match(String(res.headers['www-authenticate']), /error="invalid_token"/);
+  assert.deepEqual(await introspect(server, client, tokens.access_token), { active: false });
+  assert.equal((await refresh(server, client, tokens.refresh_token!)).json().error, 'invalid_grant');
+  await server.deps.storage.users.setDisabled(user.id, false, server.clock());
+  assert.equal(await userinfoStatus(server, tokens.access_token), 200, 'the same token is good again: it was the user check');
+});
+
+test('LC-01 a client deleted from the database: its user tokens and its client_credentials tokens are inactive', async (t) => {
+  const { server, client, tokens, otherTokens } = await setup(t);
+  const cc = await tokenRequest(server.app, { grant_type: 'client_credentials', scope: 'photos:read' }, client);
+  assert.equal(cc.statusCode, 200, cc.body);
+  const ccToken = (cc.json() as { access_token: string }).access_token;
+  const { activeAccessToken } = await import('../src/oauth/tokens/status.js');
+  const status = { keys: server.deps.keys, issuer: server.issuer, storage: server.deps.storage };
+  assert.ok(await activeAccessToken(status, ccToken, server.clock()));
+  assert.ok(await activeAccessToken(status, tokens.access_token, server.clock()));
+  await server.deps.storage.clients.delete(client.clientId);
+  assert.equal(await activeAccessToken(status, ccToken, server.clock()), undefined);
+  assert.equal(await activeAccessToken(status, tokens.access_token, server.clock()), undefined);
+  assert.equal(await userinfoStatus(server, tokens.access_token), 401);
+  assert.ok(await activeAccessToken(status, otherTokens.access_token, server.clock()), "another client's token stays active");
+});
