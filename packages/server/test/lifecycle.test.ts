@@ -15,6 +15,8 @@ import {
   type Actor,
   type LifecycleDeps,
 } from '../src/oauth/lifecycle.js';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { sha256 } from '../src/oauth/crypto.js';
 import { basic, Browser, countRows, form, getCode, issueTokens, refresh, startServer, tokenRequest, type TestServer } from './helpers.js';
 
@@ -56,8 +58,8 @@ async function assertAllLive(server: TestServer, client: Creds, tokens: { access
   assert.equal((await introspect(server, client, tokens.refresh_token!)).active, true);
 }
 
-async function setup(t: { after(fn: () => Promise<void>): void }) {
-  const server = await startServer();
+async function setup(t: { after(fn: () => Promise<void>): void }, env: Record<string, string> = {}) {
+  const server = await startServer(env);
   t.after(() => server.close());
   const client = await server.createClient();
   const other = await server.createClient({ redirectUris: ['https://c2.example/cb'] });
@@ -289,3 +291,45 @@ test('LC-01 a client deleted from the database: its user tokens and its client_c
   assert.equal(await userinfoStatus(server, tokens.access_token), 401);
   assert.ok(await activeAccessToken(status, otherTokens.access_token, server.clock()), "another client's token stays active");
 });
+
+const pgUrl = process.env.GATEHOUSE_TEST_POSTGRES_URL;
+
+test(
+  'LC-01 on PostgreSQL: disableUser, revokeGrant, deleteClient and the per-request checks work there too',
+  { skip: pgUrl ? false : 'GATEHOUSE_TEST_POSTGRES_URL is not set: PostgreSQL not tested in this run' },
+  async (t) => {
+    const name = `gatehouse_test_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: pgUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    t.after(async () => {
+      const c = new pg.Client({ connectionString: pgUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    });
+    const url = new URL(pgUrl!);
+    url.pathname = `/${name}`;
+    const { server, client, other, user, bob, browser, tokens, otherTokens, bobTokens } = await setup(t, {
+      GATEHOUSE_DATABASE_URL: url.href,
+    });
+
+    assert.equal((await revokeGrant(deps(server), user.id, other.clientId))?.families, 1);
+    await assertAllRevoked(server, other, otherTokens);
+    await assertAllLive(server, client, tokens);
+
+    const { code } = await getCode(server, browser, { clientId: client.clientId, redirectUri: client.redirectUri }, user);
+    const disabled = await disableUser(deps(server), user.id);
+    assert.equal(disabled?.families, 1);
+    assert.equal(disabled?.codes, 1);
+    await assertAllRevoked(server, client, tokens);
+    const redeemed = await tokenRequest(server.app, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri }, client);
+    assert.equal(redeemed.json().error, 'invalid_grant');
+
+    await server.deps.storage.grants.delete(bob.id, client.clientId);
+    assert.equal((await refresh(server, client, bobTokens.refresh_token!)).json().error, 'invalid_grant', 'LC-02 on PostgreSQL');
+    assert.equal((await deleteClient(deps(server), client.clientId))?.families, 1);
+    assert.equal(await userinfoStatus(server, bobTokens.access_token), 401);
+  },
+);
