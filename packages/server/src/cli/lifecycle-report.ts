@@ -42,7 +42,7 @@ export async function reportLifecycle(
   storage: Storage,
   config: Pick<Config, 'issuer'>,
   result: LifecycleResult,
-  out: { json: boolean; heading: string; fields: Record<string, unknown> },
+  out: { json: boolean; heading: string; fields: Record<string, unknown>; countsInText?: boolean },
 ): Promise<void> {
   const now = nowSeconds();
   let delivered = 0;
@@ -62,6 +62,7 @@ export async function reportLifecycle(
     grants_deleted: result.grants,
     backchannel_logout: { tokens: sent, delivered },
   };
+  if (out.countsInText === false) return print(out.json, summary, out.heading);
   print(
     out.json,
     summary,

@@ -155,6 +155,7 @@ async function withUser(
   username: string,
   heading: (user: User) => string,
   action: (storage: Storage, user: User) => Promise<LifecycleResult | undefined>,
+  countsInText = true,
 ): Promise<number> {
   const config = lifecycleConfig(values);
   return withStorage(values.database, async (storage) => {
@@ -164,7 +165,12 @@ async function withUser(
       process.stderr.write(`gatehouse: no user named ${username}\n`);
       return 1;
     }
-    await reportLifecycle(storage, config, result, { json: values.json === true, heading: heading(user), fields: { user: user.username } });
+    await reportLifecycle(storage, config, result, {
+      json: values.json === true,
+      heading: heading(user),
+      fields: { user: user.username },
+      countsInText,
+    });
     return 0;
   });
 }
@@ -180,6 +186,7 @@ async function usersLifecycle(sub: 'disable' | 'enable' | 'delete', rest: string
     args.username,
     (user) => `${done} user ${user.username}${sub === 'enable' ? '' : ':'}`,
     (storage, user) => action(cliLifecycleDeps(storage), user.id),
+    sub !== 'enable',
   );
 }
 
@@ -199,5 +206,6 @@ async function usersSetPassword(rest: string[]): Promise<number> {
     (user) => `set the password of ${user.username}${values['keep-sessions'] ? ' (nothing revoked)' : ' and revoked:'}`,
     (storage, user) =>
       setUserPassword(cliLifecycleDeps(storage), user.id, password, { signOut: values['keep-sessions'] ? 'nowhere' : 'everywhere' }),
+    !values['keep-sessions'],
   );
 }
