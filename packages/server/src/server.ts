@@ -13,6 +13,7 @@ import { exclusively } from './storage/database.js';
 import { createSafeFetcher, type SafeFetcher } from './net/safe-fetch.js';
 import { clientResolver } from './oauth/client-metadata-document.js';
 import { SecurityEvents } from './oauth/security-events.js';
+import { AtRest } from './oauth/at-rest.js';
 
 export interface Gatehouse {
   app: FastifyInstance;
@@ -22,9 +23,11 @@ export interface Gatehouse {
 
 export async function createGatehouse(
   config: Config,
-  options: { logger?: FastifyServerOptions['logger']; clock?: Clock; fetcher?: SafeFetcher } = {},
+  options: { logger?: FastifyServerOptions['logger']; clock?: Clock; fetcher?: SafeFetcher; atRest?: AtRest } = {},
 ): Promise<Gatehouse> {
   const clock = options.clock ?? nowSeconds;
+  // KP-01: the key-encryption key comes from the environment or a file, never from a flag or Config.
+  const atRest = options.atRest ?? AtRest.load(process.env, config);
   // Connection errors the pool handled (a terminated backend, a reset) are logged once the app's logger exists.
   let log: FastifyBaseLogger | undefined;
   const storage = await openStorage(config.databaseUrl, {
@@ -54,7 +57,7 @@ export async function createGatehouse(
       clock,
     });
     const events = new SecurityEvents(storage.securityEvents, clock);
-    const deps: AppDeps = { config, storage, keys, throttle, clock, fetcher, clientResolver: resolver, events };
+    const deps: AppDeps = { config, storage, keys, throttle, clock, fetcher, clientResolver: resolver, events, atRest };
     const app = await buildApp(deps, { logger: options.logger });
     log = app.log;
     events.log = app.log;

@@ -118,6 +118,15 @@ export const ConfigSchema = Type.Object({
     default: 90 * 86400,
     description: 'seconds security events are kept before the sweep deletes them (at least a day)',
   }),
+  keyEncryptionKeyFile: Type.String({
+    default: '',
+    description:
+      'file holding the key-encryption key (base64 of 32 bytes) that seals private keys at rest; or set GATEHOUSE_KEY_ENCRYPTION_KEY (never a flag)',
+  }),
+  keyEncryptionKeyPreviousFile: Type.String({
+    default: '',
+    description: 'while rotating the key-encryption key: file holding the previous one (or GATEHOUSE_KEY_ENCRYPTION_KEY_PREVIOUS)',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -165,6 +174,8 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   fetchAllowedDomains: { env: 'GATEHOUSE_FETCH_ALLOWED_DOMAINS', flag: 'fetch-allowed-domains' },
   fetchDeniedDomains: { env: 'GATEHOUSE_FETCH_DENIED_DOMAINS', flag: 'fetch-denied-domains' },
   securityEventRetention: { env: 'GATEHOUSE_SECURITY_EVENT_RETENTION', flag: 'security-event-retention' },
+  keyEncryptionKeyFile: { env: 'GATEHOUSE_KEY_ENCRYPTION_KEY_FILE', flag: 'key-encryption-key-file' },
+  keyEncryptionKeyPreviousFile: { env: 'GATEHOUSE_KEY_ENCRYPTION_KEY_PREVIOUS_FILE', flag: 'key-encryption-key-previous-file' },
 };
 
 export class ConfigError extends Error {}
