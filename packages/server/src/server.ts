@@ -2,7 +2,7 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
 import type { AppDeps, Clock } from './app-types.js';
-import type { Config } from './config/config.js';
+import { ConfigError, type Config } from './config/config.js';
 import { nowSeconds } from './oauth/crypto.js';
 import { KeyStore } from './oauth/keys/key-store.js';
 import { KEY_RELOAD_INTERVAL, keyPolicy, maintainKeys } from './oauth/keys/rotation.js';
@@ -35,11 +35,24 @@ export async function createGatehouse(
     acquireTimeout: config.databaseAcquireTimeout,
     poolSize: config.databasePoolSize,
     onConnectionError: (err) => log?.warn({ err }, 'database connection lost; the pool replaces it'),
+    sealer: atRest,
   });
   try {
+    // KP-01: refuse to start on keys this process cannot open; seal keys stored in plaintext.
+    const missing = await storage.signingKeys.missingKeyEncryptionKeys();
+    if (missing.length > 0) {
+      throw new ConfigError(
+        `the database holds signing keys sealed under key-encryption key ${missing.join(', ')}, which ${
+          atRest.configured ? 'is not the one configured' : 'is not configured'
+        }: set GATEHOUSE_KEY_ENCRYPTION_KEY (or --key-encryption-key-file) to the key that sealed them; while rotating it, the former key goes in GATEHOUSE_KEY_ENCRYPTION_KEY_PREVIOUS`,
+      );
+    }
+    const sealedAtStart = atRest.configured ? (await storage.signingKeys.sealAll({ rewrap: false })).sealed : 0;
     const keys = new KeyStore(storage.signingKeys);
     // R5: the first keys are created once for the cluster, under a database lock.
-    await keys.initialise(clock(), (fn) => exclusively(storage.db, 'signing-keys', (trx) => fn(createRepositories(trx).signingKeys)));
+    await keys.initialise(clock(), (fn) =>
+      exclusively(storage.db, 'signing-keys', (trx) => fn(createRepositories(trx, storage.repositoryOptions).signingKeys)),
+    );
     const throttle = new LoginThrottle({ maxFailures: config.loginMaxFailures, lockSeconds: config.loginLockSeconds });
     // One fetcher per server: it owns the cache and the rate limits of everything fetched from URLs.
     const fetcher =
@@ -61,6 +74,13 @@ export async function createGatehouse(
     const app = await buildApp(deps, { logger: options.logger });
     log = app.log;
     events.log = app.log;
+    if (!atRest.configured) {
+      app.log.warn(
+        'NO KEY-ENCRYPTION KEY: private signing keys are stored in plaintext in the database; set GATEHOUSE_KEY_ENCRYPTION_KEY or --key-encryption-key-file (README "Keys at rest")',
+      );
+    } else if (sealedAtStart > 0) {
+      app.log.info({ sealed: sealedAtStart, kek: atRest.kid }, 'sealed plaintext signing keys under the key-encryption key');
+    }
     // KR-02, R5: promote published `next` keys, start scheduled rotations, and pick up keys rotated by
     // another node (oauth/keys/rotation.ts). Ticks never overlap; the timer never keeps the process alive.
     const policy = keyPolicy(config);
