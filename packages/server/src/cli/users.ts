@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { nowSeconds } from '../oauth/crypto.js';
 import { hashPassword, MAX_PASSWORD_LENGTH } from '../oauth/passwords.js';
-import { isUniqueViolation } from '../storage/index.js';
+import { canonicalUsername, isUniqueViolation } from '../storage/index.js';
 import { print, readStdin, UsageError, withStorage } from './common.js';
 
 const HELP = `gatehouse users — manage user accounts
@@ -57,7 +57,7 @@ export async function usersCommand(args: string[]): Promise<number> {
       const now = nowSeconds();
       const user = {
         id: randomUUID(),
-        username: values.username!,
+        username: canonicalUsername(values.username!), // UN-01
         passwordHash: await hashPassword(password),
         email: values.email ?? null,
         name: values.name ?? null,
