@@ -6,6 +6,7 @@ import type { LoginThrottle } from './interaction/login-throttle.js';
 import type { SafeFetcher } from './net/safe-fetch.js';
 import type { ClientResolver } from './oauth/client-metadata-document.js';
 import type { SecurityEvents } from './oauth/security-events.js';
+import type { AtRest } from './oauth/at-rest.js';
 
 /** The time in epoch seconds. Tests pass their own to move time instead of rewriting rows. */
 export type Clock = () => number;
@@ -22,6 +23,8 @@ export interface AppDeps {
   clientResolver: ClientResolver;
   /** The security event log (oauth/security-events.ts): a warn-level line and a row per event. */
   events: SecurityEvents;
+  /** Seals secrets kept in the database under the key-encryption key (oauth/at-rest.ts, KP-01). */
+  atRest: AtRest;
 }
 
 declare module 'fastify' {

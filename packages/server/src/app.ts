@@ -1,5 +1,6 @@
 // buildApp(deps): registers plugins and routes; never listens.
 import { readFileSync } from 'node:fs';
+import { edgeServerOptions, registerEdgeLimits } from './http/edge-limits.js';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
@@ -59,7 +60,8 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
     bodyLimit: BODY_LIMIT,
     trustProxy: trustProxySetting(config) as FastifyServerOptions['trustProxy'],
     routerOptions: { maxParamLength: 200 },
-    requestTimeout: 30_000,
+    // IN-05: header and request deadlines that fire, 414 and 431 (http/edge-limits.ts).
+    ...edgeServerOptions(config),
     // Shutdown (main.ts): health/health.ts answers requests that arrive while draining with the
     // protocol's 503 and closes keep-alive connections after their response; close() ends idle ones.
     return503OnClosing: false,
@@ -85,6 +87,7 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
   app.addHook('onRequest', async (_request, reply) => {
     reply.headers(fixedHeaders);
   });
+  registerEdgeLimits(app);
 
   app.setErrorHandler((thrown: FastifyError | OAuthError, request, reply) => {
     const browser = request.routeOptions.config?.browser === true;

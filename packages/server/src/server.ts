@@ -2,7 +2,7 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
 import type { AppDeps, Clock } from './app-types.js';
-import type { Config } from './config/config.js';
+import { ConfigError, type Config } from './config/config.js';
 import { nowSeconds } from './oauth/crypto.js';
 import { KeyStore } from './oauth/keys/key-store.js';
 import { KEY_RELOAD_INTERVAL, keyPolicy, maintainKeys } from './oauth/keys/rotation.js';
@@ -13,6 +13,7 @@ import { exclusively } from './storage/database.js';
 import { createSafeFetcher, type SafeFetcher } from './net/safe-fetch.js';
 import { clientResolver } from './oauth/client-metadata-document.js';
 import { SecurityEvents } from './oauth/security-events.js';
+import { AtRest } from './oauth/at-rest.js';
 
 export interface Gatehouse {
   app: FastifyInstance;
@@ -22,9 +23,11 @@ export interface Gatehouse {
 
 export async function createGatehouse(
   config: Config,
-  options: { logger?: FastifyServerOptions['logger']; clock?: Clock; fetcher?: SafeFetcher } = {},
+  options: { logger?: FastifyServerOptions['logger']; clock?: Clock; fetcher?: SafeFetcher; atRest?: AtRest } = {},
 ): Promise<Gatehouse> {
   const clock = options.clock ?? nowSeconds;
+  // KP-01: the key-encryption key comes from the environment or a file, never from a flag or Config.
+  const atRest = options.atRest ?? AtRest.load(process.env, config);
   // Connection errors the pool handled (a terminated backend, a reset) are logged once the app's logger exists.
   let log: FastifyBaseLogger | undefined;
   const storage = await openStorage(config.databaseUrl, {
@@ -32,11 +35,24 @@ export async function createGatehouse(
     acquireTimeout: config.databaseAcquireTimeout,
     poolSize: config.databasePoolSize,
     onConnectionError: (err) => log?.warn({ err }, 'database connection lost; the pool replaces it'),
+    sealer: atRest,
   });
   try {
+    // KP-01: refuse to start on keys this process cannot open; seal keys stored in plaintext.
+    const missing = await storage.signingKeys.missingKeyEncryptionKeys();
+    if (missing.length > 0) {
+      throw new ConfigError(
+        `the database holds signing keys sealed under key-encryption key ${missing.join(', ')}, which ${
+          atRest.configured ? 'is not the one configured' : 'is not configured'
+        }: set GATEHOUSE_KEY_ENCRYPTION_KEY (or --key-encryption-key-file) to the key that sealed them; while rotating it, the former key goes in GATEHOUSE_KEY_ENCRYPTION_KEY_PREVIOUS`,
+      );
+    }
+    const sealedAtStart = atRest.configured ? (await storage.signingKeys.sealAll({ rewrap: false })).sealed : 0;
     const keys = new KeyStore(storage.signingKeys);
     // R5: the first keys are created once for the cluster, under a database lock.
-    await keys.initialise(clock(), (fn) => exclusively(storage.db, 'signing-keys', (trx) => fn(createRepositories(trx).signingKeys)));
+    await keys.initialise(clock(), (fn) =>
+      exclusively(storage.db, 'signing-keys', (trx) => fn(createRepositories(trx, storage.repositoryOptions).signingKeys)),
+    );
     const throttle = new LoginThrottle({ maxFailures: config.loginMaxFailures, lockSeconds: config.loginLockSeconds });
     // One fetcher per server: it owns the cache and the rate limits of everything fetched from URLs.
     const fetcher =
@@ -54,10 +70,17 @@ export async function createGatehouse(
       clock,
     });
     const events = new SecurityEvents(storage.securityEvents, clock);
-    const deps: AppDeps = { config, storage, keys, throttle, clock, fetcher, clientResolver: resolver, events };
+    const deps: AppDeps = { config, storage, keys, throttle, clock, fetcher, clientResolver: resolver, events, atRest };
     const app = await buildApp(deps, { logger: options.logger });
     log = app.log;
     events.log = app.log;
+    if (!atRest.configured) {
+      app.log.warn(
+        'NO KEY-ENCRYPTION KEY: private signing keys are stored in plaintext in the database; set GATEHOUSE_KEY_ENCRYPTION_KEY or --key-encryption-key-file (README "Keys at rest")',
+      );
+    } else if (sealedAtStart > 0) {
+      app.log.info({ sealed: sealedAtStart, kek: atRest.kid }, 'sealed plaintext signing keys under the key-encryption key');
+    }
     // KR-02, R5: promote published `next` keys, start scheduled rotations, and pick up keys rotated by
     // another node (oauth/keys/rotation.ts). Ticks never overlap; the timer never keeps the process alive.
     const policy = keyPolicy(config);

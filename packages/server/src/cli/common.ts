@@ -2,14 +2,16 @@
 import { loadConfig } from '../config/config.js';
 import { nowSeconds } from '../oauth/crypto.js';
 import { SecurityEvents } from '../oauth/security-events.js';
+import { AtRest } from '../oauth/at-rest.js';
 import { openStorage, type Storage } from '../storage/index.js';
 
 export class UsageError extends Error {}
 
-/** Opens (and migrates) the database named by --database, GATEHOUSE_DATABASE_URL or the default. */
+/** Opens (and migrates) the database named by --database, GATEHOUSE_DATABASE_URL or the default,
+ * with the key-encryption key of the environment (KP-01: keys the CLI creates are sealed too). */
 export function storageFor(database: string | undefined): Promise<Storage> {
   const config = loadConfig(process.env, database === undefined ? {} : { database });
-  return openStorage(config.databaseUrl);
+  return openStorage(config.databaseUrl, { sealer: AtRest.load(process.env, config) });
 }
 
 export async function withStorage<T>(database: string | undefined, fn: (storage: Storage) => Promise<T>): Promise<T> {

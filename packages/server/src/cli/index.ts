@@ -36,6 +36,7 @@ Usage:
   gatehouse keys list [--json]
   gatehouse keys rotate [--alg ES256|RS256|EdDSA|all] [--immediate]
   gatehouse keys retire KID [--keep-published]
+  gatehouse keys rewrap
   gatehouse sessions revoke --user USERNAME [--issuer URL] [--json]
   gatehouse cleanup [--batch-size N] [--json]
   gatehouse registration-tokens create [--expires-in SECONDS] [--uses N] [--json]

@@ -14,7 +14,8 @@ import {
   rotateKeys,
   type KeyPolicy,
 } from '../oauth/keys/rotation.js';
-import type { SigningKey } from '../storage/index.js';
+import { openStorage, type SigningKey } from '../storage/index.js';
+import { AtRest } from '../oauth/at-rest.js';
 import { UsageError, cliEvents, dashSafePositionals, print, withStorage } from './common.js';
 
 const HELP = `gatehouse keys — signing keys (published in the JWKS at /jwks)
@@ -32,6 +33,12 @@ const HELP = `gatehouse keys — signing keys (published in the JWKS at /jwks)
       another active key of its algorithm exists (\`keys rotate --alg ALG --immediate\` makes one).
       The key also leaves the JWKS at once, so tokens it signed stop verifying; with --keep-published it
       stays published until the tokens it signed have expired.
+
+  gatehouse keys rewrap [--database URL] [--json]
+      KP-01: seals every private key under the current key-encryption key (GATEHOUSE_KEY_ENCRYPTION_KEY
+      or --key-encryption-key-file): keys still in plaintext, and keys sealed under the previous key
+      (GATEHOUSE_KEY_ENCRYPTION_KEY_PREVIOUS or --key-encryption-key-previous-file). Run it after every
+      node has the new key; then the previous key can be removed.
 
 Token lifetimes come from GATEHOUSE_ACCESS_TOKEN_TTL and GATEHOUSE_ID_TOKEN_TTL (as for \`serve\`).
 Every node of a cluster picks up key changes within a minute.
@@ -212,6 +219,52 @@ export async function keysCommand(args: string[]): Promise<number> {
         throw e;
       }
     });
+  }
+  if (sub === 'rewrap') {
+    const { values } = parseArgs({
+      args: rest,
+      strict: true,
+      options: {
+        database: { type: 'string' },
+        'key-encryption-key-file': { type: 'string' },
+        'key-encryption-key-previous-file': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const flags: Record<string, string> = {};
+    for (const name of ['database', 'key-encryption-key-file', 'key-encryption-key-previous-file'] as const) {
+      const v = values[name];
+      if (typeof v === 'string') flags[name] = v;
+    }
+    const config = loadConfig(process.env, flags);
+    const atRest = AtRest.load(process.env, config);
+    if (!atRest.configured) {
+      throw new UsageError('keys rewrap needs the key-encryption key: set GATEHOUSE_KEY_ENCRYPTION_KEY or --key-encryption-key-file');
+    }
+    const storage = await openStorage(config.databaseUrl, { sealer: atRest });
+    try {
+      const missing = await storage.signingKeys.missingKeyEncryptionKeys();
+      if (missing.length > 0) {
+        process.stderr.write(
+          `gatehouse: some keys are sealed under key-encryption key ${missing.join(', ')}, which is neither the current nor the previous key: set GATEHOUSE_KEY_ENCRYPTION_KEY_PREVIOUS to it\n`,
+        );
+        return 1;
+      }
+      const report = await storage.signingKeys.sealAll({ rewrap: true });
+      print(
+        values.json === true,
+        { total: report.total, resealed: report.sealed, kek: atRest.kid },
+        `${report.sealed} of ${report.total} signing keys sealed under key-encryption key ${atRest.kid!}; the others already were`,
+      );
+      return 0;
+    } finally {
+      await storage.close();
+    }
   }
   throw new UsageError(`unknown keys command: ${sub}`);
 }

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { nowSeconds } from '../oauth/crypto.js';
 import { hashPassword, MAX_PASSWORD_LENGTH } from '../oauth/passwords.js';
 import { deleteUser, disableUser, enableUser, passwordProblem, setUserPassword, type LifecycleResult } from '../oauth/lifecycle.js';
-import { isUniqueViolation, type Storage, type User } from '../storage/index.js';
+import { canonicalUsername, isUniqueViolation, type Storage, type User } from '../storage/index.js';
 import { dashSafePositionals, print, readStdin, UsageError, withStorage } from './common.js';
 import { cliLifecycleDeps, LIFECYCLE_OPTIONS, lifecycleConfig, reportLifecycle } from './lifecycle-report.js';
 
@@ -70,7 +70,7 @@ export async function usersCommand(args: string[]): Promise<number> {
       const now = nowSeconds();
       const user = {
         id: randomUUID(),
-        username: values.username!,
+        username: canonicalUsername(values.username!), // UN-01
         passwordHash: await hashPassword(password),
         email: values.email ?? null,
         name: values.name ?? null,

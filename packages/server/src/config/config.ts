@@ -118,6 +118,27 @@ export const ConfigSchema = Type.Object({
     default: 90 * 86400,
     description: 'seconds security events are kept before the sweep deletes them (at least a day)',
   }),
+  keyEncryptionKeyFile: Type.String({
+    default: '',
+    description:
+      'file holding the key-encryption key (base64 of 32 bytes) that seals private keys at rest; or set GATEHOUSE_KEY_ENCRYPTION_KEY (never a flag)',
+  }),
+  keyEncryptionKeyPreviousFile: Type.String({
+    default: '',
+    description: 'while rotating the key-encryption key: file holding the previous one (or GATEHOUSE_KEY_ENCRYPTION_KEY_PREVIOUS)',
+  }),
+  httpHeadersTimeout: Type.Integer({
+    minimum: 1000,
+    maximum: 600_000,
+    default: 10_000,
+    description: 'milliseconds a client has to send the request line and headers before it gets 408',
+  }),
+  httpRequestTimeout: Type.Integer({
+    minimum: 1000,
+    maximum: 600_000,
+    default: 30_000,
+    description: 'milliseconds a client has to send the whole request, body included, before it gets 408',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -165,6 +186,10 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   fetchAllowedDomains: { env: 'GATEHOUSE_FETCH_ALLOWED_DOMAINS', flag: 'fetch-allowed-domains' },
   fetchDeniedDomains: { env: 'GATEHOUSE_FETCH_DENIED_DOMAINS', flag: 'fetch-denied-domains' },
   securityEventRetention: { env: 'GATEHOUSE_SECURITY_EVENT_RETENTION', flag: 'security-event-retention' },
+  keyEncryptionKeyFile: { env: 'GATEHOUSE_KEY_ENCRYPTION_KEY_FILE', flag: 'key-encryption-key-file' },
+  keyEncryptionKeyPreviousFile: { env: 'GATEHOUSE_KEY_ENCRYPTION_KEY_PREVIOUS_FILE', flag: 'key-encryption-key-previous-file' },
+  httpHeadersTimeout: { env: 'GATEHOUSE_HTTP_HEADERS_TIMEOUT', flag: 'http-headers-timeout' },
+  httpRequestTimeout: { env: 'GATEHOUSE_HTTP_REQUEST_TIMEOUT', flag: 'http-request-timeout' },
 };
 
 export class ConfigError extends Error {}

@@ -23,10 +23,13 @@ export function extractBearer(request: FastifyRequest): string | undefined {
     const m = /^bearer(?: +([A-Za-z0-9\-._~+/]+=*))? *$/i.exec(header);
     if (!m) {
       if (/^bearer\b/i.test(header)) throw new OAuthError('invalid_request', 'malformed Bearer authorization header');
-      throw new OAuthError('invalid_request', 'unsupported authorization scheme');
+      // IN-05, RFC 6750 §3.1: another scheme (Basic, …) carries no bearer token: the caller answers
+      // as for a request without credentials, 401 with a bare Bearer challenge (as the resource-server
+      // library does).
+    } else {
+      if (!m[1]) throw new OAuthError('invalid_request', 'the Bearer authorization header has no token');
+      fromHeader = m[1];
     }
-    if (!m[1]) throw new OAuthError('invalid_request', 'the Bearer authorization header has no token');
-    fromHeader = m[1];
   }
   let fromBody: string | undefined;
   if (request.method === 'POST' && request.body instanceof Map) {

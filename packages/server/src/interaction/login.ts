@@ -4,7 +4,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { dummyHash, hashPassword, MAX_PASSWORD_LENGTH, needsRehash, verifyPassword } from '../oauth/passwords.js';
-import type { User } from '../storage/index.js';
+import { canonicalUsername, type User } from '../storage/index.js';
 
 export const LOGIN_FAILED = 'Incorrect username or password.';
 export const LOCKED = 'Too many failed sign-in attempts. Please wait a few minutes and try again.';
@@ -20,7 +20,7 @@ export async function checkLogin(
 ): Promise<LoginResult> {
   const { storage, throttle } = deps;
   // UI-06: locked keys get the same answer whatever the password.
-  const keys = [`user:${username.toLowerCase()}`, `ip:${request.ip}`];
+  const keys = [`user:${canonicalUsername(username)}`, `ip:${request.ip}`]; // UN-01: the form the account is found by
   const wait = throttle.retryAfter(keys, now);
   if (wait > 0) return { ok: false, status: 429, error: LOCKED, retryAfter: wait };
   // UI-05: unknown users verify against a dummy hash, so status, body and timing match.

@@ -17,7 +17,7 @@
 // Migrations and other once-per-cluster decisions run under one database lock (`exclusively`).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -103,8 +103,22 @@ function bounded(ms: number): number {
   return left === undefined ? ms : Math.max(1, Math.min(ms, left));
 }
 
+/**
+ * KP-01: the database URL as it may be logged or printed: the scheme, host (and port) and database
+ * name only — never a user, password or query parameter (`?password=`, `sslkey=` …). The URL is parsed,
+ * not pattern-matched; what does not parse is not echoed at all.
+ */
 export function describeDatabaseUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+  if (url.startsWith('sqlite:')) return url.split('?')[0]!;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return '(a database URL that does not parse)';
+  }
+  const name = decodeURIComponent(parsed.pathname.replace(/^\/+/, '').split('/')[0] ?? '');
+  const host = parsed.host || '(default host)';
+  return `${parsed.protocol}//${host}/${name}`;
 }
 
 export function openDatabase(url: string, options: Partial<DatabaseOptions> = {}): OpenedDatabase {
@@ -433,13 +447,23 @@ class GatehouseSqliteDialect extends SqliteDialect {
   }
 }
 
+/** KP-01: creates the directory (0700) and the empty database file (0600) before SQLite opens it. */
+export function prepareSqliteFile(path: string): void {
+  mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
+  if (!existsSync(path)) closeSync(openSync(path, fsConstants.O_CREAT | fsConstants.O_RDWR, 0o600));
+  // The umask may only have removed bits; an existing file may have been wider.
+  chmodSync(path, 0o600);
+}
+
 function openSqlite(path: string, opts: DatabaseOptions): OpenedDatabase {
   if (path.length === 0) throw new Error('the database URL sqlite: needs a path, e.g. sqlite:./data/gatehouse.db or sqlite::memory:');
   const memory = path === ':memory:';
-  if (!memory) mkdirSync(dirname(resolve(path)), { recursive: true });
+  // KP-01: the file holds password hashes and signing keys, so it is owner-only from its first byte:
+  // directories we create are 0700, and the file is created empty with mode 0600 before SQLite opens
+  // it (SQLite gives -wal and -shm the mode of the database file). A file that already exists is
+  // set to 0600 as well; an existing directory is the operator's and is left as it is.
+  if (!memory) prepareSqliteFile(path);
   const sqlite = new SQLite(memory ? ':memory:' : path, { timeout: SQLITE_BUSY_TIMEOUT });
-  // The file holds password hashes and signing keys: owner-only (SQLite gives -wal/-shm the same mode).
-  if (!memory) chmodSync(path, 0o600);
   // Another process may hold the lock while we switch to WAL (nodes started together): retry briefly.
   const deadline = Date.now() + Math.max(opts.acquireTimeout, 10_000);
   for (;;) {

@@ -1,7 +1,7 @@
 // The storage facade: repositories returning domain records, plus an explicit transaction(fn).
 import type { Kysely } from 'kysely';
 import { migrate, openDatabase, type DatabaseOptions } from './database.js';
-import { createRepositories, type Repositories } from './repositories/index.js';
+import { createRepositories, type Repositories, type RepositoryOptions } from './repositories/index.js';
 import type { Database } from './schema.js';
 
 export * from './repositories/index.js';
@@ -12,14 +12,21 @@ export { describeDatabaseUrl } from './database.js';
 export interface Storage extends Repositories {
   /** The query builder, for maintenance code and tests that need SQL of their own. */
   readonly db: Kysely<Database>;
+  /** What createRepositories needs for another executor of this database (the sealer). */
+  readonly repositoryOptions: RepositoryOptions;
   /** Runs fn in one database transaction; it commits when fn resolves and rolls back when it throws. */
   transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
-/** Opens (and, unless told not to, migrates) the database; `options` are the pool's timeouts and size. */
-export async function openStorage(url: string, options: Partial<DatabaseOptions> & { migrate?: boolean } = {}): Promise<Storage> {
-  const { migrate: runMigrations, ...databaseOptions } = options;
+/** Opens (and, unless told not to, migrates) the database; `options` are the pool's timeouts and size,
+ * and the sealer of secrets at rest. */
+export async function openStorage(
+  url: string,
+  options: Partial<DatabaseOptions> & RepositoryOptions & { migrate?: boolean } = {},
+): Promise<Storage> {
+  const { migrate: runMigrations, sealer, ...databaseOptions } = options;
+  const repositoryOptions: RepositoryOptions = { sealer };
   const opened = openDatabase(url, databaseOptions);
   try {
     if (runMigrations !== false) await migrate(opened.db);
@@ -28,9 +35,10 @@ export async function openStorage(url: string, options: Partial<DatabaseOptions>
     throw error;
   }
   return {
-    ...createRepositories(opened.db),
+    ...createRepositories(opened.db, repositoryOptions),
     db: opened.db,
-    transaction: (fn) => opened.db.transaction().execute((trx) => fn(createRepositories(trx))),
+    repositoryOptions,
+    transaction: (fn) => opened.db.transaction().execute((trx) => fn(createRepositories(trx, repositoryOptions))),
     close: opened.close,
   };
 }

@@ -1,6 +1,7 @@
 // Schema migrations, applied in order on start (Kysely's Migrator keeps its own bookkeeping tables
 // and takes a lock, so several nodes starting at once migrate once).
 import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { canonicalUsername } from './repositories/users.js';
 
 const initial: Migration = {
   async up(db: Kysely<any>) {
@@ -327,6 +328,51 @@ const lifecycle: Migration = {
   },
 };
 
+/**
+ * UN-01: a unique canonical form of every username (NFKC + lower case, computed here because SQL has
+ * no NFKC). Existing usernames that collide in that form are not merged or renamed silently: the
+ * migration fails before it changes anything, naming them, and the operator renames or deletes all but
+ * one of each group (README "Usernames").
+ */
+const canonicalUsernames: Migration = {
+  async up(db: Kysely<any>) {
+    const rows = (await db.selectFrom('users').select(['id', 'username']).orderBy('username').execute()) as {
+      id: string;
+      username: string;
+    }[];
+    const groups = new Map<string, { id: string; username: string }[]>();
+    for (const row of rows) {
+      const key = canonicalUsername(row.username);
+      groups.set(key, [...(groups.get(key) ?? []), row]);
+    }
+    const collisions = [...groups].filter(([, users]) => users.length > 1);
+    if (collisions.length > 0) {
+      const list = collisions
+        .map(
+          ([key, users]) => `${users.map((u) => `${JSON.stringify(u.username)} (id ${u.id})`).join(', ')} are all ${JSON.stringify(key)}`,
+        )
+        .join('; ');
+      throw new Error(
+        `usernames must be unique once canonicalised (NFKC, lower case), and these are not: ${list}. ` +
+          "Rename or delete all but one user of each group (e.g. UPDATE users SET username = 'alice-2' WHERE id = '…'), then start again; nothing was changed",
+      );
+    }
+    await db.schema.alterTable('users').addColumn('username_canonical', 'text').execute();
+    for (const row of rows) {
+      await db
+        .updateTable('users')
+        .set({ username_canonical: canonicalUsername(row.username) })
+        .where('id', '=', row.id)
+        .execute();
+    }
+    await db.schema.createIndex('users_username_canonical').on('users').column('username_canonical').unique().execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropIndex('users_username_canonical').ifExists().execute();
+    await db.schema.alterTable('users').dropColumn('username_canonical').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_device_codes': deviceCodes,
@@ -337,6 +383,7 @@ export const migrations: Record<string, Migration> = {
   '0007_refresh_grace': refreshGrace,
   '0008_security_events': securityEvents,
   '0012_lifecycle': lifecycle,
+  '0013_canonical_usernames': canonicalUsernames,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -18,6 +18,8 @@ export interface ClientTable {
 export interface UserTable {
   id: string;
   username: string;
+  /** UN-01: NFKC + lower case of username, unique (migration 0013_canonical_usernames). */
+  username_canonical: string | null;
   password_hash: string;
   email: string | null;
   name: string | null;

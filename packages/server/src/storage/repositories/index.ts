@@ -14,7 +14,7 @@ import { ResourceRepository } from './resources.js';
 import { SecurityEventRepository } from './security-events.js';
 import { RevokedAccessTokenRepository } from './revoked-access-tokens.js';
 import { SessionRepository } from './sessions.js';
-import { SigningKeyRepository } from './signing-keys.js';
+import { SigningKeyRepository, type SigningKeySealer } from './signing-keys.js';
 import { UserRepository } from './users.js';
 
 export {
@@ -34,8 +34,9 @@ export type { DeviceDecision } from './device-codes.js';
 export { ClientAssertionJtiRepository, PushedRequestRepository };
 export { RegistrationTokenRepository, SecurityEventRepository };
 export type { SecurityEventQuery } from './security-events.js';
-export type { SigningKeyChanges } from './signing-keys.js';
 export type { AccessTokenState } from './revoked-access-tokens.js';
+export { canonicalUsername } from './users.js';
+export type { SigningKeyChanges, SigningKeySealer, SealingReport } from './signing-keys.js';
 
 export interface Repositories {
   clients: ClientRepository;
@@ -55,7 +56,12 @@ export interface Repositories {
   securityEvents: SecurityEventRepository;
 }
 
-export function createRepositories(db: Db): Repositories {
+/** What the repositories need besides the database: the sealer of secrets at rest (KP-01). */
+export interface RepositoryOptions {
+  sealer?: SigningKeySealer;
+}
+
+export function createRepositories(db: Db, options: RepositoryOptions = {}): Repositories {
   return {
     clients: new ClientRepository(db),
     users: new UserRepository(db),
@@ -65,7 +71,7 @@ export function createRepositories(db: Db): Repositories {
     grants: new GrantRepository(db),
     sessions: new SessionRepository(db),
     interactions: new InteractionRepository(db),
-    signingKeys: new SigningKeyRepository(db),
+    signingKeys: new SigningKeyRepository(db, options.sealer),
     registrationTokens: new RegistrationTokenRepository(db),
     resources: new ResourceRepository(db),
     deviceCodes: new DeviceCodeRepository(db),

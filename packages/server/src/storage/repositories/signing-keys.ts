@@ -2,14 +2,28 @@ import type { Selectable } from 'kysely';
 import type { JWK } from 'jose';
 import type { SigningKey } from '../records.js';
 import type { SigningKeyTable } from '../schema.js';
+import type { AtRest } from '../../oauth/at-rest.js';
 import { affected, type Db } from './columns.js';
 
-function toSigningKey(row: Selectable<SigningKeyTable>): SigningKey {
+/** KP-01: what seals private JWKs (oauth/at-rest.ts); only its methods are used here. */
+export type SigningKeySealer = Pick<AtRest, 'configured' | 'protect' | 'reveal' | 'isSealed' | 'canOpen' | 'sealedBy' | 'needsRewrap'>;
+
+/** The associated data of a sealed private JWK: the row it belongs to. */
+const aadOf = (kid: string) => `signing_keys.private_jwk:${kid}`;
+
+function openPrivateJwk(row: Pick<Selectable<SigningKeyTable>, 'kid' | 'private_jwk'>, sealer: SigningKeySealer | undefined): JWK {
+  const stored = row.private_jwk;
+  if (stored.startsWith('{')) return JSON.parse(stored) as JWK;
+  if (sealer === undefined) throw new Error(`signing key ${row.kid} is sealed at rest and no key-encryption key was given`);
+  return JSON.parse(sealer.reveal(stored, aadOf(row.kid))) as JWK;
+}
+
+function toSigningKey(row: Selectable<SigningKeyTable>, sealer: SigningKeySealer | undefined): SigningKey {
   return {
     kid: row.kid,
     alg: row.alg as SigningKey['alg'],
     use: 'sig',
-    privateJwk: JSON.parse(row.private_jwk) as JWK,
+    privateJwk: openPrivateJwk(row, sealer),
     publicJwk: JSON.parse(row.public_jwk) as JWK,
     status: row.status as SigningKey['status'],
     createdAt: row.created_at,
@@ -21,15 +35,63 @@ function toSigningKey(row: Selectable<SigningKeyTable>): SigningKey {
 
 export type SigningKeyChanges = Partial<Pick<SigningKey, 'status' | 'activatedAt' | 'retiredAt' | 'removeAfter'>>;
 
+export interface SealingReport {
+  /** Keys in the table. */
+  total: number;
+  /** Keys (re)sealed under the current key-encryption key by this call. */
+  sealed: number;
+}
+
 export class SigningKeyRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly sealer?: SigningKeySealer,
+  ) {}
   async list(): Promise<SigningKey[]> {
     const rows = await this.db.selectFrom('signing_keys').selectAll().orderBy('created_at').orderBy('kid').execute();
-    return rows.map(toSigningKey);
+    return rows.map((row) => toSigningKey(row, this.sealer));
   }
   async find(kid: string): Promise<SigningKey | undefined> {
     const row = await this.db.selectFrom('signing_keys').selectAll().where('kid', '=', kid).executeTakeFirst();
-    return row && toSigningKey(row);
+    return row && toSigningKey(row, this.sealer);
+  }
+  /**
+   * KP-01: the key-encryption keys that sealed stored keys and that the sealer does not have (empty
+   * when every key can be opened), so that a server refuses to start with a clear message.
+   */
+  async missingKeyEncryptionKeys(): Promise<string[]> {
+    const rows = await this.db.selectFrom('signing_keys').select(['kid', 'private_jwk']).execute();
+    const missing = new Set<string>();
+    for (const row of rows) {
+      if (row.private_jwk.startsWith('{')) continue;
+      if (this.sealer === undefined || !this.sealer.canOpen(row.private_jwk))
+        missing.add(this.sealer?.sealedBy(row.private_jwk) ?? 'unknown');
+    }
+    return [...missing].sort();
+  }
+  /**
+   * KP-01: seals plaintext private JWKs under the current key-encryption key; with `rewrap`, also
+   * re-seals keys sealed under another (the previous) key. Each row is replaced by one conditional
+   * update on its old value, so two nodes doing this at once do not undo each other.
+   */
+  async sealAll(options: { rewrap: boolean }): Promise<SealingReport> {
+    const sealer = this.sealer;
+    const rows = await this.db.selectFrom('signing_keys').select(['kid', 'private_jwk']).execute();
+    let sealed = 0;
+    if (sealer === undefined || !sealer.configured) return { total: rows.length, sealed };
+    for (const row of rows) {
+      const plaintext = !sealer.isSealed(row.private_jwk);
+      if (!(plaintext || (options.rewrap && sealer.needsRewrap(row.private_jwk)))) continue;
+      const jwk = JSON.stringify(openPrivateJwk(row, sealer));
+      const r = await this.db
+        .updateTable('signing_keys')
+        .set({ private_jwk: sealer.protect(jwk, aadOf(row.kid)) })
+        .where('kid', '=', row.kid)
+        .where('private_jwk', '=', row.private_jwk)
+        .executeTakeFirst();
+      sealed += affected(r);
+    }
+    return { total: rows.length, sealed };
   }
   async create(key: SigningKey): Promise<void> {
     await this.db
@@ -38,7 +100,7 @@ export class SigningKeyRepository {
         kid: key.kid,
         alg: key.alg,
         use: key.use,
-        private_jwk: JSON.stringify(key.privateJwk),
+        private_jwk: this.sealer ? this.sealer.protect(JSON.stringify(key.privateJwk), aadOf(key.kid)) : JSON.stringify(key.privateJwk),
         public_jwk: JSON.stringify(key.publicJwk),
         status: key.status,
         created_at: key.createdAt,

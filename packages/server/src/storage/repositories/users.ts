@@ -6,7 +6,15 @@ import { PreparedQuery } from './prepared.js';
 
 const findUser = new PreparedQuery<Selectable<UserTable>, [string]>(1, (db, id) => db.selectFrom('users').selectAll().where('id', '=', id));
 
-export function toUser(row: Selectable<UserTable>): User {
+/**
+ * UN-01: the canonical form of a username, the one that is unique and looked up: Unicode NFKC, then
+ * lower case (so `Alice`, `ALICE` and `ａｌｉｃｅ` are one name). Create and every lookup use it.
+ */
+export function canonicalUsername(username: string): string {
+  return username.normalize('NFKC').toLowerCase();
+}
+
+export function toUser(row: Omit<Selectable<UserTable>, 'username_canonical'>): User {
   return {
     id: row.id,
     username: row.username,
@@ -28,6 +36,7 @@ export class UserRepository {
       .values({
         id: user.id,
         username: user.username,
+        username_canonical: canonicalUsername(user.username),
         password_hash: user.passwordHash,
         email: user.email,
         name: user.name,
@@ -43,7 +52,11 @@ export class UserRepository {
     return row && toUser(row);
   }
   async findByUsername(username: string): Promise<User | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('username_canonical', '=', canonicalUsername(username))
+      .executeTakeFirst();
     return row && toUser(row);
   }
   async list(): Promise<User[]> {
