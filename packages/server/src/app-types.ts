@@ -6,6 +6,7 @@ import type { LoginThrottle } from './interaction/login-throttle.js';
 import type { SafeFetcher } from './net/safe-fetch.js';
 import type { ClientResolver } from './oauth/client-metadata-document.js';
 import type { SecurityEvents } from './oauth/security-events.js';
+import type { DpopReplayCache } from '@gatehouse/resource-server';
 
 /** The time in epoch seconds. Tests pass their own to move time instead of rewriting rows. */
 export type Clock = () => number;
@@ -22,6 +23,11 @@ export interface AppDeps {
   clientResolver: ClientResolver;
   /** The security event log (oauth/security-events.ts): a warn-level line and a row per event. */
   events: SecurityEvents;
+  /**
+   * RFC 9449 §11.1: where DPoP proof jtis are remembered across nodes. Default: the dpop_jtis table;
+   * any `record(key, expiresAt)` store (e.g. Redis) can take its place.
+   */
+  dpopReplay?: DpopReplayCache;
 }
 
 declare module 'fastify' {

@@ -118,6 +118,10 @@ export const ConfigSchema = Type.Object({
     default: 90 * 86400,
     description: 'seconds security events are kept before the sweep deletes them (at least a day)',
   }),
+  dpopNonce: Type.Boolean({
+    default: false,
+    description: 'RFC 9449 §8: the token and PAR endpoints require DPoP proofs to carry a server-provided nonce (use_dpop_nonce)',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -165,6 +169,7 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   fetchAllowedDomains: { env: 'GATEHOUSE_FETCH_ALLOWED_DOMAINS', flag: 'fetch-allowed-domains' },
   fetchDeniedDomains: { env: 'GATEHOUSE_FETCH_DENIED_DOMAINS', flag: 'fetch-denied-domains' },
   securityEventRetention: { env: 'GATEHOUSE_SECURITY_EVENT_RETENTION', flag: 'security-event-retention' },
+  dpopNonce: { env: 'GATEHOUSE_DPOP_NONCE', flag: 'dpop-nonce' },
 };
 
 export class ConfigError extends Error {}

@@ -16,6 +16,8 @@ import { RevokedAccessTokenRepository } from './revoked-access-tokens.js';
 import { SessionRepository } from './sessions.js';
 import { SigningKeyRepository } from './signing-keys.js';
 import { UserRepository } from './users.js';
+import { DpopJtiRepository } from './dpop-jtis.js';
+import { DpopNonceKeyRepository } from './dpop-nonce-keys.js';
 
 export {
   AuthorizationCodeRepository,
@@ -35,6 +37,7 @@ export { ClientAssertionJtiRepository, PushedRequestRepository };
 export { RegistrationTokenRepository, SecurityEventRepository };
 export type { SecurityEventQuery } from './security-events.js';
 export type { SigningKeyChanges } from './signing-keys.js';
+export { DpopJtiRepository, DpopNonceKeyRepository };
 
 export interface Repositories {
   clients: ClientRepository;
@@ -52,6 +55,8 @@ export interface Repositories {
   clientAssertionJtis: ClientAssertionJtiRepository;
   pushedRequests: PushedRequestRepository;
   securityEvents: SecurityEventRepository;
+  dpopJtis: DpopJtiRepository;
+  dpopNonceKeys: DpopNonceKeyRepository;
 }
 
 export function createRepositories(db: Db): Repositories {
@@ -71,5 +76,7 @@ export function createRepositories(db: Db): Repositories {
     clientAssertionJtis: new ClientAssertionJtiRepository(db),
     pushedRequests: new PushedRequestRepository(db),
     securityEvents: new SecurityEventRepository(db),
+    dpopJtis: new DpopJtiRepository(db),
+    dpopNonceKeys: new DpopNonceKeyRepository(db),
   };
 }
