@@ -1,7 +1,8 @@
 // The demo photos API: a resource server protected with @gatehouse/resource-server.
 // It knows nothing of passwords: every request carries an RFC 9068 JWT access token issued by
 // Gatehouse for this API's resource identifier (the token's `aud`), checked against the
-// issuer's JWKS, with the scope each route needs (RFC 6750 errors otherwise).
+// issuer's JWKS, with the scope each route needs (RFC 6750 errors otherwise). DPoP-bound tokens
+// (RFC 9449) come with `Authorization: DPoP` and a proof, which the library checks.
 import Fastify, { type FastifyInstance } from 'fastify';
 import {
   fastifyAccessToken,
@@ -62,6 +63,9 @@ export function buildApi(options: ApiOptions): FastifyInstance {
           ...(options.jwksUri ? { jwksUri: options.jwksUri } : {}),
           ...(options.introspection ? { introspection: options.introspection } : {}),
           resourceMetadata: metadataUrl,
+          // RFC 9449: DPoP-bound tokens are accepted (with a proof; a bound token as Bearer is refused).
+          // The resource identifier is where clients reach this API, so it is the base of every proof's htu.
+          publicUrl: options.resource,
         },
   );
 

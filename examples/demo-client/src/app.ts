@@ -10,7 +10,7 @@ import * as client from 'openid-client';
 import { DEFAULT_SCOPE, isLoopbackUrl, type ClientAppOptions } from './config.js';
 import { SessionStore, type Session, type TokenSet } from './session-store.js';
 import { SessionEndedError, isInvalidGrant, lazyDiscovery, startLogin, tokenSetFrom } from './oidc.js';
-import { ApiError, getJson, type Photo, type WhoAmI } from './photos-api.js';
+import { ApiError, getJson, getJsonWithDpop, type Photo, type WhoAmI } from './photos-api.js';
 import { dashboardPage, deniedPage, errorPage, forbiddenPage, notFoundPage, welcomePage, type HomeNotice } from './views/pages.js';
 
 export const SESSION_COOKIE = 'photo_printer_session';
@@ -58,6 +58,12 @@ export function buildClientApp(options: ClientAppOptions): FastifyInstance {
   const secureCookie = baseUrl.protocol === 'https:';
   const getConfig = lazyDiscovery(options);
   const sessions = new SessionStore({ ttlMs: (options.sessionTtlSeconds ?? 8 * 3600) * 1000 });
+  const useDpop = options.dpop !== false;
+
+  /** RFC 9449: openid-client's DPoP option for this session's key (none when DPoP is off). */
+  function dpopOf(config: client.Configuration, session: Session): { DPoP?: client.DPoPHandle } {
+    return useDpop && session.dpopKeys ? { DPoP: client.getDPoPHandle(config, session.dpopKeys) } : {};
+  }
 
   const app = Fastify({
     logger: options.logger
@@ -149,7 +155,7 @@ export function buildClientApp(options: ClientAppOptions): FastifyInstance {
       const config = await getConfig();
       let response;
       try {
-        response = await client.refreshTokenGrant(config, current.refreshToken);
+        response = await client.refreshTokenGrant(config, current.refreshToken, undefined, dpopOf(config, session));
       } catch (error) {
         if (isInvalidGrant(error)) throw new SessionEndedError('refresh token rejected', { cause: error });
         throw error;
@@ -174,12 +180,19 @@ export function buildClientApp(options: ClientAppOptions): FastifyInstance {
 
   async function callApi<T>(session: Session, path: string): Promise<T> {
     const tokens = await usableTokens(session);
+    // A DPoP-bound token goes with a proof of the session's key; a bearer token as it is.
+    const get = async (current: TokenSet) => {
+      const dpop = current.tokenType === 'dpop' ? dpopOf(await getConfig(), session).DPoP : undefined;
+      return dpop
+        ? getJsonWithDpop<T>(await getConfig(), dpop, apiUrl, path, current.accessToken)
+        : getJson<T>(apiUrl, path, current.accessToken);
+    };
     try {
-      return await getJson<T>(apiUrl, path, tokens.accessToken);
+      return await get(tokens);
     } catch (error) {
       if (!(error instanceof ApiError && error.isInvalidToken)) throw error;
       const refreshed = await refreshTokens(session, tokens.accessToken);
-      return getJson<T>(apiUrl, path, refreshed.accessToken);
+      return get(refreshed);
     }
   }
 
@@ -236,6 +249,8 @@ export function buildClientApp(options: ClientAppOptions): FastifyInstance {
       session = sessions.create();
       setSessionCookie(reply, session);
     }
+    // RFC 9449: one DPoP key per browser session, made before the first token request.
+    if (useDpop) session.dpopKeys ??= await client.randomDPoPKeyPair('ES256');
     const { url, pending } = await startLogin(config, { redirectUri, scope, now: Date.now() });
     sessions.addPendingLogin(session, pending);
     return seeOther(reply, url.href);
@@ -269,12 +284,18 @@ export function buildClientApp(options: ClientAppOptions): FastifyInstance {
     try {
       // Checks state, iss (RFC 9207), then redeems the code with the PKCE verifier and
       // validates the ID token (iss, aud, exp, iat, nonce).
-      response = await client.authorizationCodeGrant(config, currentUrl, {
-        expectedState: pending.state,
-        expectedNonce: pending.nonce,
-        pkceCodeVerifier: pending.codeVerifier,
-        idTokenExpected: true,
-      });
+      response = await client.authorizationCodeGrant(
+        config,
+        currentUrl,
+        {
+          expectedState: pending.state,
+          expectedNonce: pending.nonce,
+          pkceCodeVerifier: pending.codeVerifier,
+          idTokenExpected: true,
+        },
+        undefined,
+        dpopOf(config, session),
+      );
     } catch (error) {
       if (error instanceof client.AuthorizationResponseError) {
         if (error.error === 'access_denied') return seeOther(reply, '/denied');
@@ -308,7 +329,8 @@ export function buildClientApp(options: ClientAppOptions): FastifyInstance {
     let email = typeof claims.email === 'string' ? claims.email : undefined;
     if (config.serverMetadata().userinfo_endpoint) {
       try {
-        const userinfo = await client.fetchUserInfo(config, response.access_token, claims.sub);
+        const bound = response.token_type.toLowerCase() === 'dpop';
+        const userinfo = await client.fetchUserInfo(config, response.access_token, claims.sub, bound ? dpopOf(config, session) : {});
         if (typeof userinfo.name === 'string') name = userinfo.name;
         if (typeof userinfo.email === 'string') email = userinfo.email;
       } catch (error) {

@@ -24,6 +24,11 @@ export interface ClientAppOptions {
   sessionTtlSeconds?: number;
   /** Refresh the access token this many seconds before it expires (default 30). */
   refreshLeewaySeconds?: number;
+  /**
+   * RFC 9449: prove possession of a per-session key (openid-client's DPoP) at the token endpoint, the
+   * userinfo endpoint and the photos API, so that a stolen token is useless without the key. Default true.
+   */
+  dpop?: boolean;
   logger?: boolean;
   /**
    * How to obtain the openid-client Configuration. Default: OpenID Connect discovery of

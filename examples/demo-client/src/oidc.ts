@@ -83,6 +83,7 @@ export function tokenSetFrom(
   if (idToken) tokens.idToken = idToken;
   const scope = response.scope ?? previous?.scope;
   if (scope) tokens.scope = scope;
+  tokens.tokenType = response.token_type.toLowerCase();
   return tokens;
 }
 

@@ -1,4 +1,6 @@
-// Calls to the photos API (examples/demo-api) with a Bearer access token (RFC 6750 §2.1).
+// Calls to the photos API (examples/demo-api) with a Bearer access token (RFC 6750 §2.1), or with a
+// DPoP-bound one and a proof made by openid-client (RFC 9449 §7.1).
+import * as client from 'openid-client';
 
 export interface Photo {
   id: string;
@@ -49,6 +51,41 @@ export async function getJson<T>(apiUrl: string, path: string, accessToken: stri
     const bearerError = bearerErrorOf(response.headers.get('www-authenticate'));
     await response.body?.cancel();
     throw new ApiError(response.status, bearerError, `the photos API answered ${response.status}${bearerError ? ` (${bearerError})` : ''}`);
+  }
+  return (await response.json()) as T;
+}
+
+/** GET with `Authorization: DPoP` and a proof of the session's key (openid-client retries on use_dpop_nonce). */
+export async function getJsonWithDpop<T>(
+  config: client.Configuration,
+  dpop: client.DPoPHandle,
+  apiUrl: string,
+  path: string,
+  accessToken: string,
+): Promise<T> {
+  let response: Response;
+  try {
+    response = await client.fetchProtectedResource(
+      config,
+      accessToken,
+      new URL(path, `${apiUrl}/`),
+      'GET',
+      undefined,
+      new Headers({ accept: 'application/json' }),
+      { DPoP: dpop },
+    );
+  } catch (error) {
+    if (error instanceof client.WWWAuthenticateChallengeError) {
+      const challenge = error.cause.find((c) => c.scheme === 'dpop' || c.scheme === 'bearer');
+      const code = challenge?.parameters.error;
+      await error.response.body?.cancel();
+      throw new ApiError(error.status, code, `the photos API answered ${error.status}${code ? ` (${code})` : ''}`);
+    }
+    throw error;
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new ApiError(response.status, undefined, `the photos API answered ${response.status}`);
   }
   return (await response.json()) as T;
 }

@@ -19,6 +19,8 @@ export interface TokenSet {
   refreshToken?: string;
   idToken?: string;
   scope?: string;
+  /** `dpop` when the access token is bound to the session's DPoP key (RFC 9449 §5), `bearer` otherwise. */
+  tokenType?: string;
 }
 
 export interface SignedInUser {
@@ -37,6 +39,8 @@ export interface Session {
   pending: Map<string, PendingLogin>;
   user?: SignedInUser;
   tokens?: TokenSet;
+  /** RFC 9449: the session's DPoP key pair (non-extractable private key), made at sign-in. */
+  dpopKeys?: CryptoKeyPair;
   /** Single-flight refresh: concurrent requests of one session share one refresh call. */
   refreshing?: Promise<TokenSet>;
 }
@@ -105,6 +109,7 @@ export class SessionStore {
     next.pending = session.pending;
     if (session.user) next.user = session.user;
     if (session.tokens) next.tokens = session.tokens;
+    if (session.dpopKeys) next.dpopKeys = session.dpopKeys;
     return next;
   }
 

@@ -95,7 +95,7 @@ test('connect refuses a form posted from another site', async (t) => {
   }
 });
 
-test('a successful callback redeems the code with the PKCE verifier and client_secret_basic, then shows the user and photos', async (t) => {
+test('a successful callback redeems the code with the PKCE verifier, client_secret_basic and a DPoP proof, then shows the user and photos', async (t) => {
   const { app, op } = await setup(t);
   const { authorizationUrl, cookie: preLoginCookie } = await startLogin(app);
   const code = op.approve(authorizationUrl);
@@ -114,6 +114,13 @@ test('a successful callback redeems the code with the PKCE verifier and client_s
     .digest('base64url');
   assert.equal(challenge, authorizationUrl.searchParams.get('code_challenge'));
   assert.match(exchange.authorization ?? '', /^Basic /);
+  // RFC 9449: the code is exchanged with a DPoP proof of the session's key, made by openid-client.
+  const proofHeader = JSON.parse(Buffer.from((exchange.dpop ?? '').split('.')[0] ?? '', 'base64url').toString()) as {
+    typ?: string;
+    jwk?: { d?: string };
+  };
+  assert.equal(proofHeader.typ, 'dpop+jwt');
+  assert.ok(proofHeader.jwk && proofHeader.jwk.d === undefined, 'the proof carries the public key only');
 
   const session = setCookieValue(callback, SESSION_COOKIE);
   assert.ok(session);
@@ -230,6 +237,7 @@ test('an access token the API rejects is refreshed once and the rotated refresh 
   const refreshes = op.tokenRequests.filter((r) => r.grantType === 'refresh_token');
   assert.equal(refreshes.length, 1, 'both API calls share one refresh');
   assert.equal(refreshes[0]?.refreshToken, firstRefreshToken);
+  assert.ok(refreshes[0]?.dpop, 'the refresh is sent with a DPoP proof');
 
   // The next refresh must use the NEW refresh token (the fake server rejects reuse).
   op.rejectedAccessTokens.add(op.issuedAccessTokens.at(-1) ?? '');

@@ -26,6 +26,8 @@ export interface AccessTokenClaims {
   auth_time?: number;
   acr?: string;
   amr?: string[];
+  /** RFC 9449 §6.1: the DPoP key the token is bound to (its RFC 7638 thumbprint); checked against the proof. */
+  cnf?: { jkt: string };
   [claim: string]: unknown;
 }
 
@@ -53,8 +55,8 @@ function numeric(claims: Record<string, unknown>, name: string, required: boolea
 
 /**
  * The RFC 9068 §2.2 members jose does not check for us: `sub`, `client_id` and `jti` are non-empty strings,
- * `iat` is a number not in the future (beyond the leeway), `scope` (if any) is a string, and there is no
- * `cnf` confirmation (a DPoP- or mTLS-bound token presented as a bearer token is refused).
+ * `iat` is a number not in the future (beyond the leeway), `scope` (if any) is a string, and a `cnf`
+ * confirmation, if any, is a DPoP key binding `{ jkt }` (the verifier then requires a matching proof).
  */
 export function checkAccessTokenMembers(
   claims: Record<string, unknown>,
@@ -69,8 +71,14 @@ export function checkAccessTokenMembers(
   if (claims['scope'] !== undefined && typeof claims['scope'] !== 'string') {
     throw new InvalidTokenError('The access token has a malformed scope claim');
   }
-  if (claims['cnf'] !== undefined) {
-    throw new InvalidTokenError('The access token is sender-constrained and cannot be used as a bearer token');
+  // RFC 9449 §6: a DPoP binding (`cnf.jkt`) is kept for the verifier to check against the proof; any other
+  // confirmation (RFC 8705 certificate binding) cannot be checked here, so such a token is refused.
+  const cnf = claims['cnf'];
+  if (cnf !== undefined) {
+    const jkt = typeof cnf === 'object' && cnf !== null && !Array.isArray(cnf) ? (cnf as Record<string, unknown>)['jkt'] : undefined;
+    if (typeof jkt !== 'string' || jkt === '' || Object.keys(cnf as object).length !== 1) {
+      throw new InvalidTokenError('The access token is sender-constrained in a way this resource cannot check');
+    }
   }
   return claims as AccessTokenClaims;
 }
@@ -88,4 +96,10 @@ export function checkIssuerAudienceAndTime(claims: Record<string, unknown>, rule
   if (exp <= nowSeconds - rules.leewaySeconds) throw new InvalidTokenError('The access token expired');
   const nbf = numeric(claims, 'nbf', false);
   if (nbf !== undefined && nbf > nowSeconds + rules.leewaySeconds) throw new InvalidTokenError('The access token is not yet valid');
+}
+
+/** The DPoP key thumbprint a token is bound to, undefined for a bearer token. */
+export function boundJkt(claims: AccessTokenClaims): string | undefined {
+  const jkt = (claims.cnf as { jkt?: unknown } | undefined)?.jkt;
+  return typeof jkt === 'string' ? jkt : undefined;
 }

@@ -6,7 +6,11 @@
 // sentence chosen by this library; whatever caused the failure (a jose error, a network error) is kept as
 // `cause` for logging and is never sent to the client.
 
-export type AccessTokenErrorCode = 'missing_token' | 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
+export type AccessTokenErrorCode =
+  'missing_token' | 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable' | 'invalid_dpop_proof';
+
+/** The authentication scheme a challenge names: RFC 6750 `Bearer`, or RFC 9449 §7.1 `DPoP`. */
+export type ChallengeScheme = 'Bearer' | 'DPoP';
 
 /** What the `WWW-Authenticate` challenge says besides the error itself. */
 export interface ChallengeParameters {
@@ -14,6 +18,8 @@ export interface ChallengeParameters {
   realm?: string | undefined;
   /** RFC 9728 §5.1 `resource_metadata`: the URL of this resource's protected-resource metadata. */
   resourceMetadata?: string | undefined;
+  /** RFC 9449 §7.1 `algs` of a DPoP challenge: the proof algorithms this resource accepts. */
+  dpopAlgorithms?: readonly string[] | undefined;
 }
 
 /** The JSON body sent with an error. `error` is absent when no credentials were sent (RFC 6750 §3.1). */
@@ -66,6 +72,11 @@ export abstract class AccessTokenError extends Error {
   readonly description: string;
   /** Space-delimited scopes the resource requires (only set for `insufficient_scope`). */
   readonly scope: string | undefined;
+  /**
+   * The scheme of the challenge: `DPoP` for errors about a DPoP request (RFC 9449 §7.1) or about a
+   * DPoP-bound token sent as a bearer token; `Bearer` otherwise.
+   */
+  scheme: ChallengeScheme = 'Bearer';
 
   constructor(description: string, options: AccessTokenErrorOptions = {}, scope?: string) {
     const safe = safeDescription(description);
@@ -90,7 +101,10 @@ export abstract class AccessTokenError extends Error {
       if (this.scope !== undefined) parts.push(`scope=${quote(this.scope)}`);
     }
     if (parameters.resourceMetadata !== undefined) parts.push(`resource_metadata=${quote(parameters.resourceMetadata)}`);
-    return parts.length === 0 ? 'Bearer' : `Bearer ${parts.join(', ')}`;
+    if (this.scheme === 'DPoP' && parameters.dpopAlgorithms !== undefined && parameters.dpopAlgorithms.length > 0) {
+      parts.push(`algs=${quote(parameters.dpopAlgorithms.join(' '))}`);
+    }
+    return parts.length === 0 ? this.scheme : `${this.scheme} ${parts.join(', ')}`;
   }
 
   /** The JSON body: `{ error, error_description }` (no `error` when no credentials were sent). */
@@ -167,5 +181,19 @@ export class TemporarilyUnavailableError extends AccessTokenError {
   readonly status = 503;
   constructor(description = 'The access token cannot be verified at the moment', options?: AccessTokenErrorOptions) {
     super(description, options);
+  }
+}
+
+/**
+ * RFC 9449 §7.1: the DPoP proof sent with a DPoP-bound token is missing, malformed, stale, replayed, for
+ * another request (htm/htu/ath) or signed by another key than the token is bound to (401, DPoP challenge).
+ */
+export class InvalidDpopProofError extends AccessTokenError {
+  static readonly code = 'invalid_dpop_proof';
+  readonly code = 'invalid_dpop_proof';
+  readonly status = 401;
+  constructor(description = 'The DPoP proof is invalid', options?: AccessTokenErrorOptions) {
+    super(description, options);
+    this.scheme = 'DPoP';
   }
 }

@@ -54,7 +54,14 @@ async function plugin(fastify: FastifyInstance, options: FastifyAccessTokenOptio
   const authenticate = async (request: FastifyRequest, reply: FastifyReply, scopes: readonly string[]) => {
     try {
       request.accessToken = await verifier(
-        { headers: request.headers, method: request.method, body: request.body, rawHeaders: request.raw.rawHeaders },
+        {
+          headers: request.headers,
+          method: request.method,
+          body: request.body,
+          rawHeaders: request.raw.rawHeaders,
+          url: request.raw.url,
+          socket: request.raw.socket,
+        },
         { scopes },
       );
     } catch (error) {

@@ -2,7 +2,7 @@
 // and no longer than the resource server's documented TTL); RFC 6749 §2.3.1 (client_secret_basic: each
 // part form-urlencoded before base64). The cache is keyed by the SHA-256 of the token, never the token.
 
-import { checkAccessTokenMembers, checkIssuerAudienceAndTime, type AccessTokenClaims } from './claims.js';
+import { boundJkt, checkAccessTokenMembers, checkIssuerAudienceAndTime, type AccessTokenClaims } from './claims.js';
 import { InvalidTokenError, TemporarilyUnavailableError } from './errors.js';
 import { ExpiringLruCache } from './expiring-lru-cache.js';
 import { fetchJson } from './http.js';
@@ -11,8 +11,8 @@ import type { ResolvedIntrospection, ResolvedOptions } from './options.js';
 /** An introspection answer as received (RFC 7662 §2.2). */
 type IntrospectionResponse = Record<string, unknown> & { active: boolean };
 
-/** token_type values that mean "an access token usable as a bearer token" (others, e.g. refresh_token, are refused). */
-const BEARER_TOKEN_TYPES = new Set(['bearer', 'access_token', 'urn:ietf:params:oauth:token-type:access_token']);
+/** token_type values that mean "an access token" (others, e.g. refresh_token, are refused); DPoP ones carry `cnf`. */
+const BEARER_TOKEN_TYPES = new Set(['bearer', 'dpop', 'access_token', 'urn:ietf:params:oauth:token-type:access_token']);
 
 /** RFC 6749 §2.3.1: client_id and client_secret are application/x-www-form-urlencoded, then joined and base64ed. */
 export function clientSecretBasic(clientId: string, clientSecret: string): string {
@@ -42,11 +42,15 @@ function claimsFrom(response: IntrospectionResponse, options: ResolvedOptions, n
   if (response.active !== true) throw new InvalidTokenError('The access token is not active');
   const tokenType = response['token_type'];
   if (tokenType !== undefined && (typeof tokenType !== 'string' || !BEARER_TOKEN_TYPES.has(tokenType.toLowerCase()))) {
-    throw new InvalidTokenError('The token is not a bearer access token');
+    throw new InvalidTokenError('The token is not an access token');
   }
   checkIssuerAudienceAndTime(response, options, nowSeconds);
   const { active: _active, token_type: _tokenType, ...claims } = response;
-  return checkAccessTokenMembers(claims, options, nowSeconds);
+  const checked = checkAccessTokenMembers(claims, options, nowSeconds);
+  if (typeof tokenType === 'string' && tokenType.toLowerCase() === 'dpop' && boundJkt(checked) === undefined) {
+    throw new InvalidTokenError('The DPoP access token has no key binding');
+  }
+  return checked;
 }
 
 export interface IntrospectionCheck {

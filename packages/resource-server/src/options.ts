@@ -3,6 +3,8 @@
 // Options are checked once, when a verifier is created: a bad configuration is a TypeError at start-up,
 // never a surprise at request time.
 
+import { checkDpopAlgorithms, MemoryDpopReplayCache, type DpopReplayCache } from './dpop.js';
+
 /** Asymmetric JWS algorithms (RFC 7518 §3, RFC 8037) an access token may be signed with. */
 export const SUPPORTED_ALGORITHMS = [
   'ES256',
@@ -73,6 +75,40 @@ export interface VerifierOptions {
   allowInsecureRequests?: boolean;
   /** fetch implementation used for discovery, JWKS and introspection (default: global fetch). */
   fetch?: typeof fetch;
+  /**
+   * RFC 9449 DPoP-bound tokens (`Authorization: DPoP` + a `DPoP` proof). On by default with an in-memory
+   * replay cache; `false` refuses every DPoP-bound token (as a bearer-only resource must).
+   */
+  dpop?: DpopOptions | false;
+  /**
+   * The external base URL of this API as clients address it (e.g. `https://api.example.com`, or
+   * `https://example.com/api` when a proxy strips `/api`): a DPoP proof's `htu` is checked against this
+   * base plus the request path. Without it: a Fetch `Request`'s own URL, or for Node-style requests the
+   * `Host` header and the socket's TLS state (or X-Forwarded-Proto/-Host with `trustProxy`).
+   */
+  publicUrl?: string;
+  /**
+   * Believe `X-Forwarded-Proto` and `X-Forwarded-Host` when building the request URL of a Node-style
+   * request (only behind a proxy that sets them). Ignored when `publicUrl` is set. Default false.
+   */
+  trustProxy?: boolean;
+}
+
+export interface DpopOptions {
+  /**
+   * Where proof `jti`s are remembered (RFC 9449 §11.1). Default: an in-memory cache of this process
+   * (bounded by `replayCacheMaxEntries`); several instances behind a load balancer need a shared one.
+   */
+  replayCache?: DpopReplayCache;
+  /** Size bound of the default in-memory replay cache (default 100 000). */
+  replayCacheMaxEntries?: number;
+  /** Accepted proof algorithms (default ES256, RS256, PS256, EdDSA); sent as `algs` in DPoP challenges. */
+  algorithms?: readonly string[];
+}
+
+export interface ResolvedDpop {
+  replayCache: DpopReplayCache;
+  algorithms: readonly string[];
 }
 
 export interface ResolvedIntrospection {
@@ -97,6 +133,9 @@ export interface ResolvedOptions {
   resourceMetadata: string | undefined;
   allowInsecureRequests: boolean;
   fetch: typeof fetch | undefined;
+  dpop: ResolvedDpop | undefined;
+  publicUrl: URL | undefined;
+  trustProxy: boolean;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
@@ -189,5 +228,32 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
         : checkUrl(options.resourceMetadata, 'resourceMetadata', allowInsecureRequests).href,
     allowInsecureRequests,
     fetch: options.fetch,
+    dpop: checkDpop(options.dpop),
+    publicUrl: checkPublicUrl(options.publicUrl),
+    trustProxy: options.trustProxy === true,
   };
+}
+
+function checkDpop(value: DpopOptions | false | undefined): ResolvedDpop | undefined {
+  if (value === false) return undefined;
+  const options = value ?? {};
+  if (typeof options !== 'object' || options === null) throw new TypeError('"dpop" must be an object or false');
+  if (options.replayCache !== undefined && typeof options.replayCache.record !== 'function') {
+    throw new TypeError('"dpop.replayCache" must have a record(key, expiresAt) method');
+  }
+  return {
+    replayCache: options.replayCache ?? new MemoryDpopReplayCache({ maxEntries: options.replayCacheMaxEntries ?? 100_000 }),
+    algorithms: Object.freeze([...checkDpopAlgorithms(options.algorithms)]),
+  };
+}
+
+function checkPublicUrl(value: string | undefined): URL | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !URL.canParse(value)) throw new TypeError('"publicUrl" must be an absolute URL');
+  const url = new URL(value);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError('"publicUrl" must be an http(s) URL');
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new TypeError('"publicUrl" must not have a query, a fragment or credentials');
+  }
+  return url;
 }

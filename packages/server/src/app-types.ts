@@ -7,6 +7,7 @@ import type { SafeFetcher } from './net/safe-fetch.js';
 import type { ClientResolver } from './oauth/client-metadata-document.js';
 import type { SecurityEvents } from './oauth/security-events.js';
 import type { AtRest } from './oauth/at-rest.js';
+import type { DpopReplayCache } from '@gatehouse/resource-server';
 
 /** The time in epoch seconds. Tests pass their own to move time instead of rewriting rows. */
 export type Clock = () => number;
@@ -25,6 +26,11 @@ export interface AppDeps {
   events: SecurityEvents;
   /** Seals secrets kept in the database under the key-encryption key (oauth/at-rest.ts, KP-01). */
   atRest: AtRest;
+  /**
+   * RFC 9449 §11.1: where DPoP proof jtis are remembered across nodes. Default: the dpop_jtis table;
+   * any `record(key, expiresAt)` store (e.g. Redis) can take its place.
+   */
+  dpopReplay?: DpopReplayCache;
 }
 
 declare module 'fastify' {

@@ -155,6 +155,8 @@ async function seed(storage: Storage, now: number): Promise<void> {
   await storage.signingKeys.create({ ...published, kid: 'k-published', status: 'retired', retiredAt: now - 60, removeAfter: now + 3600 });
   await storage.clientAssertionJtis.record(sha256('jti-dead'), now - CLOCK_SKEW_MARGIN - 1);
   await storage.clientAssertionJtis.record(sha256('jti-recent'), now - 10); // expired, kept for skewed clocks
+  await storage.dpopJtis.record(sha256('dpop-jti-dead'), now - CLOCK_SKEW_MARGIN - 1);
+  await storage.dpopJtis.record(sha256('dpop-jti-recent'), now - 10);
   for (const [hash, expires] of [
     ['par-dead', now - 1],
     ['par-live', now + 60],
@@ -209,6 +211,7 @@ test('R8: one sweep deletes the expired rows of every kind and leaves every live
     signingKeys: 1,
     deviceCodes: 1,
     clientAssertionJtis: 1,
+    dpopJtis: 1,
     pushedRequests: 1,
     registrationTokens: 2,
     securityEvents: 1,
@@ -377,6 +380,7 @@ test('CLI: gatehouse cleanup deletes expired rows and prints the counts', async 
     signingKeys: 1,
     deviceCodes: 1,
     clientAssertionJtis: 1,
+    dpopJtis: 1,
     pushedRequests: 1,
     registrationTokens: 2,
     securityEvents: 1,
@@ -430,6 +434,7 @@ test(
       signingKeys: 1,
       deviceCodes: 1,
       clientAssertionJtis: 1,
+      dpopJtis: 1,
       pushedRequests: 1,
       registrationTokens: 2,
       securityEvents: 1,

@@ -96,6 +96,34 @@ test('IN-01 a repeated parameter at /token is invalid_request', async (t) => {
   }
 });
 
+test('DP-01 malformed DPoP headers at /token and /userinfo get invalid_dpop_proof or invalid_request, never a 500', async (t) => {
+  const { server, auth } = await setup(t);
+  const segment = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+  for (const dpop of [
+    'x',
+    '..',
+    'a.b.c',
+    `${segment('{')}.${segment({})}.sig`,
+    `${segment([1])}.${segment({})}.sig`,
+    `${segment({ typ: 'dpop+jwt', alg: 'ES256', jwk: 'nope' })}.${segment({})}.sig`,
+    `${segment({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty: 'EC', crv: 'P-256', x: '!', y: '?' } })}.${segment({})}.sig`,
+    `${segment({ typ: 'dpop+jwt', alg: 'RS256', jwk: { kty: 'RSA', n: 'AQAB', e: 'AQAB' } })}.${segment('not json')}.sig`,
+    'a'.repeat(9000),
+  ]) {
+    const res = await raw(server, '/token', 'grant_type=client_credentials', { ...auth, dpop });
+    assertOAuthError(res, 400, 'invalid_dpop_proof');
+    assertNoStackTrace(res.body);
+  }
+  for (const authorization of ['DPoP', 'DPoP a b', 'dpop !!!']) {
+    const res = await server.app.inject({ url: '/userinfo', headers: { authorization, dpop: 'x' } });
+    assert.equal(res.statusCode, 400, `${authorization}: ${res.body}`);
+    assertNoStackTrace(res.body);
+  }
+  const res = await server.app.inject({ url: '/userinfo', headers: { authorization: 'DPoP abc', dpop: 'x' } });
+  assert.equal(res.statusCode, 401);
+  assert.match(String(res.headers['www-authenticate']), /^DPoP .*error="invalid_token"/);
+});
+
 test('IN-03 bad percent-encoding or UTF-8 at /token is 400 invalid_request JSON', async (t) => {
   const { server, auth } = await setup(t);
   for (const body of [

@@ -4,7 +4,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oauth from 'oauth4webapi';
 import * as oidc from 'openid-client';
-import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import { calculateJwkThumbprint, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { registerClient } from '../src/oauth/clients.js';
 import { hashPassword } from '../src/oauth/passwords.js';
 import { nowSeconds } from '../src/oauth/crypto.js';
@@ -361,6 +361,91 @@ describe('interop with oauth4webapi and openid-client', () => {
       ),
       (e: unknown) => e instanceof oauth.ResponseBodyError && e.error === 'invalid_client' && e.status === 401,
     );
+  });
+
+  test('DP-01 DP-02 oauth4webapi drives code, refresh and userinfo with DPoP; the bound token is refused as Bearer', async () => {
+    const authServer = await as();
+    assert.ok(authServer.dpop_signing_alg_values_supported?.includes('ES256'));
+    const client: oauth.Client = { client_id: publicClient.id, token_endpoint_auth_method: 'none' };
+    const keyPair = await oauth.generateKeyPair('ES256');
+    const DPoP = oauth.DPoP(client, keyPair);
+    const verifier = oauth.generateRandomCodeVerifier();
+    const url = new URL(authServer.authorization_endpoint!);
+    url.search = new URLSearchParams({
+      client_id: client.client_id,
+      redirect_uri: REDIRECT,
+      response_type: 'code',
+      scope: 'openid offline_access',
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      dpop_jkt: await calculateJwkThumbprint(await exportJWK(keyPair.publicKey)),
+    }).toString();
+    const callback = await new UserAgent().authorize(url.href, REDIRECT, alice);
+    const params = oauth.validateAuthResponse(authServer, client, callback, oauth.expectNoState);
+    const tokens = await oauth.processAuthorizationCodeResponse(
+      authServer,
+      client,
+      await oauth.authorizationCodeGrantRequest(authServer, client, oauth.None(), params, REDIRECT, verifier, { ...insecure, DPoP }),
+    );
+    assert.equal(tokens.token_type, 'dpop');
+    const jkt = await calculateJwkThumbprint(await exportJWK(keyPair.publicKey));
+    const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(authServer.jwks_uri!)), { issuer: server.issuer });
+    assert.deepEqual(payload.cnf, { jkt });
+
+    const info = await oauth.processUserInfoResponse(
+      authServer,
+      client,
+      oauth.skipSubjectCheck,
+      await oauth.userInfoRequest(authServer, client, tokens.access_token, { ...insecure, DPoP }),
+    );
+    assert.equal(info.sub, 'alice-id');
+    // DP-02: the same token as a bearer token is refused with a DPoP challenge.
+    const asBearer = await fetch(authServer.userinfo_endpoint!, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal(asBearer.status, 401);
+    assert.match(asBearer.headers.get('www-authenticate') ?? '', /^DPoP .*error="invalid_token"/);
+
+    const refreshed = await oauth.processRefreshTokenResponse(
+      authServer,
+      client,
+      await oauth.refreshTokenGrantRequest(authServer, client, oauth.None(), tokens.refresh_token!, { ...insecure, DPoP }),
+    );
+    assert.equal(refreshed.token_type, 'dpop');
+    // DP-02: the public client's refresh token is bound; another key cannot use it.
+    const otherDPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
+    await assert.rejects(
+      oauth.processRefreshTokenResponse(
+        authServer,
+        client,
+        await oauth.refreshTokenGrantRequest(authServer, client, oauth.None(), refreshed.refresh_token!, { ...insecure, DPoP: otherDPoP }),
+      ),
+      (e: unknown) => e instanceof oauth.ResponseBodyError && e.error === 'invalid_grant',
+    );
+  });
+
+  test('DP-01 openid-client drives the code flow, userinfo and a refresh with DPoP (randomDPoPKeyPair)', async () => {
+    const config = await oidc.discovery(new URL(server.issuer), confidential.id, undefined, oidc.ClientSecretBasic(confidential.secret), {
+      execute: [oidc.allowInsecureRequests],
+    });
+    const DPoP = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT,
+      scope: 'openid email offline_access',
+      state,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const callback = await new UserAgent().authorize(url.href, REDIRECT, alice);
+    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state }, undefined, {
+      DPoP,
+    });
+    assert.equal(tokens.token_type, 'dpop');
+    const info = await oidc.fetchUserInfo(config, tokens.access_token, tokens.claims()!.sub, { DPoP });
+    assert.equal(info.email, 'alice@example.com');
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!, undefined, { DPoP });
+    assert.equal(refreshed.token_type, 'dpop');
+    assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
   });
 });
 

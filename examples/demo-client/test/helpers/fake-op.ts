@@ -32,6 +32,8 @@ export interface TokenRequestRecord {
   refreshToken?: string | null;
   codeVerifier?: string | null;
   authorization?: string | undefined;
+  /** The DPoP proof header (RFC 9449), when the client sent one. */
+  dpop?: string | undefined;
 }
 
 export interface FakeOpOptions {
@@ -181,6 +183,7 @@ export async function startFakeOp(options: FakeOpOptions = {}): Promise<FakeOp> 
         refreshToken: params.get('refresh_token'),
         codeVerifier: params.get('code_verifier'),
         authorization: req.headers.authorization,
+        dpop: typeof req.headers.dpop === 'string' ? req.headers.dpop : undefined,
       };
       state.tokenRequests.push(record);
       if (!clientAuthenticated(req)) return json(res, 401, { error: 'invalid_client' }, { 'www-authenticate': 'Basic' });

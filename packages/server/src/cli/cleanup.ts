@@ -30,6 +30,7 @@ const LABELS: Record<keyof SweepCounts, string> = {
   pushedRequests: 'pushed authorization requests',
   registrationTokens: 'registration tokens',
   securityEvents: 'security events',
+  dpopJtis: 'DPoP proof jtis',
 };
 
 export async function cleanupCommand(args: string[]): Promise<number> {

@@ -139,6 +139,10 @@ export const ConfigSchema = Type.Object({
     default: 30_000,
     description: 'milliseconds a client has to send the whole request, body included, before it gets 408',
   }),
+  dpopNonce: Type.Boolean({
+    default: false,
+    description: 'RFC 9449 §8: the token and PAR endpoints require DPoP proofs to carry a server-provided nonce (use_dpop_nonce)',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -190,6 +194,7 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   keyEncryptionKeyPreviousFile: { env: 'GATEHOUSE_KEY_ENCRYPTION_KEY_PREVIOUS_FILE', flag: 'key-encryption-key-previous-file' },
   httpHeadersTimeout: { env: 'GATEHOUSE_HTTP_HEADERS_TIMEOUT', flag: 'http-headers-timeout' },
   httpRequestTimeout: { env: 'GATEHOUSE_HTTP_REQUEST_TIMEOUT', flag: 'http-request-timeout' },
+  dpopNonce: { env: 'GATEHOUSE_DPOP_NONCE', flag: 'dpop-nonce' },
 };
 
 export class ConfigError extends Error {}

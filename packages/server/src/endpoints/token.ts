@@ -1,6 +1,7 @@
 // RFC 6749 §3.2, §5.1, §5.2: the token endpoint, as named steps:
 // parseForm → authenticateClient → findGrant(grant_type) → client allowed this grant? →
-// only the grant's parameters → handle → JSON (Cache-Control: no-store from the app-wide hook).
+// the DPoP proof, if any (RFC 9449 §5) → only the grant's parameters → handle → JSON
+// (Cache-Control: no-store from the app-wide hook).
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { formBody } from '../http/params.js';
@@ -8,9 +9,13 @@ import { authenticateClient, clientAuthDeps } from '../oauth/client-auth/index.j
 import { unauthorizedClient, unsupportedGrantType } from '../oauth/errors.js';
 import { findGrant } from '../oauth/grants/index.js';
 import { pick, required } from '../oauth/params.js';
+import { verifyProof } from '../oauth/dpop.js';
+import { dpopDeps, dpopProofs } from '../http/dpop.js';
 
 export function tokenEndpoint(app: FastifyInstance, deps: AppDeps): void {
   const auth = clientAuthDeps(deps);
+  const dpop = dpopDeps(deps);
+  const tokenUrl = `${deps.config.issuer}/token`;
 
   app.post('/token', async (request, reply) => {
     const params = formBody(request);
@@ -19,7 +24,16 @@ export function tokenEndpoint(app: FastifyInstance, deps: AppDeps): void {
     const grant = findGrant(grantType);
     if (!grant) throw unsupportedGrantType(`unsupported grant_type: ${grantType}`);
     if (!client.grantTypes.includes(grant.grantType)) throw unauthorizedClient(`this client may not use the ${grantType} grant`);
-    const response = await grant.handle({ params: pick(params, grant.parameters), client, now: deps.clock() }, deps);
+    const now = deps.clock();
+    // DP-01: a DPoP header (exactly one) is a proof for this endpoint; it binds what the grant issues.
+    const proofs = dpopProofs(request);
+    const dpopJkt =
+      proofs.length === 0
+        ? undefined
+        : await verifyProof(dpop, { proofs, method: 'POST', url: tokenUrl, nonce: deps.config.dpopNonce, now });
+    const response = await grant.handle({ params: pick(params, grant.parameters), client, now, dpopJkt }, deps);
+    // RFC 9449 §8.2: a fresh nonce for the client's next proof.
+    if (dpopJkt !== undefined && deps.config.dpopNonce) reply.header('DPoP-Nonce', await dpop.nonces.current(now));
     return reply.send(response);
   });
 }

@@ -12,6 +12,7 @@ import { assertScopesOffered, requestedResources } from './resources.js';
 import { defaultScopesOf } from './clients.js';
 import { ClientMetadataDocumentError } from './client-metadata-document.js';
 import { isSubset, parseScope } from './scopes.js';
+import { isJkt } from './dpop.js';
 
 export const MAX_STATE_LENGTH = 2048;
 export const MAX_NONCE_LENGTH = 2048;
@@ -33,6 +34,8 @@ export interface AuthorizationRequest {
   prompt: string[];
   maxAge?: number | undefined;
   loginHint?: string | undefined;
+  /** RFC 9449 §10: the DPoP key (thumbprint) the code is bound to; the token request must prove it. */
+  dpopJkt?: string | undefined;
 }
 
 /** An error the user must see on a page: no trustworthy redirect_uri. */
@@ -173,6 +176,9 @@ export async function validateAuthorizationRequest(
       maxAge = Number(maxAgeRaw);
     }
     const loginHint = single(params, 'login_hint');
+    // RFC 9449 §10: dpop_jkt is a base64url SHA-256 JWK thumbprint.
+    const dpopJkt = single(params, 'dpop_jkt');
+    if (dpopJkt !== undefined && !isJkt(dpopJkt)) failWith('invalid_request', 'dpop_jkt must be a base64url SHA-256 JWK thumbprint');
 
     return {
       client,
@@ -189,6 +195,7 @@ export async function validateAuthorizationRequest(
         prompt,
         maxAge,
         loginHint: loginHint !== undefined && loginHint.length <= 255 ? loginHint : undefined,
+        ...(dpopJkt === undefined ? {} : { dpopJkt }),
       },
     };
   } catch (e) {

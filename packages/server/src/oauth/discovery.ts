@@ -7,6 +7,7 @@ import { SUPPORTED_SIGNING_ALGS } from './keys/key-store.js';
 import { OIDC_SCOPES } from './scopes.js';
 import { PROMPT_VALUES } from './authorization-request.js';
 import { DEVICE_AUTHORIZATION_PATH } from './device/authorization.js';
+import { DPOP_SIGNING_ALGS } from './dpop.js';
 
 export interface DiscoveryOptions {
   /** RFC 9126 §5: whether every client must use pushed authorization requests. */
@@ -50,6 +51,7 @@ export function authorizationServerMetadata(issuer: string, options: DiscoveryOp
     request_uri_parameter_supported: false,
     access_token_signing_alg_values_supported: ['ES256'],
     id_token_signing_alg_values_supported: [...SUPPORTED_SIGNING_ALGS],
+    dpop_signing_alg_values_supported: [...DPOP_SIGNING_ALGS],
     ...(options.clientIdMetadataDocuments ? { client_id_metadata_document_supported: true } : {}),
   };
 }

@@ -17,6 +17,7 @@
 //                           expired and after they were used: a replayed code must still be recognised so
 //                           that it fails with invalid_grant AND revokes what it issued (AC-01, Hydra `newUsedExpiry`).
 //   device_codes            as authorization codes: kept as long after expiry and redemption (DV-01 replay)
+//   dpop_jtis               past the proof's last acceptable moment + CLOCK_SKEW_MARGIN (a stale proof is refused anyway)
 //   security_events         older than the event retention (--security-event-retention, 90 days by default)
 import type { Config } from '../config/config.js';
 import type { Log } from '../log.js';
@@ -52,7 +53,8 @@ export type SweepTable =
   | 'clientAssertionJtis'
   | 'pushedRequests'
   | 'registrationTokens'
-  | 'securityEvents';
+  | 'securityEvents'
+  | 'dpopJtis';
 export type SweepCounts = Record<SweepTable, number>;
 
 export interface SweepOptions {
@@ -80,6 +82,7 @@ export type SweepStorage = Pick<
   | 'pushedRequests'
   | 'registrationTokens'
   | 'securityEvents'
+  | 'dpopJtis'
 >;
 
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -117,6 +120,7 @@ export async function sweepExpiredRows(storage: SweepStorage, now: number, optio
       'securityEvents',
       (limit) => storage.securityEvents.deleteOlderThan(now - (options.securityEventRetention ?? DEFAULT_SECURITY_EVENT_RETENTION), limit),
     ],
+    ['dpopJtis', (limit) => storage.dpopJtis.deleteExpired(now - CLOCK_SKEW_MARGIN, limit)],
   ];
   const counts: SweepCounts = {
     interactions: 0,
@@ -131,6 +135,7 @@ export async function sweepExpiredRows(storage: SweepStorage, now: number, optio
     pushedRequests: 0,
     registrationTokens: 0,
     securityEvents: 0,
+    dpopJtis: 0,
   };
   for (const [table, deleteBatch] of tasks) {
     for (let batch = 0; batch < maxBatches && !options.signal?.aborted; batch++) {

@@ -373,6 +373,34 @@ const canonicalUsernames: Migration = {
   },
 };
 
+// RFC 9449: DPoP. Codes (dpop_jkt at /authorize) and refresh tokens of public clients remember the key
+// thumbprint they are bound to; proof jtis are remembered across nodes until the proof is stale; one
+// row holds the HMAC key of server-provided nonces, so that every node mints and accepts the same ones.
+const dpop: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('authorization_codes').addColumn('dpop_jkt', 'varchar(64)').execute();
+    await db.schema.alterTable('refresh_tokens').addColumn('dpop_jkt', 'varchar(64)').execute();
+    await db.schema
+      .createTable('dpop_jtis')
+      .addColumn('jti_hash', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('dpop_jtis_expires_at').on('dpop_jtis').column('expires_at').execute();
+    await db.schema
+      .createTable('dpop_nonce_keys')
+      .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
+      .addColumn('secret', 'varchar(128)', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('dpop_nonce_keys').ifExists().execute();
+    await db.schema.dropTable('dpop_jtis').ifExists().execute();
+    await db.schema.alterTable('refresh_tokens').dropColumn('dpop_jkt').execute();
+    await db.schema.alterTable('authorization_codes').dropColumn('dpop_jkt').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_device_codes': deviceCodes,
@@ -382,6 +410,7 @@ export const migrations: Record<string, Migration> = {
   '0006_resources': resources,
   '0007_refresh_grace': refreshGrace,
   '0008_security_events': securityEvents,
+  '0010_dpop': dpop,
   '0012_lifecycle': lifecycle,
   '0013_canonical_usernames': canonicalUsernames,
 };

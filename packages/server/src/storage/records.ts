@@ -75,6 +75,8 @@ export interface AuthorizationCode {
   consumedAt: number | null;
   /** The access token issued when the code was redeemed. */
   accessToken: AccessTokenRef | null;
+  /** RFC 9449 §10: the DPoP key (thumbprint) the token request must prove, from dpop_jkt at /authorize. */
+  dpopJkt?: string | null | undefined;
 }
 
 export interface RefreshToken {
@@ -98,6 +100,8 @@ export interface RefreshToken {
   accessToken: AccessTokenRef | null;
   /** After rotation, for the grace window: the successor and its sealed token response. */
   successor: RefreshSuccessor | null;
+  /** RFC 9449 §5: the DPoP key (thumbprint) every refresh of this public client's family must prove. */
+  dpopJkt?: string | null | undefined;
 }
 
 export interface RefreshSuccessor {

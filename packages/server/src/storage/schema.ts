@@ -48,6 +48,8 @@ export interface AuthorizationCodeTable {
   consumed_at: number | null;
   access_token_jti: string | null;
   access_token_expires_at: number | null;
+  // 0010_dpop: RFC 9449 §10 dpop_jkt of the authorization request; the token request must prove that key.
+  dpop_jkt: string | null;
 }
 
 export interface RefreshTokenTable {
@@ -71,6 +73,8 @@ export interface RefreshTokenTable {
   successor_hash: string | null;
   successor_response: string | null;
   successor_expires_at: number | null;
+  // 0010_dpop: the DPoP key thumbprint a public client's refresh token is bound to (RFC 9449 §5).
+  dpop_jkt: string | null;
 }
 
 export interface ResourceTable {
@@ -157,6 +161,17 @@ export interface RegistrationTokenTable {
   expires_at: number;
 }
 
+export interface DpopJtiTable {
+  jti_hash: string; // SHA-256 of (key thumbprint, jti)
+  expires_at: number;
+}
+
+export interface DpopNonceKeyTable {
+  id: string;
+  secret: string; // base64url HMAC key of DPoP nonces (a freshness key, it authenticates nobody)
+  created_at: number;
+}
+
 export interface Database {
   clients: ClientTable;
   users: UserTable;
@@ -173,6 +188,8 @@ export interface Database {
   client_assertion_jtis: ClientAssertionJtiTable;
   pushed_requests: PushedRequestTable;
   security_events: SecurityEventTable;
+  dpop_jtis: DpopJtiTable;
+  dpop_nonce_keys: DpopNonceKeyTable;
 }
 
 // 0008_security_events: what happened to accounts, clients and keys, for operators (never a secret).

@@ -13,6 +13,7 @@ import { required, single } from '../params.js';
 import { isValidVerifier, verifierMatches } from '../pkce.js';
 import { consentItems, grantResources, grantTarget, RESOURCE_PARAMETER } from '../resources.js';
 import { isSubset } from '../scopes.js';
+import { assertCodeBinding } from '../dpop.js';
 import { revokeFamily } from '../tokens/revocation.js';
 import { redeemOnce, type TokenConfig } from './issue.js';
 import type { GrantDeps, GrantHandler, TokenResponse } from './types.js';
@@ -49,6 +50,7 @@ export async function issueCode(
     expiresAt: now + deps.config.codeTtl,
     consumedAt: null,
     accessToken: null,
+    ...(request.dpopJkt ? { dpopJkt: request.dpopJkt } : {}),
   });
   return authorizationResponseUrl(request.redirectUri, deps.config.issuer, { code, state: request.state });
 }
@@ -67,7 +69,7 @@ export const authorizationCodeGrant = {
   grantType: 'authorization_code' as const,
   parameters: ['code', 'redirect_uri', 'code_verifier', RESOURCE_PARAMETER],
   registration: { byDefault: true, needsRedirectUri: true, issuesRefreshTokens: true, responseType: 'code' },
-  async handle({ params, client, now }, { config, keys, storage, events }): Promise<TokenResponse> {
+  async handle({ params, client, now, dpopJkt }, { config, keys, storage, events }): Promise<TokenResponse> {
     const code = required(params, 'code');
     const redirectUri = single(params, 'redirect_uri');
     const verifier = single(params, 'code_verifier');
@@ -84,6 +86,8 @@ export const authorizationCodeGrant = {
       throw invalidGrant(INVALID, { detail: 'code reuse: tokens revoked' });
     }
     if (stored.expiresAt <= now) throw invalidGrant(INVALID, { detail: 'expired code' });
+    // DP-01, RFC 9449 §10: a code issued for dpop_jkt is redeemed only with a proof of that key.
+    assertCodeBinding(stored.dpopJkt, dpopJkt, 'the DPoP proof does not match the dpop_jkt of the authorization request');
 
     // RU-07: the redirect_uri must be the one used at the authorization endpoint.
     if (stored.redirectUriProvided && redirectUri === undefined) throw invalidRequest('missing required parameter: redirect_uri');
@@ -123,6 +127,7 @@ export const authorizationCodeGrant = {
       winnerAccessToken: async () => (await storage.codes.findByHash(codeHash))?.accessToken,
       invalid: INVALID,
       now,
+      dpopJkt,
     });
   },
 } satisfies GrantHandler<AuthorizationCodeDeps>;

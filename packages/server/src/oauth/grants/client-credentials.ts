@@ -11,6 +11,7 @@ import { single } from '../params.js';
 import { assertScopesOffered, defaultTarget, requestedResources, resourceTarget, RESOURCE_PARAMETER } from '../resources.js';
 import { formatScope, isSubset, OIDC_SCOPES, parseScope } from '../scopes.js';
 import { mintAccessToken } from '../tokens/jwt.js';
+import { tokenTypeOf } from './issue.js';
 import type { GrantHandler, TokenResponse } from './types.js';
 
 export interface ClientCredentialsDeps {
@@ -23,7 +24,7 @@ export const clientCredentialsGrant = {
   grantType: 'client_credentials' as const,
   parameters: ['scope', RESOURCE_PARAMETER],
   registration: { confidentialOnly: true, withoutUser: true },
-  async handle({ params, client, now }, { config, keys, storage }): Promise<TokenResponse> {
+  async handle({ params, client, now, dpopJkt }, { config, keys, storage }): Promise<TokenResponse> {
     if (client.isPublic) throw unauthorizedClient('public clients cannot use client_credentials');
     const asked = single(params, 'scope');
     const requested = asked !== undefined ? parseScope(asked) : defaultScopesOf(client).filter((s) => !OIDC_SCOPES.has(s));
@@ -43,7 +44,8 @@ export const clientCredentialsGrant = {
       clientId: client.clientId,
       scope,
       now,
+      jkt: dpopJkt,
     });
-    return { access_token: access.token, token_type: 'Bearer', expires_in: target.ttl, scope };
+    return { access_token: access.token, token_type: tokenTypeOf(access), expires_in: target.ttl, scope };
   },
 } satisfies GrantHandler<ClientCredentialsDeps>;

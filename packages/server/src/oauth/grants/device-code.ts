@@ -36,7 +36,7 @@ export const deviceCodeGrant = {
   grantType: 'urn:ietf:params:oauth:grant-type:device_code' as const,
   parameters: ['device_code', RESOURCE_PARAMETER],
   registration: { issuesRefreshTokens: true },
-  async handle({ params, client, now }, { config, keys, storage, events }): Promise<TokenResponse> {
+  async handle({ params, client, now, dpopJkt }, { config, keys, storage, events }): Promise<TokenResponse> {
     const deviceCode = required(params, 'device_code');
     if (deviceCode.length > MAX_DEVICE_CODE_LENGTH) throw invalidGrant(INVALID);
     const hash = sha256(deviceCode);
@@ -88,6 +88,7 @@ export const deviceCodeGrant = {
       winnerAccessToken: async () => (await storage.deviceCodes.findByDeviceCodeHash(hash))?.accessToken,
       invalid: INVALID,
       now,
+      dpopJkt,
     });
   },
 } satisfies GrantHandler<DeviceCodeDeps>;

@@ -25,6 +25,8 @@ export interface UserTokenSubject {
   authTime: number;
   sid: string | null;
   now: number;
+  /** RFC 9449: the DPoP key the access token is bound to (from the request's proof). */
+  dpopJkt?: string | undefined;
 }
 
 export function userAccessToken(keys: KeyStore, config: TokenConfig, subject: UserTokenSubject): Promise<MintedAccessToken> {
@@ -39,12 +41,23 @@ export function userAccessToken(keys: KeyStore, config: TokenConfig, subject: Us
     now: subject.now,
     authTime: subject.authTime,
     sid: subject.sid,
+    jkt: subject.dpopJkt,
   });
 }
 
 /** RFC 6749 §5.1, §3.3: the token response of a user-bound grant (scope always stated). */
 export function tokenResponse(access: MintedAccessToken, target: TokenTarget): TokenResponse {
-  return { access_token: access.token, token_type: 'Bearer', expires_in: target.ttl, scope: formatScope(target.scopes) };
+  return { access_token: access.token, token_type: tokenTypeOf(access), expires_in: target.ttl, scope: formatScope(target.scopes) };
+}
+
+/** RFC 9449 §5: `DPoP` for a token bound to a key, `Bearer` otherwise. */
+export function tokenTypeOf(access: MintedAccessToken): TokenResponse['token_type'] {
+  return access.claims.cnf ? 'DPoP' : 'Bearer';
+}
+
+/** RFC 9449 §5: a public client's refresh token is bound to the DPoP key; a confidential client's is not. */
+export function refreshBinding(client: Pick<Client, 'isPublic'>, dpopJkt: string | undefined): string | null {
+  return client.isPublic && dpopJkt !== undefined ? dpopJkt : null;
 }
 
 /** OIDC Registration §2: the client's id_token_signed_response_alg, RS256 when it registered none. */
@@ -84,7 +97,7 @@ export function userIdToken(keys: KeyStore, config: TokenConfig, input: IdTokenI
 /** What every refresh token of a family shares. */
 export type FamilyMember = Pick<
   RefreshToken,
-  'familyId' | 'clientId' | 'userId' | 'scopes' | 'resources' | 'authTime' | 'sid' | 'expiresAt'
+  'familyId' | 'clientId' | 'userId' | 'scopes' | 'resources' | 'authTime' | 'sid' | 'expiresAt' | 'dpopJkt'
 >;
 
 /** The stored record of a new refresh token of a family, with the access token issued beside it. */
@@ -125,6 +138,8 @@ export interface OneTimeRedemption {
   /** The public description of invalid_grant. */
   invalid: string;
   now: number;
+  /** RFC 9449: the key of the request's DPoP proof (binds the access token, and a public client's refresh token). */
+  dpopJkt?: string | undefined;
 }
 
 /**
@@ -140,7 +155,14 @@ export async function redeemOnce(
 ): Promise<TokenResponse> {
   const { client, now } = r;
   const signIn = { authTime: r.authTime, sid: r.sid };
-  const access = await userAccessToken(keys, config, { client, userId: r.user.id, target: r.target, ...signIn, now });
+  const access = await userAccessToken(keys, config, {
+    client,
+    userId: r.user.id,
+    target: r.target,
+    ...signIn,
+    now,
+    dpopJkt: r.dpopJkt,
+  });
   const refreshToken = issuesRefreshTokens(client, r.scopes) ? randomToken() : undefined;
   const won = await storage.transaction(async (tx) => {
     if (!(await r.consume(tx, access))) return false;
@@ -152,6 +174,7 @@ export async function redeemOnce(
         scopes: r.scopes,
         resources: r.resources,
         ...signIn,
+        dpopJkt: refreshBinding(client, r.dpopJkt),
       };
       await tx.refreshTokens.create(
         newRefreshToken(refreshToken, { ...family, expiresAt: now + config.refreshTokenTtl }, access, now, config.refreshTokenIdleTtl),

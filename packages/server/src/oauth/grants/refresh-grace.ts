@@ -4,8 +4,11 @@
 // response the first request got, so every caller converges on one family member and no second live
 // token is ever minted. The response is kept on the rotated token's row only for the window, sealed with
 // AES-256-GCM under a key derived (HKDF-SHA-256) from the presented token itself: the database alone,
-// which holds only the token's digest, cannot open it.
+// which holds only the token's digest, cannot open it. With DPoP (RFC 9449), the replay must prove the
+// same key the successor's access token is bound to (or, like the rotation, no key): the grace answer
+// never hands a bound token to another key, nor a bearer token to a DPoP request.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import type { RefreshSuccessor, RefreshToken } from '../../storage/index.js';
 import type { TokenResponse } from './types.js';
 
@@ -61,8 +64,21 @@ export function graceAnswer(
   presented: string,
   successor: RefreshToken | undefined,
   now: number,
+  dpopJkt?: string | undefined,
 ): TokenResponse | undefined {
   if (stored.rotatedAt === null || stored.revokedAt !== null || !stored.successor || stored.successor.expiresAt <= now) return undefined;
   if (!successor || successor.revokedAt !== null || successor.rotatedAt !== null) return undefined;
-  return openSuccessor(presented, stored.tokenHash, stored.successor.sealed);
+  const response = openSuccessor(presented, stored.tokenHash, stored.successor.sealed);
+  if (!response || boundKeyOf(response) !== dpopJkt) return undefined;
+  return response;
+}
+
+/** The DPoP key the access token of a (sealed, hence our own) token response is bound to. */
+function boundKeyOf(response: TokenResponse): string | undefined {
+  try {
+    const cnf = decodeJwt(response.access_token).cnf as { jkt?: unknown } | undefined;
+    return typeof cnf?.jkt === 'string' ? cnf.jkt : undefined;
+  } catch {
+    return undefined;
+  }
 }

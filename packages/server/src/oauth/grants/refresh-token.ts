@@ -35,7 +35,7 @@ export const refreshTokenGrant = {
   grantType: 'refresh_token' as const,
   parameters: ['refresh_token', 'scope', RESOURCE_PARAMETER],
   registration: { byDefault: true, needsRefreshTokenIssuer: true },
-  async handle({ params, client, now }, { config, keys, storage, events }): Promise<TokenResponse> {
+  async handle({ params, client, now, dpopJkt }, { config, keys, storage, events }): Promise<TokenResponse> {
     const presented = required(params, 'refresh_token');
     const requested = parseScope(single(params, 'scope'));
     if (presented.length > MAX_REFRESH_TOKEN_LENGTH) throw invalidGrant(INVALID);
@@ -46,7 +46,12 @@ export const refreshTokenGrant = {
     const { token: stored, user, grant } = found;
     if (stored.clientId !== client.clientId) throw invalidGrant(INVALID, { detail: 'refresh token of another client' });
     if (stored.revokedAt !== null) throw invalidGrant(INVALID, { detail: 'revoked family' });
-    if (stored.rotatedAt !== null) return replayed(stored, presented, { storage, events, now });
+    // DP-02, RFC 9449 §5: a public client's bound refresh token is usable only with a proof of its key.
+    if (stored.dpopJkt && stored.dpopJkt !== dpopJkt)
+      throw invalidGrant(INVALID, {
+        detail: dpopJkt ? 'refresh token bound to another DPoP key' : 'DPoP-bound refresh token without a proof',
+      });
+    if (stored.rotatedAt !== null) return replayed(stored, presented, { storage, events, now, dpopJkt });
     if (stored.expiresAt <= now || stored.idleExpiresAt <= now) throw invalidGrant(INVALID, { detail: 'expired' });
 
     if (!isSubset(requested, stored.scopes)) throw invalidScope('the requested scope exceeds the scope originally granted');
@@ -58,7 +63,7 @@ export const refreshTokenGrant = {
 
     const target = grantTarget(params, client, granted, scopes, config);
     const signIn = { authTime: stored.authTime, sid: stored.sid };
-    const access = await userAccessToken(keys, config, { client, userId: stored.userId, target, ...signIn, now });
+    const access = await userAccessToken(keys, config, { client, userId: stored.userId, target, ...signIn, now, dpopJkt });
     const next = randomToken();
     const response: TokenResponse = { ...tokenResponse(access, target), refresh_token: next };
     if (scopes.includes('openid')) {
@@ -72,7 +77,7 @@ export const refreshTokenGrant = {
       return true;
     });
     // A concurrent request rotated it first: this one is a replay of a just-rotated token.
-    if (!won) return replayed((await storage.refreshTokens.findByHash(tokenHash)) ?? stored, presented, { storage, events, now });
+    if (!won) return replayed((await storage.refreshTokens.findByHash(tokenHash)) ?? stored, presented, { storage, events, now, dpopJkt });
     return response;
   },
 } satisfies GrantHandler<RefreshTokenDeps>;
@@ -81,10 +86,15 @@ export const refreshTokenGrant = {
 async function replayed(
   stored: RefreshToken,
   presented: string,
-  { storage, events, now }: { storage: RefreshTokenDeps['storage']; events: RefreshTokenDeps['events']; now: number },
+  {
+    storage,
+    events,
+    now,
+    dpopJkt,
+  }: { storage: RefreshTokenDeps['storage']; events: RefreshTokenDeps['events']; now: number; dpopJkt: string | undefined },
 ): Promise<TokenResponse> {
   const successor = stored.successor ? await storage.refreshTokens.findByHash(stored.successor.hash) : undefined;
-  const again = graceAnswer(stored, presented, successor, now);
+  const again = graceAnswer(stored, presented, successor, now, dpopJkt);
   if (again) return again;
   await revokeFamily(storage, { familyId: stored.familyId }, now);
   await events.record({ type: 'refresh.reused', userId: stored.userId, clientId: stored.clientId, details: { family: stored.familyId } });

@@ -9,7 +9,8 @@ import type { SecurityEvents } from '../security-events.js';
 
 export interface TokenResponse {
   access_token: string;
-  token_type: 'Bearer';
+  /** RFC 9449 §5: `DPoP` when the access token is bound to the proof's key. */
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   scope: string;
   refresh_token?: string;
@@ -21,6 +22,8 @@ export interface GrantContext {
   params: Params;
   client: Client;
   now: number;
+  /** RFC 9449 §5: the thumbprint of the key of the request's verified DPoP proof, if one was sent. */
+  dpopJkt?: string | undefined;
 }
 
 /** Everything a grant may ask for; each grant names the part it uses with `Pick`. */

@@ -24,7 +24,9 @@ export interface ActiveToken {
   exp: number;
   iat: number;
   jti?: string;
-  token_type: 'Bearer' | 'refresh_token';
+  token_type: 'Bearer' | 'DPoP' | 'refresh_token';
+  /** RFC 9449 §6.2: the DPoP key a bound access token is bound to. */
+  cnf?: { jkt: string };
   auth_time?: number;
   sid?: string;
 }
@@ -58,6 +60,10 @@ function fromAccessToken(claims: AccessTokenClaims): ActiveToken {
   if (claims.aud !== undefined) out.aud = claims.aud;
   if (typeof claims.auth_time === 'number') out.auth_time = claims.auth_time;
   if (typeof claims.sid === 'string' && claims.sid.length > 0) out.sid = claims.sid;
+  if (claims.cnf && typeof claims.cnf.jkt === 'string') {
+    out.cnf = { jkt: claims.cnf.jkt };
+    out.token_type = 'DPoP';
+  }
   return out;
 }
 

@@ -18,6 +18,8 @@ export interface AccessTokenClaims extends JWTPayload {
   scope: string;
   auth_time?: number;
   sid?: string;
+  /** RFC 9449 §6.1: the DPoP key the token is bound to. */
+  cnf?: { jkt: string };
 }
 
 export interface MintedAccessToken {
@@ -39,6 +41,8 @@ export interface AccessTokenInput {
   now: number;
   authTime?: number | undefined;
   sid?: string | null | undefined;
+  /** RFC 9449 §6.1: bind the token to this DPoP key thumbprint (`cnf.jkt`). */
+  jkt?: string | undefined;
 }
 
 export async function mintAccessToken(keys: KeyStore, input: AccessTokenInput): Promise<MintedAccessToken> {
@@ -57,6 +61,7 @@ export async function mintAccessToken(keys: KeyStore, input: AccessTokenInput): 
   };
   if (input.authTime !== undefined) claims.auth_time = input.authTime;
   if (input.sid) claims.sid = input.sid;
+  if (input.jkt) claims.cnf = { jkt: input.jkt };
   const token = signCompact(key, 'at+jwt', claims);
   return { token, jti, expiresAt, claims };
 }

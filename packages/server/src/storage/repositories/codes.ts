@@ -14,7 +14,7 @@ import {
 } from './columns.js';
 import { PreparedQuery } from './prepared.js';
 
-const insertCode = new PreparedQuery<never, unknown[]>(18, (db, ...p) =>
+const insertCode = new PreparedQuery<never, unknown[]>(19, (db, ...p) =>
   db.insertInto('authorization_codes').values({
     code_hash: p[0]!,
     family_id: p[1]!,
@@ -34,6 +34,7 @@ const insertCode = new PreparedQuery<never, unknown[]>(18, (db, ...p) =>
     consumed_at: p[15]!,
     access_token_jti: p[16]!,
     access_token_expires_at: p[17]!,
+    dpop_jkt: p[18]!,
   }),
 );
 const findCode = new PreparedQuery<Selectable<AuthorizationCodeTable>, [string]>(1, (db, codeHash) =>
@@ -66,6 +67,8 @@ function toCode(row: Selectable<AuthorizationCodeTable>): AuthorizationCode {
     expiresAt: row.expires_at,
     consumedAt: row.consumed_at,
     accessToken: accessTokenFromColumns(row.access_token_jti, row.access_token_expires_at),
+    // Absent when unbound, so that records of unbound codes and tokens look as they always did.
+    ...(row.dpop_jkt === null ? {} : { dpopJkt: row.dpop_jkt }),
   };
 }
 
@@ -92,6 +95,7 @@ export class AuthorizationCodeRepository {
       code.consumedAt,
       code.accessToken?.jti ?? null,
       code.accessToken?.expiresAt ?? null,
+      code.dpopJkt ?? null,
     );
   }
   async findByHash(codeHash: string): Promise<AuthorizationCode | undefined> {

@@ -16,6 +16,8 @@ import { RevokedAccessTokenRepository } from './revoked-access-tokens.js';
 import { SessionRepository } from './sessions.js';
 import { SigningKeyRepository, type SigningKeySealer } from './signing-keys.js';
 import { UserRepository } from './users.js';
+import { DpopJtiRepository } from './dpop-jtis.js';
+import { DpopNonceKeyRepository } from './dpop-nonce-keys.js';
 
 export {
   AuthorizationCodeRepository,
@@ -37,6 +39,7 @@ export type { SecurityEventQuery } from './security-events.js';
 export type { AccessTokenState } from './revoked-access-tokens.js';
 export { canonicalUsername } from './users.js';
 export type { SigningKeyChanges, SigningKeySealer, SealingReport } from './signing-keys.js';
+export { DpopJtiRepository, DpopNonceKeyRepository };
 
 export interface Repositories {
   clients: ClientRepository;
@@ -54,6 +57,8 @@ export interface Repositories {
   clientAssertionJtis: ClientAssertionJtiRepository;
   pushedRequests: PushedRequestRepository;
   securityEvents: SecurityEventRepository;
+  dpopJtis: DpopJtiRepository;
+  dpopNonceKeys: DpopNonceKeyRepository;
 }
 
 /** What the repositories need besides the database: the sealer of secrets at rest (KP-01). */
@@ -78,5 +83,7 @@ export function createRepositories(db: Db, options: RepositoryOptions = {}): Rep
     clientAssertionJtis: new ClientAssertionJtiRepository(db),
     pushedRequests: new PushedRequestRepository(db),
     securityEvents: new SecurityEventRepository(db),
+    dpopJtis: new DpopJtiRepository(db),
+    dpopNonceKeys: new DpopNonceKeyRepository(db),
   };
 }

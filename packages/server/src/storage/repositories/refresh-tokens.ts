@@ -25,8 +25,9 @@ type RefreshTokenColumns = [
   string | null,
   string | null,
   number | null,
+  string | null,
 ];
-const insertRefreshToken = new PreparedQuery<never, RefreshTokenColumns>(18, (db, ...p) =>
+const insertRefreshToken = new PreparedQuery<never, RefreshTokenColumns>(19, (db, ...p) =>
   db.insertInto('refresh_tokens').values({
     token_hash: p[0]!,
     family_id: p[1]!,
@@ -46,6 +47,7 @@ const insertRefreshToken = new PreparedQuery<never, RefreshTokenColumns>(18, (db
     successor_hash: p[15]!,
     successor_response: p[16]!,
     successor_expires_at: p[17]!,
+    dpop_jkt: p[18]!,
   }),
 );
 const findRefreshToken = new PreparedQuery<Selectable<RefreshTokenTable>, [string]>(1, (db, tokenHash) =>
@@ -127,6 +129,8 @@ function toRefreshToken(row: Selectable<RefreshTokenTable>): RefreshToken {
       row.successor_hash !== null && row.successor_response !== null && row.successor_expires_at !== null
         ? { hash: row.successor_hash, sealed: row.successor_response, expiresAt: row.successor_expires_at }
         : null,
+    // Absent when unbound, so that records of unbound codes and tokens look as they always did.
+    ...(row.dpop_jkt === null ? {} : { dpopJkt: row.dpop_jkt }),
   };
 }
 
@@ -153,6 +157,7 @@ export class RefreshTokenRepository {
       token.successor?.hash ?? null,
       token.successor?.sealed ?? null,
       token.successor?.expiresAt ?? null,
+      token.dpopJkt ?? null,
     );
   }
   async findByHash(tokenHash: string): Promise<RefreshToken | undefined> {

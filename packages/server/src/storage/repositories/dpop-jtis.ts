@@ -1,0 +1,27 @@
+import { isUniqueViolation } from '../errors.js';
+import { affected, type Db } from './columns.js';
+
+/**
+ * RFC 9449 §11.1: the replay cache of DPoP proofs, in the database so that every node sees every use.
+ * The primary key does the work: a second insert of the same digest is a replay.
+ */
+export class DpopJtiRepository {
+  constructor(private readonly db: Db) {}
+  /** Records a jti digest until `expiresAt`; false when it was already recorded (a replay). */
+  async record(jtiHash: string, expiresAt: number): Promise<boolean> {
+    try {
+      await this.db.insertInto('dpop_jtis').values({ jti_hash: jtiHash, expires_at: expiresAt }).execute();
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+  async deleteExpired(before: number, limit: number): Promise<number> {
+    const r = await this.db
+      .deleteFrom('dpop_jtis')
+      .where('jti_hash', 'in', (qb) => qb.selectFrom('dpop_jtis').select('jti_hash').where('expires_at', '<', before).limit(limit))
+      .executeTakeFirst();
+    return affected(r);
+  }
+}
