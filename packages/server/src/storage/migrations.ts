@@ -303,6 +303,19 @@ const securityEvents: Migration = {
   },
 };
 
+/** RFC 8707 at the device authorization endpoint: the resources a device code was authorized for. */
+const deviceResources: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .alterTable('device_codes')
+      .addColumn('resources', 'text', (c) => c.notNull().defaultTo(''))
+      .execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable('device_codes').dropColumn('resources').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_device_codes': deviceCodes,
@@ -312,6 +325,7 @@ export const migrations: Record<string, Migration> = {
   '0006_resources': resources,
   '0007_refresh_grace': refreshGrace,
   '0008_security_events': securityEvents,
+  '0018_device_resources': deviceResources,
 };
 
 export const migrationProvider: MigrationProvider = {
