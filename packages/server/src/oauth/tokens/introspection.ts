@@ -27,6 +27,8 @@ export interface ActiveToken {
   token_type: 'Bearer' | 'refresh_token';
   auth_time?: number;
   sid?: string;
+  /** RFC 8693 §4.1: the actor chain of a token issued by token exchange. */
+  act?: AccessTokenClaims['act'];
 }
 
 export type IntrospectionResponse = InactiveToken | ActiveToken;
@@ -58,6 +60,7 @@ function fromAccessToken(claims: AccessTokenClaims): ActiveToken {
   if (claims.aud !== undefined) out.aud = claims.aud;
   if (typeof claims.auth_time === 'number') out.auth_time = claims.auth_time;
   if (typeof claims.sid === 'string' && claims.sid.length > 0) out.sid = claims.sid;
+  if (typeof claims.act === 'object' && claims.act !== null) out.act = claims.act;
   return out;
 }
 

@@ -18,6 +18,15 @@ export interface AccessTokenClaims extends JWTPayload {
   scope: string;
   auth_time?: number;
   sid?: string;
+  /** RFC 8693 §4.1: who acts for the subject (token exchange), earlier actors nested inside. */
+  act?: ActorClaim;
+}
+
+/** RFC 8693 §4.1: the actor of a delegated token. */
+export interface ActorClaim {
+  sub: string;
+  client_id?: string;
+  act?: ActorClaim;
 }
 
 export interface MintedAccessToken {
@@ -39,6 +48,7 @@ export interface AccessTokenInput {
   now: number;
   authTime?: number | undefined;
   sid?: string | null | undefined;
+  act?: ActorClaim | undefined;
 }
 
 export async function mintAccessToken(keys: KeyStore, input: AccessTokenInput): Promise<MintedAccessToken> {
@@ -57,6 +67,7 @@ export async function mintAccessToken(keys: KeyStore, input: AccessTokenInput): 
   };
   if (input.authTime !== undefined) claims.auth_time = input.authTime;
   if (input.sid) claims.sid = input.sid;
+  if (input.act) claims.act = input.act;
   const token = signCompact(key, 'at+jwt', claims);
   return { token, jti, expiresAt, claims };
 }
