@@ -1,7 +1,7 @@
 // buildApp(deps): registers plugins and routes; never listens.
 import { readFileSync } from 'node:fs';
 import { edgeServerOptions, registerEdgeLimits } from './http/edge-limits.js';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { AppDeps } from './app-types.js';
@@ -55,7 +55,19 @@ export function securityHeaders(https: boolean): Record<string, string> {
 
 export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerOptions['logger'] } = {}): Promise<FastifyInstance> {
   const { config } = deps;
+  // UI-01, UI-07, TL-04, TE-01: headers for every response, computed once (pages, interaction/page.ts,
+  // add their redirect to form-action; a route may set its own Cache-Control).
+  const fixedHeaders = securityHeaders(config.issuer.startsWith('https:'));
   const app = Fastify({
+    // IN-09: a URL Fastify cannot route (bad percent-encoding in a path parameter, FST_ERR_BAD_URL) gets
+    // the protocol's invalid_request (an error page for a browser), not Fastify's own error body.
+    frameworkErrors: (error, request, raw) => {
+      const reply = (raw as unknown as FastifyReply).headers(fixedHeaders);
+      request.log.info({ error: 'invalid_request', detail: error.code }, 'request refused');
+      if (String(request.headers.accept ?? '').includes('text/html'))
+        return sendErrorPage(reply, 400, 'Invalid request', 'The address of this page is malformed.');
+      return reply.status(400).send(new OAuthError('invalid_request', 'the request URL is malformed').toJSON());
+    },
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT,
     trustProxy: trustProxySetting(config) as FastifyServerOptions['trustProxy'],
@@ -81,9 +93,6 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
       }
     },
   });
-  // UI-01, UI-07, TL-04, TE-01: headers for every response, computed once (pages, interaction/page.ts,
-  // add their redirect to form-action; a route may set its own Cache-Control).
-  const fixedHeaders = securityHeaders(config.issuer.startsWith('https:'));
   app.addHook('onRequest', async (_request, reply) => {
     reply.headers(fixedHeaders);
   });

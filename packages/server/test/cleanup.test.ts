@@ -145,6 +145,7 @@ async function seed(storage: Storage, now: number): Promise<void> {
       consumedAt,
       familyId: `f-${hash}`,
       accessToken: null,
+      resources: [],
     });
   await device('device-old', now - CODE_REUSE_WINDOW - 1, null);
   await device('device-used-recently', now - 600, now - 630); // a replay must still be recognised

@@ -46,9 +46,18 @@ export interface TestServer extends Gatehouse {
   ): Promise<{ id: string; username: string; password: string }>;
 }
 
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+/** A clock that stands still unless a test moves it (the fuzzer: nothing expires or rotates under it). */
+export function frozenClock(): TestClock {
+  let now = nowSeconds();
+  const clock = (() => now) as TestClock;
+  clock.advance = (seconds) => {
+    now += seconds;
+  };
+  return clock;
+}
+
+export async function startServer(env: Record<string, string> = {}, clock: TestClock = testClock()): Promise<TestServer> {
   const config = loadConfig({ GATEHOUSE_DATABASE_URL: 'sqlite::memory:', GATEHOUSE_ISSUER: ISSUER, GATEHOUSE_LOG_LEVEL: 'silent', ...env });
-  const clock = testClock();
   const gatehouse = await createGatehouse(config, { clock });
   return {
     ...gatehouse,

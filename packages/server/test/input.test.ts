@@ -259,3 +259,20 @@ test('no 5xx from a burst of malformed token requests', async (t) => {
     assertNoStackTrace(res.body);
   }
 });
+
+test('IN-09 bad percent-encoding in a path parameter is 400 invalid_request (an error page for a browser), not the framework’s error', async (t) => {
+  // Found by the fuzzer (test/fuzz.test.ts): Fastify answered {"error":"Bad Request","code":"FST_ERR_BAD_URL",…}.
+  const { server } = await setup(t);
+  for (const url of ['/register/%zz', '/interaction/%C3%28/login', '/interaction/%zz']) {
+    const res = await server.app.inject({ method: url.endsWith('login') ? 'POST' : 'GET', url });
+    assertOAuthError(res, 400, 'invalid_request');
+    assert.ok(!res.body.includes('FST_'), res.body);
+    assert.equal(res.headers['cache-control'], 'no-store');
+    assert.equal(res.headers['x-content-type-options'], 'nosniff');
+  }
+  const page = await server.app.inject({ method: 'GET', url: '/interaction/%zz', headers: { accept: 'text/html,application/xhtml+xml' } });
+  assert.equal(page.statusCode, 400);
+  assert.match(String(page.headers['content-type']), /^text\/html/);
+  assert.match(page.body, /^<!doctype html>/i);
+  assertNoStackTrace(page.body);
+});

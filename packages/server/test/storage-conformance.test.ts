@@ -295,6 +295,7 @@ for (const backend of backends) {
         consumedAt: null,
         familyId: randomToken(16),
         accessToken: null,
+        resources: ['https://api.example/'],
         ...over,
       });
       const code = device();
@@ -305,6 +306,7 @@ for (const backend of backends) {
         'a colliding user code is refused, not overwritten',
       );
       assert.deepEqual((await storage.deviceCodes.findPendingByUserCodeHash(code.userCodeHash, now))?.scopes, ['openid', 'offline_access']);
+      assert.deepEqual((await storage.deviceCodes.findByDeviceCodeHash(code.deviceCodeHash))?.resources, ['https://api.example/']);
 
       const polls = await Promise.all(Array.from({ length: 10 }, () => storage.deviceCodes.recordPoll(code.deviceCodeHash, null, now, 10)));
       assert.equal(polls.filter(Boolean).length, 1, 'one poll recorded against the poll time it read');

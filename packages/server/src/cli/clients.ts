@@ -17,7 +17,8 @@ const HELP = `gatehouse clients — manage OAuth clients
       [--auth-method ${AUTH_METHOD_NAMES.join('|')}] [--id-token-alg RS256|ES256|EdDSA]
       [--jwks-file PATH | --jwks JSON | --jwks-uri URL] [--require-par]
       [--post-logout-redirect-uri URL ...] [--backchannel-logout-uri URL]
-      [--default-scope "..."] [--default-resource URI ...] [--database URL] [--json]
+      [--default-scope "..."] [--default-resource URI ...]
+      [--token-exchange-resource URI ...] [--token-exchange-impersonation] [--database URL] [--json]
       Prints the client_id and, for confidential clients, the client_secret — shown once, stored as a digest.
       --jwks-file PATH / --jwks JSON / --jwks-uri URL: the client's public keys (a JWK Set, RFC 7517), required
       with --auth-method private_key_jwt (exactly one of the three): the client authenticates with JWTs signed by
@@ -33,6 +34,11 @@ const HELP = `gatehouse clients — manage OAuth clients
       --default-scope: what a request without \`scope\` gets (default: nothing beyond what the grant needs);
       never more than --scope. --default-resource (repeatable): the audience of tokens requested without
       \`resource\` (RFC 8707), instead of the server's --access-token-audience.
+      --token-exchange-resource URI (repeatable; needs the token-exchange grant in --grant-types): a registered
+      resource this confidential client may exchange users' access tokens for (RFC 8693); every other resource
+      is refused (invalid_target). The new tokens name the client as actor (\`act\`).
+      --token-exchange-impersonation: UNSAFE opt-out — an exchange without actor_token issues a token that does
+      not name this client as actor (impersonation). Off by default.
   gatehouse clients list [--database URL] [--json]
   gatehouse clients delete CLIENT_ID [--issuer URL] [--database URL] [--json]
       Deletes the client and revokes everything issued to it: every user's grant to it, its refresh-token
@@ -90,6 +96,8 @@ export async function clientsCommand(args: string[]): Promise<number> {
         jwks: { type: 'string' },
         'jwks-uri': { type: 'string' },
         'require-par': { type: 'boolean' },
+        'token-exchange-resource': { type: 'string', multiple: true },
+        'token-exchange-impersonation': { type: 'boolean' },
         database: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -125,6 +133,8 @@ export async function clientsCommand(args: string[]): Promise<number> {
           jwks,
           jwksUri: values['jwks-uri'],
           requirePushedAuthorizationRequests: values['require-par'] === true,
+          tokenExchangeResources: values['token-exchange-resource'],
+          tokenExchangeImpersonation: values['token-exchange-impersonation'] === true,
         },
         nowSeconds(),
       );

@@ -1,6 +1,7 @@
 // RFC 8628 §3.1, §3.2: the device authorization endpoint. The client authenticates as at the token
 // endpoint (public clients send client_id), must have registered the device grant, and asks for a
-// scope within its registered scopes; the answer is JSON, never cached.
+// scope within its registered scopes, optionally for registered resources (`resource`, RFC 8707);
+// the answer is JSON, never cached.
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { formBody } from '../http/params.js';
@@ -8,7 +9,8 @@ import { authenticateClient, clientAuthDeps } from '../oauth/client-auth/index.j
 import { DEVICE_AUTHORIZATION_PATH, startDeviceAuthorization } from '../oauth/device/authorization.js';
 import { unauthorizedClient } from '../oauth/errors.js';
 import { deviceCodeGrant } from '../oauth/grants/device-code.js';
-import { single } from '../oauth/params.js';
+import { pick } from '../oauth/params.js';
+import { RESOURCE_PARAMETER } from '../oauth/resources.js';
 
 export function deviceAuthorizationEndpoint(app: FastifyInstance, deps: AppDeps): void {
   const auth = clientAuthDeps(deps);
@@ -18,6 +20,6 @@ export function deviceAuthorizationEndpoint(app: FastifyInstance, deps: AppDeps)
     const { client } = await authenticateClient({ authorization: request.headers.authorization, params, ip: request.ip }, auth);
     if (!client.grantTypes.includes(deviceCodeGrant.grantType))
       throw unauthorizedClient('this client may not use the device authorization grant');
-    return reply.send(await startDeviceAuthorization(deps, client, single(params, 'scope'), deps.clock()));
+    return reply.send(await startDeviceAuthorization(deps, client, pick(params, ['scope', RESOURCE_PARAMETER]), deps.clock()));
   });
 }

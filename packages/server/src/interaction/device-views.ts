@@ -1,9 +1,9 @@
 // The pages of the device flow (RFC 8628 §3.3): the code entry form at the verification URI, the
 // confirmation that names the client and says a device is asking, and the final answer. Built with
 // the escape-by-default `html` tag (UI-08) in the shared layout.
-import type { ScopeDescription } from '../oauth/scopes.js';
+import type { ConsentGroup } from '../oauth/resources.js';
 import { html, type Html } from './html.js';
-import { layout } from './views.js';
+import { groupHeading, layout } from './views.js';
 
 export interface DeviceCodeView {
   action: string;
@@ -45,19 +45,28 @@ export interface DeviceConsentView {
   clientName: string;
   userName: string;
   userCode: string;
-  scopes: readonly ScopeDescription[];
+  /** What is asked, per API (the account's OpenID scopes, each RFC 8707 resource, other scopes). */
+  groups: readonly ConsentGroup[];
   action: string;
   csrfToken: string;
 }
 
 export function deviceConsentPage(v: DeviceConsentView): Html {
-  const items = v.scopes.map((s) =>
-    s.description
-      ? html`<li><span class="scope-text">${s.description}</span><br /><code class="scope-name">${s.scope}</code></li> `
-      : html`<li>
-          <span class="scope-text">Use the permission <code class="scope-name">${s.scope}</code></span>
-        </li> `,
-  );
+  const items = v.groups.map((group) => {
+    const list = group.scopes.map((s) =>
+      s.description
+        ? html`<li><span class="scope-text">${s.description}</span><br /><code class="scope-name">${s.scope}</code></li> `
+        : html`<li>
+            <span class="scope-text">Use the permission <code class="scope-name">${s.scope}</code></span>
+          </li> `,
+    );
+    return html`<section class="scope-group">
+      ${groupHeading(group)}
+      <ul class="scopes">
+        ${list}
+      </ul>
+    </section> `;
+  });
   return layout(
     `Allow ${v.clientName} on a device?`,
     html`<h1>A device wants to use <span class="client-name">${v.clientName}</span> with your account</h1>
@@ -65,9 +74,7 @@ export function deviceConsentPage(v: DeviceConsentView): Html {
         Signed in as <strong>${v.userName}</strong>. A device showing the code <strong class="user-code">${v.userCode}</strong> is asking
         for access. If you allow it, <strong>${v.clientName}</strong> on that device will be able to:
       </p>
-      <ul class="scopes">
-        ${items}
-      </ul>
+      ${items}
       <p class="note">
         Only allow it if you started this on a device you own and it shows this same code. Never enter a code someone else gave you.
       </p>

@@ -22,7 +22,7 @@ import { sha256 } from '../oauth/crypto.js';
 import { DEVICE_PAGE_PATH } from '../oauth/device/authorization.js';
 import { formatUserCode, normaliseUserCode, userCodeHash } from '../oauth/device/user-code.js';
 import { single, type Params } from '../oauth/params.js';
-import { describeScopes } from '../oauth/scopes.js';
+import { consentGroups, consentItems, grantResources } from '../oauth/resources.js';
 import type { Client, DeviceCode } from '../storage/index.js';
 import { csrfTokenFor, csrfTokenValid, newBrowserSecret, originAllowed, readCookie, setCookie } from './cookies.js';
 import { deviceCodePage, deviceConsentPage, deviceDonePage } from './device-views.js';
@@ -127,18 +127,22 @@ export function deviceRoutes(app: FastifyInstance, deps: AppDeps): void {
     return { code, client, userCode: formatUserCode(normalised) };
   }
 
-  const consent = (reply: FastifyReply, secret: string, found: Found, signedIn: SignedIn) =>
-    sendPage(
+  /** The confirmation page: the client, the code, and per API (RFC 8707 resources) what it may do. */
+  async function consent(reply: FastifyReply, secret: string, found: Found, signedIn: SignedIn): Promise<FastifyReply> {
+    const requested = await grantResources(found.code.resources, storage.resources);
+    const registered = requested.length > 0 ? [] : await storage.resources.list();
+    return sendPage(
       reply,
       deviceConsentPage({
         clientName: found.client.clientName,
         userName: signedIn.user.name ?? signedIn.user.username,
         userCode: found.userCode,
-        scopes: describeScopes(found.code.scopes),
+        groups: consentGroups(found.code.scopes, requested, registered),
         action: CONSENT_PATH,
         csrfToken: csrfTokenFor(secret),
       }),
     );
+  }
 
   const login = (reply: FastifyReply, secret: string, found: Found, status = 200, username?: string, error?: string) =>
     sendPage(
@@ -202,8 +206,10 @@ export function deviceRoutes(app: FastifyInstance, deps: AppDeps): void {
       if (decision !== 'allow' && decision !== 'deny') return sendErrorPage(reply, 400, 'Invalid request', 'Choose Allow or Deny.');
       const { user, session } = signedIn;
       if (decision === 'allow') {
+        // What is consented, per resource as at /authorize (oauth/resources.ts consentItems).
+        const items = consentItems(found.code.scopes, await grantResources(found.code.resources, storage.resources));
         const existing = await storage.grants.find(user.id, found.client.clientId);
-        await storage.grants.save(user.id, found.client.clientId, [...new Set([...(existing?.scopes ?? []), ...found.code.scopes])], now);
+        await storage.grants.save(user.id, found.client.clientId, [...new Set([...(existing?.scopes ?? []), ...items])], now);
       }
       const status = decision === 'allow' ? 'approved' : 'denied';
       const decided = await storage.deviceCodes.decide(

@@ -91,7 +91,8 @@ export interface ConsentView {
   documentHost?: string | undefined;
 }
 
-function groupHeading(group: ConsentGroup): Html {
+/** The heading of one block of a consent page: the account, an API (name and host), or other permissions. */
+export function groupHeading(group: ConsentGroup): Html {
   if (group.kind === 'account') return html`<h2 class="group-name">Your account</h2> `;
   if (group.kind === 'other') return html`<h2 class="group-name">Other permissions</h2> `;
   let host = group.resourceUri ?? '';

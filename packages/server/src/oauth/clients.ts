@@ -12,6 +12,7 @@ import { validateClientJwks, validateJwksUri } from './client-keys.js';
 import { randomToken, sha256 } from './crypto.js';
 import { invalidClientMetadata, invalidRedirectUri } from './errors.js';
 import { ALL_GRANTS, DEFAULT_GRANT_TYPES, findGrant, isGrantType, responseTypesOf, type GrantType } from './grants/index.js';
+import { TOKEN_EXCHANGE_IMPERSONATION, TOKEN_EXCHANGE_RESOURCES, tokenExchangeGrant } from './grants/token-exchange.js';
 import { SUPPORTED_SIGNING_ALGS } from './keys/key-store.js';
 import { assertRegistrableRedirectUri, isLoopbackHost } from './redirect-uri.js';
 import { parseResourceUri } from './resources.js';
@@ -62,6 +63,10 @@ export interface NewClientInput {
    * set for clients registered through open dynamic registration, with no initial access token.
    */
   userGrantsOnly?: boolean | undefined;
+  /** RFC 8693: the resources this client may exchange tokens for (operator policy; never from dynamic registration). */
+  tokenExchangeResources?: readonly string[] | undefined;
+  /** RFC 8693: the client may impersonate (tokens without an `act` naming it): an explicit opt-out. */
+  tokenExchangeImpersonation?: boolean | undefined;
 }
 
 export interface RegisteredClient {
@@ -168,6 +173,7 @@ function validatedClient(input: NewClientInput): Omit<Client, 'clientId' | 'secr
     ...defaultsMetadata(input, valid.scopes),
     ...keyMetadata(input, valid.authMethod),
     ...(input.requirePushedAuthorizationRequests === true ? { require_pushed_authorization_requests: true } : {}),
+    ...tokenExchangeMetadata(input, valid.grantTypes),
   };
   return { ...valid, metadata };
 }
@@ -280,6 +286,25 @@ export function defaultsMetadata(
     out.default_resources = uris;
   }
   return out;
+}
+
+/** RFC 8693: the token-exchange policy, only for clients that registered the grant (grants/token-exchange.ts). */
+export function tokenExchangeMetadata(
+  input: Pick<NewClientInput, 'tokenExchangeResources' | 'tokenExchangeImpersonation'>,
+  grantTypes: readonly string[],
+): Record<string, unknown> {
+  const uris = [...new Set(input.tokenExchangeResources ?? [])];
+  const impersonation = input.tokenExchangeImpersonation === true;
+  if (uris.length === 0 && !impersonation) return {};
+  if (!grantTypes.includes(tokenExchangeGrant.grantType))
+    throw invalidClientMetadata(`a token-exchange policy needs the ${tokenExchangeGrant.grantType} grant`);
+  for (const uri of uris)
+    if (parseResourceUri(uri) === undefined)
+      throw invalidClientMetadata('a token-exchange resource must be an absolute URI without a fragment');
+  return {
+    ...(uris.length > 0 ? { [TOKEN_EXCHANGE_RESOURCES]: uris } : {}),
+    ...(impersonation ? { [TOKEN_EXCHANGE_IMPERSONATION]: true } : {}),
+  };
 }
 
 /** The client's registered post_logout_redirect_uris. */

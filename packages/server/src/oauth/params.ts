@@ -6,8 +6,8 @@ import { invalidRequest } from './errors.js';
 /** Parsed parameters: every name maps to all the non-empty values it was sent with, in order. */
 export type Params = ReadonlyMap<string, readonly string[]>;
 
-/** Parameters that may legitimately repeat (RFC 8707 `resource`). */
-const MAY_REPEAT = new Set(['resource']);
+/** Parameters that may legitimately repeat (RFC 8707 `resource`, RFC 8693 §2.1 `audience`). */
+const MAY_REPEAT = new Set(['resource', 'audience']);
 
 export class ParamsError extends Error {}
 

@@ -401,6 +401,19 @@ const dpop: Migration = {
   },
 };
 
+/** RFC 8707 at the device authorization endpoint: the resources a device code was authorized for. */
+const deviceResources: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .alterTable('device_codes')
+      .addColumn('resources', 'text', (c) => c.notNull().defaultTo(''))
+      .execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable('device_codes').dropColumn('resources').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_device_codes': deviceCodes,
@@ -413,6 +426,7 @@ export const migrations: Record<string, Migration> = {
   '0010_dpop': dpop,
   '0012_lifecycle': lifecycle,
   '0013_canonical_usernames': canonicalUsernames,
+  '0018_device_resources': deviceResources,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -211,6 +211,8 @@ export interface DeviceCode {
   familyId: string;
   /** The access token issued when it was redeemed. */
   accessToken: AccessTokenRef | null;
+  /** RFC 8707: the registered resources the device authorization named (empty: the default audience). */
+  resources: readonly string[];
 }
 
 /** RFC 9126: a pushed authorization request, waiting for its one use at the authorization endpoint. */

@@ -222,4 +222,5 @@ export interface DeviceCodeTable {
   family_id: string;
   access_token_jti: string | null;
   access_token_expires_at: number | null;
+  resources: string; // 0018_device_resources: space-separated resource indicators (RFC 8707)
 }

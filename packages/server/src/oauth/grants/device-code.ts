@@ -8,7 +8,7 @@ import { sha256 } from '../crypto.js';
 import { invalidGrant, OAuthError } from '../errors.js';
 import type { KeyStore } from '../keys/key-store.js';
 import { required } from '../params.js';
-import { grantTarget, RESOURCE_PARAMETER } from '../resources.js';
+import { consentItems, grantResources, grantTarget, RESOURCE_PARAMETER } from '../resources.js';
 import { isSubset } from '../scopes.js';
 import { revokeFamily } from '../tokens/revocation.js';
 import { redeemOnce, type TokenConfig } from './issue.js';
@@ -17,7 +17,7 @@ import type { GrantDeps, GrantHandler, TokenResponse } from './types.js';
 export interface DeviceCodeDeps {
   config: TokenConfig;
   keys: KeyStore;
-  storage: Pick<Storage, 'transaction' | 'deviceCodes' | 'users' | 'grants'>;
+  storage: Pick<Storage, 'transaction' | 'deviceCodes' | 'users' | 'grants' | 'resources'>;
   events: GrantDeps['events'];
 }
 
@@ -70,16 +70,18 @@ export const deviceCodeGrant = {
     const userId = stored.userId!;
     const user = await storage.users.findById(userId);
     if (!user || user.disabled) throw invalidGrant(INVALID, { detail: 'user gone or disabled' });
+    const granted = await grantResources(stored.resources, storage.resources);
     const consent = await storage.grants.find(userId, client.clientId);
-    if (!consent || !isSubset(stored.scopes, consent.scopes)) throw invalidGrant(INVALID, { detail: 'consent revoked' });
+    if (!consent || !isSubset(consentItems(stored.scopes, granted), consent.scopes))
+      throw invalidGrant(INVALID, { detail: 'consent revoked' });
 
-    // RFC 8707: a device authorization names no resource (yet), so the token is for the default audience.
-    const target = grantTarget(params, client, [], stored.scopes, config);
+    // RFC 8707 §2.2: a token for the resources the device authorization named (or a subset), else the default audience.
+    const target = grantTarget(params, client, granted, stored.scopes, config);
     return redeemOnce(keys, config, storage, {
       client,
       user,
       scopes: stored.scopes,
-      resources: [],
+      resources: stored.resources,
       familyId: stored.familyId,
       authTime: stored.authTime ?? stored.decidedAt ?? now,
       sid: stored.sid,

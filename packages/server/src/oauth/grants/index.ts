@@ -5,9 +5,10 @@ import { authorizationCodeGrant } from './authorization-code.js';
 import { clientCredentialsGrant } from './client-credentials.js';
 import { deviceCodeGrant } from './device-code.js';
 import { refreshTokenGrant } from './refresh-token.js';
+import { tokenExchangeGrant } from './token-exchange.js';
 import type { GrantDeps, GrantHandler } from './types.js';
 
-export const GRANTS = [authorizationCodeGrant, refreshTokenGrant, clientCredentialsGrant, deviceCodeGrant] as const;
+export const GRANTS = [authorizationCodeGrant, refreshTokenGrant, clientCredentialsGrant, deviceCodeGrant, tokenExchangeGrant] as const;
 
 export type GrantType = (typeof GRANTS)[number]['grantType'];
 export type AnyGrant = GrantHandler<GrantDeps> & { readonly grantType: GrantType };

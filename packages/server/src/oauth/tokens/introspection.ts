@@ -29,6 +29,8 @@ export interface ActiveToken {
   cnf?: { jkt: string };
   auth_time?: number;
   sid?: string;
+  /** RFC 8693 §4.1: the actor chain of a token issued by token exchange. */
+  act?: AccessTokenClaims['act'];
 }
 
 export type IntrospectionResponse = InactiveToken | ActiveToken;
@@ -64,6 +66,7 @@ function fromAccessToken(claims: AccessTokenClaims): ActiveToken {
     out.cnf = { jkt: claims.cnf.jkt };
     out.token_type = 'DPoP';
   }
+  if (typeof claims.act === 'object' && claims.act !== null) out.act = claims.act;
   return out;
 }
 

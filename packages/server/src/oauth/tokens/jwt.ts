@@ -20,6 +20,15 @@ export interface AccessTokenClaims extends JWTPayload {
   sid?: string;
   /** RFC 9449 §6.1: the DPoP key the token is bound to. */
   cnf?: { jkt: string };
+  /** RFC 8693 §4.1: who acts for the subject (token exchange), earlier actors nested inside. */
+  act?: ActorClaim;
+}
+
+/** RFC 8693 §4.1: the actor of a delegated token. */
+export interface ActorClaim {
+  sub: string;
+  client_id?: string;
+  act?: ActorClaim;
 }
 
 export interface MintedAccessToken {
@@ -43,6 +52,7 @@ export interface AccessTokenInput {
   sid?: string | null | undefined;
   /** RFC 9449 §6.1: bind the token to this DPoP key thumbprint (`cnf.jkt`). */
   jkt?: string | undefined;
+  act?: ActorClaim | undefined;
 }
 
 export async function mintAccessToken(keys: KeyStore, input: AccessTokenInput): Promise<MintedAccessToken> {
@@ -62,6 +72,7 @@ export async function mintAccessToken(keys: KeyStore, input: AccessTokenInput): 
   if (input.authTime !== undefined) claims.auth_time = input.authTime;
   if (input.sid) claims.sid = input.sid;
   if (input.jkt) claims.cnf = { jkt: input.jkt };
+  if (input.act) claims.act = input.act;
   const token = signCompact(key, 'at+jwt', claims);
   return { token, jti, expiresAt, claims };
 }

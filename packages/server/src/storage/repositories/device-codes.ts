@@ -25,6 +25,7 @@ function toDeviceCode(row: Selectable<DeviceCodeTable>): DeviceCode {
     consumedAt: row.consumed_at,
     familyId: row.family_id,
     accessToken: accessTokenFromColumns(row.access_token_jti, row.access_token_expires_at),
+    resources: scopesFromColumn(row.resources),
   };
 }
 
@@ -69,6 +70,7 @@ export class DeviceCodeRepository {
         family_id: code.familyId,
         access_token_jti: code.accessToken?.jti ?? null,
         access_token_expires_at: code.accessToken?.expiresAt ?? null,
+        resources: scopesToColumn(code.resources),
       })
       .execute();
   }
