@@ -82,8 +82,9 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
   // UI-01, UI-07, TL-04, TE-01: headers for every response, computed once (pages, interaction/page.ts,
   // add their redirect to form-action; a route may set its own Cache-Control).
   const fixedHeaders = securityHeaders(config.issuer.startsWith('https:'));
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', (_request, reply, done) => {
     reply.headers(fixedHeaders);
+    done();
   });
 
   app.setErrorHandler((thrown: FastifyError | OAuthError, request, reply) => {

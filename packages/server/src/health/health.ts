@@ -91,13 +91,17 @@ export function healthEndpoints(app: FastifyInstance, deps: AppDeps): void {
   lifecycles.set(app, state);
   requestDeadline(app, deps.config.databaseRequestTimeout);
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (state.draining && request.url !== HEALTH_PATH && request.url !== READY_PATH) return drainingReply(request, reply);
-    return undefined;
+  // Callback-style hooks: they run on every request, and an async hook costs a promise each time.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (state.draining && request.url !== HEALTH_PATH && request.url !== READY_PATH) {
+      drainingReply(request, reply);
+      return;
+    }
+    done();
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (state.draining) reply.header('Connection', 'close');
-    return payload;
+    done(null, payload);
   });
 
   // Request logs of the probes: below info.

@@ -5,7 +5,8 @@
 // token is ever minted. The response is kept on the rotated token's row only for the window, sealed with
 // AES-256-GCM under a key derived (HKDF-SHA-256) from the presented token itself: the database alone,
 // which holds only the token's digest, cannot open it.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
+import { randomBytesFromPool } from '../crypto.js';
 import type { RefreshSuccessor, RefreshToken } from '../../storage/index.js';
 import type { TokenResponse } from './types.js';
 
@@ -19,7 +20,7 @@ function keyFor(presented: string, tokenHash: string): Buffer {
 
 /** Seals the successor response for the rotated token `presented` (whose digest is `tokenHash`). */
 export function sealSuccessor(presented: string, tokenHash: string, response: TokenResponse): string {
-  const iv = randomBytes(IV_BYTES);
+  const iv = randomBytesFromPool(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', keyFor(presented, tokenHash), iv);
   const body = Buffer.concat([cipher.update(JSON.stringify(response), 'utf8'), cipher.final()]);
   return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
