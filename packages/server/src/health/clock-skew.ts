@@ -6,17 +6,16 @@
 // and fails /readyz (health.ts) until it is back, so the load balancer stops sending it traffic.
 // SQLite has no clock of its own (its date functions read this machine's clock): nothing to compare,
 // the check reports "ok (one clock: SQLite)".
-import type { Kysely } from 'kysely';
 import type { Log } from '../log.js';
 import { CLOCK_LEEWAY } from '../oauth/clock-leeway.js';
-import type { Database } from '../storage/schema.js';
+import type { Storage } from '../storage/index.js';
 import { databaseClock } from '../storage/database.js';
 
 /** Seconds between two measurements of the node's offset from the database's clock. */
 export const CLOCK_CHECK_INTERVAL = 300;
 
 export interface ClockSkewDeps {
-  db: Kysely<Database>;
+  db: Storage['db'];
   /** The node's clock (epoch seconds), the one every handler uses. */
   clock: () => number;
   log: Pick<Log, 'warn' | 'info'>;
