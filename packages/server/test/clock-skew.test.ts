@@ -59,6 +59,7 @@ describe(
     test('R4 a node 45 s off stays ready; 120 s or 5 min off fails /readyz (503) until its clock is back', async (t) => {
       const server = await startServer({ GATEHOUSE_DATABASE_URL: await database(t) });
       t.after(() => server.close());
+      // The node's clock counts whole seconds, so a measured offset is within a second of the injected one.
       const readyz = async () => {
         const res = await server.app.inject({ method: 'GET', url: '/readyz' });
         return { status: res.statusCode, clock: (res.json() as ReadyBody).checks.clock, retryAfter: res.headers['retry-after'] };
@@ -73,14 +74,14 @@ describe(
       await checkClockNow(server.app);
       const ahead = await readyz();
       assert.equal(ahead.status, 503);
-      assert.match(ahead.clock, /^off: 12[01] s ahead of the database \(tolerance 60 s\)$/);
+      assert.match(ahead.clock, /^off: 1(19|20|21) s ahead of the database \(tolerance 60 s\)$/);
       assert.ok(ahead.retryAfter);
 
       server.clock.advance(-420); // 5 minutes behind
       await checkClockNow(server.app);
       const behind = await readyz();
       assert.equal(behind.status, 503);
-      assert.match(behind.clock, /^off: 30[01] s behind the database/);
+      assert.match(behind.clock, /^off: (299|300|301) s behind the database/);
 
       server.clock.advance(300); // back
       await checkClockNow(server.app);
@@ -105,7 +106,7 @@ describe(
         lines.map((l) => l.level),
         ['warn', 'warn'],
       );
-      assert.match(lines[0]!.msg, /9[01] s ahead of the database's/);
+      assert.match(lines[0]!.msg, /(89|90|91) s ahead of the database's/);
       skew = 30;
       await monitor.check();
       assert.equal(monitor.off, false);
