@@ -143,8 +143,8 @@ async function peerTarget() {
       join(dir, 'oidc-provider.db'),
       '--client-id',
       clientId,
-      '--client-secret',
-      clientSecret,
+      // One argument: a base64url secret may start with '-', which parseArgs would take for an option.
+      `--client-secret=${clientSecret}`,
       '--redirect-uri',
       REDIRECT_URI,
       '--resource',
