@@ -77,6 +77,7 @@ const median = (a) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const spread = (a) => (a.length > 1 && median(a) ? ((Math.max(...a) - Math.min(...a)) / median(a)) * 100 : null);
+const us = (x) => (x === null || x === undefined ? '' : `(${x.toFixed(0)} µs cpu)`);
 const form = (o) => new URLSearchParams(o).toString().replace(/%40/g, '@');
 const opts = (seconds = SECONDS) => ({ seconds, connections: CONNECTIONS });
 
@@ -142,8 +143,8 @@ async function peerTarget() {
       join(dir, 'oidc-provider.db'),
       '--client-id',
       clientId,
-      '--client-secret',
-      clientSecret,
+      // One argument: a base64url secret may start with '-', which parseArgs would take for an option.
+      `--client-secret=${clientSecret}`,
       '--redirect-uri',
       REDIRECT_URI,
       '--resource',
@@ -204,7 +205,12 @@ const lines = (path) => {
 };
 
 async function measure(t, spec, seconds = SECONDS) {
+  const cpuBefore = t.server.cpuSeconds();
   const r = await load(t.url, spec, opts(seconds));
+  const cpuAfter = t.server.cpuSeconds();
+  // The server's CPU time per request (per flow in the flow scenario), in µs.
+  const units = spec.mode === 'flow' ? r.flows : r.requests;
+  r.cpu_us = cpuBefore !== null && cpuAfter !== null && units > 0 ? ((cpuAfter - cpuBefore) * 1e6) / units : null;
   t.served += r.requests;
   // Memory checkpoints: the first reading after the server has answered each number of requests.
   for (const c of t.rssCheckpoints ?? []) {
@@ -363,6 +369,7 @@ try {
   const names = Object.keys(SCENARIOS).filter((n) => !ONLY || ONLY.has(n));
   const series = Object.fromEntries(names.map((n) => [n, { gatehouse: [], peer: [], limit: [] }]));
   const limits = { sign: [], static: [] };
+  const limitCpu = { sign: [], static: [] };
   for (let round = 0; round <= ROUNDS; round++) {
     const s = round === 0 ? WARMUP : SECONDS;
     log(round === 0 ? 'warm-up' : `round ${round}/${ROUNDS}`);
@@ -379,14 +386,17 @@ try {
           { mode: 'fixed', method: 'POST', path: LIMIT_PATHS[sc.limit], body: sc.limit === 'sign' ? gh.ccBody : undefined },
           s,
         );
-        if (round > 0) limits[sc.limit].push(l.rps);
+        if (round > 0) {
+          limits[sc.limit].push(l.rps);
+          limitCpu[sc.limit].push(l.cpu_us);
+        }
       }
       if (round > 0) {
         series[name].gatehouse.push(g);
         series[name].peer.push(p);
       }
       log(
-        `  ${name.padEnd(24)} gatehouse ${(sc.flows ? g.flows_per_s : g.rps).toFixed(0).padStart(6)}/s  peer ${(sc.flows ? p.flows_per_s : p.rps).toFixed(0).padStart(6)}/s${l ? `  limit(${sc.limit}) ${l.rps.toFixed(0).padStart(6)}/s` : ''}`,
+        `  ${name.padEnd(24)} gatehouse ${(sc.flows ? g.flows_per_s : g.rps).toFixed(0).padStart(6)}/s ${us(g.cpu_us)}  peer ${(sc.flows ? p.flows_per_s : p.rps).toFixed(0).padStart(6)}/s ${us(p.cpu_us)}${l ? `  limit(${sc.limit}) ${l.rps.toFixed(0).padStart(6)}/s ${us(l.cpu_us)}` : ''}`,
       );
     }
   }
@@ -398,6 +408,9 @@ try {
     const gatehouse_rps = median(gRates);
     const peer_rps = median(pRates);
     const limit_rps = sc.limit ? median(limits[sc.limit]) : null;
+    const gCpu = median(series[name].gatehouse.map((r) => r.cpu_us));
+    const pCpu = median(series[name].peer.map((r) => r.cpu_us));
+    const lCpu = sc.limit ? median(limitCpu[sc.limit]) : null;
     results.scenarios.push({
       name: sc.flows ? `${name} (flows/s)` : name,
       gatehouse_rps,
@@ -407,6 +420,12 @@ try {
       limit_rps,
       ratio_to_peer: peer_rps ? gatehouse_rps / peer_rps : null,
       ratio_to_limit: limit_rps ? gatehouse_rps / limit_rps : null,
+      gatehouse_cpu_us: gCpu,
+      peer_cpu_us: pCpu,
+      limit_cpu_us: lCpu,
+      // Work per request relative to the peer and the limit: peer (or limit) CPU µs / Gatehouse CPU µs.
+      cpu_ratio_to_peer: gCpu && pCpu ? pCpu / gCpu : null,
+      cpu_ratio_to_limit: gCpu && lCpu ? lCpu / gCpu : null,
       peer_p50_ms: median(series[name].peer.map((r) => r.p50_ms)),
       peer_p99_ms: median(series[name].peer.map((r) => r.p99_ms)),
       limit_kind: sc.limit ? `node:http ${sc.limit === 'sign' ? '+ one ES256 signature' : 'static JSON'}` : null,

@@ -48,6 +48,7 @@ export async function startServer(name, command, args, { env = {}, timeoutMs = 3
     pid: child.pid,
     stderr: () => stderr,
     memory: () => memoryOf(child.pid),
+    cpuSeconds: () => cpuSecondsOf(child.pid),
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -68,6 +69,21 @@ export function memoryOf(pid) {
     return { rss_mb: +(kb('VmRSS') / 1024).toFixed(1), peak_rss_mb: +(kb('VmHWM') / 1024).toFixed(1) };
   } catch {
     return { rss_mb: null, peak_rss_mb: null };
+  }
+}
+
+/**
+ * CPU time (user + system) a process has used, in seconds (Linux /proc; null elsewhere). CPU time per
+ * request moves much less than requests per second when other work shares the machine.
+ */
+export function cpuSecondsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[11], fields[12]: utime, stime in clock ticks (USER_HZ, 100 on Linux)
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
   }
 }
 

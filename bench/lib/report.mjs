@@ -10,11 +10,13 @@ export function printTables({ machine, scenarios, growth, rss_mb: rss, password,
     `\n${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${machine.load_generator}; ${machine.pinned}; ` +
       `${machine.rounds} rounds × ${machine.seconds_per_run} s, ${machine.connections} connections; load average ${machine.loadavg_start.join(' ')} → ${machine.loadavg_end.join(' ')}\n`,
   );
-  out.push('| scenario | Gatehouse req/s | p50 ms | p99 ms | oidc-provider req/s | limit req/s | × peer | × limit |');
-  out.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+  out.push(
+    '| scenario | Gatehouse req/s | p50 ms | p99 ms | oidc-provider req/s | limit req/s | × peer | × limit | CPU µs/req Gatehouse · peer · limit | × peer (CPU) | × limit (CPU) |',
+  );
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of scenarios.filter((r) => !r.name.includes(' @ '))) {
     out.push(
-      `| ${s.name} | ${n(s.gatehouse_rps)}${pct(s.gatehouse_spread_pct)} | ${ms(s.p50_ms)} | ${ms(s.p99_ms)} | ${n(s.peer_rps)}${pct(s.peer_spread_pct)} | ${n(s.limit_rps)} | ${ratio(s.ratio_to_peer)} | ${ratio(s.ratio_to_limit)} |`,
+      `| ${s.name} | ${n(s.gatehouse_rps)}${pct(s.gatehouse_spread_pct)} | ${ms(s.p50_ms)} | ${ms(s.p99_ms)} | ${n(s.peer_rps)}${pct(s.peer_spread_pct)} | ${n(s.limit_rps)} | ${ratio(s.ratio_to_peer)} | ${ratio(s.ratio_to_limit)} | ${n(s.gatehouse_cpu_us)} · ${n(s.peer_cpu_us)} · ${n(s.limit_cpu_us)} | ${ratio(s.cpu_ratio_to_peer)} | ${ratio(s.cpu_ratio_to_limit)} |`,
     );
   }
   if (password)

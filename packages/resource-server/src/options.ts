@@ -22,7 +22,9 @@ export const SUPPORTED_ALGORITHMS = [
 export type AccessTokenAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];
 
 export const DEFAULT_ALGORITHMS: readonly AccessTokenAlgorithm[] = ['ES256', 'RS256', 'PS256', 'EdDSA'];
-export const DEFAULT_LEEWAY_SECONDS = 30;
+// The one leeway of a Gatehouse deployment (R4): nodes keep within 60 s of the database's clock, and
+// verifiers allow the same on exp, nbf and iat (the server's oauth/clock-leeway.ts CLOCK_LEEWAY).
+export const DEFAULT_LEEWAY_SECONDS = 60;
 export const MAX_LEEWAY_SECONDS = 60;
 export const DEFAULT_JWKS_REFETCH_INTERVAL_SECONDS = 30;
 export const DEFAULT_JWKS_CACHE_MAX_AGE_SECONDS = 600;
@@ -54,7 +56,7 @@ export interface VerifierOptions {
   jwksUri?: string;
   /** Allowed signature algorithms. Default ['ES256', 'RS256', 'PS256', 'EdDSA']. HS* and `none` are refused. */
   algorithms?: readonly string[];
-  /** Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds (default 30, at most 60). */
+  /** Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds (default 60, also the most allowed). */
   leewaySeconds?: number;
   /** An unknown `kid` refetches the JWKS at most once per this many seconds (default 30). */
   jwksRefetchIntervalSeconds?: number;

@@ -145,7 +145,7 @@ describe('introspection mode', () => {
     t.mock.timers.tick(4_000);
     await verify(token);
     assert.equal(as.counts.introspection, 1);
-    t.mock.timers.tick(2_000); // past exp (still within the 30 s leeway), 54 s before the TTL
+    t.mock.timers.tick(2_000); // past exp (still within the 60 s leeway), 54 s before the TTL
     as.introspection.delete(token);
     await assertInvalidToken(verify(token));
     assert.equal(as.counts.introspection, 2, 'the entry expired with the token');

@@ -93,8 +93,9 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
       }
     },
   });
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', (_request, reply, done) => {
     reply.headers(fixedHeaders);
+    done();
   });
   registerEdgeLimits(app);
 

@@ -98,7 +98,7 @@ test('KR-02, R5: a rotated key is published before it signs, old tokens verify t
   t.after(() => server.close());
   const { storage, keys } = server.deps;
   const policy = keyPolicy(server.config);
-  assert.equal(policy.publishDelay, JWKS_MAX_AGE + 60);
+  assert.equal(policy.publishDelay, JWKS_MAX_AGE + 60 + 60); // JWKS cache, node reload, clock leeway (R4)
   const client = await server.createClient();
   const user = await server.createUser();
   const browser = new Browser(server.app);

@@ -119,7 +119,13 @@ describe('health probes and draining', () => {
     assert.deepEqual(live.json(), { status: 'ok' });
     const ready = await server.app.inject({ method: 'GET', url: '/readyz' });
     assert.equal(ready.statusCode, 200);
-    assert.deepEqual((ready.json() as { checks: unknown }).checks, { draining: false, database: 'ok', migrations: 'ok', keys: 'ok' });
+    assert.deepEqual((ready.json() as { checks: unknown }).checks, {
+      draining: false,
+      database: 'ok',
+      migrations: 'ok',
+      keys: 'ok',
+      clock: 'ok (one clock: SQLite)',
+    });
     assert.equal(ready.headers['cache-control'], 'no-store');
   });
 

@@ -1,8 +1,9 @@
 // Health probes and draining (SECURITY-CHECKLIST R1, R6).
 //
 //   GET /healthz  liveness: the process is up and its event loop answers. Never touches the database.
-//   GET /readyz   readiness: the database answers, every migration this code knows is applied, and the
-//                 signing keys are loaded; 503 otherwise, and from the moment the node starts draining,
+//   GET /readyz   readiness: the database answers, every migration this code knows is applied, the
+//                 signing keys are loaded, and this node's clock is within 60 s of the database's
+//                 (clock-skew.ts, R4); 503 otherwise, and from the moment the node starts draining,
 //                 so that a load balancer stops sending it traffic.
 //
 // Both are answered before anything else (no cookies, no rate limit: the one rate limit lives on the
@@ -18,6 +19,7 @@ import { OAuthError } from '../oauth/errors.js';
 import { pendingMigrations, ping } from '../storage/database.js';
 import { sendErrorPage } from '../interaction/page.js';
 import { requestDeadline } from './request-deadline.js';
+import { ClockSkewMonitor } from './clock-skew.js';
 
 export const HEALTH_PATH = '/healthz';
 export const READY_PATH = '/readyz';
@@ -26,6 +28,7 @@ const DRAIN_RETRY_AFTER = '1';
 
 interface Lifecycle {
   draining: boolean;
+  clock: ClockSkewMonitor;
 }
 const lifecycles = new WeakMap<FastifyInstance, Lifecycle>();
 
@@ -39,14 +42,23 @@ export function isDraining(app: FastifyInstance): boolean {
   return lifecycles.get(app)?.draining === true;
 }
 
+/** Measures this node's offset from the database's clock now (it is also measured at start and every 5 minutes). */
+export async function checkClockNow(app: FastifyInstance): Promise<void> {
+  await lifecycles.get(app)?.clock.check();
+}
+
 export interface Readiness {
   ready: boolean;
-  checks: { draining: boolean; database: string; migrations: string; keys: string };
+  checks: { draining: boolean; database: string; migrations: string; keys: string; clock: string };
 }
 
 /** The three readiness checks, each bounded in time. */
-export async function readiness(deps: Pick<AppDeps, 'storage' | 'keys' | 'config'>, draining = false): Promise<Readiness> {
-  const checks: Readiness['checks'] = { draining, database: 'ok', migrations: 'ok', keys: 'ok' };
+export async function readiness(
+  deps: Pick<AppDeps, 'storage' | 'keys' | 'config'>,
+  draining = false,
+  clock?: Pick<ClockSkewMonitor, 'off' | 'status'>,
+): Promise<Readiness> {
+  const checks: Readiness['checks'] = { draining, database: 'ok', migrations: 'ok', keys: 'ok', clock: clock?.status() ?? 'ok' };
   const timeout = Math.min(deps.config.databaseAcquireTimeout, 2000);
   try {
     await ping(deps.storage.db, timeout);
@@ -69,7 +81,7 @@ export async function readiness(deps: Pick<AppDeps, 'storage' | 'keys' | 'config
     }
   });
   if (missing.length > 0) checks.keys = `missing: ${missing.join(', ')}`;
-  const ready = !draining && checks.database === 'ok' && checks.migrations === 'ok' && checks.keys === 'ok';
+  const ready = !draining && checks.database === 'ok' && checks.migrations === 'ok' && checks.keys === 'ok' && clock?.off !== true;
   return { ready, checks };
 }
 
@@ -87,17 +99,30 @@ function drainingReply(request: FastifyRequest, reply: FastifyReply): FastifyRep
  * draining hooks and each request's database deadline (request-deadline.ts).
  */
 export function healthEndpoints(app: FastifyInstance, deps: AppDeps): void {
-  const state: Lifecycle = { draining: false };
+  const clock = new ClockSkewMonitor({
+    db: deps.storage.db,
+    clock: deps.clock,
+    log: app.log,
+    timeoutMs: Math.min(deps.config.databaseAcquireTimeout, 2000),
+  });
+  const state: Lifecycle = { draining: false, clock };
   lifecycles.set(app, state);
+  // R4: the node's offset from the database's clock, measured at start and every few minutes.
+  app.addHook('onReady', () => clock.start());
+  app.addHook('onClose', () => clock.stop());
   requestDeadline(app, deps.config.databaseRequestTimeout);
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (state.draining && request.url !== HEALTH_PATH && request.url !== READY_PATH) return drainingReply(request, reply);
-    return undefined;
+  // Callback-style hooks: they run on every request, and an async hook costs a promise each time.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (state.draining && request.url !== HEALTH_PATH && request.url !== READY_PATH) {
+      drainingReply(request, reply);
+      return;
+    }
+    done();
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (state.draining) reply.header('Connection', 'close');
-    return payload;
+    done(null, payload);
   });
 
   // Request logs of the probes: below info.
@@ -111,7 +136,7 @@ export function healthEndpoints(app: FastifyInstance, deps: AppDeps): void {
   app.get(HEALTH_PATH, quiet, async (_request, reply) => reply.send({ status: 'ok' }));
 
   app.get(READY_PATH, quiet, async (_request, reply) => {
-    const result = await readiness(deps, state.draining);
+    const result = await readiness(deps, state.draining, clock);
     if (result.ready) return reply.send({ status: 'ready', checks: result.checks });
     return reply
       .status(503)

@@ -3,24 +3,20 @@
 // database that answers every round trip slowly costs a request a few seconds and then a 503, not
 // the sum of its round trips. storage/database.ts reads the deadline from an AsyncLocalStorage scope.
 //
-// Fastify reads a request body through stream events, which run outside the scope entered in
-// onRequest; an AsyncResource made inside the scope carries it over to the handler (preValidation
-// runs after the body is parsed).
-import { AsyncResource } from 'node:async_hooks';
+// The deadline is fixed when the request arrives (onRequest) and the scope entered in preValidation,
+// after the body is parsed (Fastify reads it through stream events, outside any scope entered
+// earlier) and before the handler: every database wait happens in the handler, which Fastify calls
+// from inside the scope. One AsyncLocalStorage.run per request and no AsyncResource to carry.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { runWithDatabaseDeadline } from '../storage/database.js';
 
 export function requestDeadline(app: FastifyInstance, timeoutMs: number): void {
-  const scopes = new WeakMap<FastifyRequest, AsyncResource>();
+  const deadlines = new WeakMap<FastifyRequest, number>();
   app.addHook('onRequest', (request, _reply, done) => {
-    runWithDatabaseDeadline(Date.now() + timeoutMs, () => {
-      scopes.set(request, new AsyncResource('gatehouse-request'));
-      done();
-    });
+    deadlines.set(request, Date.now() + timeoutMs);
+    done();
   });
   app.addHook('preValidation', (request, _reply, done) => {
-    const scope = scopes.get(request);
-    if (scope) scope.runInAsyncScope(done);
-    else done();
+    runWithDatabaseDeadline(deadlines.get(request) ?? Date.now() + timeoutMs, done);
   });
 }

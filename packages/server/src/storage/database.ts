@@ -586,17 +586,34 @@ export async function pendingMigrations(db: Kysely<Database>): Promise<string[]>
   return Object.keys(migrations).filter((name) => !applied.has(name));
 }
 
-/** A round trip to the database, bounded by `timeoutMs` whatever the pool is doing. */
-export async function ping(db: Kysely<Database>, timeoutMs: number): Promise<void> {
+/** `probe`, or StorageUnavailableError after `timeoutMs` whatever the pool is doing. */
+async function within<T>(probe: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new StorageUnavailableError(`the database did not answer within ${timeoutMs} ms`)), timeoutMs);
   });
-  const probe = sql`select 1 as ok`.execute(db);
   probe.catch(() => undefined);
   try {
-    await Promise.race([probe, timeout]);
+    return await Promise.race([probe, timeout]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A round trip to the database, bounded by `timeoutMs` whatever the pool is doing. */
+export async function ping(db: Kysely<Database>, timeoutMs: number): Promise<void> {
+  await within(sql`select 1 as ok`.execute(db), timeoutMs);
+}
+
+/**
+ * The database server's clock in epoch seconds (PostgreSQL `clock_timestamp()`, the time of the
+ * statement itself), bounded by `timeoutMs`. null on SQLite: an embedded database has no clock of its
+ * own (its date functions read this machine's clock), so there is nothing to disagree with.
+ */
+export async function databaseClock(db: Kysely<Database>, timeoutMs: number): Promise<number | null> {
+  if (!isPostgres(db)) return null;
+  const result = await within(sql<{ now: string | number }>`select extract(epoch from clock_timestamp()) as now`.execute(db), timeoutMs);
+  const now = Number(result.rows[0]?.now);
+  if (!Number.isFinite(now)) throw new Error('the database did not say what time it is');
+  return now;
 }

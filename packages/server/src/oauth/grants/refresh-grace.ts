@@ -7,8 +7,9 @@
 // which holds only the token's digest, cannot open it. With DPoP (RFC 9449), the replay must prove the
 // same key the successor's access token is bound to (or, like the rotation, no key): the grace answer
 // never hands a bound token to another key, nor a bearer token to a DPoP request.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 import { decodeJwt } from 'jose';
+import { randomBytesFromPool } from '../crypto.js';
 import type { RefreshSuccessor, RefreshToken } from '../../storage/index.js';
 import type { TokenResponse } from './types.js';
 
@@ -22,7 +23,7 @@ function keyFor(presented: string, tokenHash: string): Buffer {
 
 /** Seals the successor response for the rotated token `presented` (whose digest is `tokenHash`). */
 export function sealSuccessor(presented: string, tokenHash: string, response: TokenResponse): string {
-  const iv = randomBytes(IV_BYTES);
+  const iv = randomBytesFromPool(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', keyFor(presented, tokenHash), iv);
   const body = Buffer.concat([cipher.update(JSON.stringify(response), 'utf8'), cipher.final()]);
   return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');

@@ -41,6 +41,7 @@ export const refreshTokenGrant = {
     if (presented.length > MAX_REFRESH_TOKEN_LENGTH) throw invalidGrant(INVALID);
 
     const tokenHash = sha256(presented);
+    // The token, its user and its grant in one statement (the hot path of every refresh).
     const found = await storage.refreshTokens.findByHashWithUser(tokenHash);
     if (!found) throw invalidGrant(INVALID, { detail: 'unknown refresh token' });
     const { token: stored, user, grant } = found;

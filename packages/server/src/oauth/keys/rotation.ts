@@ -14,6 +14,7 @@
 // promotion is one conditional update (status 'next' -> 'active') in a transaction that retires the
 // other active keys of the algorithm, duplicate `next` keys are resolved the same way on every node
 // (the oldest wins), and KeyStore.signingKey picks the signing key deterministically from the rows.
+import { CLOCK_LEEWAY } from '../clock-leeway.js';
 import type { Config } from '../../config/config.js';
 import type { Log } from '../../log.js';
 import type { SecurityEvents } from '../security-events.js';
@@ -32,8 +33,11 @@ export { isPublished };
 
 /** How often every node reloads the keys from the database (and runs the schedule), in seconds. */
 export const KEY_RELOAD_INTERVAL = 60;
-/** How long a `next` key is published before it may sign. */
-export const PUBLISH_DELAY = JWKS_MAX_AGE + KEY_RELOAD_INTERVAL;
+/**
+ * How long a `next` key is published before it may sign: every verifier's cached JWKS has expired,
+ * every node has reloaded, and a node whose clock runs up to CLOCK_LEEWAY ahead (R4) still waits long enough.
+ */
+export const PUBLISH_DELAY = JWKS_MAX_AGE + KEY_RELOAD_INTERVAL + CLOCK_LEEWAY;
 /**
  * Added to the longest token lifetime before a retired key leaves the JWKS: a node may go on signing
  * with the old key until its next reload (≤ 60 s), clocks differ between nodes (R4), verifiers allow
