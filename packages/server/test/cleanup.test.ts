@@ -172,6 +172,22 @@ async function seed(storage: Storage, now: number): Promise<void> {
   await storage.registrationTokens.create({ tokenHash: 'iat-expired', usesLeft: 3, createdAt: now - 700, expiresAt: now - 1 });
   await storage.registrationTokens.create({ tokenHash: 'iat-used-up', usesLeft: 0, createdAt: now - 700, expiresAt: now + 600 });
   await storage.registrationTokens.create({ tokenHash: 'iat-live', usesLeft: 1, createdAt: now - 700, expiresAt: now + 600 });
+  // Security events: one past the default retention (90 days), one within it.
+  for (const [id, age] of [
+    ['ev-old', 91 * 86400],
+    ['ev-recent', 86400],
+  ] as const) {
+    await storage.securityEvents.insert({
+      id,
+      type: 'login.failed',
+      createdAt: now - age,
+      userId: null,
+      username: 'someone',
+      clientId: null,
+      ip: null,
+      details: {},
+    });
+  }
 }
 
 test('R8: one sweep deletes the expired rows of every kind and leaves every live one', async (t) => {
@@ -195,6 +211,7 @@ test('R8: one sweep deletes the expired rows of every kind and leaves every live
     clientAssertionJtis: 1,
     pushedRequests: 1,
     registrationTokens: 2,
+    securityEvents: 1,
   });
   assert.ok(await storage.interactions.findActive('i-live', now));
   assert.ok(await storage.sessions.findActive(sha256('s-live'), now));
@@ -213,6 +230,10 @@ test('R8: one sweep deletes the expired rows of every kind and leaves every live
   assert.equal(await storage.signingKeys.find('k-dead'), undefined);
   assert.ok(await storage.signingKeys.find('k-published'));
   assert.equal(await count(storage, 'signing_keys'), keysBefore + 1, 'active keys are never swept');
+  assert.deepEqual(
+    (await storage.securityEvents.list()).map((e) => e.id),
+    ['ev-recent'],
+  );
 
   const again = await sweepExpiredRows(storage, now, { codeRetention: codeRetention(server.config), pauseMs: 0 });
   assert.equal(
@@ -358,6 +379,7 @@ test('CLI: gatehouse cleanup deletes expired rows and prints the counts', async 
     clientAssertionJtis: 1,
     pushedRequests: 1,
     registrationTokens: 2,
+    securityEvents: 1,
   });
   const text = await run([]);
   assert.equal(text.code, 0, text.stderr);
@@ -410,6 +432,7 @@ test(
       clientAssertionJtis: 1,
       pushedRequests: 1,
       registrationTokens: 2,
+      securityEvents: 1,
     });
 
     const policy = keyPolicy(loadConfig({}));

@@ -372,7 +372,7 @@ test('IR-01: a storage failure during introspection answers 503 temporarily_unav
   t.after(() => server.close());
   const { accessToken } = await issueTokens(server, c1, user);
   const repo = server.deps.storage.revokedAccessTokens;
-  repo.isRevoked = async () => {
+  repo.accessTokenState = async () => {
     throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
   };
   const res = await introspect(server.app, { token: accessToken }, c1);

@@ -293,7 +293,7 @@ test("id_token_hint: an expired one is accepted; a forged, unsigned, foreign-key
   assert.ok(parseForm(confirm.body).fields.csrf_token);
   assert.ok(await sessionAlive(server, cookie));
 
-  // An ID token that expired two hours ago still identifies the user and the client (§2).
+  // An ID token that expired two hours ago still identifies the user, the client and (SS-01) the session (§2).
   const expired = await mintIdToken(server.deps.keys, {
     issuer: server.issuer,
     clientId: client.clientId,
@@ -302,6 +302,7 @@ test("id_token_hint: an expired one is accepted; a forged, unsigned, foreign-key
     ttl: 60,
     now: now - 7200,
     authTime: now - 7200,
+    sid: decodeJwt(tokens.idToken).sid as string,
     claims: {},
   });
   const res = await browser.get(endSessionUrl({ id_token_hint: expired, post_logout_redirect_uri: LOGGED_OUT, state: 'e' }));

@@ -131,6 +131,37 @@ for (const backend of backends) {
       assert.equal(await storage.sessions.findActiveWithUser(orphan.idHash, NOW), undefined, 'a session without its user');
     });
 
+    test('LC-01 the access-token state reads the denylist, the client and the subject user in one statement', async () => {
+      await storage.clients.create({
+        clientId: 'state-client',
+        clientName: 'State',
+        secretHash: null,
+        redirectUris: [],
+        grantTypes: ['client_credentials'],
+        scopes: [],
+        authMethod: 'none',
+        isPublic: true,
+        metadata: {},
+        createdAt: NOW,
+      });
+      assert.deepEqual(await storage.revokedAccessTokens.accessTokenState('jti-a', 'state-client', 'u1'), {
+        revoked: false,
+        user: user('u1'),
+      });
+      assert.deepEqual(await storage.revokedAccessTokens.accessTokenState('jti-a', 'state-client', 'u2'), {
+        revoked: false,
+        user: user('u2', true),
+      });
+      assert.deepEqual(await storage.revokedAccessTokens.accessTokenState('jti-a', 'state-client', 'nobody'), {
+        revoked: false,
+        user: undefined,
+      });
+      await storage.revokedAccessTokens.add([{ jti: 'jti-a', expiresAt: NOW + 60 }]);
+      assert.equal((await storage.revokedAccessTokens.accessTokenState('jti-a', 'state-client', 'u1'))?.revoked, true);
+      assert.equal((await storage.revokedAccessTokens.accessTokenState('jti-b', 'state-client', 'u1'))?.revoked, false);
+      assert.equal(await storage.revokedAccessTokens.accessTokenState('jti-b', 'no-such-client', 'u1'), undefined, 'a deleted client');
+    });
+
     test('the joined refresh-token lookup returns the token and user records findByHash and findById return; conditional rotation stays single-winner', async () => {
       const token = refreshToken('u1');
       await storage.refreshTokens.create(token);
@@ -138,11 +169,23 @@ for (const backend of backends) {
       assert.deepEqual(joined, {
         token: await storage.refreshTokens.findByHash(token.tokenHash),
         user: await storage.users.findById('u1'),
+        grant: undefined,
       });
       assert.deepEqual(joined?.token, token);
+      // LC-02: the user's grant to the token's client comes in the same statement.
+      await storage.grants.save('u1', token.clientId, ['openid', 'offline_access'], NOW);
+      assert.deepEqual(
+        (await storage.refreshTokens.findByHashWithUser(token.tokenHash))?.grant,
+        await storage.grants.find('u1', token.clientId),
+      );
+      await storage.grants.delete('u1', token.clientId);
       const disabled = refreshToken('u2', { sid: null, accessToken: null, resources: [] });
       await storage.refreshTokens.create(disabled);
-      assert.deepEqual(await storage.refreshTokens.findByHashWithUser(disabled.tokenHash), { token: disabled, user: user('u2', true) });
+      assert.deepEqual(await storage.refreshTokens.findByHashWithUser(disabled.tokenHash), {
+        token: disabled,
+        user: user('u2', true),
+        grant: undefined,
+      });
       assert.equal(await storage.refreshTokens.findByHashWithUser(sha256('nothing')), undefined);
 
       const successor = { hash: sha256('next'), sealed: 'sealed-response', expiresAt: NOW + 31 };

@@ -5,7 +5,9 @@ import { AUTH_METHOD_NAMES } from '../oauth/client-auth/index.js';
 import { clientMetadata, registerClient } from '../oauth/clients.js';
 import { DEFAULT_GRANT_TYPES, GRANT_TYPES } from '../oauth/grants/index.js';
 import { nowSeconds } from '../oauth/crypto.js';
+import { deleteClient } from '../oauth/lifecycle.js';
 import { dashSafePositionals, print, UsageError, withStorage } from './common.js';
+import { cliLifecycleDeps, LIFECYCLE_OPTIONS, lifecycleConfig, reportLifecycle } from './lifecycle-report.js';
 
 const HELP = `gatehouse clients — manage OAuth clients
 
@@ -32,7 +34,10 @@ const HELP = `gatehouse clients — manage OAuth clients
       never more than --scope. --default-resource (repeatable): the audience of tokens requested without
       \`resource\` (RFC 8707), instead of the server's --access-token-audience.
   gatehouse clients list [--database URL] [--json]
-  gatehouse clients delete CLIENT_ID [--database URL]
+  gatehouse clients delete CLIENT_ID [--issuer URL] [--database URL] [--json]
+      Deletes the client and revokes everything issued to it: every user's grant to it, its refresh-token
+      families, live access tokens (denied by id until they expire), unredeemed codes and device codes.
+      A registered backchannel_logout_uri gets a logout token per user; --issuer (or GATEHOUSE_ISSUER) is its iss.
 `;
 
 /** --jwks-file PATH, --jwks JSON and --jwks-uri URL: at most one; the JSON is parsed here, checked by registration. */
@@ -164,19 +169,25 @@ export async function clientsCommand(args: string[]): Promise<number> {
       args: dashSafePositionals(rest),
       strict: true,
       allowPositionals: true,
-      options: { database: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: LIFECYCLE_OPTIONS,
     });
     if (values.help) {
       process.stdout.write(HELP);
       return 0;
     }
     if (positionals.length !== 1) throw new UsageError('clients delete needs exactly one CLIENT_ID');
+    const config = lifecycleConfig(values);
     return withStorage(values.database, async (storage) => {
-      if (!(await storage.clients.delete(positionals[0]!))) {
+      const result = await deleteClient(cliLifecycleDeps(storage), positionals[0]!);
+      if (!result) {
         process.stderr.write(`gatehouse: no client with id ${positionals[0]}\n`);
         return 1;
       }
-      print(false, null, `deleted client ${positionals[0]}`);
+      await reportLifecycle(storage, config, result, {
+        json: values.json === true,
+        heading: `deleted client ${positionals[0]} and revoked:`,
+        fields: { client_id: positionals[0] },
+      });
       return 0;
     });
   }

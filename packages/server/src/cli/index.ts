@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `gatehouse` command (CONTRACT.md): serve, users, clients, keys, sessions, cleanup, registration-tokens, events.
+// The `gatehouse` command (CONTRACT.md): serve, users, clients, keys, sessions, cleanup, registration-tokens, events, grants.
 import { createServer } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, OPTION_NAMES } from '../config/config.js';
@@ -13,6 +13,7 @@ import { sessionsCommand } from './sessions.js';
 import { cleanupCommand } from './cleanup.js';
 import { registrationTokensCommand } from './registration-tokens.js';
 import { eventsCommand } from './events.js';
+import { grantsCommand } from './grants.js';
 import { UsageError } from './common.js';
 
 const HELP = `gatehouse — OAuth 2.0 / OpenID Connect authorization server
@@ -21,10 +22,14 @@ Usage:
   gatehouse serve [--host 127.0.0.1] [--port 9000] [--issuer URL] [--database URL] [options]
   gatehouse users create --username NAME --password-stdin [--email E] [--name "Full Name"] [--json]
   gatehouse users list [--json]
+  gatehouse users disable|enable|delete USERNAME [--issuer URL] [--json]
+  gatehouse users set-password USERNAME --password-stdin [--keep-sessions] [--issuer URL] [--json]
   gatehouse clients create --name NAME --redirect-uri URL [--redirect-uri URL ...] [--grant-types LIST]
                            [--scope "openid profile ..."] [--public] [--auth-method METHOD] [--json]
   gatehouse clients list [--json]
-  gatehouse clients delete CLIENT_ID
+  gatehouse clients delete CLIENT_ID [--issuer URL] [--json]
+  gatehouse grants list --user USERNAME [--client CLIENT_ID] [--json]
+  gatehouse grants revoke --user USERNAME [--client CLIENT_ID] [--issuer URL] [--json]
   gatehouse resources create --uri URI --scope "api:read api:write" [--name NAME]
                              [--scope-description "api:read=Read your orders"]... [--json]
   gatehouse resources list | update URI ... | delete URI
@@ -110,6 +115,8 @@ async function main(argv: string[]): Promise<number> {
       return registrationTokensCommand(rest);
     case 'events':
       return eventsCommand(rest);
+    case 'grants':
+      return grantsCommand(rest);
     default:
       throw new UsageError(`unknown command: ${command}`);
   }

@@ -1,16 +1,29 @@
-// gatehouse users create | list
+// gatehouse users create | list | disable | enable | delete | set-password
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { nowSeconds } from '../oauth/crypto.js';
 import { hashPassword, MAX_PASSWORD_LENGTH } from '../oauth/passwords.js';
-import { canonicalUsername, isUniqueViolation } from '../storage/index.js';
-import { print, readStdin, UsageError, withStorage } from './common.js';
+import { deleteUser, disableUser, enableUser, passwordProblem, setUserPassword, type LifecycleResult } from '../oauth/lifecycle.js';
+import { canonicalUsername, isUniqueViolation, type Storage, type User } from '../storage/index.js';
+import { dashSafePositionals, print, readStdin, UsageError, withStorage } from './common.js';
+import { cliLifecycleDeps, LIFECYCLE_OPTIONS, lifecycleConfig, reportLifecycle } from './lifecycle-report.js';
 
 const HELP = `gatehouse users — manage user accounts
 
   gatehouse users create --username NAME --password-stdin [--email E] [--name "Full Name"] [--database URL] [--json]
       Reads the password from standard input (never from the command line).
   gatehouse users list [--database URL] [--json]
+  gatehouse users disable USERNAME [--issuer URL] [--database URL] [--json]
+      The user can no longer sign in, and everything of theirs is revoked at once: every session,
+      refresh-token family, live access token (denied by id until it expires), unredeemed code and
+      device code. Their grants (consents) stay for when they are enabled again.
+  gatehouse users enable USERNAME [--database URL] [--json]
+  gatehouse users delete USERNAME [--issuer URL] [--database URL] [--json]
+      Revokes as disable does, deletes the user's grants, then the user.
+  gatehouse users set-password USERNAME --password-stdin [--keep-sessions] [--issuer URL] [--database URL] [--json]
+      Reads the new password from standard input and revokes as disable does (a reset after a
+      compromise); --keep-sessions revokes nothing.
+  Clients with a backchannel_logout_uri get a logout token; --issuer (or GATEHOUSE_ISSUER) is its iss.
 `;
 
 const USERNAME = /^[A-Za-z0-9._@+-]{1,255}$/;
@@ -106,5 +119,93 @@ export async function usersCommand(args: string[]): Promise<number> {
       return 0;
     });
   }
+  if (sub === 'disable' || sub === 'enable' || sub === 'delete') return usersLifecycle(sub, rest);
+  if (sub === 'set-password') return usersSetPassword(rest);
   throw new UsageError(`unknown users command: ${sub}`);
+}
+
+const LIFECYCLE_USER_OPTIONS = {
+  ...LIFECYCLE_OPTIONS,
+  'password-stdin': { type: 'boolean' },
+  'keep-sessions': { type: 'boolean' },
+} as const;
+
+/** One USERNAME positional and the lifecycle options; prints help and returns undefined for --help. */
+function lifecycleArgs(sub: string, rest: string[]) {
+  const { values, positionals } = parseArgs({
+    args: dashSafePositionals(rest),
+    strict: true,
+    allowPositionals: true,
+    options: LIFECYCLE_USER_OPTIONS,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return undefined;
+  }
+  if (sub !== 'set-password' && (values['password-stdin'] !== undefined || values['keep-sessions'] !== undefined))
+    throw new UsageError(`users ${sub} takes no --password-stdin or --keep-sessions`);
+  if (sub === 'enable' && values.issuer !== undefined) throw new UsageError('users enable takes no --issuer');
+  if (positionals.length !== 1) throw new UsageError(`users ${sub} needs exactly one USERNAME`);
+  return { values, username: positionals[0]! };
+}
+
+/** Looks the user up by name, runs the action, sends logout tokens and prints the report. */
+async function withUser(
+  values: { issuer?: string | undefined; database?: string | undefined; json?: boolean | undefined },
+  username: string,
+  heading: (user: User) => string,
+  action: (storage: Storage, user: User) => Promise<LifecycleResult | undefined>,
+  countsInText = true,
+): Promise<number> {
+  const config = lifecycleConfig(values);
+  return withStorage(values.database, async (storage) => {
+    const user = await storage.users.findByUsername(username);
+    const result = user && (await action(storage, user));
+    if (!user || !result) {
+      process.stderr.write(`gatehouse: no user named ${username}\n`);
+      return 1;
+    }
+    await reportLifecycle(storage, config, result, {
+      json: values.json === true,
+      heading: heading(user),
+      fields: { user: user.username },
+      countsInText,
+    });
+    return 0;
+  });
+}
+
+/** gatehouse users disable|enable|delete USERNAME (LC-01). */
+async function usersLifecycle(sub: 'disable' | 'enable' | 'delete', rest: string[]): Promise<number> {
+  const args = lifecycleArgs(sub, rest);
+  if (!args) return 0;
+  const action = { disable: disableUser, enable: enableUser, delete: deleteUser }[sub];
+  const done = { disable: 'disabled', enable: 'enabled', delete: 'deleted' }[sub];
+  return withUser(
+    args.values,
+    args.username,
+    (user) => `${done} user ${user.username}${sub === 'enable' ? '' : ':'}`,
+    (storage, user) => action(cliLifecycleDeps(storage), user.id),
+    sub !== 'enable',
+  );
+}
+
+/** gatehouse users set-password USERNAME --password-stdin [--keep-sessions] (LC-01). */
+async function usersSetPassword(rest: string[]): Promise<number> {
+  const args = lifecycleArgs('set-password', rest);
+  if (!args) return 0;
+  const values = args.values;
+  if (!values['password-stdin'])
+    throw new UsageError('users set-password needs --password-stdin (the password is read from standard input)');
+  const password = await readStdin();
+  const problem = passwordProblem(password);
+  if (problem) throw new UsageError(problem);
+  return withUser(
+    values,
+    args.username,
+    (user) => `set the password of ${user.username}${values['keep-sessions'] ? ' (nothing revoked)' : ' and revoked:'}`,
+    (storage, user) =>
+      setUserPassword(cliLifecycleDeps(storage), user.id, password, { signOut: values['keep-sessions'] ? 'nowhere' : 'everywhere' }),
+    !values['keep-sessions'],
+  );
 }

@@ -6,7 +6,7 @@ import type { AppDeps } from '../app-types.js';
 import { claimsForScopes } from '../oauth/claims.js';
 import { OAuthError } from '../oauth/errors.js';
 import { parseScopeList } from '../oauth/scopes.js';
-import { activeAccessToken } from '../oauth/tokens/status.js';
+import { activeAccessTokenWithUser } from '../oauth/tokens/status.js';
 
 export function bearerChallenge(realm: string, error?: OAuthError, scope?: string): string {
   const parts = [`realm="${realm}"`];
@@ -62,12 +62,13 @@ export function userinfoEndpoint(app: FastifyInstance, { config, keys, storage, 
       return reply.send();
     }
     const now = clock();
-    const claims = await activeAccessToken({ keys, issuer: config.issuer, storage }, token, now);
-    if (!claims) return fail(401, new OAuthError('invalid_token', 'the access token is invalid, expired or revoked'));
+    // LC-01: one statement checks the denylist, the client and the user (deleted or disabled → 401).
+    const active = await activeAccessTokenWithUser({ keys, issuer: config.issuer, storage }, token, now);
+    if (!active) return fail(401, new OAuthError('invalid_token', 'the access token is invalid, expired or revoked'));
+    const { claims, user } = active;
     const scopes = parseScopeList(claims.scope);
     if (!scopes.includes('openid'))
       return fail(403, new OAuthError('insufficient_scope', 'the access token lacks the openid scope'), 'openid');
-    const user = await storage.users.findById(claims.sub);
     if (!user) return fail(401, new OAuthError('invalid_token', 'the access token is invalid, expired or revoked'));
     return reply.send({ sub: user.id, ...claimsForScopes(user, scopes) });
   };

@@ -2,17 +2,18 @@
 // RP), with Back-Channel Logout 1.0 on the way out. The request itself is validated in
 // oauth/logout-request.ts.
 // - Logout CSRF (§3 "the OP MUST ask the End-User" without a hint for the current user): unless a valid
-//   hint names the signed-in user, the user confirms on a page whose form carries a token derived from
+//   hint was issued in this very session (its sid, SS-01), the user confirms on a page whose form carries a token derived from
 //   the session cookie (the same scheme as the login page's, cookies.ts) and the Origin is checked. A
 //   cross-site POST carries no session cookie anyway (SameSite=Lax).
 // - Ending the session: the session row is deleted, the session cookie cleared, the refresh-token
-//   families issued in that session are revoked (RT-06), and the clients with a back-channel logout
+//   families issued in that session are revoked (RT-06), its other access tokens denied and its
+//   unredeemed codes voided (SS-02), and the clients with a back-channel logout
 //   URI are notified in the background (oauth/logout.ts).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { sha256 } from '../oauth/crypto.js';
 import { endBrowserSession, sendBackchannelLogout } from '../oauth/logout.js';
-import type { LogoutRequest } from '../oauth/logout-request.js';
+import { hintNamesSession, type LogoutRequest } from '../oauth/logout-request.js';
 import { single, type Params } from '../oauth/params.js';
 import type { Session } from '../storage/index.js';
 import { csrfTokenFor, csrfTokenValid, originAllowed, readCookie, sessionCookieName } from './cookies.js';
@@ -31,9 +32,12 @@ function finish(reply: FastifyReply, req: LogoutRequest, stillSignedIn = false):
 }
 
 async function logout(request: FastifyRequest, reply: FastifyReply, deps: AppDeps, session: Session, now: number): Promise<void> {
-  const { targets, families } = await endBrowserSession(deps.storage, session, now);
+  const { targets, families, accessTokens, codes, deviceCodes } = await endBrowserSession(deps.storage, session, now);
   endSession(reply, deps);
-  request.log.info({ event: 'logout', families }, 'session ended');
+  request.log.info(
+    { event: 'logout', families, access_tokens_denied: accessTokens, codes_voided: codes, device_codes_voided: deviceCodes },
+    'session ended',
+  );
   if (targets.length > 0) {
     // Fire and forget: never blocks or fails the logout (sendBackchannelLogout never rejects).
     void sendBackchannelLogout(deps, targets, { subject: session.userId, sid: session.sid }, request.log, now);
@@ -73,8 +77,8 @@ export async function handleLogout(
 
   // Nothing to end: no confirmation needed.
   if (!session) return finish(reply, req);
-  // A valid hint for the signed-in user: log out directly (§3).
-  if (req.hint && req.hint.sub === session.userId) {
+  // A valid hint issued in this session: log out directly (§3, SS-01).
+  if (hintNamesSession(req.hint, session)) {
     await logout(request, reply, deps, session, now);
     return finish(reply, req);
   }

@@ -1,7 +1,8 @@
 // OpenID Connect RP-Initiated Logout 1.0 §2 (the request) and §3 (its validation): which client asks,
 // where the browser may go afterwards, and who the hint names. Nothing here ends a session; the
 // browser side (confirmation page, cookies) is interaction/logout.ts.
-import type { Client, ClientRepository } from '../storage/index.js';
+import type { Client, ClientRepository, Session } from '../storage/index.js';
+import { constantTimeEqual } from './crypto.js';
 import { postLogoutRedirectUrisOf } from './clients.js';
 import { invalidRequest } from './errors.js';
 import type { KeyStore } from './keys/key-store.js';
@@ -51,4 +52,14 @@ export async function validateLogoutRequest(params: Params, deps: LogoutRequestD
   // RU-08: exact match against the client's registration, or no redirect at all.
   const redirectTo = requested !== undefined && client && postLogoutRedirectUrisOf(client).includes(requested) ? requested : undefined;
   return { client, redirectTo, state: single(params, 'state'), hint };
+}
+
+/**
+ * SS-01 (§2, §3): a hint logs out without asking only when it was issued in this very session — its
+ * sub is the session's user and its sid the session's sid. An ID token of an older session of the
+ * same user, or one without a sid, could have been kept or leaked by anyone: then the user is asked.
+ */
+export function hintNamesSession(hint: IdTokenHint | undefined, session: Pick<Session, 'userId' | 'sid'>): boolean {
+  if (!hint || hint.sub !== session.userId || hint.sid === undefined) return false;
+  return constantTimeEqual(hint.sid, session.sid);
 }

@@ -5,12 +5,12 @@
 // a 5 s timeout: a slow or failing client is logged and never blocks or fails the logout.
 import type { Config } from '../config/config.js';
 import type { Log } from '../log.js';
-import type { Client, Session, Storage } from '../storage/index.js';
+import type { Client, Repositories, Session, Storage } from '../storage/index.js';
 import { backchannelLogoutUriOf } from './clients.js';
 import { randomToken } from './crypto.js';
 import { idTokenAlg } from './grants/issue.js';
 import type { KeyStore } from './keys/key-store.js';
-import { revokeFamily } from './tokens/revocation.js';
+import { atomically, revokeSelected, type SelectedRevocation } from './tokens/revocation.js';
 import { signCompact } from './tokens/jws.js';
 
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -118,48 +118,46 @@ export async function sendBackchannelLogout(
   );
 }
 
+/** Storage, or a transaction's repositories (then the caller's transaction is used). */
 export type LogoutStorage = Pick<
-  Storage,
-  'transaction' | 'sessions' | 'refreshTokens' | 'grants' | 'clients' | 'codes' | 'revokedAccessTokens' | 'deviceCodes'
->;
+  Repositories,
+  'sessions' | 'refreshTokens' | 'grants' | 'clients' | 'codes' | 'revokedAccessTokens' | 'deviceCodes'
+> & { transaction?: Storage['transaction'] | undefined };
 
-/**
- * Ends one browser session: deletes its row and revokes the refresh-token families issued in it
- * (RT-06: logging out revokes the family). Returns the back-channel targets, gathered first.
- */
-export async function endBrowserSession(
-  storage: LogoutStorage,
-  session: Session,
-  now: number,
-): Promise<{ targets: Client[]; families: number }> {
-  const targets = await backchannelTargets(storage, session.userId, now);
-  await storage.sessions.delete(session.idHash);
-  const families = await storage.refreshTokens.familiesOfSession(session.userId, session.sid);
-  for (const familyId of families) await revokeFamily(storage, { familyId }, now);
-  return { targets, families: families.length };
-}
-
-export interface UserRevocation {
-  sessions: number;
-  families: number;
-  accessTokens: number;
+export interface SessionEnd extends SelectedRevocation {
   targets: Client[];
 }
 
 /**
- * Signs a user out everywhere (`gatehouse sessions revoke`): every session, every refresh-token
- * family with the access tokens issued alongside, and the still-live access tokens issued from codes
- * or from device codes (denied by jti until they expire). Returns the back-channel targets, gathered first.
+ * Ends one browser session, in one transaction: deletes its row, revokes the refresh-token families
+ * issued in it (RT-06: logging out revokes the family), denies the access tokens issued in it without
+ * offline_access and voids its unredeemed codes (SS-02). Returns the back-channel targets, gathered first.
+ */
+export async function endBrowserSession(storage: LogoutStorage, session: Session, now: number): Promise<SessionEnd> {
+  return atomically(storage, async (tx) => {
+    const targets = await backchannelTargets(tx, session.userId, now);
+    await tx.sessions.delete(session.idHash);
+    const revoked = await revokeSelected(tx, { userId: session.userId, sid: session.sid }, now, { keepOfflineAccess: true });
+    return { ...revoked, targets };
+  });
+}
+
+export interface UserRevocation extends SelectedRevocation {
+  sessions: number;
+  targets: Client[];
+}
+
+/**
+ * Signs a user out everywhere (`gatehouse sessions revoke`), in one transaction: every session, every
+ * refresh-token family with the access tokens issued alongside, the still-live access tokens issued
+ * from codes or from device codes (denied by jti until they expire), and the unredeemed codes and
+ * device codes. Returns the back-channel targets, gathered first.
  */
 export async function revokeUserSessions(storage: LogoutStorage, userId: string, now: number): Promise<UserRevocation> {
-  const targets = await backchannelTargets(storage, userId, now);
-  const sessions = await storage.sessions.deleteByUser(userId);
-  const families = await storage.refreshTokens.familiesOf(userId);
-  for (const familyId of families) await revokeFamily(storage, { familyId }, now);
-  const fromCodes = [
-    ...(await storage.codes.liveAccessTokensOf(userId, now)),
-    ...(await storage.deviceCodes.liveAccessTokensOf(userId, now)),
-  ];
-  await storage.revokedAccessTokens.add(fromCodes);
-  return { sessions, families: families.length, accessTokens: fromCodes.length, targets };
+  return atomically(storage, async (tx) => {
+    const targets = await backchannelTargets(tx, userId, now);
+    const sessions = await tx.sessions.deleteByUser(userId);
+    const revoked = await revokeSelected(tx, { userId }, now);
+    return { ...revoked, sessions, targets };
+  });
 }

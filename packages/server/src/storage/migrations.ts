@@ -305,6 +305,30 @@ const securityEvents: Migration = {
 };
 
 /**
+ * Lifecycle actions (oauth/lifecycle.ts) find tokens, codes and grants by client, and codes by user:
+ * indexes so that deleting a client or a user does not scan the tables.
+ */
+const lifecycle: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createIndex('authorization_codes_user_id').on('authorization_codes').columns(['user_id', 'sid']).execute();
+    await db.schema.createIndex('authorization_codes_client_id').on('authorization_codes').column('client_id').execute();
+    await db.schema.createIndex('refresh_tokens_client_id').on('refresh_tokens').column('client_id').execute();
+    await db.schema.createIndex('device_codes_client_id').on('device_codes').column('client_id').execute();
+    await db.schema.createIndex('grants_client_id').on('grants').column('client_id').execute();
+  },
+  async down(db: Kysely<any>) {
+    for (const name of [
+      'authorization_codes_user_id',
+      'authorization_codes_client_id',
+      'refresh_tokens_client_id',
+      'device_codes_client_id',
+      'grants_client_id',
+    ])
+      await db.schema.dropIndex(name).ifExists().execute();
+  },
+};
+
+/**
  * UN-01: a unique canonical form of every username (NFKC + lower case, computed here because SQL has
  * no NFKC). Existing usernames that collide in that form are not merged or renamed silently: the
  * migration fails before it changes anything, naming them, and the operator renames or deletes all but
@@ -358,6 +382,7 @@ export const migrations: Record<string, Migration> = {
   '0006_resources': resources,
   '0007_refresh_grace': refreshGrace,
   '0008_security_events': securityEvents,
+  '0012_lifecycle': lifecycle,
   '0013_canonical_usernames': canonicalUsernames,
 };
 

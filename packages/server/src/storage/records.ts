@@ -233,3 +233,16 @@ export interface SecurityEvent {
   /** Further fields of the event (a family id, a reason, a kid); never a token, code, secret or password. */
   details: Readonly<Record<string, unknown>>;
 }
+
+/**
+ * What a lifecycle action reaches among the user-bound tokens, codes and device codes: every given
+ * field must match. At least a user or a client is always named (storage refuses an empty selector).
+ */
+export interface TokenSelector {
+  userId?: string | undefined;
+  clientId?: string | undefined;
+  /** Issued in this browser session (its public sid). */
+  sid?: string | undefined;
+  /** Not issued in this browser session (tokens issued without a session included). */
+  exceptSid?: string | undefined;
+}

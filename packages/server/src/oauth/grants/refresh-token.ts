@@ -5,13 +5,16 @@
 //   refreshes and retries after a lost response converge on one live token;
 // - after the window, or with the window off (0, strict: RT-07), a replay of a rotated token revokes the
 //   whole family (RT-02). The database decides which request rotated, so this holds across nodes.
+// LC-02: every refresh re-checks that the user still exists and is enabled and that the grant
+// (consent) to this client still covers the family's scope (read with the token, one statement); the
+// client exists, since it just authenticated.
 import type { Config } from '../../config/config.js';
 import type { Client, RefreshToken, Storage } from '../../storage/index.js';
 import { randomToken, sha256 } from '../crypto.js';
 import { invalidGrant, invalidScope } from '../errors.js';
 import type { KeyStore } from '../keys/key-store.js';
 import { required, single } from '../params.js';
-import { grantResources, grantTarget, RESOURCE_PARAMETER } from '../resources.js';
+import { consentItems, grantResources, grantTarget, RESOURCE_PARAMETER } from '../resources.js';
 import { isSubset, parseScope } from '../scopes.js';
 import { revokeFamily } from '../tokens/revocation.js';
 import { newRefreshToken, tokenResponse, userAccessToken, userIdToken, type TokenConfig } from './issue.js';
@@ -38,8 +41,9 @@ export const refreshTokenGrant = {
     if (presented.length > MAX_REFRESH_TOKEN_LENGTH) throw invalidGrant(INVALID);
 
     const tokenHash = sha256(presented);
-    const stored = await storage.refreshTokens.findByHash(tokenHash);
-    if (!stored) throw invalidGrant(INVALID, { detail: 'unknown refresh token' });
+    const found = await storage.refreshTokens.findByHashWithUser(tokenHash);
+    if (!found) throw invalidGrant(INVALID, { detail: 'unknown refresh token' });
+    const { token: stored, user, grant } = found;
     if (stored.clientId !== client.clientId) throw invalidGrant(INVALID, { detail: 'refresh token of another client' });
     if (stored.revokedAt !== null) throw invalidGrant(INVALID, { detail: 'revoked family' });
     if (stored.rotatedAt !== null) return replayed(stored, presented, { storage, events, now });
@@ -48,10 +52,11 @@ export const refreshTokenGrant = {
     if (!isSubset(requested, stored.scopes)) throw invalidScope('the requested scope exceeds the scope originally granted');
     const scopes = requested.length > 0 ? requested : stored.scopes;
 
-    const user = await storage.users.findById(stored.userId);
     if (!user || user.disabled) throw invalidGrant(INVALID, { detail: 'user gone or disabled' });
+    const granted = await grantResources(stored.resources, storage.resources);
+    if (!grant || !isSubset(consentItems(stored.scopes, granted), grant.scopes)) throw invalidGrant(INVALID, { detail: 'consent revoked' });
 
-    const target = grantTarget(params, client, await grantResources(stored.resources, storage.resources), scopes, config);
+    const target = grantTarget(params, client, granted, scopes, config);
     const signIn = { authTime: stored.authTime, sid: stored.sid };
     const access = await userAccessToken(keys, config, { client, userId: stored.userId, target, ...signIn, now });
     const next = randomToken();

@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { AccessTokenRef, AuthorizationCode } from '../records.js';
+import type { AccessTokenRef, AuthorizationCode, TokenSelector } from '../records.js';
 import type { AuthorizationCodeTable } from '../schema.js';
 import {
   accessTokenFromColumns,
@@ -8,6 +8,7 @@ import {
   fromFlag,
   scopesFromColumn,
   scopesToColumn,
+  selectedBy,
   toFlag,
   type Db,
 } from './columns.js';
@@ -125,5 +126,24 @@ export class AuthorizationCodeRepository {
       .where('access_token_expires_at', '>', now)
       .execute();
     return accessTokenRefs(rows);
+  }
+  /** Live access tokens issued from the codes the selector names, with the scope each code granted. */
+  async liveAccessTokensSelected(selector: TokenSelector, now: number): Promise<(AccessTokenRef & { scopes: string[] })[]> {
+    const rows = await this.db
+      .selectFrom('authorization_codes')
+      .select(['access_token_jti', 'access_token_expires_at', 'scope'])
+      .where((eb) => selectedBy(eb, selector))
+      .where('access_token_expires_at', '>', now)
+      .execute();
+    return rows.flatMap((r) => accessTokenRefs([r]).map((ref) => ({ ...ref, scopes: scopesFromColumn(r.scope) })));
+  }
+  /** Deletes the unredeemed codes the selector names (redeemed ones stay, so that their reuse is still detected). */
+  async voidUnredeemed(selector: TokenSelector): Promise<number> {
+    const r = await this.db
+      .deleteFrom('authorization_codes')
+      .where((eb) => selectedBy(eb, selector))
+      .where('consumed_at', 'is', null)
+      .executeTakeFirst();
+    return affected(r);
   }
 }

@@ -2,10 +2,10 @@
 // of concurrent requests exactly one wins: a decision only on a pending, live code; a redemption only
 // of an approved, unredeemed one; a poll only against the poll time it read (slow_down bookkeeping).
 import type { Selectable } from 'kysely';
-import type { AccessTokenRef, DeviceCode, DeviceCodeStatus } from '../records.js';
+import type { AccessTokenRef, DeviceCode, DeviceCodeStatus, TokenSelector } from '../records.js';
 import { isUniqueViolation } from '../errors.js';
 import type { DeviceCodeTable } from '../schema.js';
-import { accessTokenFromColumns, accessTokenRefs, affected, scopesFromColumn, scopesToColumn, type Db } from './columns.js';
+import { accessTokenFromColumns, accessTokenRefs, affected, scopesFromColumn, scopesToColumn, selectedBy, type Db } from './columns.js';
 
 function toDeviceCode(row: Selectable<DeviceCodeTable>): DeviceCode {
   return {
@@ -131,6 +131,30 @@ export class DeviceCodeRepository {
       .where('access_token_expires_at', '>', now)
       .execute();
     return accessTokenRefs(rows);
+  }
+  /** Live access tokens issued from the device codes the selector names, with the scope each granted. */
+  async liveAccessTokensSelected(selector: TokenSelector, now: number): Promise<(AccessTokenRef & { scopes: string[] })[]> {
+    const rows = await this.db
+      .selectFrom('device_codes')
+      .select(['access_token_jti', 'access_token_expires_at', 'scope'])
+      .where((eb) => selectedBy(eb, selector))
+      .where('access_token_expires_at', '>', now)
+      .execute();
+    return rows.flatMap((r) => accessTokenRefs([r]).map((ref) => ({ ...ref, scopes: scopesFromColumn(r.scope) })));
+  }
+  /**
+   * The unredeemed device codes the selector names become denied: the device polling for one gets
+   * access_denied (RFC 8628 §3.5). A user selector reaches only codes that user decided on.
+   */
+  async voidUnredeemed(selector: TokenSelector, now: number): Promise<number> {
+    const r = await this.db
+      .updateTable('device_codes')
+      .set({ status: 'denied', decided_at: now })
+      .where((eb) => selectedBy(eb, selector))
+      .where('consumed_at', 'is', null)
+      .where('status', '!=', 'denied')
+      .executeTakeFirst();
+    return affected(r);
   }
   /** Codes that expired, and were redeemed (if at all), before `before`. */
   async deleteSpent(before: number, limit: number): Promise<number> {

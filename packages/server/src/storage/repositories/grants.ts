@@ -8,20 +8,22 @@ const findGrant = new PreparedQuery<Selectable<GrantTable>, [string, string]>(2,
   db.selectFrom('grants').selectAll().where('user_id', '=', userId).where('client_id', '=', clientId),
 );
 
+function toGrant(row: Selectable<GrantTable>): Grant {
+  return {
+    userId: row.user_id,
+    clientId: row.client_id,
+    scopes: scopesFromColumn(row.scope),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
 /** Consents: what a user allowed a client. */
 export class GrantRepository {
   constructor(private readonly db: Db) {}
   async find(userId: string, clientId: string): Promise<Grant | undefined> {
     const row = await findGrant.first(this.db, userId, clientId);
-    return (
-      row && {
-        userId: row.user_id,
-        clientId: row.client_id,
-        scopes: scopesFromColumn(row.scope),
-        createdAt: row.created_at,
-        updatedAt: row.updated_at,
-      }
-    );
+    return row && toGrant(row);
   }
   async save(userId: string, clientId: string, scopes: readonly string[], now: number): Promise<void> {
     const scope = scopesToColumn(scopes);
@@ -40,5 +42,22 @@ export class GrantRepository {
   async clientsOf(userId: string): Promise<string[]> {
     const rows = await this.db.selectFrom('grants').select('client_id').where('user_id', '=', userId).execute();
     return rows.map((r) => r.client_id);
+  }
+  /** A user's grants, oldest first (of one client when given). */
+  async listOf(userId: string, clientId?: string): Promise<Grant[]> {
+    let q = this.db.selectFrom('grants').selectAll().where('user_id', '=', userId);
+    if (clientId !== undefined) q = q.where('client_id', '=', clientId);
+    return (await q.orderBy('created_at').orderBy('client_id').execute()).map(toGrant);
+  }
+  /** The users who granted this client access. */
+  async usersOf(clientId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('grants').select('user_id').where('client_id', '=', clientId).execute();
+    return rows.map((r) => r.user_id);
+  }
+  /** Deletes every grant of a user, or of a client; returns how many. */
+  async deleteAll(of: { userId: string } | { clientId: string }): Promise<number> {
+    const q = this.db.deleteFrom('grants');
+    const r = await ('userId' in of ? q.where('user_id', '=', of.userId) : q.where('client_id', '=', of.clientId)).executeTakeFirst();
+    return affected(r);
   }
 }

@@ -34,6 +34,7 @@ export type { DeviceDecision } from './device-codes.js';
 export { ClientAssertionJtiRepository, PushedRequestRepository };
 export { RegistrationTokenRepository, SecurityEventRepository };
 export type { SecurityEventQuery } from './security-events.js';
+export type { AccessTokenState } from './revoked-access-tokens.js';
 export { canonicalUsername } from './users.js';
 export type { SigningKeyChanges, SigningKeySealer, SealingReport } from './signing-keys.js';
 

@@ -1,9 +1,9 @@
 import type { Selectable } from 'kysely';
-import type { AccessTokenRef, RefreshSuccessor, RefreshToken } from '../records.js';
+import type { AccessTokenRef, Grant, RefreshSuccessor, RefreshToken, TokenSelector } from '../records.js';
 import type { RefreshTokenTable } from '../schema.js';
 import type { User } from '../records.js';
 import { toUser } from './users.js';
-import { accessTokenFromColumns, accessTokenRefs, affected, scopesFromColumn, scopesToColumn, type Db } from './columns.js';
+import { accessTokenFromColumns, accessTokenRefs, affected, scopesFromColumn, scopesToColumn, selectedBy, type Db } from './columns.js';
 import { PreparedQuery } from './prepared.js';
 
 type RefreshTokenColumns = [
@@ -62,12 +62,18 @@ const findRefreshTokenWithUser = new PreparedQuery<
     u_disabled: number | null;
     u_created_at: number | null;
     u_updated_at: number | null;
+    g_scope: string | null;
+    g_created_at: number | null;
+    g_updated_at: number | null;
   },
   [string]
 >(1, (db, tokenHash) =>
   db
     .selectFrom('refresh_tokens')
     .leftJoin('users', 'users.id', 'refresh_tokens.user_id')
+    .leftJoin('grants', (join) =>
+      join.onRef('grants.user_id', '=', 'refresh_tokens.user_id').onRef('grants.client_id', '=', 'refresh_tokens.client_id'),
+    )
     .selectAll('refresh_tokens')
     .select([
       'users.id as u_id',
@@ -79,6 +85,9 @@ const findRefreshTokenWithUser = new PreparedQuery<
       'users.disabled as u_disabled',
       'users.created_at as u_created_at',
       'users.updated_at as u_updated_at',
+      'grants.scope as g_scope',
+      'grants.created_at as g_created_at',
+      'grants.updated_at as g_updated_at',
     ])
     .where('refresh_tokens.token_hash', '=', tokenHash),
 );
@@ -150,8 +159,13 @@ export class RefreshTokenRepository {
     const row = await findRefreshToken.first(this.db, tokenHash);
     return row && toRefreshToken(row);
   }
-  /** findByHash and the token's user (undefined when the user no longer exists) in one statement. */
-  async findByHashWithUser(tokenHash: string): Promise<{ token: RefreshToken; user: User | undefined } | undefined> {
+  /**
+   * findByHash with the token's user and the user's grant (consent) to the token's client, each
+   * undefined when gone, in one statement.
+   */
+  async findByHashWithUser(
+    tokenHash: string,
+  ): Promise<{ token: RefreshToken; user: User | undefined; grant: Grant | undefined } | undefined> {
     const row = await findRefreshTokenWithUser.first(this.db, tokenHash);
     if (!row) return undefined;
     const user =
@@ -168,7 +182,17 @@ export class RefreshTokenRepository {
             created_at: row.u_created_at!,
             updated_at: row.u_updated_at!,
           });
-    return { token: toRefreshToken(row), user };
+    const grant: Grant | undefined =
+      row.g_scope === null
+        ? undefined
+        : {
+            userId: row.user_id,
+            clientId: row.client_id,
+            scopes: scopesFromColumn(row.g_scope),
+            createdAt: row.g_created_at!,
+            updatedAt: row.g_updated_at!,
+          };
+    return { token: toRefreshToken(row), user, grant };
   }
   /** One conditional update: true only for the single caller that rotated the token (with its successor for the grace window). */
   async markRotated(tokenHash: string, now: number, successor: RefreshSuccessor | null = null): Promise<boolean> {
@@ -208,6 +232,47 @@ export class RefreshTokenRepository {
       .where('revoked_at', 'is', null);
     if (clientId !== undefined) q = q.where('client_id', '=', clientId);
     return (await q.execute()).map((r) => r.family_id);
+  }
+  /**
+   * Revokes every unrevoked refresh token the selector names (a family shares its user, client and
+   * sid, so whole families go); returns how many families that touched and the still-live access
+   * tokens issued beside the tokens it revoked.
+   */
+  async revokeSelected(selector: TokenSelector, now: number): Promise<{ families: number; accessTokens: AccessTokenRef[] }> {
+    const families = await this.db
+      .selectFrom('refresh_tokens')
+      .select('family_id')
+      .distinct()
+      .where((eb) => selectedBy(eb, selector))
+      .where('revoked_at', 'is', null)
+      .execute();
+    if (families.length === 0) return { families: 0, accessTokens: [] };
+    await this.db
+      .updateTable('refresh_tokens')
+      .set({ revoked_at: now })
+      .where((eb) => selectedBy(eb, selector))
+      .where('revoked_at', 'is', null)
+      .execute();
+    const rows = await this.db
+      .selectFrom('refresh_tokens')
+      .select(['access_token_jti', 'access_token_expires_at'])
+      .where((eb) => selectedBy(eb, selector))
+      .where('revoked_at', '=', now)
+      .where('access_token_expires_at', '>', now)
+      .execute();
+    return { families: families.length, accessTokens: accessTokenRefs(rows) };
+  }
+  /** Users holding a live (unrevoked, unexpired) refresh token of this client. */
+  async usersOf(clientId: string, now: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('refresh_tokens')
+      .select('user_id')
+      .distinct()
+      .where('client_id', '=', clientId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .execute();
+    return rows.map((r) => r.user_id);
   }
   /** Unrevoked families issued in one browser session (its sid). */
   async familiesOfSession(userId: string, sid: string): Promise<string[]> {

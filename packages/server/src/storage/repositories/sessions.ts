@@ -86,6 +86,11 @@ export class SessionRepository {
   async delete(idHash: string): Promise<void> {
     await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
   }
+  /** A user's live and expired sessions, oldest first. */
+  async listOf(userId: string): Promise<Session[]> {
+    const rows = await this.db.selectFrom('sessions').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
+    return rows.map(toSession);
+  }
   async deleteByUser(userId: string): Promise<number> {
     return affected(await this.db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst());
   }
