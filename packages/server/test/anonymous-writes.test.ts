@@ -2,6 +2,7 @@
 // anonymous GET /authorize can make the server store is bounded, and a browser holds one binding cookie.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { startSweeper } from '../src/storage/cleanup.js';
 import { authorizeUrl, Browser, countRows, locationOf, parseForm, pkce, setCookies, setupWithClientAndUser } from './helpers.js';
 
 test('DS-01 oversized state, nonce, login_hint, scope or too many resources at /authorize are an error redirect and store nothing', async (t) => {
@@ -62,4 +63,35 @@ test('DS-01 a browser keeps one binding cookie: repeated anonymous authorization
     authorizeUrl({ clientId: client.clientId, redirectUri: client.redirectUri, challenge: pkce().challenge }),
   );
   assert.equal(setCookies(later).filter((c) => c.startsWith('gatehouse.browser=')).length, 1);
+});
+
+test('DS-01 a sweep that stops at its batch cap is followed at once by another, not after the interval', async (t) => {
+  const { server, client } = await setupWithClientAndUser(t);
+  for (let i = 0; i < 7; i++) {
+    await server.app.inject({
+      method: 'GET',
+      url: authorizeUrl({ clientId: client.clientId, redirectUri: client.redirectUri, challenge: pkce().challenge }),
+    });
+  }
+  assert.equal(await countRows(server.deps.storage, 'interactions'), 7);
+  const expired = server.clock() + server.config.interactionTtl + 1;
+  const quiet = { info: () => undefined, warn: () => undefined } as unknown as Parameters<typeof startSweeper>[2];
+  // Two rows per run and an hour between runs: only the backlog rule can empty the table in time.
+  const sweeper = startSweeper(
+    server.deps.storage,
+    {
+      codeRetention: 60,
+      batchSize: 2,
+      maxBatches: 1,
+      pauseMs: 0,
+      intervalMs: 3_600_000,
+      firstDelayMs: 0,
+      backlogDelayMs: 5,
+      now: () => expired,
+    },
+    quiet,
+  );
+  t.after(() => sweeper.stop());
+  for (let i = 0; i < 200 && (await countRows(server.deps.storage, 'interactions')) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(await countRows(server.deps.storage, 'interactions'), 0);
 });
