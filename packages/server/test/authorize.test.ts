@@ -588,5 +588,5 @@ test('UI-09 an authorization request stores nothing but an interaction, and issu
   assert.equal(await countRows(server.deps.storage, 'interactions'), 1);
   assert.equal(await countRows(server.deps.storage, 'authorization_codes'), 0);
   const set = header(await get(server, params(client.clientId)), 'set-cookie') ?? '';
-  assert.match(set, /gatehouse\.i\./, 'the interaction is bound to the browser by a cookie');
+  assert.match(set, /gatehouse\.browser=/, 'the interaction is bound to the browser by a cookie');
 });

@@ -277,7 +277,7 @@ test('UI-04 cookies are HttpOnly, SameSite=Lax and Path=/ (http loopback issuer)
   const { server, client, user } = await setup(t);
   const browser = new Browser(server.app);
   const authz = await browser.get(authorizeUrl({ clientId: client.clientId, redirectUri: C1, challenge: pkce().challenge }));
-  const ic = cookieAttributes(authz, /gatehouse\.i\./);
+  const ic = cookieAttributes(authz, /gatehouse\.browser$/);
   assert.equal(ic.length, 1);
   const page = parseForm((await browser.get(locationOf(authz))).body);
   const loggedIn = await login(browser, page, user);

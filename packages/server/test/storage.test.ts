@@ -30,7 +30,7 @@ test('CR-02 after a full flow no raw code, token, secret, password or cookie val
   const started = await browser.get(
     `/authorize?response_type=code&client_id=${client.clientId}&redirect_uri=${encodeURIComponent(C1)}&scope=openid&prompt=login&code_challenge=${pkce().challenge}&code_challenge_method=S256`,
   );
-  for (const [name, value] of browser.cookies) if (name.includes('.i.')) interactionCookies.add(value);
+  for (const [name, value] of browser.cookies) if (name.endsWith('gatehouse.browser')) interactionCookies.add(value);
   assert.equal(started.statusCode, 303);
   assert.ok(interactionCookies.size >= 1);
   const session = browser.cookies.get('gatehouse.session');

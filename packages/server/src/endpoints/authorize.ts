@@ -70,7 +70,10 @@ export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
         }
         if (authz.prompt.includes('none')) return fail(consentRequired('the user has not granted this access'));
       }
-      return reply.redirect(await beginInteraction(reply, deps, client, authz, mustLogin ? undefined : signedIn?.session, now), 303);
+      return reply.redirect(
+        await beginInteraction(request, reply, deps, client, authz, mustLogin ? undefined : signedIn?.session, now),
+        303,
+      );
     } catch (e) {
       if (e instanceof OAuthError) return fail(e);
       request.log.error({ err: e }, 'authorization request failed');

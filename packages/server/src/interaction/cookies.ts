@@ -15,8 +15,36 @@ export function sessionCookieName(s: CookieSettings): string {
   return s.secure ? '__Host-gatehouse.session' : 'gatehouse.session';
 }
 
-export function interactionCookieName(s: CookieSettings, interactionId: string): string {
-  return `${s.secure ? '__Host-' : ''}gatehouse.i.${interactionId.slice(0, 22)}`;
+/**
+ * DS-01: ONE binding cookie per browser (not one per interaction): every interaction it starts stores
+ * the digest of the same value, and the CSRF token of each interaction is derived from the value and
+ * the interaction id (bindingOf). Its value is `<issued-at, base36>.<256-bit random>`.
+ */
+export function browserCookieName(s: CookieSettings): string {
+  return s.secure ? '__Host-gatehouse.browser' : 'gatehouse.browser';
+}
+
+const BROWSER_COOKIE = /^([0-9a-z]{1,11})\.[A-Za-z0-9_-]{43}$/;
+
+/**
+ * The browser's binding cookie value to use for a new interaction: the one it sent when it will
+ * outlive the interaction, else a new one (`set`: the caller must send it, for `maxAge` seconds).
+ */
+export function browserBinding(
+  sent: string | undefined,
+  now: number,
+  lifetimes: { cookie: number; interaction: number },
+): { value: string; set: boolean } {
+  const m = sent === undefined ? null : BROWSER_COOKIE.exec(sent);
+  if (m && parseInt(m[1]!, 36) <= now && parseInt(m[1]!, 36) + lifetimes.cookie - now >= lifetimes.interaction) {
+    return { value: sent!, set: false };
+  }
+  return { value: `${now.toString(36)}.${randomToken()}`, set: true };
+}
+
+/** The per-interaction secret the CSRF token of an interaction's forms is derived from. */
+export function bindingOf(browserValue: string, interactionId: string): string {
+  return `${browserValue}.${interactionId}`;
 }
 
 function options(s: CookieSettings, maxAge: number) {

@@ -9,8 +9,8 @@ import { isSubset } from '../oauth/scopes.js';
 import type { Client, Resource, Session, User } from '../storage/index.js';
 import {
   clearCookie,
-  interactionCookieName,
-  newBrowserSecret,
+  browserBinding,
+  browserCookieName,
   readCookie,
   sessionCookieName,
   setCookie,
@@ -101,6 +101,7 @@ export async function consentNeeded(
  * to send the user to. `signedIn` is set when the user is already signed in and only consent is needed.
  */
 export async function beginInteraction(
+  httpRequest: FastifyRequest,
   reply: FastifyReply,
   deps: Pick<AppDeps, 'config' | 'storage'>,
   client: Client,
@@ -109,12 +110,18 @@ export async function beginInteraction(
   now: number,
 ): Promise<string> {
   const id = randomToken();
-  const browser = newBrowserSecret();
+  const settings = cookieSettings(deps);
+  // DS-01: a browser that already holds a binding cookie keeps it; no new cookie per request.
+  const lifetime = Math.max(deps.config.sessionTtl, 2 * deps.config.interactionTtl);
+  const browser = browserBinding(readCookie(httpRequest, browserCookieName(settings)), now, {
+    cookie: lifetime,
+    interaction: deps.config.interactionTtl,
+  });
   await deps.storage.interactions.create({
     id,
     clientId: client.clientId,
     request,
-    browserHash: browser.hash,
+    browserHash: sha256(browser.value),
     userId: signedIn?.userId ?? null,
     authTime: signedIn?.authTime ?? null,
     sid: signedIn?.sid ?? null,
@@ -122,7 +129,6 @@ export async function beginInteraction(
     expiresAt: now + deps.config.interactionTtl,
     consumedAt: null,
   });
-  const settings = cookieSettings(deps);
-  setCookie(reply, settings, interactionCookieName(settings, id), browser.secret, deps.config.interactionTtl);
+  if (browser.set) setCookie(reply, settings, browserCookieName(settings), browser.value, lifetime);
   return `/interaction/${id}`;
 }

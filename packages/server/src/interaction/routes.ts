@@ -14,7 +14,7 @@ import { single, type Params } from '../oauth/params.js';
 import { consentGroups } from '../oauth/resources.js';
 import { ClientMetadataDocumentError, metadataDocumentHostOf } from '../oauth/client-metadata-document.js';
 import type { Client, Interaction } from '../storage/index.js';
-import { clearCookie, csrfTokenFor, csrfTokenValid, interactionCookieName, originAllowed, readCookie } from './cookies.js';
+import { bindingOf, browserCookieName, csrfTokenFor, csrfTokenValid, originAllowed, readCookie } from './cookies.js';
 import { consentNeeded, cookieSettings, currentSession, startSession } from './flow.js';
 import { checkLogin } from './login.js';
 import { sendErrorPage, sendPage } from './page.js';
@@ -50,12 +50,13 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
   /** Loads a live interaction of this browser, or answers with an error page. */
   async function load(request: IdRequest, reply: FastifyReply, now: number): Promise<Loaded | undefined> {
     const { id } = request.params;
-    const binding = INTERACTION_ID.test(id) ? readCookie(request, interactionCookieName(settings, id)) : undefined;
+    const browser = INTERACTION_ID.test(id) ? readCookie(request, browserCookieName(settings)) : undefined;
+    const binding = browser === undefined ? undefined : bindingOf(browser, id);
     const interaction = binding ? await storage.interactions.findActive(id, now) : undefined;
     let client: Client | undefined;
     try {
       client =
-        interaction && binding && digestsEqual(sha256(binding), interaction.browserHash)
+        interaction && browser && digestsEqual(sha256(browser), interaction.browserHash)
           ? await deps.clientResolver.find(interaction.clientId)
           : undefined;
     } catch (e) {
@@ -100,10 +101,9 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
     );
   }
 
-  /** Ends the interaction: consumes it once, clears its cookie, and redirects to the client. */
+  /** Ends the interaction: consumes it once and redirects to the client (the browser keeps its binding cookie, DS-01). */
   async function finish(reply: FastifyReply, loaded: Loaded, location: () => Promise<string>, now: number): Promise<FastifyReply> {
     if (!(await storage.interactions.consume(loaded.interaction.id, now))) return stale(reply);
-    clearCookie(reply, settings, interactionCookieName(settings, loaded.interaction.id));
     return reply.redirect(await location(), 303);
   }
 

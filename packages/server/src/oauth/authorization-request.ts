@@ -16,6 +16,10 @@ import { isJkt } from './dpop.js';
 
 export const MAX_STATE_LENGTH = 2048;
 export const MAX_NONCE_LENGTH = 2048;
+/** DS-01: bounds on what an anonymous request can make the server store in its interaction row. */
+export const MAX_LOGIN_HINT_LENGTH = 255;
+export const MAX_SCOPE_LENGTH = 2048;
+export const MAX_RESOURCES = 10;
 export const PROMPT_VALUES = ['none', 'login', 'consent', 'select_account'] as const;
 const PROMPTS: ReadonlySet<string> = new Set(PROMPT_VALUES);
 
@@ -137,6 +141,8 @@ export async function validateAuthorizationRequest(
 
     // RFC 6749 §3.3: without scope the client's registered default applies (AU-04), never all it may ask for.
     const scopeParam = single(params, 'scope') ?? (defaultScopesOf(client).join(' ') || undefined);
+    if (scopeParam !== undefined && scopeParam.length > MAX_SCOPE_LENGTH) failWith('invalid_request', 'scope is too long');
+    if ((params.get('resource')?.length ?? 0) > MAX_RESOURCES) failWith('invalid_request', 'too many resource parameters');
     if (scopeParam === undefined) fail(invalidScope('scope is required'));
     let scopes: string[] = [];
     try {
@@ -176,6 +182,7 @@ export async function validateAuthorizationRequest(
       maxAge = Number(maxAgeRaw);
     }
     const loginHint = single(params, 'login_hint');
+    if (loginHint !== undefined && loginHint.length > MAX_LOGIN_HINT_LENGTH) failWith('invalid_request', 'login_hint is too long');
     // RFC 9449 §10: dpop_jkt is a base64url SHA-256 JWK thumbprint.
     const dpopJkt = single(params, 'dpop_jkt');
     if (dpopJkt !== undefined && !isJkt(dpopJkt)) failWith('invalid_request', 'dpop_jkt must be a base64url SHA-256 JWK thumbprint');
@@ -194,7 +201,7 @@ export async function validateAuthorizationRequest(
         codeChallengeMethod: challenge === undefined ? undefined : 'S256',
         prompt,
         maxAge,
-        loginHint: loginHint !== undefined && loginHint.length <= 255 ? loginHint : undefined,
+        loginHint,
         ...(dpopJkt === undefined ? {} : { dpopJkt }),
       },
     };

@@ -30,6 +30,8 @@ export const DEFAULT_PAUSE_MS = 50;
 /** Per table and sweep; what is left waits for the next sweep. */
 export const DEFAULT_MAX_BATCHES = 200;
 export const SWEEP_INTERVAL_MS = 5 * 60_000;
+/** DS-01: after a sweep that stopped at maxBatches (a backlog: a flood of anonymous rows), the next starts this soon. */
+export const BACKLOG_SWEEP_DELAY_MS = 1000;
 export const DEFAULT_SECURITY_EVENT_RETENTION = 90 * 86400;
 
 /**
@@ -160,7 +162,7 @@ export interface Sweeper {
  */
 export function startSweeper(
   storage: SweepStorage,
-  options: Omit<SweepOptions, 'signal'> & { intervalMs?: number; firstDelayMs?: number; now: () => number },
+  options: Omit<SweepOptions, 'signal'> & { intervalMs?: number; firstDelayMs?: number; backlogDelayMs?: number; now: () => number },
   log: Log,
 ): Sweeper {
   const controller = new AbortController();
@@ -173,16 +175,20 @@ export function startSweeper(
     timer = setTimeout(run, delay);
     timer.unref();
   };
+  const perTableCap = (options.batchSize ?? DEFAULT_BATCH_SIZE) * (options.maxBatches ?? DEFAULT_MAX_BATCHES);
   function run() {
+    let backlog = false;
     running = sweepExpiredRows(storage, options.now(), { ...options, signal: controller.signal })
       .then((counts) => {
         const total = Object.values(counts).reduce((a, b) => a + b, 0);
         if (total > 0) log.info({ deleted: counts }, 'expired rows swept');
+        // DS-01: a table that filled the whole run is swept again soon, not after the interval.
+        backlog = Object.values(counts).some((n) => n >= perTableCap);
       })
       .catch((err: unknown) => log.warn({ err }, 'sweeping expired rows failed'))
       .finally(() => {
         running = undefined;
-        schedule(intervalMs);
+        schedule(backlog ? (options.backlogDelayMs ?? BACKLOG_SWEEP_DELAY_MS) : intervalMs);
       });
   }
   schedule(options.firstDelayMs ?? 60_000 + Math.floor(Math.random() * 60_000));
