@@ -6,6 +6,8 @@ import type { LoginThrottle } from './interaction/login-throttle.js';
 import type { SafeFetcher } from './net/safe-fetch.js';
 import type { ClientResolver } from './oauth/client-metadata-document.js';
 import type { SecurityEvents } from './oauth/security-events.js';
+import type { ReplayCaches } from './oauth/replay-cache.js';
+import type { SharedRedis } from './redis/redis.js';
 
 /** The time in epoch seconds. Tests pass their own to move time instead of rewriting rows. */
 export type Clock = () => number;
@@ -22,6 +24,10 @@ export interface AppDeps {
   clientResolver: ClientResolver;
   /** The security event log (oauth/security-events.ts): a warn-level line and a row per event. */
   events: SecurityEvents;
+  /** The jti replay caches: Redis when configured, else the database (chosen in server.ts). */
+  replayCaches: ReplayCaches;
+  /** The shared Redis, when `--redis` is set: rate limits and throttles use it too. */
+  redis?: SharedRedis | undefined;
 }
 
 declare module 'fastify' {

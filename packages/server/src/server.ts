@@ -7,7 +7,11 @@ import { nowSeconds } from './oauth/crypto.js';
 import { KeyStore } from './oauth/keys/key-store.js';
 import { KEY_RELOAD_INTERVAL, keyPolicy, maintainKeys } from './oauth/keys/rotation.js';
 import { codeRetention, startSweeper } from './storage/cleanup.js';
-import { LoginThrottle } from './interaction/login-throttle.js';
+import { DbThrottleStore, LoginThrottle } from './interaction/login-throttle.js';
+import { redisOptions, SharedRedis } from './redis/redis.js';
+import { RedisReplayCache } from './redis/replay-cache.js';
+import { RedisThrottleStore } from './redis/login-throttle-store.js';
+import type { ReplayCaches } from './oauth/replay-cache.js';
 import { createRepositories, openStorage } from './storage/index.js';
 import { exclusively } from './storage/database.js';
 import { createSafeFetcher, type SafeFetcher } from './net/safe-fetch.js';
@@ -33,11 +37,23 @@ export async function createGatehouse(
     poolSize: config.databasePoolSize,
     onConnectionError: (err) => log?.warn({ err }, 'database connection lost; the pool replaces it'),
   });
+  // Issue 12 item 4: Redis, when configured, holds what every node must share and fast.
+  const redis = config.redisUrl ? new SharedRedis(redisOptions(config.redisUrl, config.redisCommandTimeout)) : undefined;
   try {
+    await redis?.connect();
     const keys = new KeyStore(storage.signingKeys);
     // R5: the first keys are created once for the cluster, under a database lock.
     await keys.initialise(clock(), (fn) => exclusively(storage.db, 'signing-keys', (trx) => fn(createRepositories(trx).signingKeys)));
-    const throttle = new LoginThrottle({ maxFailures: config.loginMaxFailures, lockSeconds: config.loginLockSeconds });
+    // DS-03: the login throttle's counters in Redis, else in the database (so that the CLI can unlock).
+    const throttle = new LoginThrottle(redis ? new RedisThrottleStore(redis) : new DbThrottleStore(storage.loginLocks), {
+      maxFailures: config.loginMaxFailures,
+      lockSeconds: config.loginLockSeconds,
+      maxDelay: config.loginMaxDelay,
+    });
+    // The jti replay caches (oauth/replay-cache.ts): Redis (fail closed) or the database.
+    const replayCaches: ReplayCaches = {
+      clientAssertions: redis ? new RedisReplayCache(redis, 'client-assertion') : storage.clientAssertionJtis,
+    };
     // One fetcher per server: it owns the cache and the rate limits of everything fetched from URLs.
     const fetcher =
       options.fetcher ??
@@ -54,10 +70,11 @@ export async function createGatehouse(
       clock,
     });
     const events = new SecurityEvents(storage.securityEvents, clock);
-    const deps: AppDeps = { config, storage, keys, throttle, clock, fetcher, clientResolver: resolver, events };
+    const deps: AppDeps = { config, storage, keys, throttle, clock, fetcher, clientResolver: resolver, events, replayCaches, redis };
     const app = await buildApp(deps, { logger: options.logger });
     log = app.log;
     events.log = app.log;
+    if (redis) redis.log = app.log;
     // KR-02, R5: promote published `next` keys, start scheduled rotations, and pick up keys rotated by
     // another node (oauth/keys/rotation.ts). Ticks never overlap; the timer never keeps the process alive.
     const policy = keyPolicy(config);
@@ -83,10 +100,12 @@ export async function createGatehouse(
         await sweeper.stop();
         await keysBusy;
         await app.close();
+        await redis?.close();
         await storage.close();
       },
     };
   } catch (error) {
+    await redis?.close();
     await storage.close();
     throw error;
   }

@@ -30,6 +30,7 @@ const LABELS: Record<keyof SweepCounts, string> = {
   pushedRequests: 'pushed authorization requests',
   registrationTokens: 'registration tokens',
   securityEvents: 'security events',
+  loginLocks: 'login locks',
 };
 
 export async function cleanupCommand(args: string[]): Promise<number> {

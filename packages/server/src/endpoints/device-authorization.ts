@@ -1,6 +1,7 @@
 // RFC 8628 §3.1, §3.2: the device authorization endpoint. The client authenticates as at the token
 // endpoint (public clients send client_id), must have registered the device grant, and asks for a
 // scope within its registered scopes; the answer is JSON, never cached.
+import { routeRateLimit } from '../http/rate-limit.js';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { formBody } from '../http/params.js';
@@ -13,7 +14,7 @@ import { single } from '../oauth/params.js';
 export function deviceAuthorizationEndpoint(app: FastifyInstance, deps: AppDeps): void {
   const auth = clientAuthDeps(deps);
 
-  app.post(DEVICE_AUTHORIZATION_PATH, async (request, reply) => {
+  app.post(DEVICE_AUTHORIZATION_PATH, { config: routeRateLimit(deps.config, 'deviceAuthorization') }, async (request, reply) => {
     const params = formBody(request);
     const { client } = await authenticateClient({ authorization: request.headers.authorization, params, ip: request.ip }, auth);
     if (!client.grantTypes.includes(deviceCodeGrant.grantType))

@@ -2,6 +2,7 @@
 // formBody → authenticateClient (as at the token endpoint; public clients name themselves) →
 // pushAuthorizationRequest (the /authorize validation, then stored) → 201 {"request_uri","expires_in"}.
 // Errors are JSON (RFC 9126 §2.3), never a page: nobody's browser is here.
+import { routeRateLimit } from '../http/rate-limit.js';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { formBody } from '../http/params.js';
@@ -12,7 +13,7 @@ export function pushedAuthorizationRequestEndpoint(app: FastifyInstance, deps: A
   const { config, storage, clock } = deps;
   const auth = clientAuthDeps(deps);
 
-  app.post('/par', async (request, reply) => {
+  app.post('/par', { config: routeRateLimit(deps.config, 'par') }, async (request, reply) => {
     const params = formBody(request);
     const { client } = await authenticateClient({ authorization: request.headers.authorization, params, ip: request.ip }, auth);
     const response = await pushAuthorizationRequest(

@@ -1,6 +1,7 @@
 // RFC 6749 §3.2, §5.1, §5.2: the token endpoint, as named steps:
 // parseForm → authenticateClient → findGrant(grant_type) → client allowed this grant? →
 // only the grant's parameters → handle → JSON (Cache-Control: no-store from the app-wide hook).
+import { routeRateLimit } from '../http/rate-limit.js';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { formBody } from '../http/params.js';
@@ -12,7 +13,7 @@ import { pick, required } from '../oauth/params.js';
 export function tokenEndpoint(app: FastifyInstance, deps: AppDeps): void {
   const auth = clientAuthDeps(deps);
 
-  app.post('/token', async (request, reply) => {
+  app.post('/token', { config: routeRateLimit(deps.config, 'token') }, async (request, reply) => {
     const params = formBody(request);
     const grantType = required(params, 'grant_type');
     const { client } = await authenticateClient({ authorization: request.headers.authorization, params, ip: request.ip }, auth);

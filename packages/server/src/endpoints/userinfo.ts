@@ -1,6 +1,7 @@
 // OIDC Core §5.3 (UserInfo) with RFC 6750 §2-3 bearer token usage: the token comes from the
 // Authorization header (scheme case-insensitive) or a form-encoded POST body, never the query;
 // errors carry a WWW-Authenticate Bearer challenge.
+import { routeRateLimit } from '../http/rate-limit.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { claimsForScopes } from '../oauth/claims.js';
@@ -69,6 +70,7 @@ export function userinfoEndpoint(app: FastifyInstance, { config, keys, storage, 
     return reply.send({ sub: user.id, ...claimsForScopes(user, scopes) });
   };
 
-  app.get('/userinfo', handler);
-  app.post('/userinfo', handler);
+  const limit = { config: routeRateLimit(config, 'userinfo') };
+  app.get('/userinfo', limit, handler);
+  app.post('/userinfo', limit, handler);
 }

@@ -3,10 +3,13 @@
 //   GET /healthz  liveness: the process is up and its event loop answers. Never touches the database.
 //   GET /readyz   readiness: the database answers, every migration this code knows is applied, and the
 //                 signing keys are loaded; 503 otherwise, and from the moment the node starts draining,
-//                 so that a load balancer stops sending it traffic.
+//                 so that a load balancer stops sending it traffic. With --redis it also reports
+//                 `redis: ok | unreachable`, which does NOT fail readiness: every node shares the one
+//                 Redis, so failing them all would turn a degraded service (rate limits open, client
+//                 assertions 503) into no service at all; alert on the warn log line or this field.
 //
-// Both are answered before anything else (no cookies, no rate limit: the one rate limit lives on the
-// interaction routes) and their request logs are below info (visible with --log-level debug).
+// Both are answered before anything else (no cookies, no rate limit: http/rate-limit.ts limits only the
+// routes that name a limit) and their request logs are below info (visible with --log-level debug).
 //
 // Draining (main.ts, on SIGTERM/SIGINT): every response from then on says `Connection: close`, so a
 // keep-alive connection closes after its in-flight response, and a request that still arrives gets
@@ -41,12 +44,13 @@ export function isDraining(app: FastifyInstance): boolean {
 
 export interface Readiness {
   ready: boolean;
-  checks: { draining: boolean; database: string; migrations: string; keys: string };
+  checks: { draining: boolean; database: string; migrations: string; keys: string; redis?: string };
 }
 
 /** The three readiness checks, each bounded in time. */
-export async function readiness(deps: Pick<AppDeps, 'storage' | 'keys' | 'config'>, draining = false): Promise<Readiness> {
+export async function readiness(deps: Pick<AppDeps, 'storage' | 'keys' | 'config' | 'redis'>, draining = false): Promise<Readiness> {
   const checks: Readiness['checks'] = { draining, database: 'ok', migrations: 'ok', keys: 'ok' };
+  const redisUp = deps.redis?.ping();
   const timeout = Math.min(deps.config.databaseAcquireTimeout, 2000);
   try {
     await ping(deps.storage.db, timeout);
@@ -69,6 +73,7 @@ export async function readiness(deps: Pick<AppDeps, 'storage' | 'keys' | 'config
     }
   });
   if (missing.length > 0) checks.keys = `missing: ${missing.join(', ')}`;
+  if (redisUp) checks.redis = (await redisUp) ? 'ok' : 'unreachable';
   const ready = !draining && checks.database === 'ok' && checks.migrations === 'ok' && checks.keys === 'ok';
   return { ready, checks };
 }

@@ -52,7 +52,8 @@ export type SweepTable =
   | 'clientAssertionJtis'
   | 'pushedRequests'
   | 'registrationTokens'
-  | 'securityEvents';
+  | 'securityEvents'
+  | 'loginLocks';
 export type SweepCounts = Record<SweepTable, number>;
 
 export interface SweepOptions {
@@ -80,6 +81,7 @@ export type SweepStorage = Pick<
   | 'pushedRequests'
   | 'registrationTokens'
   | 'securityEvents'
+  | 'loginLocks'
 >;
 
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -117,6 +119,7 @@ export async function sweepExpiredRows(storage: SweepStorage, now: number, optio
       'securityEvents',
       (limit) => storage.securityEvents.deleteOlderThan(now - (options.securityEventRetention ?? DEFAULT_SECURITY_EVENT_RETENTION), limit),
     ],
+    ['loginLocks', (limit) => storage.loginLocks.deleteExpired(now, limit)],
   ];
   const counts: SweepCounts = {
     interactions: 0,
@@ -131,6 +134,7 @@ export async function sweepExpiredRows(storage: SweepStorage, now: number, optio
     pushedRequests: 0,
     registrationTokens: 0,
     securityEvents: 0,
+    loginLocks: 0,
   };
   for (const [table, deleteBatch] of tasks) {
     for (let batch = 0; batch < maxBatches && !options.signal?.aborted; batch++) {

@@ -233,3 +233,12 @@ export interface SecurityEvent {
   /** Further fields of the event (a family id, a reason, a kid); never a token, code, secret or password. */
   details: Readonly<Record<string, unknown>>;
 }
+
+/** One login throttle entry (DS-03) as stored: its state is the throttle's own JSON, read with a version for compare-and-set. */
+export interface LoginLock {
+  key: string;
+  account: string | null;
+  state: Readonly<Record<string, unknown>>;
+  version: number;
+  expiresAt: number;
+}

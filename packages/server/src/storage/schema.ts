@@ -171,6 +171,7 @@ export interface Database {
   client_assertion_jtis: ClientAssertionJtiTable;
   pushed_requests: PushedRequestTable;
   security_events: SecurityEventTable;
+  login_locks: LoginLockTable;
 }
 
 // 0008_security_events: what happened to accounts, clients and keys, for operators (never a secret).
@@ -203,4 +204,13 @@ export interface DeviceCodeTable {
   family_id: string;
   access_token_jti: string | null;
   access_token_expires_at: number | null;
+}
+
+// 0015_login_locks: the login throttle's state when there is no Redis (interaction/login-throttle.ts).
+export interface LoginLockTable {
+  key: string; // the throttle key (account digest, network, device digest or IP), never a raw username
+  account: string | null; // the account digest the key belongs to, so that `users unlock` finds them all
+  state: string; // JSON of the throttle state
+  version: number; // compare-and-set counter
+  expires_at: number;
 }

@@ -7,6 +7,7 @@ import type { Db } from './columns.js';
 import { DeviceCodeRepository } from './device-codes.js';
 import { GrantRepository } from './grants.js';
 import { InteractionRepository } from './interactions.js';
+import { LoginLockRepository } from './login-locks.js';
 import { PushedRequestRepository } from './pushed-requests.js';
 import { RefreshTokenRepository } from './refresh-tokens.js';
 import { RegistrationTokenRepository } from './registration-tokens.js';
@@ -33,6 +34,7 @@ export {
 export type { DeviceDecision } from './device-codes.js';
 export { ClientAssertionJtiRepository, PushedRequestRepository };
 export { RegistrationTokenRepository, SecurityEventRepository };
+export { LoginLockRepository };
 export type { SecurityEventQuery } from './security-events.js';
 export type { SigningKeyChanges } from './signing-keys.js';
 
@@ -52,6 +54,7 @@ export interface Repositories {
   clientAssertionJtis: ClientAssertionJtiRepository;
   pushedRequests: PushedRequestRepository;
   securityEvents: SecurityEventRepository;
+  loginLocks: LoginLockRepository;
 }
 
 export function createRepositories(db: Db): Repositories {
@@ -71,5 +74,6 @@ export function createRepositories(db: Db): Repositories {
     clientAssertionJtis: new ClientAssertionJtiRepository(db),
     pushedRequests: new PushedRequestRepository(db),
     securityEvents: new SecurityEventRepository(db),
+    loginLocks: new LoginLockRepository(db),
   };
 }
