@@ -21,6 +21,7 @@ Usage:
   gatehouse serve [--host 127.0.0.1] [--port 9000] [--issuer URL] [--database URL] [options]
   gatehouse users create --username NAME --password-stdin [--email E] [--name "Full Name"] [--json]
   gatehouse users list [--json]
+  gatehouse users unlock USERNAME [--redis URL] [--json]
   gatehouse clients create --name NAME --redirect-uri URL [--redirect-uri URL ...] [--grant-types LIST]
                            [--scope "openid profile ..."] [--public] [--auth-method METHOD] [--json]
   gatehouse clients list [--json]

@@ -1,16 +1,23 @@
-// gatehouse users create | list
+// gatehouse users create | list | unlock
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { nowSeconds } from '../oauth/crypto.js';
 import { hashPassword, MAX_PASSWORD_LENGTH } from '../oauth/passwords.js';
 import { isUniqueViolation } from '../storage/index.js';
-import { print, readStdin, UsageError, withStorage } from './common.js';
+import { loadConfig } from '../config/config.js';
+import { accountKey, canonicalUsername, DbThrottleStore, type ThrottleStore } from '../interaction/login-throttle.js';
+import { redisOptions, SharedRedis } from '../redis/redis.js';
+import { RedisThrottleStore } from '../redis/login-throttle-store.js';
+import { cliEvents, dashSafePositionals, print, readStdin, UsageError, withStorage } from './common.js';
 
 const HELP = `gatehouse users — manage user accounts
 
   gatehouse users create --username NAME --password-stdin [--email E] [--name "Full Name"] [--database URL] [--json]
       Reads the password from standard input (never from the command line).
   gatehouse users list [--database URL] [--json]
+  gatehouse users unlock USERNAME [--database URL] [--redis URL] [--json]
+      Clears the account's sign-in delays, locks and known-device failure counts (DS-03) for every
+      node: in Redis when --redis / GATEHOUSE_REDIS_URL is set, and in the database.
 `;
 
 const USERNAME = /^[A-Za-z0-9._@+-]{1,255}$/;
@@ -80,6 +87,7 @@ export async function usersCommand(args: string[]): Promise<number> {
       return 0;
     });
   }
+  if (sub === 'unlock') return unlockUser(rest);
   if (sub === 'list') {
     const { values } = parseArgs({
       args: rest,
@@ -107,4 +115,54 @@ export async function usersCommand(args: string[]): Promise<number> {
     });
   }
   throw new UsageError(`unknown users command: ${sub}`);
+}
+
+/**
+ * gatehouse users unlock USERNAME: forgets every login throttle entry of the account (its delay, its
+ * per-network locks, its known devices' failures) where the running nodes keep them — Redis when
+ * configured, the database otherwise (both are cleared) — and records `login.unlocked`. Locks of an
+ * IP across accounts are not the account's and stay.
+ */
+async function unlockUser(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: dashSafePositionals(args),
+    strict: true,
+    allowPositionals: true,
+    options: {
+      database: { type: 'string' },
+      redis: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1 || positionals[0]!.length === 0) throw new UsageError('users unlock needs one USERNAME');
+  const username = positionals[0]!;
+  const config = loadConfig(process.env, values.redis === undefined ? {} : { redis: values.redis });
+  return withStorage(values.database, async (storage) => {
+    const stores: ThrottleStore[] = [new DbThrottleStore(storage.loginLocks)];
+    const redis = config.redisUrl ? new SharedRedis(redisOptions(config.redisUrl, Math.max(config.redisCommandTimeout, 2000))) : undefined;
+    try {
+      if (redis) {
+        await redis.client.connect();
+        stores.push(new RedisThrottleStore(redis));
+      }
+      let cleared = 0;
+      for (const store of stores) cleared += await store.clearAccount(accountKey(username));
+      const user = (await storage.users.findByUsername(username)) ?? (await storage.users.findByUsername(canonicalUsername(username)));
+      await cliEvents(storage).record({
+        type: 'login.unlocked',
+        userId: user?.id,
+        username: canonicalUsername(username),
+        details: { entries: cleared, by: 'cli' },
+      });
+      print(values.json === true, { username, cleared }, `unlocked ${username} (${cleared} throttle entries cleared)`);
+      return 0;
+    } finally {
+      await redis?.close();
+    }
+  });
 }

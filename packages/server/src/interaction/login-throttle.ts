@@ -1,10 +1,12 @@
 // DS-03, UI-06 (RFC 6819 §4.4.3.6, §5.1.4.2; OWASP ASVS 2.2.1): password guessing is slowed down without
 // letting anyone lock an account's owner out.
 //
-// Four counters, each a failure score that halves every FAILURE_HALF_LIFE (15 min) without failures:
-//   account             every failure on the account, from anywhere. From `maxFailures` on, each further
-//                       failure doubles a delay (1 s, 2 s, 4 s … at most --login-max-delay, 15 min)
-//                       during which unknown devices get 429: a slow-down, never a lock.
+// Four counters, each a failure score that halves every FAILURE_HALF_LIFE (15 min) without failures
+// (compared rounded: five failures within about three minutes count as five):
+//   account             every failure on the account, from anywhere. From 2 × `maxFailures` (10) on, each
+//                       further failure doubles a delay (1 s, 2 s, 4 s … at most --login-max-delay, 15 min)
+//                       during which unknown devices get 429: a slow-down, never a lock. (One network
+//                       meets its own lock first; the delay is what slows a guesser on many networks.)
 //   account + network   the hard lock: `maxFailures` failures on the account from one network (IPv4 /24,
 //                       IPv6 /64) lock the account *for that network* for --login-lock-seconds, doubling
 //                       with each further lock (at most a day); the lock level falls by one per quiet day.
@@ -135,9 +137,9 @@ export class LoginThrottle {
     };
   }
 
-  /** The per-account delay after a score of `score` failures (0 below maxFailures). */
+  /** The per-account delay after a score of `score` failures (0 below 2 × maxFailures). */
   accountDelay(score: number): number {
-    const over = Math.floor(score + 1e-9) - this.options.maxFailures;
+    const over = Math.round(score) - 2 * this.options.maxFailures;
     return over < 0 ? 0 : Math.min(this.options.maxDelay, 2 ** over);
   }
 
@@ -147,7 +149,7 @@ export class LoginThrottle {
     const entries = await this.store.read(wanted);
     if (knownDevice && keys.deviceKey) {
       const device = entries.get(keys.deviceKey)?.entry;
-      if (!device || decayed(device, now) < KNOWN_DEVICE_FAILURES) return { wait: 0, knownDevice: true };
+      if (!device || Math.round(decayed(device, now)) < KNOWN_DEVICE_FAILURES) return { wait: 0, knownDevice: true };
     }
     let wait = 0;
     const account = entries.get(keys.accountKey)?.entry;
@@ -171,7 +173,7 @@ export class LoginThrottle {
     });
     const lockable = (scope: NewLock['scope'], network: string) => (e: ThrottleEntry | undefined) => {
       const next = count(e);
-      if (next.lockedUntil <= now && next.score >= maxFailures - 1e-9) {
+      if (next.lockedUntil <= now && Math.round(next.score) >= maxFailures) {
         const seconds = Math.min(lockSeconds * 2 ** next.level, MAX_LOCK_SECONDS);
         locks.push({ scope, network, seconds });
         return { score: 0, at: now, lockedUntil: now + seconds, level: next.level + 1 };
