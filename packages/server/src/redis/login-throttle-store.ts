@@ -35,7 +35,13 @@ export class RedisThrottleStore implements ThrottleStore {
     return found;
   }
 
-  async write(key: string, _account: string | null, previous: Stored | undefined, next: ThrottleEntry, expiresAt: number): Promise<boolean> {
+  async write(
+    key: string,
+    _account: string | null,
+    previous: Stored | undefined,
+    next: ThrottleEntry,
+    expiresAt: number,
+  ): Promise<boolean> {
     const client = this.redis.client as unknown as {
       loginCas(key: string, expected: string, value: string, pxat: number): Promise<number>;
     };
