@@ -86,6 +86,12 @@ const GATEHOUSE_ENV = {
   GATEHOUSE_ACCESS_TOKEN_AUDIENCE: RESOURCE,
   GATEHOUSE_CODE_TTL: '600',
   GATEHOUSE_LOG_LEVEL: 'warn',
+  // The load generator is one client on one address: limits high enough never to refuse it, still counted.
+  GATEHOUSE_RATE_LIMIT_TOKEN: '100000000',
+  GATEHOUSE_RATE_LIMIT_AUTHORIZE: '100000000',
+  GATEHOUSE_RATE_LIMIT_LOGIN: '100000000',
+  GATEHOUSE_RATE_LIMIT_INTROSPECT: '100000000',
+  GATEHOUSE_RATE_LIMIT_USERINFO: '100000000',
 };
 
 async function startGatehouse(name, databaseUrl) {

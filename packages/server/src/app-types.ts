@@ -8,6 +8,8 @@ import type { ClientResolver } from './oauth/client-metadata-document.js';
 import type { SecurityEvents } from './oauth/security-events.js';
 import type { AtRest } from './oauth/at-rest.js';
 import type { DpopReplayCache } from '@gatehouse/resource-server';
+import type { ReplayCaches } from './oauth/replay-cache.js';
+import type { SharedRedis } from './redis/redis.js';
 
 /** The time in epoch seconds. Tests pass their own to move time instead of rewriting rows. */
 export type Clock = () => number;
@@ -31,6 +33,10 @@ export interface AppDeps {
    * any `record(key, expiresAt)` store (e.g. Redis) can take its place.
    */
   dpopReplay?: DpopReplayCache;
+  /** The jti replay caches: Redis when configured, else the database (chosen in server.ts). */
+  replayCaches: ReplayCaches;
+  /** The shared Redis, when `--redis` is set: rate limits and throttles use it too. */
+  redis?: SharedRedis | undefined;
 }
 
 declare module 'fastify' {

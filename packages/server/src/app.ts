@@ -23,6 +23,7 @@ import { isUnavailable, originalError } from './storage/errors.js';
 import { pushedAuthorizationRequestEndpoint } from './endpoints/par.js';
 import { registrationEndpoint } from './endpoints/register.js';
 import { trustProxySetting } from './config/config.js';
+import { registerRateLimits } from './http/rate-limit.js';
 
 export const BODY_LIMIT = 64 * 1024;
 const STYLESHEET = readFileSync(new URL('../../assets/gatehouse.css', import.meta.url), 'utf8');
@@ -81,6 +82,8 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
   });
 
   await app.register(cookie);
+  // DS-01, DS-02: per-endpoint rate limits (http/rate-limit.ts); routes name their own limit.
+  await registerRateLimits(app, deps.redis);
   // Strict form parsing: bad percent-encoding or UTF-8 is an invalid_request, never a 500 (IN-03).
   await app.register(formbody, {
     bodyLimit: BODY_LIMIT,
@@ -129,6 +132,15 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
       oauth = new OAuthError('server_error', 'the server could not complete the request');
     }
     if (browser) {
+      if (oauth.status === 429) {
+        const wait = oauth.headers['Retry-After'];
+        return sendErrorPage(
+          reply.headers(oauth.headers),
+          429,
+          'Too many attempts',
+          `Too many attempts from your network. Please wait${wait ? ` ${wait} seconds` : ' a moment'} and try again.`,
+        );
+      }
       return sendErrorPage(
         reply.headers(oauth.headers),
         oauth.status,

@@ -7,7 +7,11 @@ import { nowSeconds } from './oauth/crypto.js';
 import { KeyStore } from './oauth/keys/key-store.js';
 import { KEY_RELOAD_INTERVAL, keyPolicy, maintainKeys } from './oauth/keys/rotation.js';
 import { codeRetention, startSweeper } from './storage/cleanup.js';
-import { LoginThrottle } from './interaction/login-throttle.js';
+import { DbThrottleStore, LoginThrottle } from './interaction/login-throttle.js';
+import { redisOptions, SharedRedis } from './redis/redis.js';
+import { RedisReplayCache } from './redis/replay-cache.js';
+import { RedisThrottleStore } from './redis/login-throttle-store.js';
+import type { ReplayCaches } from './oauth/replay-cache.js';
 import { createRepositories, openStorage } from './storage/index.js';
 import { exclusively } from './storage/database.js';
 import { createSafeFetcher, type SafeFetcher } from './net/safe-fetch.js';
@@ -37,6 +41,8 @@ export async function createGatehouse(
     onConnectionError: (err) => log?.warn({ err }, 'database connection lost; the pool replaces it'),
     sealer: atRest,
   });
+  // Issue 12 item 4: Redis, when configured, holds what every node must share and fast.
+  const redis = config.redisUrl ? new SharedRedis(redisOptions(config.redisUrl, config.redisCommandTimeout)) : undefined;
   try {
     // KP-01: refuse to start on keys this process cannot open; seal keys stored in plaintext.
     const missing = await storage.signingKeys.missingKeyEncryptionKeys();
@@ -48,12 +54,22 @@ export async function createGatehouse(
       );
     }
     const sealedAtStart = atRest.configured ? (await storage.signingKeys.sealAll({ rewrap: false })).sealed : 0;
+    await redis?.connect();
     const keys = new KeyStore(storage.signingKeys);
     // R5: the first keys are created once for the cluster, under a database lock.
     await keys.initialise(clock(), (fn) =>
       exclusively(storage.db, 'signing-keys', (trx) => fn(createRepositories(trx, storage.repositoryOptions).signingKeys)),
     );
-    const throttle = new LoginThrottle({ maxFailures: config.loginMaxFailures, lockSeconds: config.loginLockSeconds });
+    // DS-03: the login throttle's counters in Redis, else in the database (so that the CLI can unlock).
+    const throttle = new LoginThrottle(redis ? new RedisThrottleStore(redis) : new DbThrottleStore(storage.loginLocks), {
+      maxFailures: config.loginMaxFailures,
+      lockSeconds: config.loginLockSeconds,
+      maxDelay: config.loginMaxDelay,
+    });
+    // The jti replay caches (oauth/replay-cache.ts): Redis (fail closed) or the database.
+    const replayCaches: ReplayCaches = {
+      clientAssertions: redis ? new RedisReplayCache(redis, 'client-assertion') : storage.clientAssertionJtis,
+    };
     // One fetcher per server: it owns the cache and the rate limits of everything fetched from URLs.
     const fetcher =
       options.fetcher ??
@@ -70,10 +86,25 @@ export async function createGatehouse(
       clock,
     });
     const events = new SecurityEvents(storage.securityEvents, clock);
-    const deps: AppDeps = { config, storage, keys, throttle, clock, fetcher, clientResolver: resolver, events, atRest };
+    const deps: AppDeps = {
+      config,
+      storage,
+      keys,
+      throttle,
+      clock,
+      fetcher,
+      clientResolver: resolver,
+      events,
+      atRest,
+      replayCaches,
+      redis,
+      // DP-01: DPoP proof jtis in Redis too when it is configured (fail closed), else the dpop_jtis table.
+      ...(redis ? { dpopReplay: new RedisReplayCache(redis, 'dpop') } : {}),
+    };
     const app = await buildApp(deps, { logger: options.logger });
     log = app.log;
     events.log = app.log;
+    if (redis) redis.log = app.log;
     if (!atRest.configured) {
       app.log.warn(
         'NO KEY-ENCRYPTION KEY: private signing keys are stored in plaintext in the database; set GATEHOUSE_KEY_ENCRYPTION_KEY or --key-encryption-key-file (README "Keys at rest")',
@@ -106,10 +137,12 @@ export async function createGatehouse(
         await sweeper.stop();
         await keysBusy;
         await app.close();
+        await redis?.close();
         await storage.close();
       },
     };
   } catch (error) {
+    await redis?.close();
     await storage.close();
     throw error;
   }

@@ -191,6 +191,9 @@ async function seed(storage: Storage, now: number): Promise<void> {
       details: {},
     });
   }
+  // DS-03 login throttle entries: expired, live.
+  await storage.loginLocks.compareAndSet('n:expired', 'acct', 0, { score: 1 }, now - 1);
+  await storage.loginLocks.compareAndSet('n:live', 'acct', 0, { score: 1 }, now + 600);
 }
 
 test('R8: one sweep deletes the expired rows of every kind and leaves every live one', async (t) => {
@@ -216,6 +219,7 @@ test('R8: one sweep deletes the expired rows of every kind and leaves every live
     pushedRequests: 1,
     registrationTokens: 2,
     securityEvents: 1,
+    loginLocks: 1,
   });
   assert.ok(await storage.interactions.findActive('i-live', now));
   assert.ok(await storage.sessions.findActive(sha256('s-live'), now));
@@ -237,6 +241,10 @@ test('R8: one sweep deletes the expired rows of every kind and leaves every live
   assert.deepEqual(
     (await storage.securityEvents.list()).map((e) => e.id),
     ['ev-recent'],
+  );
+  assert.deepEqual(
+    (await storage.loginLocks.findMany(['n:expired', 'n:live'])).map((l) => l.key),
+    ['n:live'],
   );
 
   const again = await sweepExpiredRows(storage, now, { codeRetention: codeRetention(server.config), pauseMs: 0 });
@@ -385,6 +393,7 @@ test('CLI: gatehouse cleanup deletes expired rows and prints the counts', async 
     pushedRequests: 1,
     registrationTokens: 2,
     securityEvents: 1,
+    loginLocks: 1,
   });
   const text = await run([]);
   assert.equal(text.code, 0, text.stderr);
@@ -439,6 +448,7 @@ test(
       pushedRequests: 1,
       registrationTokens: 2,
       securityEvents: 1,
+      loginLocks: 1,
     });
 
     const policy = keyPolicy(loadConfig({}));

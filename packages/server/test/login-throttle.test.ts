@@ -1,7 +1,8 @@
-// UI-06 (RFC 6819 §4.4.3.6, §5.1.4.2): per-key lock after N failures, doubling locks, success clears.
+// UI-06 (RFC 6819 §4.4.3.6, §5.1.4.2): per-key lock after N failures, doubling locks, success clears —
+// the fixed-lock throttle that device user-code guesses use (interaction/guess-throttle.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LoginThrottle } from '../src/interaction/login-throttle.js';
+import { GuessThrottle as LoginThrottle } from '../src/interaction/guess-throttle.js';
 
 const T0 = 1_700_000_000;
 

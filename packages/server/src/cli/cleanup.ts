@@ -31,6 +31,7 @@ const LABELS: Record<keyof SweepCounts, string> = {
   registrationTokens: 'registration tokens',
   securityEvents: 'security events',
   dpopJtis: 'DPoP proof jtis',
+  loginLocks: 'login locks',
 };
 
 export async function cleanupCommand(args: string[]): Promise<number> {

@@ -24,6 +24,7 @@ Usage:
   gatehouse users list [--json]
   gatehouse users disable|enable|delete USERNAME [--issuer URL] [--json]
   gatehouse users set-password USERNAME --password-stdin [--keep-sessions] [--issuer URL] [--json]
+  gatehouse users unlock USERNAME [--redis URL] [--json]
   gatehouse clients create --name NAME --redirect-uri URL [--redirect-uri URL ...] [--grant-types LIST]
                            [--scope "openid profile ..."] [--public] [--auth-method METHOD] [--json]
   gatehouse clients list [--json]

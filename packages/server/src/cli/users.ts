@@ -1,11 +1,15 @@
-// gatehouse users create | list | disable | enable | delete | set-password
+// gatehouse users create | list | disable | enable | delete | set-password | unlock
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { nowSeconds } from '../oauth/crypto.js';
 import { hashPassword, MAX_PASSWORD_LENGTH } from '../oauth/passwords.js';
 import { deleteUser, disableUser, enableUser, passwordProblem, setUserPassword, type LifecycleResult } from '../oauth/lifecycle.js';
 import { canonicalUsername, isUniqueViolation, type Storage, type User } from '../storage/index.js';
-import { dashSafePositionals, print, readStdin, UsageError, withStorage } from './common.js';
+import { loadConfig } from '../config/config.js';
+import { accountKey, DbThrottleStore, type ThrottleStore } from '../interaction/login-throttle.js';
+import { redisOptions, SharedRedis } from '../redis/redis.js';
+import { RedisThrottleStore } from '../redis/login-throttle-store.js';
+import { cliEvents, dashSafePositionals, print, readStdin, UsageError, withStorage } from './common.js';
 import { cliLifecycleDeps, LIFECYCLE_OPTIONS, lifecycleConfig, reportLifecycle } from './lifecycle-report.js';
 
 const HELP = `gatehouse users — manage user accounts
@@ -24,6 +28,9 @@ const HELP = `gatehouse users — manage user accounts
       Reads the new password from standard input and revokes as disable does (a reset after a
       compromise); --keep-sessions revokes nothing.
   Clients with a backchannel_logout_uri get a logout token; --issuer (or GATEHOUSE_ISSUER) is its iss.
+  gatehouse users unlock USERNAME [--database URL] [--redis URL] [--json]
+      Clears the account's sign-in delays, locks and known-device failure counts (DS-03) for every
+      node: in Redis when --redis / GATEHOUSE_REDIS_URL is set, and in the database.
 `;
 
 const USERNAME = /^[A-Za-z0-9._@+-]{1,255}$/;
@@ -93,6 +100,7 @@ export async function usersCommand(args: string[]): Promise<number> {
       return 0;
     });
   }
+  if (sub === 'unlock') return unlockUser(rest);
   if (sub === 'list') {
     const { values } = parseArgs({
       args: rest,
@@ -208,4 +216,54 @@ async function usersSetPassword(rest: string[]): Promise<number> {
       setUserPassword(cliLifecycleDeps(storage), user.id, password, { signOut: values['keep-sessions'] ? 'nowhere' : 'everywhere' }),
     !values['keep-sessions'],
   );
+}
+
+/**
+ * gatehouse users unlock USERNAME: forgets every login throttle entry of the account (its delay, its
+ * per-network locks, its known devices' failures) where the running nodes keep them — Redis when
+ * configured, the database otherwise (both are cleared) — and records `login.unlocked`. Locks of an
+ * IP across accounts are not the account's and stay.
+ */
+async function unlockUser(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: dashSafePositionals(args),
+    strict: true,
+    allowPositionals: true,
+    options: {
+      database: { type: 'string' },
+      redis: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1 || positionals[0]!.length === 0) throw new UsageError('users unlock needs one USERNAME');
+  const username = positionals[0]!;
+  const config = loadConfig(process.env, values.redis === undefined ? {} : { redis: values.redis });
+  return withStorage(values.database, async (storage) => {
+    const stores: ThrottleStore[] = [new DbThrottleStore(storage.loginLocks)];
+    const redis = config.redisUrl ? new SharedRedis(redisOptions(config.redisUrl, Math.max(config.redisCommandTimeout, 2000))) : undefined;
+    try {
+      if (redis) {
+        await redis.client.connect();
+        stores.push(new RedisThrottleStore(redis));
+      }
+      let cleared = 0;
+      for (const store of stores) cleared += await store.clearAccount(accountKey(username));
+      const user = (await storage.users.findByUsername(username)) ?? (await storage.users.findByUsername(canonicalUsername(username)));
+      await cliEvents(storage).record({
+        type: 'login.unlocked',
+        userId: user?.id,
+        username: canonicalUsername(username),
+        details: { entries: cleared, by: 'cli' },
+      });
+      print(values.json === true, { username, cleared }, `unlocked ${username} (${cleared} throttle entries cleared)`);
+      return 0;
+    } finally {
+      await redis?.close();
+    }
+  });
 }

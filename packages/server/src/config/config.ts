@@ -34,7 +34,12 @@ export const ConfigSchema = Type.Object({
     default: true,
     description: 'require PKCE of confidential clients too (public clients always need it)',
   }),
-  loginMaxFailures: Type.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'failed logins per account or IP before a lock' }),
+  loginMaxFailures: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 5,
+    description: 'failed logins per account from one network (or from one IP across accounts) before a lock',
+  }),
   loginLockSeconds: Seconds(60, 'first lock duration after too many failed logins; doubles on each further lock', 86400),
   trustProxy: Type.Array(Type.String({ minLength: 1 }), {
     default: [],
@@ -143,6 +148,48 @@ export const ConfigSchema = Type.Object({
     default: false,
     description: 'RFC 9449 §8: the token and PAR endpoints require DPoP proofs to carry a server-provided nonce (use_dpop_nonce)',
   }),
+  redisUrl: Type.String({
+    default: '',
+    description:
+      'redis://… (or rediss://…): login throttles, rate limits and jti replay caches shared by every node; empty = memory (replay caches: the database)',
+  }),
+  redisCommandTimeout: Type.Integer({
+    minimum: 20,
+    maximum: 10_000,
+    default: 500,
+    description: 'milliseconds a Redis command may take before it fails (replay caches answer 503, rate limits let the request through)',
+  }),
+  rateLimitWindow: Seconds(60, 'the window of every per-endpoint rate limit, in seconds', 3600),
+  rateLimitAuthorize: Type.Integer({
+    minimum: 0,
+    default: 100,
+    description: 'GET/POST /authorize per client IP and window (0 = no limit)',
+  }),
+  rateLimitToken: Type.Integer({ minimum: 0, default: 1200, description: '/token per client IP and client_id, and window (0 = no limit)' }),
+  rateLimitIntrospect: Type.Integer({
+    minimum: 0,
+    default: 1200,
+    description: '/introspect per client IP and client_id, and window (0 = no limit)',
+  }),
+  rateLimitRevoke: Type.Integer({
+    minimum: 0,
+    default: 600,
+    description: '/revoke per client IP and client_id, and window (0 = no limit)',
+  }),
+  rateLimitRegister: Type.Integer({ minimum: 0, default: 20, description: 'POST /register per client IP and window (0 = no limit)' }),
+  rateLimitPar: Type.Integer({ minimum: 0, default: 300, description: '/par per client IP and client_id, and window (0 = no limit)' }),
+  rateLimitDeviceAuthorization: Type.Integer({
+    minimum: 0,
+    default: 300,
+    description: '/device_authorization per client IP and client_id, and window (0 = no limit)',
+  }),
+  rateLimitUserinfo: Type.Integer({ minimum: 0, default: 1200, description: '/userinfo per client IP and window (0 = no limit)' }),
+  rateLimitLogin: Type.Integer({
+    minimum: 0,
+    default: 30,
+    description: 'sign-in and device-page form posts per client IP and window (0 = no limit; the login throttle still applies)',
+  }),
+  loginMaxDelay: Seconds(900, 'longest per-account delay after repeated failed logins (known devices are not delayed)', 86400),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -195,6 +242,19 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   httpHeadersTimeout: { env: 'GATEHOUSE_HTTP_HEADERS_TIMEOUT', flag: 'http-headers-timeout' },
   httpRequestTimeout: { env: 'GATEHOUSE_HTTP_REQUEST_TIMEOUT', flag: 'http-request-timeout' },
   dpopNonce: { env: 'GATEHOUSE_DPOP_NONCE', flag: 'dpop-nonce' },
+  redisUrl: { env: 'GATEHOUSE_REDIS_URL', flag: 'redis' },
+  redisCommandTimeout: { env: 'GATEHOUSE_REDIS_COMMAND_TIMEOUT', flag: 'redis-command-timeout' },
+  rateLimitWindow: { env: 'GATEHOUSE_RATE_LIMIT_WINDOW', flag: 'rate-limit-window' },
+  rateLimitAuthorize: { env: 'GATEHOUSE_RATE_LIMIT_AUTHORIZE', flag: 'rate-limit-authorize' },
+  rateLimitToken: { env: 'GATEHOUSE_RATE_LIMIT_TOKEN', flag: 'rate-limit-token' },
+  rateLimitIntrospect: { env: 'GATEHOUSE_RATE_LIMIT_INTROSPECT', flag: 'rate-limit-introspect' },
+  rateLimitRevoke: { env: 'GATEHOUSE_RATE_LIMIT_REVOKE', flag: 'rate-limit-revoke' },
+  rateLimitRegister: { env: 'GATEHOUSE_RATE_LIMIT_REGISTER', flag: 'rate-limit-register' },
+  rateLimitPar: { env: 'GATEHOUSE_RATE_LIMIT_PAR', flag: 'rate-limit-par' },
+  rateLimitDeviceAuthorization: { env: 'GATEHOUSE_RATE_LIMIT_DEVICE_AUTHORIZATION', flag: 'rate-limit-device-authorization' },
+  rateLimitUserinfo: { env: 'GATEHOUSE_RATE_LIMIT_USERINFO', flag: 'rate-limit-userinfo' },
+  rateLimitLogin: { env: 'GATEHOUSE_RATE_LIMIT_LOGIN', flag: 'rate-limit-login' },
+  loginMaxDelay: { env: 'GATEHOUSE_LOGIN_MAX_DELAY', flag: 'login-max-delay' },
 };
 
 export class ConfigError extends Error {}
@@ -303,6 +363,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = {}, flags: Record<string, st
     }
   }
   config.trustProxy = validateTrustedProxies(config.trustProxy, config.trustProxyHops);
+  if (config.redisUrl !== '' && !/^rediss?:\/\/[^\s]+$/.test(config.redisUrl))
+    throw new ConfigError('--redis / GATEHOUSE_REDIS_URL must be a redis:// or rediss:// URL');
   if (config.refreshTokenIdleTtl > config.refreshTokenTtl) config.refreshTokenIdleTtl = config.refreshTokenTtl;
   Object.freeze(config.accessTokenAudience);
   Object.freeze(config.trustProxy);

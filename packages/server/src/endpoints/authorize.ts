@@ -3,6 +3,7 @@
 // issue the code) or start an interaction and send the user to the login or consent page.
 // Errors about client_id or redirect_uri are shown as a page, never redirected (RU-02); so is a
 // request_uri that is unknown, expired, used or another client's (PR-01).
+import { routeRateLimit } from '../http/rate-limit.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { queryOrBody } from '../http/params.js';
@@ -81,6 +82,8 @@ export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
     }
   };
 
-  app.get('/authorize', { config: { browser: true } }, handler);
-  app.post('/authorize', { config: { browser: true } }, handler);
+  // DS-01: every anonymous authorization request may write an interaction; limited per IP.
+  const limit = routeRateLimit(deps.config, 'authorize');
+  app.get('/authorize', { config: { browser: true, ...limit } }, handler);
+  app.post('/authorize', { config: { browser: true, ...limit } }, handler);
 }

@@ -2,6 +2,7 @@
 // endpoint (public clients send client_id), must have registered the device grant, and asks for a
 // scope within its registered scopes, optionally for registered resources (`resource`, RFC 8707);
 // the answer is JSON, never cached.
+import { routeRateLimit } from '../http/rate-limit.js';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { formBody } from '../http/params.js';
@@ -15,7 +16,7 @@ import { RESOURCE_PARAMETER } from '../oauth/resources.js';
 export function deviceAuthorizationEndpoint(app: FastifyInstance, deps: AppDeps): void {
   const auth = clientAuthDeps(deps);
 
-  app.post(DEVICE_AUTHORIZATION_PATH, async (request, reply) => {
+  app.post(DEVICE_AUTHORIZATION_PATH, { config: routeRateLimit(deps.config, 'deviceAuthorization') }, async (request, reply) => {
     const params = formBody(request);
     const { client } = await authenticateClient({ authorization: request.headers.authorization, params, ip: request.ip }, auth);
     if (!client.grantTypes.includes(deviceCodeGrant.grantType))

@@ -4,6 +4,7 @@
 // introspection credentials) only the access tokens for it; every other token is `{"active":false}`
 // (see oauth/tokens/introspection.ts). Public clients cannot authenticate, so they cannot introspect
 // (RFC 7662 §2.1, §4: the endpoint MUST require authorization); they are refused with invalid_client.
+import { routeRateLimit } from '../http/rate-limit.js';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { formBody } from '../http/params.js';
@@ -17,7 +18,7 @@ export function introspectionEndpoint(app: FastifyInstance, deps: AppDeps): void
   const { config, storage, keys, clock } = deps;
   const auth = clientAuthDeps(deps);
 
-  app.post('/introspect', async (request, reply) => {
+  app.post('/introspect', { config: routeRateLimit(deps.config, 'introspect') }, async (request, reply) => {
     const params = formBody(request);
     const { client, method } = await authenticateClient({ authorization: request.headers.authorization, params, ip: request.ip }, auth);
     if (method === 'none') throw invalidClient('client authentication failed', { detail: 'public clients may not introspect tokens' });

@@ -3,6 +3,7 @@
 // the DPoP proof, if any (RFC 9449 §10.1: its key becomes the request's dpop_jkt) →
 // pushAuthorizationRequest (the /authorize validation, then stored) → 201 {"request_uri","expires_in"}.
 // Errors are JSON (RFC 9126 §2.3), never a page: nobody's browser is here.
+import { routeRateLimit } from '../http/rate-limit.js';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { formBody } from '../http/params.js';
@@ -19,7 +20,7 @@ export function pushedAuthorizationRequestEndpoint(app: FastifyInstance, deps: A
   const dpop = dpopDeps(deps);
   const parUrl = `${config.issuer}/par`;
 
-  app.post('/par', async (request, reply) => {
+  app.post('/par', { config: routeRateLimit(deps.config, 'par') }, async (request, reply) => {
     let params = formBody(request);
     const { client } = await authenticateClient({ authorization: request.headers.authorization, params, ip: request.ip }, auth);
     const proofs = dpopProofs(request);

@@ -3,7 +3,7 @@
 // registration access token are RFC 6750 bearer tokens in the Authorization header; a 401 carries a
 // Bearer challenge. POST is rate-limited per IP (DS-01).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import rateLimit from '@fastify/rate-limit';
+import { routeRateLimit } from '../http/rate-limit.js';
 import type { AppDeps } from '../app-types.js';
 import { OAuthError } from '../oauth/errors.js';
 import { queryOf } from '../oauth/params.js';
@@ -18,7 +18,7 @@ import {
 } from '../oauth/registration.js';
 import { bearerChallenge, extractBearer } from './userinfo.js';
 
-/** DS-01: registrations per IP and minute. */
+/** DS-01: registrations per IP and minute, by default (--rate-limit-register, --rate-limit-window). */
 export const REGISTRATION_RATE_LIMIT = { max: 20, timeWindow: 60_000 } as const;
 
 function isJson(request: FastifyRequest): boolean {
@@ -51,25 +51,14 @@ export function registrationEndpoint(app: FastifyInstance, deps: AppDeps): void 
     return request.body;
   };
 
-  app.register(async (scoped) => {
-    await scoped.register(rateLimit, {
-      global: false,
-      errorResponseBuilder: (_request, context) =>
-        new OAuthError('invalid_request', `too many registration requests, retry in ${context.after}`, {
-          status: context.statusCode,
-          headers: { 'Retry-After': String(Math.max(1, Math.ceil(context.ttl / 1000))) },
-        }),
-    });
-
-    scoped.post('/register', { config: { rateLimit: { ...REGISTRATION_RATE_LIMIT } } }, async (request, reply) =>
-      withChallenge(reply, async () => {
-        const initialAccessToken = extractBearer(request);
-        const body = jsonBody(request);
-        const response = await registerDynamicClient(registration, { initialAccessToken, body }, deps.clock());
-        return reply.status(201).send(response);
-      }),
-    );
-  });
+  app.post('/register', { config: routeRateLimit(deps.config, 'register') }, async (request, reply) =>
+    withChallenge(reply, async () => {
+      const initialAccessToken = extractBearer(request);
+      const body = jsonBody(request);
+      const response = await registerDynamicClient(registration, { initialAccessToken, body }, deps.clock());
+      return reply.status(201).send(response);
+    }),
+  );
 
   app.get<{ Params: { clientId: string } }>('/register/:clientId', async (request, reply) =>
     withChallenge(reply, async () => {

@@ -4,6 +4,7 @@
 // Unknown, invalid and other clients' tokens are ignored and still get 200 (RFC 7009 §2.2); an unknown
 // token_type_hint is treated as absent. A storage failure is not caught here: it reaches the app's
 // error handler and becomes 503 temporarily_unavailable, never 200 (IR-02, fosite CVE-2020-15223).
+import { routeRateLimit } from '../http/rate-limit.js';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { formBody } from '../http/params.js';
@@ -15,7 +16,7 @@ export function revocationEndpoint(app: FastifyInstance, deps: AppDeps): void {
   const { config, storage, keys, clock } = deps;
   const auth = clientAuthDeps(deps);
 
-  app.post('/revoke', async (request, reply) => {
+  app.post('/revoke', { config: routeRateLimit(deps.config, 'revoke') }, async (request, reply) => {
     const params = formBody(request);
     const { client } = await authenticateClient({ authorization: request.headers.authorization, params, ip: request.ip }, auth);
     const token = required(params, 'token');

@@ -2,6 +2,7 @@
 // parseForm → authenticateClient → findGrant(grant_type) → client allowed this grant? →
 // the DPoP proof, if any (RFC 9449 §5) → only the grant's parameters → handle → JSON
 // (Cache-Control: no-store from the app-wide hook).
+import { routeRateLimit } from '../http/rate-limit.js';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { formBody } from '../http/params.js';
@@ -17,7 +18,7 @@ export function tokenEndpoint(app: FastifyInstance, deps: AppDeps): void {
   const dpop = dpopDeps(deps);
   const tokenUrl = `${deps.config.issuer}/token`;
 
-  app.post('/token', async (request, reply) => {
+  app.post('/token', { config: routeRateLimit(deps.config, 'token') }, async (request, reply) => {
     const params = formBody(request);
     const grantType = required(params, 'grant_type');
     const { client } = await authenticateClient({ authorization: request.headers.authorization, params, ip: request.ip }, auth);

@@ -3,6 +3,7 @@
 // errors carry a WWW-Authenticate Bearer challenge. RFC 9449 §7: a DPoP-bound token comes as
 // `Authorization: DPoP <token>` with a proof for this request (htm, htu, ath) signed by the bound key;
 // such a token sent as Bearer is refused (DP-02), and DPoP errors carry a DPoP challenge.
+import { routeRateLimit } from '../http/rate-limit.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { claimsForScopes } from '../oauth/claims.js';
@@ -115,6 +116,7 @@ export function userinfoEndpoint(app: FastifyInstance, deps: AppDeps): void {
     return reply.send({ sub: user.id, ...claimsForScopes(user, scopes) });
   };
 
-  app.get('/userinfo', handler);
-  app.post('/userinfo', handler);
+  const limit = { config: routeRateLimit(config, 'userinfo') };
+  app.get('/userinfo', limit, handler);
+  app.post('/userinfo', limit, handler);
 }

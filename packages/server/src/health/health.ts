@@ -4,10 +4,13 @@
 //   GET /readyz   readiness: the database answers, every migration this code knows is applied, the
 //                 signing keys are loaded, and this node's clock is within 60 s of the database's
 //                 (clock-skew.ts, R4); 503 otherwise, and from the moment the node starts draining,
-//                 so that a load balancer stops sending it traffic.
+//                 so that a load balancer stops sending it traffic.//                 With --redis it also reports `redis: ok | unreachable`, which does NOT fail readiness:
+//                 every node shares the one Redis, so failing them all would turn a degraded service
+//                 (rate limits open, client assertions 503) into no service at all; alert on the warn
+//                 log line or this field.
 //
-// Both are answered before anything else (no cookies, no rate limit: the one rate limit lives on the
-// interaction routes) and their request logs are below info (visible with --log-level debug).
+// Both are answered before anything else (no cookies, no rate limit: http/rate-limit.ts limits only the
+// routes that name a limit) and their request logs are below info (visible with --log-level debug).
 //
 // Draining (main.ts, on SIGTERM/SIGINT): every response from then on says `Connection: close`, so a
 // keep-alive connection closes after its in-flight response, and a request that still arrives gets
@@ -49,16 +52,17 @@ export async function checkClockNow(app: FastifyInstance): Promise<void> {
 
 export interface Readiness {
   ready: boolean;
-  checks: { draining: boolean; database: string; migrations: string; keys: string; clock: string };
+  checks: { draining: boolean; database: string; migrations: string; keys: string; clock: string; redis?: string };
 }
 
-/** The three readiness checks, each bounded in time. */
+/** The readiness checks, each bounded in time. */
 export async function readiness(
-  deps: Pick<AppDeps, 'storage' | 'keys' | 'config'>,
+  deps: Pick<AppDeps, 'storage' | 'keys' | 'config' | 'redis'>,
   draining = false,
   clock?: Pick<ClockSkewMonitor, 'off' | 'status'>,
 ): Promise<Readiness> {
   const checks: Readiness['checks'] = { draining, database: 'ok', migrations: 'ok', keys: 'ok', clock: clock?.status() ?? 'ok' };
+  const redisUp = deps.redis?.ping();
   const timeout = Math.min(deps.config.databaseAcquireTimeout, 2000);
   try {
     await ping(deps.storage.db, timeout);
@@ -81,6 +85,7 @@ export async function readiness(
     }
   });
   if (missing.length > 0) checks.keys = `missing: ${missing.join(', ')}`;
+  if (redisUp) checks.redis = (await redisUp) ? 'ok' : 'unreachable';
   const ready = !draining && checks.database === 'ok' && checks.migrations === 'ok' && checks.keys === 'ok' && clock?.off !== true;
   return { ready, checks };
 }

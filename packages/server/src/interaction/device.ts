@@ -6,16 +6,16 @@
 // Forms carry a CSRF token derived from a browser-binding cookie and are refused from a foreign
 // Origin (UI-02). Every request that looks a user code up counts as a guess (DV-01): failures are
 // counted per client IP (IPv6 per /64, what one host usually holds) and per browser cookie. After
-// DEVICE_GUESS_LIMIT (5) failures the key is locked for 60 s, each further lock doubles (LoginThrottle),
+// DEVICE_GUESS_LIMIT (5) failures the key is locked for 60 s, each further lock doubles (GuessThrottle),
 // and during a lock even the right code is refused. So one IP gets at most 5 + 5 + 5 + 5 = 20 guesses
 // in a code's 600 s life (locks of 60, 120 and 240 s end at 60, 180 and 420 s; the next lasts 480 s),
 // and about 55 a day (locks cap at a day). Against 20^8 = 2.56e10 codes: one IP hits one given code
 // with probability 20 / 2.56e10 ≈ 8e-10 per code life; 1000 IPs guessing at full speed while 100
 // codes are live hit one of them with probability 1000 · 20 · 100 / 2.56e10 ≈ 8e-5 per 10 minutes.
-// @fastify/rate-limit adds a ceiling of 30 posts a minute per IP on every device form.
+// @fastify/rate-limit adds a ceiling of 30 posts a minute per IP on every device form (--rate-limit-login).
 import { isIPv6 } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import rateLimit from '@fastify/rate-limit';
+import { routeRateLimit } from '../http/rate-limit.js';
 import type { AppDeps } from '../app-types.js';
 import { formBody, queryOrBody } from '../http/params.js';
 import { sha256 } from '../oauth/crypto.js';
@@ -27,7 +27,7 @@ import type { Client, DeviceCode } from '../storage/index.js';
 import { csrfTokenFor, csrfTokenValid, newBrowserSecret, originAllowed, readCookie, setCookie } from './cookies.js';
 import { deviceCodePage, deviceConsentPage, deviceDonePage } from './device-views.js';
 import { cookieSettings, currentSession, startSession, type SignedIn } from './flow.js';
-import { LoginThrottle } from './login-throttle.js';
+import { GuessThrottle } from './guess-throttle.js';
 import { checkLogin } from './login.js';
 import { sendErrorPage, sendPage } from './page.js';
 import { loginPage } from './views.js';
@@ -71,7 +71,7 @@ export function deviceRoutes(app: FastifyInstance, deps: AppDeps): void {
   const cookieName = `${settings.secure ? '__Host-' : ''}gatehouse.device`;
   const issuerOrigin = new URL(config.issuer).origin;
   // Per node, like the login throttle; the windows are longer than a code's life.
-  const guesses = new LoginThrottle({ maxFailures: DEVICE_GUESS_LIMIT, lockSeconds: DEVICE_GUESS_LOCK_SECONDS, windowSeconds: 3600 });
+  const guesses = new GuessThrottle({ maxFailures: DEVICE_GUESS_LIMIT, lockSeconds: DEVICE_GUESS_LOCK_SECONDS, windowSeconds: 3600 });
 
   /** This browser's binding secret, set now when it has none. */
   function binding(request: FastifyRequest, reply: FastifyReply): string {
@@ -164,9 +164,8 @@ export function deviceRoutes(app: FastifyInstance, deps: AppDeps): void {
   });
 
   app.register(async (scoped) => {
-    // A per-IP ceiling on every post that looks a code up, on top of the guess locks.
-    await scoped.register(rateLimit, { max: 30, timeWindow: 60_000, global: false });
-    const limited = { config: { browser: true, rateLimit: { max: 30, timeWindow: 60_000 } } };
+    // A per-IP ceiling on every post that looks a code up (DS-01, http/rate-limit.ts), on top of the guess locks.
+    const limited = { config: { browser: true, ...routeRateLimit(config, 'login') } };
 
     scoped.post(DEVICE_PAGE_PATH, limited, async (request, reply) => {
       const now = clock();
@@ -185,7 +184,7 @@ export function deviceRoutes(app: FastifyInstance, deps: AppDeps): void {
       const found = await lookUp(request, reply, posted.secret, single(posted.form, 'user_code') ?? '', now);
       if (!found) return reply;
       const username = (single(posted.form, 'username') ?? '').trim();
-      const result = await checkLogin(request, deps, username, single(posted.form, 'password') ?? '', now);
+      const result = await checkLogin(request, reply, deps, username, single(posted.form, 'password') ?? '', now);
       if (!result.ok) {
         if (result.retryAfter !== undefined) reply.header('Retry-After', String(result.retryAfter));
         return login(reply, posted.secret, found, result.status, username.slice(0, 255), result.error);

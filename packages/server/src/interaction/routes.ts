@@ -2,7 +2,7 @@
 // interaction's CSRF token, come from this browser (binding cookie) and from our own origin (UI-02);
 // answers to a POST redirect with 303 (RU-09).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import rateLimit from '@fastify/rate-limit';
+import { routeRateLimit } from '../http/rate-limit.js';
 import type { AppDeps } from '../app-types.js';
 import { formBody } from '../http/params.js';
 import type { AuthorizationRequest } from '../oauth/authorization-request.js';
@@ -133,11 +133,10 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
   });
 
   app.register(async (scoped) => {
-    // Per-IP ceiling on login posts, on top of the per-account and per-IP failure locks below.
-    await scoped.register(rateLimit, { max: 30, timeWindow: 60_000, global: false });
+    // Per-IP ceiling on login posts (DS-01, http/rate-limit.ts), on top of the login throttle (DS-03).
     scoped.post<{ Params: { id: string } }>(
       '/interaction/:id/login',
-      { config: { browser: true, rateLimit: { max: 30, timeWindow: 60_000 } } },
+      { config: { browser: true, ...routeRateLimit(config, 'login') } },
       async (request, reply) => {
         const now = clock();
         const loaded = await load(request, reply, now);
@@ -159,7 +158,7 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
             status,
           );
 
-        const result = await checkLogin(request, deps, username, password, now);
+        const result = await checkLogin(request, reply, deps, username, password, now);
         if (!result.ok) {
           if (result.retryAfter !== undefined) reply.header('Retry-After', String(result.retryAfter));
           return again(result.status, result.error);

@@ -56,7 +56,8 @@ export type SweepTable =
   | 'pushedRequests'
   | 'registrationTokens'
   | 'securityEvents'
-  | 'dpopJtis';
+  | 'dpopJtis'
+  | 'loginLocks';
 export type SweepCounts = Record<SweepTable, number>;
 
 export interface SweepOptions {
@@ -85,6 +86,7 @@ export type SweepStorage = Pick<
   | 'registrationTokens'
   | 'securityEvents'
   | 'dpopJtis'
+  | 'loginLocks'
 >;
 
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -123,6 +125,7 @@ export async function sweepExpiredRows(storage: SweepStorage, now: number, optio
       (limit) => storage.securityEvents.deleteOlderThan(now - (options.securityEventRetention ?? DEFAULT_SECURITY_EVENT_RETENTION), limit),
     ],
     ['dpopJtis', (limit) => storage.dpopJtis.deleteExpired(now - CLOCK_SKEW_MARGIN, limit)],
+    ['loginLocks', (limit) => storage.loginLocks.deleteExpired(now, limit)],
   ];
   const counts: SweepCounts = {
     interactions: 0,
@@ -138,6 +141,7 @@ export async function sweepExpiredRows(storage: SweepStorage, now: number, optio
     registrationTokens: 0,
     securityEvents: 0,
     dpopJtis: 0,
+    loginLocks: 0,
   };
   for (const [table, deleteBatch] of tasks) {
     for (let batch = 0; batch < maxBatches && !options.signal?.aborted; batch++) {

@@ -414,6 +414,25 @@ const deviceResources: Migration = {
   },
 };
 
+/** DS-03: login throttle state (per account, account and network, known device, IP), when there is no Redis. */
+const loginLocks: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('login_locks')
+      .addColumn('key', 'varchar(160)', (c) => c.primaryKey())
+      .addColumn('account', 'varchar(64)')
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('login_locks_account').on('login_locks').column('account').execute();
+    await db.schema.createIndex('login_locks_expires_at').on('login_locks').column('expires_at').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('login_locks').ifExists().execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_device_codes': deviceCodes,
@@ -427,6 +446,7 @@ export const migrations: Record<string, Migration> = {
   '0012_lifecycle': lifecycle,
   '0013_canonical_usernames': canonicalUsernames,
   '0018_device_resources': deviceResources,
+  '0015_login_locks': loginLocks,
 };
 
 export const migrationProvider: MigrationProvider = {

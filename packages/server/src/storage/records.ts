@@ -252,3 +252,12 @@ export interface TokenSelector {
   /** Not issued in this browser session (tokens issued without a session included). */
   exceptSid?: string | undefined;
 }
+
+/** One login throttle entry (DS-03) as stored: its state is the throttle's own JSON, read with a version for compare-and-set. */
+export interface LoginLock {
+  key: string;
+  account: string | null;
+  state: Readonly<Record<string, unknown>>;
+  version: number;
+  expiresAt: number;
+}

@@ -190,6 +190,7 @@ export interface Database {
   security_events: SecurityEventTable;
   dpop_jtis: DpopJtiTable;
   dpop_nonce_keys: DpopNonceKeyTable;
+  login_locks: LoginLockTable;
 }
 
 // 0008_security_events: what happened to accounts, clients and keys, for operators (never a secret).
@@ -223,4 +224,13 @@ export interface DeviceCodeTable {
   access_token_jti: string | null;
   access_token_expires_at: number | null;
   resources: string; // 0018_device_resources: space-separated resource indicators (RFC 8707)
+}
+
+// 0015_login_locks: the login throttle's state when there is no Redis (interaction/login-throttle.ts).
+export interface LoginLockTable {
+  key: string; // the throttle key (account digest, network, device digest or IP), never a raw username
+  account: string | null; // the account digest the key belongs to, so that `users unlock` finds them all
+  state: string; // JSON of the throttle state
+  version: number; // compare-and-set counter
+  expires_at: number;
 }

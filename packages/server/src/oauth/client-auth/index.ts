@@ -4,7 +4,8 @@
 // registered method, and the same answer for an unknown client and a wrong secret (CA-03).
 import type { SafeFetcher } from '../../net/safe-fetch.js';
 import type { SecurityEvents } from '../security-events.js';
-import type { Client, ClientAssertionJtiRepository, ClientRepository } from '../../storage/index.js';
+import type { Client, ClientRepository } from '../../storage/index.js';
+import type { ReplayCache, ReplayCaches } from '../replay-cache.js';
 import { invalidClient, invalidRequest, type OAuthError } from '../errors.js';
 import { clientSecretBasic, parseBasic } from './client-secret-basic.js';
 import { clientSecretPost } from './client-secret-post.js';
@@ -49,7 +50,7 @@ export interface ClientAuthDeps {
   assertions?: {
     issuer: string;
     clock: () => number;
-    jtis: Pick<ClientAssertionJtiRepository, 'record'>;
+    jtis: ReplayCache;
     fetchJwks?: ((uri: string) => Promise<unknown>) | undefined;
   };
   /** EV-01: a registered client whose credentials were refused is a security event. */
@@ -59,7 +60,9 @@ export interface ClientAuthDeps {
 /** The ClientAuthDeps of an endpoint, from the server's parts. */
 export function clientAuthDeps(deps: {
   config: { issuer: string };
-  storage: { clients: Pick<ClientRepository, 'find'>; clientAssertionJtis: Pick<ClientAssertionJtiRepository, 'record'> };
+  storage: { clients: Pick<ClientRepository, 'find'>; clientAssertionJtis: ReplayCache };
+  /** The replay caches the server chose (server.ts: Redis when configured); else the database's. */
+  replayCaches?: ReplayCaches | undefined;
   clock: () => number;
   /** Finds clients: registered ones, then Client ID Metadata Documents (oauth/client-metadata-document.ts). */
   clientResolver?: Pick<ClientRepository, 'find'> | undefined;
@@ -74,7 +77,7 @@ export function clientAuthDeps(deps: {
     assertions: {
       issuer: deps.config.issuer,
       clock: deps.clock,
-      jtis: deps.storage.clientAssertionJtis,
+      jtis: deps.replayCaches?.clientAssertions ?? deps.storage.clientAssertionJtis,
       fetchJwks: fetcher && (async (uri) => (await fetcher.fetchJson(uri)).json),
     },
     events: deps.events,

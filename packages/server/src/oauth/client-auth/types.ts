@@ -1,5 +1,6 @@
 // One strategy per client authentication method (RFC 6749 §2.3, RFC 7591 §2 token_endpoint_auth_method).
-import type { Client, ClientAssertionJtiRepository } from '../../storage/index.js';
+import type { Client } from '../../storage/index.js';
+import type { ReplayCache } from '../replay-cache.js';
 import type { Params } from '../params.js';
 
 export interface ClientAuthRequest {
@@ -25,7 +26,7 @@ export interface ClientAuthContext {
   /** Epoch seconds. */
   now: number;
   /** The replay cache of assertion jtis, shared by every node. */
-  jtis: Pick<ClientAssertionJtiRepository, 'record'>;
+  jtis: ReplayCache;
   /** Fetches a client's jwks_uri through the SSRF-safe fetcher; absent: jwks_uri clients cannot authenticate. */
   fetchJwks?: ((uri: string) => Promise<unknown>) | undefined;
 }

@@ -1,11 +1,13 @@
 import { isUniqueViolation } from '../errors.js';
+import type { ReplayCache } from '../../oauth/replay-cache.js';
 import { affected, type Db } from './columns.js';
 
 /**
  * RFC 7523 §3 item 7: the replay cache of client assertions, in the database so that every node
  * sees every use. The primary key does the work: a second insert of the same digest is a replay.
+ * The database implementation of ReplayCache (Redis has the other, redis/replay-cache.ts).
  */
-export class ClientAssertionJtiRepository {
+export class ClientAssertionJtiRepository implements ReplayCache {
   constructor(private readonly db: Db) {}
   /** Records a jti digest until `expiresAt`; false when it was already recorded (a replay). */
   async record(jtiHash: string, expiresAt: number): Promise<boolean> {

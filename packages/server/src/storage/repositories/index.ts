@@ -7,6 +7,7 @@ import type { Db } from './columns.js';
 import { DeviceCodeRepository } from './device-codes.js';
 import { GrantRepository } from './grants.js';
 import { InteractionRepository } from './interactions.js';
+import { LoginLockRepository } from './login-locks.js';
 import { PushedRequestRepository } from './pushed-requests.js';
 import { RefreshTokenRepository } from './refresh-tokens.js';
 import { RegistrationTokenRepository } from './registration-tokens.js';
@@ -35,6 +36,7 @@ export {
 export type { DeviceDecision } from './device-codes.js';
 export { ClientAssertionJtiRepository, PushedRequestRepository };
 export { RegistrationTokenRepository, SecurityEventRepository };
+export { LoginLockRepository };
 export type { SecurityEventQuery } from './security-events.js';
 export type { AccessTokenState } from './revoked-access-tokens.js';
 export { canonicalUsername } from './users.js';
@@ -59,6 +61,7 @@ export interface Repositories {
   securityEvents: SecurityEventRepository;
   dpopJtis: DpopJtiRepository;
   dpopNonceKeys: DpopNonceKeyRepository;
+  loginLocks: LoginLockRepository;
 }
 
 /** What the repositories need besides the database: the sealer of secrets at rest (KP-01). */
@@ -85,5 +88,6 @@ export function createRepositories(db: Db, options: RepositoryOptions = {}): Rep
     securityEvents: new SecurityEventRepository(db),
     dpopJtis: new DpopJtiRepository(db),
     dpopNonceKeys: new DpopNonceKeyRepository(db),
+    loginLocks: new LoginLockRepository(db),
   };
 }
