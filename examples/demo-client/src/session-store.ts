@@ -46,12 +46,18 @@ export interface Session {
 }
 
 export const MAX_PENDING_LOGINS = 5;
-/** Memory bound: beyond this many sessions the least recently created one is dropped. */
+/**
+ * Memory bound: beyond this many sessions one is dropped — the oldest session nobody signed in to,
+ * and a signed-in one only when every session is signed in. So anonymous `POST /login` requests
+ * (each creates a session before the user comes back) can never evict a signed-in user (DS-01).
+ */
 export const DEFAULT_MAX_SESSIONS = 10_000;
 export const PENDING_LOGIN_TTL_MS = 10 * 60 * 1000;
 
 export class SessionStore {
   readonly #sessions = new Map<string, Session>();
+  /** Ids of sessions created without a user, oldest first; entries that signed in since are skipped. */
+  readonly #anonymous = new Set<string>();
   readonly #ttlMs: number;
   readonly #now: () => number;
   readonly #maxSessions: number;
@@ -78,11 +84,12 @@ export class SessionStore {
       pending: new Map(),
     };
     while (this.#sessions.size >= this.#maxSessions) {
-      const oldest = this.#sessions.keys().next().value;
-      if (oldest === undefined) break;
-      this.#sessions.delete(oldest);
+      const victim = this.#oldestAnonymous() ?? this.#sessions.keys().next().value;
+      if (victim === undefined) break;
+      this.delete(victim);
     }
     this.#sessions.set(session.id, session);
+    this.#anonymous.add(session.id);
     return session;
   }
 
@@ -104,7 +111,7 @@ export class SessionStore {
    * the id a browser had before signing in is worthless after).
    */
   rotate(session: Session): Session {
-    this.#sessions.delete(session.id);
+    this.delete(session.id);
     const next = this.create();
     next.pending = session.pending;
     if (session.user) next.user = session.user;
@@ -115,6 +122,17 @@ export class SessionStore {
 
   delete(id: string): void {
     this.#sessions.delete(id);
+    this.#anonymous.delete(id);
+  }
+
+  /** The oldest live session without a user; forgets ids that are gone or signed in on the way. */
+  #oldestAnonymous(): string | undefined {
+    for (const id of this.#anonymous) {
+      const session = this.#sessions.get(id);
+      if (session && !session.user) return id;
+      this.#anonymous.delete(id);
+    }
+    return undefined;
   }
 
   addPendingLogin(session: Session, login: PendingLogin): void {

@@ -39,6 +39,35 @@ test('the number of sessions is bounded: the oldest goes first', () => {
   sessions.close();
 });
 
+test('DS-01 anonymous sessions never evict a signed-in user: 10,000 anonymous logins later every signed-in session is there', () => {
+  const { sessions } = store({ maxSessions: 100 });
+  const signedIn = Array.from({ length: 10 }, (_, i) => {
+    const s = sessions.create();
+    s.user = { sub: `user-${i}`, idTokenClaims: {} } as unknown as NonNullable<typeof s.user>;
+    return s;
+  });
+  let last = sessions.create();
+  for (let i = 0; i < 10_000; i++) last = sessions.create();
+  assert.equal(sessions.size, 100);
+  for (const s of signedIn) assert.equal(sessions.get(s.id), s, 'a signed-in session survived the flood');
+  assert.equal(sessions.get(last.id), last, 'the newest anonymous session is kept');
+  sessions.close();
+});
+
+test('when every session is signed in, the oldest signed-in one goes first', () => {
+  const { sessions } = store({ maxSessions: 2 });
+  const make = () => {
+    const s = sessions.create();
+    s.user = { sub: s.id, idTokenClaims: {} } as unknown as NonNullable<typeof s.user>;
+    return s;
+  };
+  const [a, b, c] = [make(), make(), make()];
+  assert.equal(sessions.get(a.id), undefined);
+  assert.equal(sessions.get(b.id), b);
+  assert.equal(sessions.get(c.id), c);
+  sessions.close();
+});
+
 test('a pending login is taken once, and not after it expired', () => {
   const { sessions, advance, now } = store();
   const session = sessions.create();
