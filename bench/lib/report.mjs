@@ -26,11 +26,11 @@ export function printTables({ machine, scenarios, growth, rss_mb: rss, password,
       `login refused (UI-05, median of ${timing.samples} each, in process): unknown user ${ms(timing.unknown_user_ms)} ms, wrong password ${ms(timing.wrong_password_ms)} ms`,
     );
   if (growth.length > 0) {
-    out.push('\n| growth | database | empty req/s | empty p99 ms | full req/s | full p99 ms | p99 full/empty |');
-    out.push('|---|---|---:|---:|---:|---:|---:|');
+    out.push('\n| growth | database | empty req/s | empty p99 ms | full req/s | full p99 ms | p99 full/empty | error answers |');
+    out.push('|---|---|---:|---:|---:|---:|---:|---:|');
     for (const g of growth) {
       out.push(
-        `| ${g.scenario} | ${g.database} | ${n(g.empty_rps)} | ${ms(g.empty_p99_ms)} | ${n(g.full_rps)} | ${ms(g.full_p99_ms)} | ${ratio(g.p99_ratio_full_to_empty)} |`,
+        `| ${g.scenario} | ${g.database} | ${n(g.empty_rps)} | ${ms(g.empty_p99_ms)} | ${n(g.full_rps)} | ${ms(g.full_p99_ms)} | ${ratio(g.p99_ratio_full_to_empty)} | ${g.errors > 0 ? `**${n(g.errors)}** (figures invalid)` : '0'} |`,
       );
     }
   }

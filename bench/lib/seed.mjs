@@ -88,6 +88,14 @@ const CLIENT_COLUMNS =
 export async function seedTokens(databaseUrl, clientId, { usable, fillers = 0, clients = 0 }) {
   const { raw, rows } = usableTokens(clientId, usable);
   const t = now();
+  // The user's consent to the bench client: without it every refresh of a seeded token is refused
+  // (LC-02 re-checks the grant), and the growth run would measure error answers.
+  const storage = await openStorage(databaseUrl);
+  try {
+    await storage.grants.save(USER_ID, clientId, GATEHOUSE_SCOPE.split(' '), t);
+  } finally {
+    await storage.close();
+  }
   const scope = GATEHOUSE_SCOPE;
   const spread = Math.max(clients, 1);
   if (databaseUrl.startsWith('sqlite:')) {
