@@ -221,8 +221,10 @@ export interface LandingView {
 export function landingPage(v: LandingView): Html {
   return layout(
     'Welcome',
-    html`<h1>${NAME_SLOT}</h1>
-      <p class="lead">The sign-in service for your applications.</p>
+    html`<h1>Welcome to ${NAME_SLOT}</h1>
+      <p class="lead">
+        The sign-in service for your applications. Manage your profile, password, sessions and connected apps in your account.
+      </p>
       <nav aria-label="Start here">
         <ul class="links">
           <li><a class="button primary" href="/account">Your account</a></li>
