@@ -444,3 +444,12 @@ test('branding: the colour reaches /assets/brand.css with readable text on it, a
   assert.equal(loadConfig({ ...base, GATEHOUSE_BRAND_LOGO_URL: '/assets/logo.png' }).brandLogoUrl, '/assets/logo.png');
   assert.equal(loadConfig({}, { 'brand-name': 'Acme' }).brandName, 'Acme');
 });
+
+test('GET /account/sign-in writes an interaction for anyone, so it is limited per IP like /authorize', async (t) => {
+  const server = await startServer({ GATEHOUSE_RATE_LIMIT_AUTHORIZE: '3' });
+  t.after(() => server.close());
+  const statuses: number[] = [];
+  for (let i = 0; i < 5; i++) statuses.push((await server.app.inject({ method: 'GET', url: '/account/sign-in' })).statusCode);
+  assert.deepEqual(statuses, [303, 303, 303, 429, 429]);
+  assert.equal(await countRows(server.deps.storage, 'interactions'), 3, 'no interaction past the limit');
+});

@@ -169,14 +169,20 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
   }
 
   // The account sign-in: an interaction of purpose 'account' and the same login page. A browser that
-  // is signed in already goes straight to the (allowlisted) return path.
-  app.get<{ Querystring: Record<string, unknown> }>(ACCOUNT_SIGN_IN, { config: { browser: true } }, async (request, reply) => {
-    const now = clock();
-    const raw = request.query.return_to;
-    const returnTo = safeReturnTo(typeof raw === 'string' ? raw : undefined);
-    if (await currentSession(request, deps, now)) return reply.redirect(returnTo, 303);
-    return reply.redirect(await beginAccountSignIn(request, reply, deps, returnTo, now), 303);
-  });
+  // is signed in already goes straight to the (allowlisted) return path. DS-01: it writes an
+  // interaction for anyone, so it is limited per IP like /authorize.
+  const signInLimit = routeRateLimit(config, 'authorize');
+  app.get<{ Querystring: Record<string, unknown> }>(
+    ACCOUNT_SIGN_IN,
+    { config: { browser: true, ...signInLimit } },
+    async (request, reply) => {
+      const now = clock();
+      const raw = request.query.return_to;
+      const returnTo = safeReturnTo(typeof raw === 'string' ? raw : undefined);
+      if (await currentSession(request, deps, now)) return reply.redirect(returnTo, 303);
+      return reply.redirect(await beginAccountSignIn(request, reply, deps, returnTo, now), 303);
+    },
+  );
 
   app.get<{ Params: { id: string } }>('/interaction/:id', { config: { browser: true } }, async (request, reply) => {
     const now = clock();
