@@ -208,3 +208,28 @@ test('in Chromium: the landing, login, consent, device, logout, error and accoun
   assert.equal(introspected.status, 200);
   assert.deepEqual(introspected.json, { active: false });
 });
+
+test('in Chromium: with a light brand colour and another name, the landing and sign-in pages still pass axe in light and dark mode', async () => {
+  const branded = await listen({ GATEHOUSE_BRAND_NAME: 'Acme Identity', GATEHOUSE_BRAND_COLOR: '#ffd400' });
+  const context = await newContext();
+  const page = await context.newPage();
+  try {
+    await page.goto(`${branded.issuer}/`);
+    assert.match((await page.textContent('.brand')) ?? '', /Acme Identity/);
+    assert.match(await page.title(), /Acme Identity/);
+    const button = await page.evaluate(() => {
+      const a = document.querySelector('a.button.primary')!;
+      const style = getComputedStyle(a);
+      return { background: style.backgroundColor, color: style.color };
+    });
+    assert.equal(button.background, 'rgb(255, 212, 0)', 'the brand colour from /assets/brand.css');
+    assert.equal(button.color, 'rgb(17, 20, 24)', 'dark text on the light brand colour');
+    await check(page, 'branded-landing');
+    await page.goto(`${branded.issuer}/account`);
+    await page.waitForSelector('input[name="password"]');
+    await check(page, 'branded-sign-in');
+  } finally {
+    await context.close();
+    await branded.close();
+  }
+});

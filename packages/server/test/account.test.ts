@@ -453,3 +453,29 @@ test('GET /account/sign-in writes an interaction for anyone, so it is limited pe
   assert.deepEqual(statuses, [303, 303, 303, 429, 429]);
   assert.equal(await countRows(server.deps.storage, 'interactions'), 3, 'no interaction past the limit');
 });
+
+test('UI-06 the current password on the account page is throttled like a sign-in: after the failures the right one is refused too', async (t) => {
+  const { server, user } = await setupWithClientAndUser(t, { GATEHOUSE_LOGIN_MAX_FAILURES: '3' });
+  const browser = new Browser(server.app);
+  await signIn(browser, user);
+  const f = formTo((await accountPage(browser)).body, '/account/password');
+  const attempt = (current: string) =>
+    browser.post(f.action, {
+      ...f.fields,
+      current_password: current,
+      new_password: 'a brand new password',
+      confirm_password: 'a brand new password',
+    });
+  // This browser signed in to the account, so it is a known device (DS-03): it gets 10 failures of its
+  // own before it is treated like any other browser; the account is locked for everyone else after 3.
+  const statuses: number[] = [];
+  for (let i = 0; i < 10; i++) statuses.push((await attempt(`wrong guess ${i}`)).statusCode);
+  assert.deepEqual(statuses, Array(10).fill(401));
+  const locked = await attempt(user.password);
+  assert.equal(locked.statusCode, 429, 'the right password during the lock gets the same refusal');
+  assert.ok(Number(header(locked, 'retry-after')) > 0);
+  const fresh = await signIn(new Browser(server.app), user);
+  assert.notEqual(fresh.statusCode, 303, 'the account is locked for sign-in too');
+  server.clock.advance(3600);
+  assert.equal((await signIn(new Browser(server.app), user)).statusCode, 303, 'the password did not change');
+});
