@@ -405,6 +405,10 @@ test('the landing page names the product and links to the account pages and the 
   assert.ok(res.body.includes('href="/.well-known/openid-configuration"'));
   assert.ok(res.body.includes('Acme &lt;ID&gt;'), 'the brand name, escaped');
   assert.ok(!res.body.includes('<!--gatehouse:'), 'every brand slot is filled');
+  // Pages rendered before routing (a malformed URL) carry the branding too.
+  const malformed = await server.app.inject({ method: 'GET', url: '/interaction/%E0%A4%A', headers: { accept: 'text/html' } });
+  assert.equal(malformed.statusCode, 400);
+  assert.ok(malformed.body.includes('Acme &lt;ID&gt;') && !malformed.body.includes('<!--gatehouse:'));
 });
 
 test('branding: the colour reaches /assets/brand.css with readable text on it, a logo origin joins img-src, bad values stop the boot', async (t) => {

@@ -59,7 +59,7 @@ export interface PageOptions {
 
 export function sendPage(reply: FastifyReply, page: Html, options: PageOptions = {}): FastifyReply {
   // buildApp decorates the instance with the configured branding (interaction/branding.ts).
-  const branding = (reply.server as { branding?: Branding }).branding ?? DEFAULT_BRANDING;
+  const branding = (reply.server as { branding?: Branding } | undefined)?.branding ?? DEFAULT_BRANDING;
   const logo = logoSource(branding);
   return reply
     .status(options.status ?? 200)
