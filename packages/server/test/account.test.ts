@@ -7,6 +7,8 @@ import type { LightMyRequestResponse } from 'fastify';
 import { ConfigError, loadConfig } from '../src/config/config.js';
 import { safeReturnTo } from '../src/interaction/account-session.js';
 import { contrast } from '../src/interaction/branding.js';
+import { grantGroups } from '../src/oauth/resources.js';
+import type { Resource } from '../src/storage/index.js';
 import {
   basic,
   Browser,
@@ -482,4 +484,43 @@ test('UI-06 the current password on the account page is throttled like a sign-in
   assert.notEqual(fresh.statusCode, 303, 'the account is locked for sign-in too');
   server.clock.advance(3600);
   assert.equal((await signIn(new Browser(server.app), user)).statusCode, 303, 'the password did not change');
+});
+
+test('connected apps describe a grant like the consent page: account scopes, each API by name with its plain words, unknown ones by name', () => {
+  const photos: Resource = {
+    uri: 'https://photos.example/api',
+    name: 'Photos',
+    scopes: ['photos:read', 'photos:write'],
+    scopeDescriptions: { 'photos:read': 'See your photos' },
+    accessTokenTtl: null,
+    signingAlg: 'RS256',
+    mayIntrospect: false,
+    introspectionClientId: null,
+    createdAt: 0,
+    updatedAt: 0,
+  };
+  const groups = grantGroups(
+    ['openid', 'profile', 'https://photos.example/api#photos:read', 'https://gone.example/api#x:y', 'plain:scope'],
+    [photos],
+  );
+  assert.deepEqual(
+    groups.map((g) => [g.kind, g.resourceName ?? null, g.scopes.map((s) => [s.scope, s.description ?? null])]),
+    [
+      [
+        'account',
+        null,
+        [
+          ['openid', groups[0]!.scopes[0]!.description],
+          ['profile', groups[0]!.scopes[1]!.description],
+        ],
+      ],
+      ['other', null, [['plain:scope', null]]],
+      ['resource', 'Photos', [['photos:read', 'See your photos']]],
+      ['other', null, [['x:y', null]]],
+    ],
+  );
+  assert.ok(
+    groups[0]!.scopes.every((s) => typeof s.description === 'string' && s.description.length > 0),
+    'OpenID scopes in plain words',
+  );
 });
