@@ -9,7 +9,10 @@ import { OAuthError } from './oauth/errors.js';
 import { parseUrlEncoded, ParamsError } from './oauth/params.js';
 import { authorizeEndpoint } from './endpoints/authorize.js';
 import { interactionRoutes } from './interaction/routes.js';
-import { RESPONSE_CSP, sendErrorPage } from './interaction/page.js';
+import { RESPONSE_CSP, sendErrorPage, sendPage } from './interaction/page.js';
+import { accountRoutes } from './interaction/account.js';
+import { brandingOf, brandStylesheet } from './interaction/branding.js';
+import { landingPage } from './interaction/views.js';
 import { tokenEndpoint } from './endpoints/token.js';
 import { introspectionEndpoint } from './endpoints/introspect.js';
 import { revocationEndpoint } from './endpoints/revoke.js';
@@ -80,6 +83,11 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
     return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
+
+  // The operator's branding, read by sendPage for every page (interaction/branding.ts).
+  const branding = brandingOf(config);
+  app.decorate('branding', branding);
+  const brandCss = brandStylesheet(branding);
 
   await app.register(cookie);
   // DS-01, DS-02: per-endpoint rate limits (http/rate-limit.ts); routes name their own limit.
@@ -157,10 +165,18 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
   app.get('/assets/gatehouse.css', async (_request, reply) =>
     reply.header('Cache-Control', 'public, max-age=3600').removeHeader('Pragma').type('text/css; charset=utf-8').send(STYLESHEET),
   );
+  app.get('/assets/brand.css', async (_request, reply) =>
+    reply.header('Cache-Control', 'public, max-age=3600').removeHeader('Pragma').type('text/css; charset=utf-8').send(brandCss),
+  );
+  // The landing page: what this server is, with the way to the account pages and to discovery.
+  app.get('/', { config: { browser: true } }, async (_request, reply) =>
+    sendPage(reply, landingPage({ discoveryUrl: '/.well-known/openid-configuration' })),
+  );
 
   wellKnownEndpoints(app, deps);
   authorizeEndpoint(app, deps);
   interactionRoutes(app, deps);
+  accountRoutes(app, deps);
   tokenEndpoint(app, deps);
   introspectionEndpoint(app, deps);
   revocationEndpoint(app, deps);

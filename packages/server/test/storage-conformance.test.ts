@@ -238,6 +238,63 @@ for (const backend of backends) {
       assert.equal(g?.updatedAt, 2);
     });
 
+    test("a grant's last use is written at most once per resolution: of 10 concurrent touches one writes", async () => {
+      await storage.grants.save('u-touch', 'c1', ['openid'], 1);
+      assert.equal((await storage.grants.find('u-touch', 'c1'))?.lastUsedAt, null);
+      const results = await Promise.all(Array.from({ length: 10 }, () => storage.grants.touch('u-touch', 'c1', 1000, 60)));
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.equal(await storage.grants.touch('u-touch', 'c1', 1059, 60), false, 'within the minute: no write');
+      assert.equal((await storage.grants.find('u-touch', 'c1'))?.lastUsedAt, 1000);
+      assert.equal(await storage.grants.touch('u-touch', 'c1', 1060, 60), true);
+      assert.equal((await storage.grants.find('u-touch', 'c1'))?.lastUsedAt, 1060);
+      assert.equal(await storage.grants.touch('u-none', 'c1', 2000, 60), false, 'no grant, nothing written');
+    });
+
+    test('an account interaction is found only as one, an authorization interaction only as the other; each is consumed once', async () => {
+      const now = nowSeconds();
+      const base = {
+        browserHash: sha256('b'),
+        userId: null,
+        authTime: null,
+        sid: null,
+        createdAt: now,
+        expiresAt: now + 600,
+        consumedAt: null,
+      };
+      await storage.interactions.createAccount({ id: 'acct-1', purpose: 'account', returnTo: '/admin', ...base });
+      assert.equal((await storage.interactions.findActiveAccount('acct-1', now))?.returnTo, '/admin');
+      assert.equal(await storage.interactions.findActive('acct-1', now), undefined, 'not an authorization request');
+      assert.equal(await storage.interactions.findActiveAccount('acct-1', now + 600), undefined, 'expired');
+      const results = await Promise.all(Array.from({ length: 10 }, () => storage.interactions.consume('acct-1', now)));
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.equal(await storage.interactions.findActiveAccount('acct-1', now), undefined, 'consumed');
+    });
+
+    test("a user's profile (name, email, claims) is updated in place", async () => {
+      const now = nowSeconds();
+      await storage.users.create({
+        id: 'prof-1',
+        username: 'prof',
+        passwordHash: 'h',
+        email: 'a@example.com',
+        name: 'A',
+        claims: { email_verified: true, locale: 'en' },
+        disabled: false,
+        createdAt: now,
+        updatedAt: now,
+      });
+      assert.equal(
+        await storage.users.setProfile('prof-1', { name: null, email: 'b@example.com', claims: { locale: 'en' } }, now + 1),
+        true,
+      );
+      const u = await storage.users.findById('prof-1');
+      assert.equal(u?.name, null);
+      assert.equal(u?.email, 'b@example.com');
+      assert.deepEqual(u?.claims, { locale: 'en' });
+      assert.equal(u?.updatedAt, now + 1);
+      assert.equal(await storage.users.setProfile('nobody', { name: 'x', email: null, claims: {} }, now), false);
+    });
+
     test('a duplicate username is reported as a unique violation and nothing is overwritten', async () => {
       const user = {
         id: 'dup-1',

@@ -238,6 +238,7 @@ for (const backend of backends) {
         scopes: ['openid'],
         createdAt: NOW,
         updatedAt: NOW,
+        lastUsedAt: null,
       });
     });
   });

@@ -190,6 +190,22 @@ export const ConfigSchema = Type.Object({
     description: 'sign-in and device-page form posts per client IP and window (0 = no limit; the login throttle still applies)',
   }),
   loginMaxDelay: Seconds(900, 'longest per-account delay after repeated failed logins (known devices are not delayed)', 86400),
+  brandName: Type.String({
+    default: 'Gatehouse',
+    minLength: 1,
+    maxLength: 60,
+    description: 'the product name every page shows (header and title)',
+  }),
+  brandLogoUrl: Type.String({
+    default: '',
+    maxLength: 2048,
+    description: 'logo shown above every page: an https URL or a path on this server (/…); empty = no logo',
+  }),
+  brandColor: Type.String({
+    default: '#0b57d0',
+    pattern: '^#[0-9a-fA-F]{6}$',
+    description: 'primary colour of buttons and the brand line, #rrggbb (the text on it is chosen for contrast)',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -255,6 +271,9 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   rateLimitUserinfo: { env: 'GATEHOUSE_RATE_LIMIT_USERINFO', flag: 'rate-limit-userinfo' },
   rateLimitLogin: { env: 'GATEHOUSE_RATE_LIMIT_LOGIN', flag: 'rate-limit-login' },
   loginMaxDelay: { env: 'GATEHOUSE_LOGIN_MAX_DELAY', flag: 'login-max-delay' },
+  brandName: { env: 'GATEHOUSE_BRAND_NAME', flag: 'brand-name' },
+  brandLogoUrl: { env: 'GATEHOUSE_BRAND_LOGO_URL', flag: 'brand-logo-url' },
+  brandColor: { env: 'GATEHOUSE_BRAND_COLOR', flag: 'brand-color' },
 };
 
 export class ConfigError extends Error {}
@@ -333,6 +352,26 @@ export function trustProxySetting(config: Pick<Config, 'trustProxy' | 'trustProx
   return config.trustProxy.length > 0 ? [...config.trustProxy] : false;
 }
 
+/** The logo: empty, an https URL (no user information), or a path on this server (not `//host`). */
+export function validateLogoUrl(value: string): string {
+  const v = value.trim();
+  if (v === '') return '';
+  const problem = '--brand-logo-url / GATEHOUSE_BRAND_LOGO_URL must be an https URL or a path on this server starting with /';
+  if (/[\s\\"'<>]/.test(v)) throw new ConfigError(problem);
+  if (v.startsWith('/')) {
+    if (v.startsWith('//')) throw new ConfigError(problem);
+    return v;
+  }
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new ConfigError(problem);
+  }
+  if (url.protocol !== 'https:' || url.username || url.password) throw new ConfigError(problem);
+  return url.href;
+}
+
 /** Builds the frozen configuration from environment and flags (flags win). */
 export function loadConfig(env: NodeJS.ProcessEnv = {}, flags: Record<string, string | boolean | undefined> = {}): Config {
   const input: Record<string, unknown> = {};
@@ -365,6 +404,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = {}, flags: Record<string, st
   config.trustProxy = validateTrustedProxies(config.trustProxy, config.trustProxyHops);
   if (config.redisUrl !== '' && !/^rediss?:\/\/[^\s]+$/.test(config.redisUrl))
     throw new ConfigError('--redis / GATEHOUSE_REDIS_URL must be a redis:// or rediss:// URL');
+  config.brandName = config.brandName.trim();
+  if (config.brandName === '') throw new ConfigError('--brand-name / GATEHOUSE_BRAND_NAME must not be blank');
+  config.brandLogoUrl = validateLogoUrl(config.brandLogoUrl);
+  config.brandColor = config.brandColor.toLowerCase();
   if (config.refreshTokenIdleTtl > config.refreshTokenTtl) config.refreshTokenIdleTtl = config.refreshTokenTtl;
   Object.freeze(config.accessTokenAudience);
   Object.freeze(config.trustProxy);

@@ -78,6 +78,20 @@ export function csrfTokenValid(bindingSecret: string, presented: string | undefi
 }
 
 /**
+ * UI-02: the CSRF token of the forms of signed-in pages (the account pages, and the two-factor and
+ * admin pages after them): derived from the session cookie's value like an interaction's token is
+ * from the binding cookie, so only the browser holding that session can post them, and a new session
+ * (UI-03) makes every earlier token worthless.
+ */
+export function sessionCsrfToken(sessionCookieValue: string): string {
+  return csrfTokenFor(`account.${sessionCookieValue}`);
+}
+
+export function sessionCsrfTokenValid(sessionCookieValue: string, presented: string | undefined): boolean {
+  return csrfTokenValid(`account.${sessionCookieValue}`, presented);
+}
+
+/**
  * UI-02: a form post must not come from another origin. Browsers send `Origin: null` for posts from
  * pages with `Referrer-Policy: no-referrer` (ours, UI-07), so `null` and an absent Origin carry no
  * information; the interaction's CSRF token and SameSite cookies protect those posts.

@@ -97,6 +97,21 @@ export async function consentNeeded(
 }
 
 /**
+ * DS-01: the value of this browser's binding cookie for a new interaction (a browser that already
+ * holds one that outlives the interaction keeps it; no new cookie per request). Sets the cookie when new.
+ */
+function bindBrowser(httpRequest: FastifyRequest, reply: FastifyReply, deps: Pick<AppDeps, 'config'>, now: number): string {
+  const settings = cookieSettings(deps);
+  const lifetime = Math.max(deps.config.sessionTtl, 2 * deps.config.interactionTtl);
+  const browser = browserBinding(readCookie(httpRequest, browserCookieName(settings)), now, {
+    cookie: lifetime,
+    interaction: deps.config.interactionTtl,
+  });
+  if (browser.set) setCookie(reply, settings, browserCookieName(settings), browser.value, lifetime);
+  return browser.value;
+}
+
+/**
  * Starts an interaction bound to this browser (a cookie whose digest is stored) and returns the page
  * to send the user to. `signedIn` is set when the user is already signed in and only consent is needed.
  */
@@ -110,18 +125,12 @@ export async function beginInteraction(
   now: number,
 ): Promise<string> {
   const id = randomToken();
-  const settings = cookieSettings(deps);
-  // DS-01: a browser that already holds a binding cookie keeps it; no new cookie per request.
-  const lifetime = Math.max(deps.config.sessionTtl, 2 * deps.config.interactionTtl);
-  const browser = browserBinding(readCookie(httpRequest, browserCookieName(settings)), now, {
-    cookie: lifetime,
-    interaction: deps.config.interactionTtl,
-  });
+  const browser = bindBrowser(httpRequest, reply, deps, now);
   await deps.storage.interactions.create({
     id,
     clientId: client.clientId,
     request,
-    browserHash: sha256(browser.value),
+    browserHash: sha256(browser),
     userId: signedIn?.userId ?? null,
     authTime: signedIn?.authTime ?? null,
     sid: signedIn?.sid ?? null,
@@ -129,6 +138,34 @@ export async function beginInteraction(
     expiresAt: now + deps.config.interactionTtl,
     consumedAt: null,
   });
-  if (browser.set) setCookie(reply, settings, browserCookieName(settings), browser.value, lifetime);
+  return `/interaction/${id}`;
+}
+
+/**
+ * Starts a sign-in to the account pages (no client, no authorization request), bound to this browser
+ * like an authorization request's interaction; returns its login page. `returnTo` must already be an
+ * allowlisted path (account-session.ts safeReturnTo).
+ */
+export async function beginAccountSignIn(
+  httpRequest: FastifyRequest,
+  reply: FastifyReply,
+  deps: Pick<AppDeps, 'config' | 'storage'>,
+  returnTo: string,
+  now: number,
+): Promise<string> {
+  const id = randomToken();
+  const browser = bindBrowser(httpRequest, reply, deps, now);
+  await deps.storage.interactions.createAccount({
+    id,
+    purpose: 'account',
+    returnTo,
+    browserHash: sha256(browser),
+    userId: null,
+    authTime: null,
+    sid: null,
+    createdAt: now,
+    expiresAt: now + deps.config.interactionTtl,
+    consumedAt: null,
+  });
   return `/interaction/${id}`;
 }

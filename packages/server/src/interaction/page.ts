@@ -3,8 +3,9 @@
 // UI-07). The only thing a page may add is where its form may lead (the client's redirect origin:
 // Chromium applies form-action to the redirect that follows a form post).
 import type { FastifyReply } from 'fastify';
-import type { Html } from './html.js';
-import { errorPage } from './views.js';
+import { DEFAULT_BRANDING, logoSource, type Branding } from './branding.js';
+import { escapeHtml, type Html } from './html.js';
+import { BRAND_SLOTS, errorPage } from './views.js';
 
 /** helmet's directive names (camelCase) and values. */
 export const CSP_DIRECTIVES = {
@@ -19,11 +20,21 @@ export const CSP_DIRECTIVES = {
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-/** The Content-Security-Policy header of a page whose forms may also lead to `formTargets`. */
-export function pageCsp(formTargets: readonly string[] = []): string {
+/**
+ * The Content-Security-Policy header of a page whose forms may also lead to `formTargets`, and whose
+ * images may also come from `imageSources` (the operator's logo origin).
+ */
+export function pageCsp(formTargets: readonly string[] = [], imageSources: readonly string[] = []): string {
+  const extra = (name: string) => (name === 'formAction' ? formTargets : name === 'imgSrc' ? imageSources : []);
   return Object.entries(CSP_DIRECTIVES)
-    .map(([name, values]) => [kebab(name), ...values, ...(name === 'formAction' ? formTargets : [])].join(' '))
+    .map(([name, values]) => [kebab(name), ...values, ...extra(name)].join(' '))
     .join('; ');
+}
+
+/** The page's markup with the operator's branding in its slots (views.ts BRAND_SLOTS). */
+export function withBranding(page: Html, branding: Branding): string {
+  const logo = branding.logoUrl ? `<img class="brand-logo" src="${escapeHtml(branding.logoUrl)}" alt="" />` : '';
+  return page.toString().split(BRAND_SLOTS.name).join(escapeHtml(branding.name)).split(BRAND_SLOTS.logo).join(logo);
 }
 
 /** The Content-Security-Policy of every other response (set once in app.ts), serialised as helmet did
@@ -47,11 +58,14 @@ export interface PageOptions {
 }
 
 export function sendPage(reply: FastifyReply, page: Html, options: PageOptions = {}): FastifyReply {
+  // buildApp decorates the instance with the configured branding (interaction/branding.ts).
+  const branding = (reply.server as { branding?: Branding } | undefined)?.branding ?? DEFAULT_BRANDING;
+  const logo = logoSource(branding);
   return reply
     .status(options.status ?? 200)
     .type('text/html; charset=utf-8')
-    .header('Content-Security-Policy', pageCsp((options.formTargets ?? []).map(redirectSource)))
-    .send(page.toString());
+    .header('Content-Security-Policy', pageCsp((options.formTargets ?? []).map(redirectSource), logo ? [logo] : []))
+    .send(withBranding(page, branding));
 }
 
 export function sendErrorPage(reply: FastifyReply, status: number, title: string, message: string): FastifyReply {

@@ -1,6 +1,8 @@
-// The login and consent pages of an interaction (one authorization request). Each POST must carry the
-// interaction's CSRF token, come from this browser (binding cookie) and from our own origin (UI-02);
-// answers to a POST redirect with 303 (RU-09).
+// The login and consent pages of an interaction (one authorization request, or a sign-in to the
+// account pages: purpose 'account'). Each POST must carry the interaction's CSRF token, come from this
+// browser (binding cookie) and from our own origin (UI-02); answers to a POST redirect with 303 (RU-09).
+// Whatever the purpose, a successful password check ends in completeSignIn (a new session, UI-03):
+// an authorization request goes on to consent or the client, an account sign-in to its return path.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { routeRateLimit } from '../http/rate-limit.js';
 import type { AppDeps } from '../app-types.js';
@@ -13,9 +15,10 @@ import { issueCode, type SignIn } from '../oauth/grants/authorization-code.js';
 import { single, type Params } from '../oauth/params.js';
 import { consentGroups } from '../oauth/resources.js';
 import { ClientMetadataDocumentError, metadataDocumentHostOf } from '../oauth/client-metadata-document.js';
-import type { Client, Interaction } from '../storage/index.js';
+import type { AccountInteraction, Client, Interaction, User } from '../storage/index.js';
+import { ACCOUNT_SIGN_IN, safeReturnTo } from './account-session.js';
 import { bindingOf, browserCookieName, csrfTokenFor, csrfTokenValid, originAllowed, readCookie } from './cookies.js';
-import { consentNeeded, cookieSettings, currentSession, startSession } from './flow.js';
+import { beginAccountSignIn, consentNeeded, cookieSettings, currentSession, startSession } from './flow.js';
 import { checkLogin } from './login.js';
 import { sendErrorPage, sendPage } from './page.js';
 import { consentPage, loginPage } from './views.js';
@@ -23,9 +26,17 @@ import { consentPage, loginPage } from './views.js';
 const INTERACTION_ID = /^[A-Za-z0-9_-]{43}$/;
 
 interface Loaded {
+  kind: 'authorization';
   interaction: Interaction;
   request: AuthorizationRequest;
   client: Client;
+  binding: string;
+}
+
+/** A sign-in to the account pages: no client, no request, a path to return to. */
+interface LoadedAccount {
+  kind: 'account';
+  interaction: AccountInteraction;
   binding: string;
 }
 
@@ -47,12 +58,25 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
       'The sign-in request is no longer valid or was started in another browser.',
     );
 
-  /** Loads a live interaction of this browser, or answers with an error page. */
-  async function load(request: IdRequest, reply: FastifyReply, now: number): Promise<Loaded | undefined> {
+  /** A live account sign-in of this browser (undefined when the id names none). */
+  async function loadAccount(request: IdRequest, now: number): Promise<LoadedAccount | undefined> {
+    const { id } = request.params;
+    const browser = INTERACTION_ID.test(id) ? readCookie(request, browserCookieName(settings)) : undefined;
+    const interaction = browser ? await storage.interactions.findActiveAccount(id, now) : undefined;
+    if (!interaction || !browser || !digestsEqual(sha256(browser), interaction.browserHash)) return undefined;
+    return { kind: 'account', interaction, binding: bindingOf(browser, id) };
+  }
+
+  /** Loads a live interaction of this browser (either purpose), or answers with an error page. */
+  async function load(request: IdRequest, reply: FastifyReply, now: number): Promise<Loaded | LoadedAccount | undefined> {
     const { id } = request.params;
     const browser = INTERACTION_ID.test(id) ? readCookie(request, browserCookieName(settings)) : undefined;
     const binding = browser === undefined ? undefined : bindingOf(browser, id);
     const interaction = binding ? await storage.interactions.findActive(id, now) : undefined;
+    if (binding && !interaction) {
+      const account = await loadAccount(request, now);
+      if (account) return account;
+    }
     let client: Client | undefined;
     try {
       client =
@@ -67,11 +91,23 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
       stale(reply);
       return undefined;
     }
-    return { interaction, request: interaction.request, client, binding };
+    return { kind: 'authorization', interaction, request: interaction.request, client, binding };
   }
 
+  /** The login page of either purpose: the client's name, or "Sign in to your account". */
+  const loginFor = (loaded: Loaded | LoadedAccount, username: string | undefined, error?: string) =>
+    loginPage({
+      clientName: loaded.kind === 'account' ? undefined : loaded.client.clientName,
+      action: `/interaction/${loaded.interaction.id}/login`,
+      csrfToken: csrfTokenFor(loaded.binding),
+      username,
+      error,
+    });
+  const pageFor = (reply: FastifyReply, loaded: Loaded | LoadedAccount, body: Parameters<typeof sendPage>[1], status = 200) =>
+    loaded.kind === 'account' ? sendPage(reply, body, { status }) : page(reply, loaded, body, status);
+
   /** UI-02: the form body, with the CSRF token of this interaction and, when the browser sends one, our own Origin. */
-  function postedForm(request: FastifyRequest, reply: FastifyReply, loaded: Loaded): Params | undefined {
+  function postedForm(request: FastifyRequest, reply: FastifyReply, loaded: Loaded | LoadedAccount): Params | undefined {
     // The token is checked before anything else is read: a missing, repeated or wrong one is a 403.
     const tokens = request.body instanceof Map ? (request.body as Params).get('csrf_token') : undefined;
     if (!originAllowed(request.headers.origin, issuerOrigin) || tokens?.length !== 1 || !csrfTokenValid(loaded.binding, tokens[0])) {
@@ -109,23 +145,52 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   const codeFor = (loaded: Loaded, signIn: SignIn, now: number) => () => issueCode(deps, loaded.request, signIn, now);
 
+  /**
+   * What happens after a successful sign-in, for both purposes (a second-factor step goes before this):
+   * UI-03 a new session; an account sign-in then goes to its return path, an authorization request to
+   * its consent page or straight back to the client with a code.
+   */
+  async function completeSignIn(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    loaded: Loaded | LoadedAccount,
+    user: User,
+    now: number,
+  ): Promise<FastifyReply> {
+    const session = await startSession(request, reply, deps, user.id, now);
+    await storage.interactions.bindUser(loaded.interaction.id, user.id, session.authTime, session.sid);
+    if (loaded.kind === 'account') {
+      if (!(await storage.interactions.consume(loaded.interaction.id, now))) return stale(reply);
+      return reply.redirect(safeReturnTo(loaded.interaction.returnTo), 303);
+    }
+    const consent = await consentNeeded(deps, loaded.client, user.id, loaded.request);
+    if (consent.needed) return reply.redirect(`/interaction/${loaded.interaction.id}`, 303);
+    return finish(reply, loaded, codeFor(loaded, { userId: user.id, authTime: session.authTime, sid: session.sid }, now), now);
+  }
+
+  // The account sign-in: an interaction of purpose 'account' and the same login page. A browser that
+  // is signed in already goes straight to the (allowlisted) return path. DS-01: it writes an
+  // interaction for anyone, so it is limited per IP like /authorize.
+  const signInLimit = routeRateLimit(config, 'authorize');
+  app.get<{ Querystring: Record<string, unknown> }>(
+    ACCOUNT_SIGN_IN,
+    { config: { browser: true, ...signInLimit } },
+    async (request, reply) => {
+      const now = clock();
+      const raw = request.query.return_to;
+      const returnTo = safeReturnTo(typeof raw === 'string' ? raw : undefined);
+      if (await currentSession(request, deps, now)) return reply.redirect(returnTo, 303);
+      return reply.redirect(await beginAccountSignIn(request, reply, deps, returnTo, now), 303);
+    },
+  );
+
   app.get<{ Params: { id: string } }>('/interaction/:id', { config: { browser: true } }, async (request, reply) => {
     const now = clock();
     const loaded = await load(request, reply, now);
     if (!loaded) return reply;
+    if (loaded.kind === 'account') return sendPage(reply, loginFor(loaded, undefined));
     const { interaction } = loaded;
-    if (interaction.userId === null) {
-      return page(
-        reply,
-        loaded,
-        loginPage({
-          clientName: loaded.client.clientName,
-          action: `/interaction/${interaction.id}/login`,
-          csrfToken: csrfTokenFor(loaded.binding),
-          username: loaded.request.loginHint,
-        }),
-      );
-    }
+    if (interaction.userId === null) return page(reply, loaded, loginFor(loaded, loaded.request.loginHint));
     // The consent page is only for the user who signed in for this interaction, still signed in.
     const signedIn = await currentSession(request, deps, now);
     if (!signedIn || signedIn.user.id !== interaction.userId) return stale(reply);
@@ -144,31 +209,14 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
         if (!loaded || !form) return reply;
         const username = (single(form, 'username') ?? '').trim();
         const password = single(form, 'password') ?? '';
-        const again = (status: number, error: string) =>
-          page(
-            reply,
-            loaded,
-            loginPage({
-              clientName: loaded.client.clientName,
-              action: `/interaction/${loaded.interaction.id}/login`,
-              csrfToken: csrfTokenFor(loaded.binding),
-              username: username.slice(0, 255),
-              error,
-            }),
-            status,
-          );
+        const again = (status: number, error: string) => pageFor(reply, loaded, loginFor(loaded, username.slice(0, 255), error), status);
 
         const result = await checkLogin(request, reply, deps, username, password, now);
         if (!result.ok) {
           if (result.retryAfter !== undefined) reply.header('Retry-After', String(result.retryAfter));
           return again(result.status, result.error);
         }
-        const { user } = result;
-        const session = await startSession(request, reply, deps, user.id, now);
-        await storage.interactions.bindUser(loaded.interaction.id, user.id, session.authTime, session.sid);
-        const consent = await consentNeeded(deps, loaded.client, user.id, loaded.request);
-        if (consent.needed) return reply.redirect(`/interaction/${loaded.interaction.id}`, 303);
-        return finish(reply, loaded, codeFor(loaded, { userId: user.id, authTime: session.authTime, sid: session.sid }, now), now);
+        return completeSignIn(request, reply, loaded, result.user, now);
       },
     );
   });
@@ -176,6 +224,7 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.post<{ Params: { id: string } }>('/interaction/:id/consent', { config: { browser: true } }, async (request, reply) => {
     const now = clock();
     const loaded = await load(request, reply, now);
+    if (loaded?.kind === 'account') return stale(reply); // no consent for an account sign-in
     const form = loaded && postedForm(request, reply, loaded);
     if (!loaded || !form) return reply;
     const { interaction } = loaded;

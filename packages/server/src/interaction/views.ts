@@ -1,4 +1,4 @@
-// The pages of the authorization server: login, consent, logout and errors. Every value goes through
+// The pages of the authorization server: landing, login, consent, logout and errors. Every value goes through
 // the escape-by-default `html` tag (UI-08); no script and no third-party content (UI-07); the
 // stylesheet is served by Gatehouse itself.
 import type { ConsentGroup } from '../oauth/resources.js';
@@ -6,20 +6,35 @@ import { html, type Html } from './html.js';
 
 export { escapeHtml } from './html.js';
 
-/** The page frame shared by every Gatehouse page. */
-export function layout(title: string, body: Html): Html {
+/**
+ * Where the operator's branding goes (interaction/branding.ts): sendPage fills these in. They start
+ * with `<`, which no escaped value can contain, so a reflected value can never produce one.
+ */
+export const BRAND_SLOTS = { name: '<!--gatehouse:brand-name-->', logo: '<!--gatehouse:brand-logo-->' } as const;
+const NAME_SLOT = html`<!--gatehouse:brand-name-->`;
+const LOGO_SLOT = html`<!--gatehouse:brand-logo-->`;
+
+export interface LayoutOptions {
+  /** A wider card (the account pages). */
+  wide?: boolean;
+}
+
+/** The page frame shared by every Gatehouse page: one stylesheet, the brand colour, the brand line. */
+export function layout(title: string, body: Html, options: LayoutOptions = {}): Html {
   return html`<!doctype html>
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="no-referrer" />
-        <title>${title} · Gatehouse</title>
+        <meta name="color-scheme" content="light dark" />
+        <title>${title} · ${NAME_SLOT}</title>
         <link rel="stylesheet" href="/assets/gatehouse.css" />
+        <link rel="stylesheet" href="/assets/brand.css" />
       </head>
       <body>
-        <main class="card">
-          <p class="brand" aria-hidden="true">Gatehouse</p>
+        <main class="${options.wide ? 'card wide' : 'card'}">
+          <p class="brand">${LOGO_SLOT}<span class="brand-name">${NAME_SLOT}</span></p>
           ${body}
         </main>
       </body>
@@ -32,7 +47,8 @@ export const hiddenFields = (fields: Record<string, string | undefined>): Html[]
     .map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}" /> `);
 
 export interface LoginView {
-  clientName: string;
+  /** The client the sign-in continues to; undefined for a sign-in to the account pages. */
+  clientName: string | undefined;
   action: string;
   csrfToken: string;
   username?: string | undefined;
@@ -44,10 +60,15 @@ export interface LoginView {
 export function loginPage(v: LoginView): Html {
   const error = v.error ? html`<p class="error" role="alert" id="login-error">${v.error}</p>` : '';
   const described = v.error ? html` aria-describedby="login-error"` : '';
+  const heading = v.clientName === undefined ? 'Sign in to your account' : 'Sign in';
   return layout(
-    'Sign in',
-    html`<h1>Sign in</h1>
-      <p class="lead">to continue to <strong class="client-name">${v.clientName}</strong></p>
+    heading,
+    html`<h1>${heading}</h1>
+      ${
+        v.clientName === undefined
+          ? html`<p class="lead">to see and manage your account</p>`
+          : html`<p class="lead">to continue to <strong class="client-name">${v.clientName}</strong></p>`
+      }
       ${error}
       <form method="post" action="${v.action}" ${described}>
         <input type="hidden" name="csrf_token" value="${v.csrfToken}" />
@@ -157,9 +178,9 @@ export function confirmLogoutPage(v: ConfirmLogoutView): Html {
     : html`<p class="lead">An application asks to sign you out.</p>`;
   return layout(
     'Sign out?',
-    html`<h1>Sign out of Gatehouse?</h1>
+    html`<h1>Sign out of ${NAME_SLOT}?</h1>
       ${who}
-      <p class="note">Signing out ends your Gatehouse session in this browser. Applications you signed in to may sign you out too.</p>
+      <p class="note">Signing out ends your ${NAME_SLOT} session in this browser. Applications you signed in to may sign you out too.</p>
       <form method="post" action="/end-session" class="decision">
         ${hiddenFields({ csrf_token: v.csrfToken, ...v.fields })}<button type="submit" name="logout" value="no" class="secondary">
           Stay signed in
@@ -179,7 +200,7 @@ export function signedOutPage(stillSignedIn = false): Html {
     : layout(
         'Signed out',
         html`<h1>You are signed out</h1>
-          <p class="lead">Your Gatehouse session in this browser has ended. You can close this page.</p>`,
+          <p class="lead">Your ${NAME_SLOT} session in this browser has ended. You can close this page.</p>`,
       );
 }
 
@@ -189,5 +210,26 @@ export function errorPage(title: string, message: string): Html {
     html`<h1>${title}</h1>
       <p class="lead">${message}</p>
       <p class="note">You can close this page and start again from the application you came from.</p>`,
+  );
+}
+
+export interface LandingView {
+  discoveryUrl: string;
+}
+
+/** GET /: what this server is, and where a person or a developer goes from here. */
+export function landingPage(v: LandingView): Html {
+  return layout(
+    'Welcome',
+    html`<h1>Welcome to ${NAME_SLOT}</h1>
+      <p class="lead">
+        The sign-in service for your applications. Manage your profile, password, sessions and connected apps in your account.
+      </p>
+      <nav aria-label="Start here">
+        <ul class="links">
+          <li><a class="button primary" href="/account">Your account</a></li>
+          <li><a href="${v.discoveryUrl}">OpenID Connect discovery document</a></li>
+        </ul>
+      </nav>`,
   );
 }

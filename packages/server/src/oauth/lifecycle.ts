@@ -17,7 +17,14 @@
 import type { Log } from '../log.js';
 import type { Client, Grant, Repositories, Session, Storage } from '../storage/index.js';
 import { backchannelLogoutUriOf } from './clients.js';
-import { backchannelTargets, revokeUserSessions, sendBackchannelLogout, type BackchannelDeps, type DeliveryResult } from './logout.js';
+import {
+  backchannelTargets,
+  endBrowserSession,
+  revokeUserSessions,
+  sendBackchannelLogout,
+  type BackchannelDeps,
+  type DeliveryResult,
+} from './logout.js';
 import { hashPassword, MAX_PASSWORD_LENGTH } from './passwords.js';
 import type { SecurityEventInput, SecurityEvents } from './security-events.js';
 import { atomically, revokeSelected } from './tokens/revocation.js';
@@ -141,9 +148,11 @@ export interface SetPasswordOptions {
   /**
    * What else ends: `everywhere` (the default; an operator's reset after a compromise: every session,
    * family and access token), `other-sessions` (the account page's change of password: everything
-   * not issued in `keepSession`), or `nowhere`.
+   * not issued in `keepSession`), `other-sessions-all-tokens` (the account page's change of password:
+   * every other session ends and every refresh-token family and access token of the user is revoked,
+   * but `keepSession` stays signed in at the server), or `nowhere`.
    */
-  signOut?: 'everywhere' | 'other-sessions' | 'nowhere';
+  signOut?: 'everywhere' | 'other-sessions' | 'other-sessions-all-tokens' | 'nowhere';
   /** The session to keep with `other-sessions` (the browser that changed the password). */
   keepSession?: Pick<Session, 'idHash' | 'sid'> | undefined;
 }
@@ -162,7 +171,8 @@ export async function setUserPassword(
   if (problem) throw new RangeError(problem);
   const signOut = options.signOut ?? 'everywhere';
   const keep = options.keepSession;
-  if (signOut === 'other-sessions' && !keep) throw new TypeError('signOut other-sessions needs keepSession');
+  if ((signOut === 'other-sessions' || signOut === 'other-sessions-all-tokens') && !keep)
+    throw new TypeError(`signOut ${signOut} needs keepSession`);
   const passwordHash = await hashPassword(password); // slow: outside the transaction
   const result = await atomically(deps.storage, async (tx) => {
     const user = await tx.users.findById(userId);
@@ -175,8 +185,15 @@ export async function setUserPassword(
     const clients = await backchannelTargets(tx, userId, deps.now);
     const others = (await tx.sessions.listOf(userId)).filter((s) => s.idHash !== keep!.idHash);
     for (const session of others) await tx.sessions.delete(session.idHash);
-    const revoked = await revokeSelected(tx, { userId, exceptSid: keep!.sid }, deps.now);
-    const logout = clients.length > 0 ? others.map((s) => ({ subject: userId, sid: s.sid, clients })) : [];
+    const allTokens = signOut === 'other-sessions-all-tokens';
+    const revoked = await revokeSelected(tx, allTokens ? { userId } : { userId, exceptSid: keep!.sid }, deps.now);
+    // Every relying party loses its tokens with all-tokens: one logout token for the subject then.
+    const logout =
+      clients.length === 0
+        ? []
+        : allTokens
+          ? [{ subject: userId, clients }]
+          : others.map((s) => ({ subject: userId, sid: s.sid, clients }));
     return { user, result: { ...revoked, sessions: others.length, grants: 0, logout } };
   });
   if (!result) return undefined;
@@ -285,6 +302,49 @@ export async function signOutEverywhere(deps: LifecycleDeps, userId: string): Pr
   const result: LifecycleResult = { ...revoked, grants: 0, logout: targets.length > 0 ? [{ subject: userId, clients: targets }] : [] };
   await record(deps, { type: 'session.revoked', userId, username: user.username, details: counts(result, deps.by) });
   return result;
+}
+
+/**
+ * A user's own name and email, from the account page. A changed email is no longer verified: the
+ * email_verified claim goes with the old address (relying parties must not trust the new one as
+ * verified). Undefined: no such user.
+ */
+export async function updateProfile(
+  deps: LifecycleDeps,
+  userId: string,
+  profile: { name: string | null; email: string | null },
+): Promise<{ changed: string[] } | undefined> {
+  const user = await deps.storage.users.findById(userId);
+  if (!user) return undefined;
+  const changed = [...(user.name !== profile.name ? ['name'] : []), ...(user.email !== profile.email ? ['email'] : [])];
+  if (changed.length === 0) return { changed };
+  const { email_verified: _verified, ...rest } = user.claims;
+  const claims = changed.includes('email') ? rest : user.claims;
+  await deps.storage.users.setProfile(userId, { ...profile, claims }, deps.now);
+  await record(deps, { type: 'user.profile_updated', userId, username: user.username, details: { by: deps.by, fields: changed } });
+  return { changed };
+}
+
+/**
+ * Ends one session of a user (the account page's "Sign out" of a session): oauth/logout.ts
+ * endBrowserSession, then one event. Undefined: no such live session of that user.
+ */
+export async function endUserSession(
+  deps: LifecycleDeps,
+  userId: string,
+  sid: string,
+): Promise<{ session: Session; logout: LogoutNotice[] } | undefined> {
+  const session = (await deps.storage.sessions.listOf(userId)).find((s) => s.sid === sid && s.expiresAt > deps.now);
+  if (!session) return undefined;
+  const { targets, families, accessTokens, codes } = await endBrowserSession(deps.storage, session, deps.now);
+  const user = await deps.storage.users.findById(userId);
+  await record(deps, {
+    type: 'session.revoked',
+    userId,
+    username: user?.username ?? null,
+    details: { by: deps.by, sid, families, access_tokens: accessTokens, codes_voided: codes },
+  });
+  return { session, logout: targets.length > 0 ? [{ subject: userId, sid: session.sid, clients: targets }] : [] };
 }
 
 /**

@@ -234,6 +234,36 @@ export function consentGroups(scopes: readonly string[], requested: readonly Res
   return groups;
 }
 
+/**
+ * What a stored grant (consent items, consentItems) allows, in the consent page's blocks: the account
+ * page's "connected apps". Items of a resource (`URI#scope`) go under that resource; an item of a
+ * resource that is no longer registered is shown by name.
+ */
+export function grantGroups(items: readonly string[], registered: readonly Resource[]): ConsentGroup[] {
+  const plain: string[] = [];
+  const byResource = new Map<string, string[]>();
+  for (const item of items) {
+    const hash = item.indexOf('#');
+    if (hash < 0) plain.push(item);
+    else byResource.set(item.slice(0, hash), [...(byResource.get(item.slice(0, hash)) ?? []), item.slice(hash + 1)]);
+  }
+  const groups = consentGroups(plain, [], registered);
+  const gone: string[] = [];
+  for (const [uri, scopes] of byResource) {
+    const resource = registered.find((r) => r.uri === uri);
+    if (resource) groups.push(...consentGroups(scopes, [resource], []));
+    else gone.push(...scopes);
+  }
+  if (gone.length > 0)
+    groups.push({
+      kind: 'other',
+      resourceName: undefined,
+      resourceUri: undefined,
+      scopes: gone.map((scope) => ({ scope, description: undefined, item: scope })),
+    });
+  return groups;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Registration (the `gatehouse resources` commands call these).
 

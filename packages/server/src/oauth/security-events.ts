@@ -25,6 +25,7 @@ export const SECURITY_EVENT_TYPES = [
   'user.enabled',
   'user.deleted',
   'user.password_set',
+  'user.profile_updated',
   'client.created',
   'client.updated',
   'client.deleted',

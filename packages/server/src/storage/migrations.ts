@@ -433,6 +433,23 @@ const loginLocks: Migration = {
   },
 };
 
+/**
+ * The account pages: an interaction may be a sign-in to the account (purpose 'account', no client, no
+ * request; return_to is where it leads), and a grant remembers when a token was last issued for it.
+ */
+const account: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('interactions').addColumn('purpose', 'varchar(16)').execute();
+    await db.schema.alterTable('interactions').addColumn('return_to', 'varchar(512)').execute();
+    await db.schema.alterTable('grants').addColumn('last_used_at', 'bigint').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable('grants').dropColumn('last_used_at').execute();
+    await db.schema.alterTable('interactions').dropColumn('return_to').execute();
+    await db.schema.alterTable('interactions').dropColumn('purpose').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_device_codes': deviceCodes,
@@ -447,6 +464,7 @@ export const migrations: Record<string, Migration> = {
   '0013_canonical_usernames': canonicalUsernames,
   '0018_device_resources': deviceResources,
   '0015_login_locks': loginLocks,
+  '0019_account': account,
 };
 
 export const migrationProvider: MigrationProvider = {

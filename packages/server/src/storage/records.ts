@@ -119,6 +119,8 @@ export interface Grant {
   scopes: readonly string[];
   createdAt: number;
   updatedAt: number;
+  /** When a token was last issued for it (to the minute); null: never since it was recorded. */
+  lastUsedAt: number | null;
 }
 
 export interface Session {
@@ -140,6 +142,23 @@ export interface Interaction {
   /** Digest of the browser-binding cookie. */
   browserHash: string;
   /** Who signed in for it (null until someone did). */
+  userId: string | null;
+  authTime: number | null;
+  sid: string | null;
+  createdAt: number;
+  expiresAt: number;
+  consumedAt: number | null;
+}
+
+/**
+ * A sign-in to the account pages (not an authorization request): no client, no request; once the
+ * user signed in, the browser goes to `returnTo` (an allowlisted path, interaction/account-session.ts).
+ */
+export interface AccountInteraction {
+  id: string;
+  purpose: 'account';
+  returnTo: string;
+  browserHash: string;
   userId: string | null;
   authTime: number | null;
   sid: string | null;

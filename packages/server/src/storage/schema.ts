@@ -101,6 +101,8 @@ export interface GrantTable {
   scope: string;
   created_at: number;
   updated_at: number;
+  /** When a token was last issued for the grant (code exchange or refresh), to the minute (0019_account). */
+  last_used_at: number | null;
 }
 
 export interface SessionTable {
@@ -123,6 +125,10 @@ export interface InteractionTable {
   created_at: number;
   expires_at: number;
   consumed_at: number | null;
+  /** null: an authorization request; 'account': a sign-in to the account pages (0019_account). */
+  purpose: string | null;
+  /** Where an account sign-in goes once done (an allowlisted path). */
+  return_to: string | null;
 }
 
 export interface SigningKeyTable {

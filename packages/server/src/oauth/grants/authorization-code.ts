@@ -15,7 +15,7 @@ import { consentItems, grantResources, grantTarget, RESOURCE_PARAMETER } from '.
 import { isSubset } from '../scopes.js';
 import { assertCodeBinding } from '../dpop.js';
 import { revokeFamily } from '../tokens/revocation.js';
-import { redeemOnce, type TokenConfig } from './issue.js';
+import { recordGrantUse, redeemOnce, type TokenConfig } from './issue.js';
 import type { GrantDeps, GrantHandler, TokenResponse } from './types.js';
 
 export interface SignIn {
@@ -113,7 +113,7 @@ export const authorizationCodeGrant = {
 
     // RFC 8707 §2.2: a token for one of the authorized resources (or all of them); the refresh token keeps the whole grant.
     const target = grantTarget(params, client, granted, stored.scopes, config);
-    return redeemOnce(keys, config, storage, {
+    const response = await redeemOnce(keys, config, storage, {
       client,
       user,
       scopes: stored.scopes,
@@ -129,5 +129,7 @@ export const authorizationCodeGrant = {
       now,
       dpopJkt,
     });
+    await recordGrantUse(storage.grants, consent, now);
+    return response;
   },
 } satisfies GrantHandler<AuthorizationCodeDeps>;

@@ -1,6 +1,6 @@
 // Token issuance shared by the user-bound grants (the code, device and refresh grants).
 import type { Config } from '../../config/config.js';
-import type { AccessTokenRef, Client, RefreshToken, Repositories, Storage, User } from '../../storage/index.js';
+import type { AccessTokenRef, Client, Grant, RefreshToken, Repositories, Storage, User } from '../../storage/index.js';
 import { claimsForScopes } from '../claims.js';
 import { randomToken, sha256 } from '../crypto.js';
 import { invalidGrant } from '../errors.js';
@@ -16,6 +16,18 @@ export type TokenConfig = Pick<
   Config,
   'issuer' | 'accessTokenTtl' | 'accessTokenAudience' | 'refreshTokenTtl' | 'refreshTokenIdleTtl' | 'idTokenTtl'
 >;
+
+/** last_used_at of a grant moves at most once a minute (the account page shows when an app last used it). */
+export const GRANT_USE_RESOLUTION = 60;
+
+/**
+ * Records that a token was issued for `grant` (the code exchange and the refresh): nothing is written
+ * when the time read with the grant is under a minute old, so the hot path stays one read.
+ */
+export async function recordGrantUse(grants: Pick<Repositories['grants'], 'touch'>, grant: Grant, now: number): Promise<void> {
+  if (grant.lastUsedAt !== null && now - grant.lastUsedAt < GRANT_USE_RESOLUTION) return;
+  await grants.touch(grant.userId, grant.clientId, now, GRANT_USE_RESOLUTION);
+}
 
 /** Who a user-bound token is for, from which sign-in, and for which audience (oauth/resources.ts). */
 export interface UserTokenSubject {

@@ -17,14 +17,14 @@ import { required, single } from '../params.js';
 import { consentItems, grantResources, grantTarget, RESOURCE_PARAMETER } from '../resources.js';
 import { isSubset, parseScope } from '../scopes.js';
 import { revokeFamily } from '../tokens/revocation.js';
-import { newRefreshToken, tokenResponse, userAccessToken, userIdToken, type TokenConfig } from './issue.js';
+import { newRefreshToken, recordGrantUse, tokenResponse, userAccessToken, userIdToken, type TokenConfig } from './issue.js';
 import { graceAnswer, successorFor } from './refresh-grace.js';
 import type { GrantDeps, GrantHandler, TokenResponse } from './types.js';
 
 export interface RefreshTokenDeps {
   config: TokenConfig & Pick<Config, 'refreshReuseGrace'>;
   keys: KeyStore;
-  storage: Pick<Storage, 'transaction' | 'refreshTokens' | 'users' | 'resources'>;
+  storage: Pick<Storage, 'transaction' | 'refreshTokens' | 'users' | 'resources' | 'grants'>;
   events: GrantDeps['events'];
 }
 
@@ -79,6 +79,7 @@ export const refreshTokenGrant = {
     });
     // A concurrent request rotated it first: this one is a replay of a just-rotated token.
     if (!won) return replayed((await storage.refreshTokens.findByHash(tokenHash)) ?? stored, presented, { storage, events, now, dpopJkt });
+    await recordGrantUse(storage.grants, grant, now);
     return response;
   },
 } satisfies GrantHandler<RefreshTokenDeps>;

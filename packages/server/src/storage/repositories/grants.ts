@@ -15,6 +15,7 @@ function toGrant(row: Selectable<GrantTable>): Grant {
     scopes: scopesFromColumn(row.scope),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    lastUsedAt: row.last_used_at ?? null,
   };
 }
 
@@ -32,6 +33,20 @@ export class GrantRepository {
       .values({ user_id: userId, client_id: clientId, scope, created_at: now, updated_at: now })
       .onConflict((oc) => oc.columns(['user_id', 'client_id']).doUpdateSet({ scope, updated_at: now }))
       .execute();
+  }
+  /**
+   * Records that a token was issued for the grant, at most once per `resolution` seconds: one
+   * conditional update (nothing is written when the stored time is newer). True when it wrote.
+   */
+  async touch(userId: string, clientId: string, now: number, resolution: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('grants')
+      .set({ last_used_at: now })
+      .where('user_id', '=', userId)
+      .where('client_id', '=', clientId)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<=', now - resolution)]))
+      .executeTakeFirst();
+    return affected(r) === 1;
   }
   async delete(userId: string, clientId: string): Promise<boolean> {
     return (

@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { Interaction } from '../records.js';
+import type { AccountInteraction, Interaction } from '../records.js';
 import type { InteractionTable } from '../schema.js';
 import { affected, scopesFromColumn, type Db } from './columns.js';
 
@@ -27,6 +27,21 @@ function toInteraction(row: Selectable<InteractionTable>): Interaction {
   };
 }
 
+function toAccountInteraction(row: Selectable<InteractionTable>): AccountInteraction {
+  return {
+    id: row.id,
+    purpose: 'account',
+    returnTo: row.return_to ?? '/account',
+    browserHash: row.browser_hash,
+    userId: row.user_id,
+    authTime: row.auth_time,
+    sid: row.sid,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    consumedAt: row.consumed_at,
+  };
+}
+
 /** Authorization requests waiting for the user to sign in and consent. */
 export class InteractionRepository {
   constructor(private readonly db: Db) {}
@@ -44,14 +59,50 @@ export class InteractionRepository {
         created_at: interaction.createdAt,
         expires_at: interaction.expiresAt,
         consumed_at: interaction.consumedAt,
+        purpose: null,
+        return_to: null,
       })
       .execute();
   }
+  /** A sign-in to the account pages: no client (empty client_id) and no request. */
+  async createAccount(interaction: AccountInteraction): Promise<void> {
+    await this.db
+      .insertInto('interactions')
+      .values({
+        id: interaction.id,
+        client_id: '',
+        params: '{}',
+        browser_hash: interaction.browserHash,
+        user_id: interaction.userId,
+        auth_time: interaction.authTime,
+        sid: interaction.sid,
+        created_at: interaction.createdAt,
+        expires_at: interaction.expiresAt,
+        consumed_at: interaction.consumedAt,
+        purpose: interaction.purpose,
+        return_to: interaction.returnTo,
+      })
+      .execute();
+  }
+  /** A live account sign-in (never an authorization request). */
+  async findActiveAccount(id: string, now: number): Promise<AccountInteraction | undefined> {
+    const row = await this.db
+      .selectFrom('interactions')
+      .selectAll()
+      .where('id', '=', id)
+      .where('purpose', '=', 'account')
+      .where('expires_at', '>', now)
+      .where('consumed_at', 'is', null)
+      .executeTakeFirst();
+    return row && toAccountInteraction(row);
+  }
+  /** A live authorization request (never an account sign-in). */
   async findActive(id: string, now: number): Promise<Interaction | undefined> {
     const row = await this.db
       .selectFrom('interactions')
       .selectAll()
       .where('id', '=', id)
+      .where('purpose', 'is', null)
       .where('expires_at', '>', now)
       .where('consumed_at', 'is', null)
       .executeTakeFirst();

@@ -67,6 +67,7 @@ const findRefreshTokenWithUser = new PreparedQuery<
     g_scope: string | null;
     g_created_at: number | null;
     g_updated_at: number | null;
+    g_last_used_at: number | null;
   },
   [string]
 >(1, (db, tokenHash) =>
@@ -90,6 +91,7 @@ const findRefreshTokenWithUser = new PreparedQuery<
       'grants.scope as g_scope',
       'grants.created_at as g_created_at',
       'grants.updated_at as g_updated_at',
+      'grants.last_used_at as g_last_used_at',
     ])
     .where('refresh_tokens.token_hash', '=', tokenHash),
 );
@@ -196,6 +198,7 @@ export class RefreshTokenRepository {
             scopes: scopesFromColumn(row.g_scope),
             createdAt: row.g_created_at!,
             updatedAt: row.g_updated_at!,
+            lastUsedAt: row.g_last_used_at ?? null,
           };
     return { token: toRefreshToken(row), user, grant };
   }

@@ -77,6 +77,22 @@ export class UserRepository {
   async setPasswordHash(id: string, passwordHash: string, now: number): Promise<void> {
     await this.db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
   }
+  /** The name and email a user edits on the account page (null clears one), and the claims that go with them. */
+  async setProfile(
+    id: string,
+    profile: { name: string | null; email: string | null; claims: Readonly<Record<string, unknown>> },
+    now: number,
+  ): Promise<boolean> {
+    return (
+      affected(
+        await this.db
+          .updateTable('users')
+          .set({ name: profile.name, email: profile.email, claims: JSON.stringify(profile.claims), updated_at: now })
+          .where('id', '=', id)
+          .executeTakeFirst(),
+      ) > 0
+    );
+  }
   async delete(id: string): Promise<boolean> {
     return affected(await this.db.deleteFrom('users').where('id', '=', id).executeTakeFirst()) > 0;
   }
