@@ -190,6 +190,17 @@ export const ConfigSchema = Type.Object({
     description: 'sign-in and device-page form posts per client IP and window (0 = no limit; the login throttle still applies)',
   }),
   loginMaxDelay: Seconds(900, 'longest per-account delay after repeated failed logins (known devices are not delayed)', 86400),
+  metricsPort: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 0,
+    description: 'serve Prometheus metrics at /metrics on this port, a listener apart from the public one (0 = off)',
+  }),
+  metricsHost: Type.String({
+    default: '127.0.0.1',
+    minLength: 1,
+    description: 'interface of the metrics listener (keep it private: loopback or an internal network)',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -255,6 +266,8 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   rateLimitUserinfo: { env: 'GATEHOUSE_RATE_LIMIT_USERINFO', flag: 'rate-limit-userinfo' },
   rateLimitLogin: { env: 'GATEHOUSE_RATE_LIMIT_LOGIN', flag: 'rate-limit-login' },
   loginMaxDelay: { env: 'GATEHOUSE_LOGIN_MAX_DELAY', flag: 'login-max-delay' },
+  metricsPort: { env: 'GATEHOUSE_METRICS_PORT', flag: 'metrics-port' },
+  metricsHost: { env: 'GATEHOUSE_METRICS_HOST', flag: 'metrics-host' },
 };
 
 export class ConfigError extends Error {}
@@ -365,6 +378,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = {}, flags: Record<string, st
   config.trustProxy = validateTrustedProxies(config.trustProxy, config.trustProxyHops);
   if (config.redisUrl !== '' && !/^rediss?:\/\/[^\s]+$/.test(config.redisUrl))
     throw new ConfigError('--redis / GATEHOUSE_REDIS_URL must be a redis:// or rediss:// URL');
+  if (config.metricsPort !== 0 && config.metricsPort === config.port && config.metricsHost === config.host)
+    throw new ConfigError('--metrics-port must differ from --port: metrics are never served on the public listener');
   if (config.refreshTokenIdleTtl > config.refreshTokenTtl) config.refreshTokenIdleTtl = config.refreshTokenTtl;
   Object.freeze(config.accessTokenAudience);
   Object.freeze(config.trustProxy);

@@ -87,7 +87,7 @@ export function createRepositories(db: Db, options: RepositoryOptions = {}): Rep
     pushedRequests: new PushedRequestRepository(db),
     securityEvents: new SecurityEventRepository(db),
     dpopJtis: new DpopJtiRepository(db),
-    dpopNonceKeys: new DpopNonceKeyRepository(db),
+    dpopNonceKeys: new DpopNonceKeyRepository(db, options.sealer),
     loginLocks: new LoginLockRepository(db),
   };
 }
