@@ -251,7 +251,22 @@ export function buildClientApp(options: ClientAppOptions): FastifyInstance {
     }
     // RFC 9449: one DPoP key per browser session, made before the first token request.
     if (useDpop) session.dpopKeys ??= await client.randomDPoPKeyPair('ES256');
-    const { url, pending } = await startLogin(config, { redirectUri, scope, now: Date.now() });
+    let started;
+    try {
+      started = await startLogin(config, { redirectUri, scope, now: Date.now(), dpop: dpopOf(config, session).DPoP });
+    } catch (error) {
+      // The pushed authorization request failed (Gatehouse down, or it refused the request).
+      request.log.error({ err: error }, 'pushed authorization request failed');
+      return htmlReply(
+        reply,
+        503,
+        errorPage({
+          heading: 'Gatehouse is not reachable',
+          message: 'Photo Printer could not reach Gatehouse to sign you in. Please try again in a moment.',
+        }),
+      );
+    }
+    const { url, pending } = started;
     sessions.addPendingLogin(session, pending);
     return seeOther(reply, url.href);
   });

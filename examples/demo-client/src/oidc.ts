@@ -1,6 +1,7 @@
 // The OpenID Connect relying-party side of Photo Printer, on openid-client v6:
-// authorization code flow with PKCE (RFC 7636), state (RFC 6749 §10.12), nonce
-// (OIDC Core §3.1.2.1), issuer identification (RFC 9207), refresh (RFC 6749 §6).
+// authorization code flow with PKCE (RFC 7636), pushed authorization requests (RFC 9126) with DPoP
+// (RFC 9449 §10.1), state (RFC 6749 §10.12), nonce (OIDC Core §3.1.2.1), issuer identification
+// (RFC 9207), refresh (RFC 6749 §6).
 import * as client from 'openid-client';
 import type { ClientAppOptions } from './config.js';
 import { isLoopbackUrl } from './config.js';
@@ -39,9 +40,15 @@ export async function discoverIssuer(options: ClientAppOptions): Promise<client.
   });
 }
 
+/**
+ * The authorization request. When the server advertises a PAR endpoint (RFC 9126), its parameters are
+ * pushed there first, client-authenticated and with the session's DPoP proof (RFC 9449 §10.1: the code
+ * is then bound to the session's key), and the browser goes to /authorize with only client_id and the
+ * request_uri; otherwise they travel in the authorization URL.
+ */
 export async function startLogin(
   config: client.Configuration,
-  { redirectUri, scope, now }: { redirectUri: string; scope: string; now: number },
+  { redirectUri, scope, now, dpop }: { redirectUri: string; scope: string; now: number; dpop?: client.DPoPHandle | undefined },
 ): Promise<{ url: URL; pending: PendingLogin }> {
   const codeVerifier = client.randomPKCECodeVerifier();
   const pending: PendingLogin = {
@@ -50,14 +57,17 @@ export async function startLogin(
     codeVerifier,
     createdAt: now,
   };
-  const url = client.buildAuthorizationUrl(config, {
+  const parameters = {
     redirect_uri: redirectUri,
     scope,
     code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
     state: pending.state,
     nonce: pending.nonce,
-  });
+  };
+  const url = config.serverMetadata().pushed_authorization_request_endpoint
+    ? await client.buildAuthorizationUrlWithPAR(config, parameters, dpop ? { DPoP: dpop } : undefined)
+    : client.buildAuthorizationUrl(config, parameters);
   return { url, pending };
 }
 

@@ -177,8 +177,18 @@ test('a user connects Photo Printer, logs in at Gatehouse, allows access and see
     await page.keyboard.press('Tab'); // the connect button: its focus ring must show
     await screenshot(page, '0-home-keyboard-focus');
 
+    // RFC 9126: the authorization request goes through /par; the browser brings only the request_uri.
+    const authorizeRequests: URL[] = [];
+    page.on('request', (r) => {
+      const url = new URL(r.url());
+      if (url.origin === running.issuer && url.pathname === '/authorize') authorizeRequests.push(url);
+    });
     await page.getByRole('button', { name: 'Connect with Gatehouse' }).click();
     await logIn(page, running, running.user.username, running.user.password, '1-login');
+    assert.ok(authorizeRequests.length > 0, 'the browser went to /authorize');
+    assert.match(authorizeRequests[0]!.searchParams.get('request_uri') ?? '', /^urn:ietf:params:oauth:request_uri:/);
+    assert.equal(authorizeRequests[0]!.searchParams.get('code_challenge'), null, 'no request parameter in the browser URL');
+    assert.equal(authorizeRequests[0]!.searchParams.get('state'), null);
 
     // Consent: names the client, lists the scopes, offers allow and deny.
     const allow = page.locator('button[type="submit"][name="decision"][value="allow"]');

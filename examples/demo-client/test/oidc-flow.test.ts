@@ -81,6 +81,48 @@ test('connect sends the browser to the authorization endpoint with PKCE S256, st
   assert.match(cookie, /Path=\//);
 });
 
+test('with a PAR endpoint the authorization request is pushed, client-authenticated and with the session DPoP key; the browser carries only client_id and request_uri', async (t) => {
+  const { app, op } = await setup(t, { par: true });
+  const { authorizationUrl, cookie } = await startLogin(app);
+  assert.equal(`${authorizationUrl.origin}${authorizationUrl.pathname}`, `${op.issuer}/authorize`);
+  assert.deepEqual([...authorizationUrl.searchParams.keys()].sort(), ['client_id', 'request_uri']);
+  assert.equal(op.parRequests.length, 1);
+  const pushed = op.parRequests[0]!;
+  assert.equal(authorizationUrl.searchParams.get('request_uri'), pushed.requestUri);
+  assert.match(pushed.authorization ?? '', /^Basic /);
+  const p = pushed.params;
+  assert.equal(p.get('response_type'), 'code');
+  assert.equal(p.get('redirect_uri'), `${BASE_URL}/callback`);
+  assert.equal(p.get('code_challenge_method'), 'S256');
+  assert.match(p.get('code_challenge') ?? '', /^[A-Za-z0-9_-]{43}$/);
+  assert.ok((p.get('state') ?? '').length >= 22);
+  const decode = (jwt: string | undefined, part: 0 | 1) =>
+    JSON.parse(Buffer.from((jwt ?? '').split('.')[part] ?? '', 'base64url').toString()) as Record<string, unknown>;
+  assert.equal(decode(pushed.dpop, 0).typ, 'dpop+jwt');
+  assert.equal(decode(pushed.dpop, 1).htu, `${op.issuer}/par`);
+  // The pushed request completes the flow: the code is redeemed with a proof of the same key.
+  const code = op.approve(authorizationUrl);
+  const callback = await app.inject({
+    method: 'GET',
+    url: `/callback?code=${code}&state=${p.get('state')}&iss=${encodeURIComponent(op.issuer)}`,
+    cookies: { [SESSION_COOKIE]: cookie },
+  });
+  assert.equal(callback.statusCode, 303, callback.body);
+  assert.equal(callback.headers.location, '/');
+  const exchange = op.tokenRequests.find((r) => r.grantType === 'authorization_code');
+  assert.deepEqual(decode(exchange?.dpop, 0).jwk, decode(pushed.dpop, 0).jwk, 'PAR and token request prove one key');
+});
+
+test('a pushed authorization request that fails shows the unavailable page, not an error', async (t) => {
+  const { app, op } = await setup(t, { par: true });
+  // Discovery first (it is cached), then the provider goes away before the push.
+  await app.inject({ method: 'POST', url: '/login', headers: { origin: BASE_URL } });
+  await op.close();
+  const response = await app.inject({ method: 'POST', url: '/login', headers: { origin: BASE_URL } });
+  assert.equal(response.statusCode, 503);
+  assert.match(String(response.headers['content-type']), /^text\/html/);
+});
+
 test('connect refuses a form posted from another site', async (t) => {
   const { app } = await setup(t);
   for (const origin of ['https://evil.example', 'null']) {

@@ -8,6 +8,7 @@
 // recorded in the replay cache until the proof could no longer be accepted anyway (iat + 60 + leeway).
 
 import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify, type JWK } from 'jose';
+import { ASYMMETRIC_JWS_ALGORITHMS, DEFAULT_ASYMMETRIC_ALGORITHMS } from './algorithms.js';
 
 /** A jti replay cache shared by whoever verifies proofs: `record` answers false when the key was already there. */
 export interface DpopReplayCache {
@@ -15,21 +16,9 @@ export interface DpopReplayCache {
   record(key: string, expiresAt: number): Promise<boolean>;
 }
 
-/** Asymmetric JWS algorithms a proof may use (RFC 7518 §3, RFC 8037). Never `none`, never HS*. */
-export const DPOP_SUPPORTED_ALGORITHMS = [
-  'ES256',
-  'ES384',
-  'ES512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'EdDSA',
-  'Ed25519',
-] as const;
-export const DEFAULT_DPOP_ALGORITHMS: readonly string[] = ['ES256', 'RS256', 'PS256', 'EdDSA'];
+/** Asymmetric JWS algorithms a proof may use (algorithms.ts, shared with access tokens). Never `none`, never HS*. */
+export const DPOP_SUPPORTED_ALGORITHMS = ASYMMETRIC_JWS_ALGORITHMS;
+export const DEFAULT_DPOP_ALGORITHMS: readonly string[] = DEFAULT_ASYMMETRIC_ALGORITHMS;
 /** How old (by its `iat`) a proof may be. */
 export const DPOP_PROOF_MAX_AGE_SECONDS = 60;
 /** Default clock leeway for proofs from the future. */

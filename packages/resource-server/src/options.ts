@@ -4,24 +4,13 @@
 // never a surprise at request time.
 
 import { checkDpopAlgorithms, MemoryDpopReplayCache, type DpopReplayCache } from './dpop.js';
+import { ASYMMETRIC_JWS_ALGORITHMS, DEFAULT_ASYMMETRIC_ALGORITHMS } from './algorithms.js';
 
-/** Asymmetric JWS algorithms (RFC 7518 §3, RFC 8037) an access token may be signed with. */
-export const SUPPORTED_ALGORITHMS = [
-  'ES256',
-  'ES384',
-  'ES512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'EdDSA',
-  'Ed25519',
-] as const;
+/** Asymmetric JWS algorithms an access token may be signed with (algorithms.ts, shared with DPoP proofs). */
+export const SUPPORTED_ALGORITHMS = ASYMMETRIC_JWS_ALGORITHMS;
 export type AccessTokenAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];
 
-export const DEFAULT_ALGORITHMS: readonly AccessTokenAlgorithm[] = ['ES256', 'RS256', 'PS256', 'EdDSA'];
+export const DEFAULT_ALGORITHMS: readonly AccessTokenAlgorithm[] = DEFAULT_ASYMMETRIC_ALGORITHMS;
 // The one leeway of a Gatehouse deployment (R4): nodes keep within 60 s of the database's clock, and
 // verifiers allow the same on exp, nbf and iat (the server's oauth/clock-leeway.ts CLOCK_LEEWAY).
 export const DEFAULT_LEEWAY_SECONDS = 60;

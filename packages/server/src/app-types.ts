@@ -10,6 +10,7 @@ import type { AtRest } from './oauth/at-rest.js';
 import type { DpopReplayCache } from '@gatehouse/resource-server';
 import type { ReplayCaches } from './oauth/replay-cache.js';
 import type { SharedRedis } from './redis/redis.js';
+import type { Metrics } from './metrics/metrics.js';
 
 /** The time in epoch seconds. Tests pass their own to move time instead of rewriting rows. */
 export type Clock = () => number;
@@ -37,6 +38,8 @@ export interface AppDeps {
   replayCaches: ReplayCaches;
   /** The shared Redis, when `--redis` is set: rate limits and throttles use it too. */
   redis?: SharedRedis | undefined;
+  /** Prometheus metrics, when `--metrics-port` turns them on (metrics/metrics.ts); undefined otherwise. */
+  metrics?: Metrics | undefined;
 }
 
 declare module 'fastify' {

@@ -27,6 +27,7 @@ import { pushedAuthorizationRequestEndpoint } from './endpoints/par.js';
 import { registrationEndpoint } from './endpoints/register.js';
 import { trustProxySetting } from './config/config.js';
 import { registerRateLimits } from './http/rate-limit.js';
+import { errorBody, requestIdGenerator } from './http/request-id.js';
 
 export const BODY_LIMIT = 64 * 1024;
 const STYLESHEET = readFileSync(new URL('../../assets/gatehouse.css', import.meta.url), 'utf8');
@@ -66,13 +67,15 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
     // IN-09: a URL Fastify cannot route (bad percent-encoding in a path parameter, FST_ERR_BAD_URL) gets
     // the protocol's invalid_request (an error page for a browser), not Fastify's own error body.
     frameworkErrors: (error, request, raw) => {
-      const reply = (raw as unknown as FastifyReply).headers(fixedHeaders);
+      const reply = (raw as unknown as FastifyReply).headers(fixedHeaders).header('X-Request-Id', request.id);
       request.log.info({ error: 'invalid_request', detail: error.code }, 'request refused');
       if (String(request.headers.accept ?? '').includes('text/html'))
         return sendErrorPage(reply, 400, 'Invalid request', 'The address of this page is malformed.');
-      return reply.status(400).send(new OAuthError('invalid_request', 'the request URL is malformed').toJSON());
+      return reply.status(400).send(errorBody(new OAuthError('invalid_request', 'the request URL is malformed').toJSON(), request));
     },
     logger: options.logger ?? false,
+    // Random request ids (http/request-id.ts): in every log line (reqId), X-Request-Id and error answers.
+    genReqId: requestIdGenerator(config),
     bodyLimit: BODY_LIMIT,
     trustProxy: trustProxySetting(config) as FastifyServerOptions['trustProxy'],
     routerOptions: { maxParamLength: 200 },
@@ -104,10 +107,11 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
       }
     },
   });
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(fixedHeaders);
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(fixedHeaders).header('X-Request-Id', request.id);
     done();
   });
+  deps.metrics?.register(app);
   registerEdgeLimits(app);
 
   app.setErrorHandler((thrown: FastifyError | OAuthError, request, reply) => {
@@ -118,6 +122,7 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
     let oauth: OAuthError;
     if (error instanceof OAuthError) {
       oauth = error;
+      if (oauth.code === 'invalid_client') deps.metrics?.clientAuthenticationFailed();
       if (oauth.status >= 500) request.log.error({ err: error }, 'request failed');
       else request.log.info({ error: oauth.code, detail: oauth.detail }, 'request refused');
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
@@ -156,11 +161,13 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
         oauth.description,
       );
     }
-    return reply.status(oauth.status).headers(oauth.headers).send(oauth.toJSON());
+    return reply.status(oauth.status).headers(oauth.headers).send(errorBody(oauth.toJSON(), request));
   });
 
   healthEndpoints(app, deps);
-  app.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'not_found', error_description: 'no such endpoint' }));
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send(errorBody({ error: 'not_found', error_description: 'no such endpoint' }, request)),
+  );
 
   app.get('/assets/gatehouse.css', async (_request, reply) =>
     reply.header('Cache-Control', 'public, max-age=3600').removeHeader('Pragma').type('text/css; charset=utf-8').send(STYLESHEET),

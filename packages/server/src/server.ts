@@ -18,10 +18,14 @@ import { createSafeFetcher, type SafeFetcher } from './net/safe-fetch.js';
 import { clientResolver } from './oauth/client-metadata-document.js';
 import { SecurityEvents } from './oauth/security-events.js';
 import { AtRest } from './oauth/at-rest.js';
+import { Metrics } from './metrics/metrics.js';
+import { startMetricsListener, type MetricsListener } from './metrics/listener.js';
 
 export interface Gatehouse {
   app: FastifyInstance;
   deps: AppDeps;
+  /** The metrics listener, when `--metrics-port` is set. */
+  metricsListener: MetricsListener | undefined;
   close(): Promise<void>;
 }
 
@@ -45,7 +49,9 @@ export async function createGatehouse(
   const redis = config.redisUrl ? new SharedRedis(redisOptions(config.redisUrl, config.redisCommandTimeout)) : undefined;
   try {
     // KP-01: refuse to start on keys this process cannot open; seal keys stored in plaintext.
-    const missing = await storage.signingKeys.missingKeyEncryptionKeys();
+    const missing = [
+      ...new Set([...(await storage.signingKeys.missingKeyEncryptionKeys()), ...(await storage.dpopNonceKeys.missingKeyEncryptionKeys())]),
+    ].sort();
     if (missing.length > 0) {
       throw new ConfigError(
         `the database holds signing keys sealed under key-encryption key ${missing.join(', ')}, which ${
@@ -54,6 +60,8 @@ export async function createGatehouse(
       );
     }
     const sealedAtStart = atRest.configured ? (await storage.signingKeys.sealAll({ rewrap: false })).sealed : 0;
+    // The DPoP nonce key (oauth/dpop.ts) is sealed under the same key-encryption key.
+    if (atRest.configured) await storage.dpopNonceKeys.sealAll({ rewrap: false });
     await redis?.connect();
     const keys = new KeyStore(storage.signingKeys);
     // R5: the first keys are created once for the cluster, under a database lock.
@@ -86,6 +94,17 @@ export async function createGatehouse(
       clock,
     });
     const events = new SecurityEvents(storage.securityEvents, clock);
+    // Metrics (off unless --metrics-port): this node's own numbers, on a listener of their own.
+    const metrics =
+      config.metricsPort > 0
+        ? new Metrics({ pool: () => storage.poolStats(), keys: () => keys.list().filter((k) => k.status === 'active'), now: clock })
+        : undefined;
+    if (metrics) {
+      events.observer = (type) => {
+        if (type === 'refresh.reused') metrics.refreshTokenReused();
+        else if (type === 'dpop.replay') metrics.dpopProofReplayed();
+      };
+    }
     const deps: AppDeps = {
       config,
       storage,
@@ -98,6 +117,7 @@ export async function createGatehouse(
       atRest,
       replayCaches,
       redis,
+      metrics,
       // DP-01: DPoP proof jtis in Redis too when it is configured (fail closed), else the dpop_jtis table.
       ...(redis ? { dpopReplay: new RedisReplayCache(redis, 'dpop') } : {}),
     };
@@ -105,6 +125,11 @@ export async function createGatehouse(
     log = app.log;
     events.log = app.log;
     if (redis) redis.log = app.log;
+    let metricsListener: MetricsListener | undefined;
+    if (metrics) {
+      metricsListener = await startMetricsListener(metrics, config.metricsHost, config.metricsPort);
+      app.log.info({ url: metricsListener.url }, 'metrics listening');
+    }
     if (!atRest.configured) {
       app.log.warn(
         'NO KEY-ENCRYPTION KEY: private signing keys are stored in plaintext in the database; set GATEHOUSE_KEY_ENCRYPTION_KEY or --key-encryption-key-file (README "Keys at rest")',
@@ -132,8 +157,10 @@ export async function createGatehouse(
     return {
       app,
       deps,
+      metricsListener,
       async close() {
         clearInterval(reload);
+        await metricsListener?.close();
         await sweeper.stop();
         await keysBusy;
         await app.close();

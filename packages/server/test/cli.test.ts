@@ -558,7 +558,7 @@ test('PJ-01 clients create --auth-method private_key_jwt with --jwks-file PATH o
   ];
   const fromFile = json<Record<string, unknown>>(await run([...base, '--name', 'file', '--jwks-file', file, '--database', db, '--json']));
   const inline = json<Record<string, unknown>>(
-    await run([...base, '--name', 'inline', '--jwks', JSON.stringify(jwks), '--require-par', '--database', db, '--json']),
+    await run([...base, '--name', 'inline', '--jwks', JSON.stringify(jwks), '--require-par', '--dpop-bound', '--database', db, '--json']),
   );
   for (const created of [fromFile, inline]) {
     assert.equal(created.client_secret, undefined, 'a private_key_jwt client gets no client_secret');
@@ -569,6 +569,8 @@ test('PJ-01 clients create --auth-method private_key_jwt with --jwks-file PATH o
     );
   }
   assert.equal(inline.require_pushed_authorization_requests, true);
+  assert.equal(inline.dpop_bound_access_tokens, true, '--dpop-bound registers dpop_bound_access_tokens');
+  assert.equal(fromFile.dpop_bound_access_tokens, undefined);
   const text = await run([...base, '--name', 'text', '--jwks-file', file, '--database', db]);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /private_key_jwt \(no secret\)/);

@@ -66,17 +66,26 @@ test('CA-02 a wrong secret with client_secret_post gets invalid_client', async (
   assertOAuthError(await post(server, { ...CC, client_id: postClient.clientId, client_secret: 'wrong' }), [400, 401], 'invalid_client');
 });
 
+/** The body without its request id (http/request-id.ts): a fresh random id per request, never about the client. */
+function sameAnswer(res: { body: string; headers: Record<string, unknown> }): string {
+  const body = JSON.parse(res.body) as Record<string, unknown>;
+  assert.equal(body.request_id, res.headers['x-request-id']);
+  delete body.request_id;
+  return JSON.stringify(body);
+}
+
 test('CA-03 an unknown client and a wrong secret get byte-identical answers', async (t) => {
   const { server, client } = await setup(t);
   const wrong = await post(server, CC, { authorization: basic(client.clientId, 'wrong-secret') });
   const unknown = await post(server, CC, { authorization: basic('no-such-client', 'wrong-secret') });
   assert.equal(unknown.statusCode, wrong.statusCode);
-  assert.equal(unknown.body, wrong.body);
+  assert.equal(sameAnswer(unknown), sameAnswer(wrong));
+  assert.equal(unknown.body.length, wrong.body.length, 'request ids have one length');
   for (const h of ['www-authenticate', 'content-type', 'cache-control', 'pragma']) assert.equal(unknown.headers[h], wrong.headers[h], h);
   const postWrong = await post(server, { ...CC, client_id: client.clientId, client_secret: 'wrong' });
   const postUnknown = await post(server, { ...CC, client_id: 'no-such-client', client_secret: 'wrong' });
   assert.equal(postUnknown.statusCode, postWrong.statusCode);
-  assert.equal(postUnknown.body, postWrong.body);
+  assert.equal(sameAnswer(postUnknown), sameAnswer(postWrong));
 });
 
 test('CA-03 a public client id without a secret and an unknown client id get the same answer', async (t) => {
@@ -88,7 +97,7 @@ test('CA-03 a public client id without a secret and an unknown client id get the
   const confidentialWithoutSecret = await post(server, { ...body, client_id: conf.clientId });
   assertOAuthError(unknown, [400, 401], 'invalid_client');
   assert.equal(confidentialWithoutSecret.statusCode, unknown.statusCode);
-  assert.equal(confidentialWithoutSecret.body, unknown.body);
+  assert.equal(sameAnswer(confidentialWithoutSecret), sameAnswer(unknown));
   // the public client gets past authentication to the grant
   assertOAuthError(await post(server, { ...body, client_id: p1.clientId }), 400, 'invalid_grant');
 });

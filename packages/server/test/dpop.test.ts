@@ -420,3 +420,183 @@ test('DP-01 discovery lists dpop_signing_alg_values_supported, asymmetric algori
   assert.ok(algs.includes('ES256') && algs.includes('RS256'));
   assert.ok(algs.every((alg) => alg !== 'none' && !alg.startsWith('HS')));
 });
+
+test('a client registered with dpop_bound_access_tokens gets invalid_dpop_proof without a proof, at every grant and at PAR', async (t) => {
+  const server = await startServer();
+  t.after(() => server.close());
+  await server.createUser();
+  const client = await server.createClient({
+    dpopBoundAccessTokens: true,
+    grantTypes: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'],
+  });
+  const key = await dpopKey();
+  // Every grant: the proof is required before the grant looks at its parameters.
+  for (const grantType of [
+    'client_credentials',
+    'authorization_code',
+    'refresh_token',
+    'urn:ietf:params:oauth:grant-type:device_code',
+    'urn:ietf:params:oauth:grant-type:token-exchange',
+  ]) {
+    const res = await tokenRequestWith(
+      server.app,
+      { grant_type: grantType, code: 'x', refresh_token: 'x', device_code: 'x' },
+      client,
+      undefined,
+    );
+    // A grant the client did not register is still unauthorized_client first (the token-exchange grant here).
+    const expected = grantType.endsWith('token-exchange') ? 'unauthorized_client' : 'invalid_dpop_proof';
+    assertError(res, expected);
+  }
+  // The code flow: refused without a proof (the code is not spent), then redeemed with one.
+  const { code, verifier } = await codeFor(server, client);
+  const body = { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier };
+  assertError(await tokenRequestWith(server.app, body, client, undefined), 'invalid_dpop_proof');
+  const issued = await tokenRequestWith(server.app, body, client, await proof(server, key));
+  assert.equal(issued.statusCode, 200, issued.body);
+  const tokens = issued.json() as { token_type: string; access_token: string; refresh_token: string };
+  assert.equal(tokens.token_type, 'DPoP');
+  assert.deepEqual(decodeJwt(tokens.access_token).cnf, { jkt: key.jkt });
+  // The refresh grant, likewise.
+  const again = { grant_type: 'refresh_token', refresh_token: tokens.refresh_token };
+  assertError(await tokenRequestWith(server.app, again, client, undefined), 'invalid_dpop_proof');
+  const refreshed = await tokenRequestWith(server.app, again, client, await proof(server, key));
+  assert.equal(refreshed.statusCode, 200, refreshed.body);
+  assert.equal((refreshed.json() as { token_type: string }).token_type, 'DPoP');
+  const cc = await tokenRequestWith(server.app, { grant_type: 'client_credentials' }, client, await proof(server, key));
+  assert.equal((cc.json() as { token_type: string }).token_type, 'DPoP');
+  // PAR: a pushed request without a proof is refused too.
+  const par = await server.app.inject({
+    method: 'POST',
+    url: '/par',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(client.clientId, client.clientSecret!) },
+    payload: form({
+      response_type: 'code',
+      redirect_uri: client.redirectUri,
+      scope: 'openid',
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+    }),
+  });
+  assertError(par, 'invalid_dpop_proof');
+  // Another client of the same server without the flag still gets bearer tokens.
+  const plain = await server.createClient();
+  const bearer = await tokenRequestWith(server.app, { grant_type: 'client_credentials' }, plain, undefined);
+  assert.equal((bearer.json() as { token_type: string }).token_type, 'Bearer');
+});
+
+test('dpop_bound_access_tokens: dynamic registration accepts a boolean, stores it and returns it; anything else is invalid_client_metadata', async (t) => {
+  const server = await startServer({ GATEHOUSE_OPEN_REGISTRATION: 'true' });
+  t.after(() => server.close());
+  const register = (metadata: Record<string, unknown>) =>
+    server.app.inject({
+      method: 'POST',
+      url: '/register',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ redirect_uris: ['https://r1.example/cb'], ...metadata }),
+    });
+  const bound = await register({ dpop_bound_access_tokens: true });
+  assert.equal(bound.statusCode, 201, bound.body);
+  const info = bound.json() as { client_id: string; dpop_bound_access_tokens?: boolean; registration_access_token: string };
+  assert.equal(info.dpop_bound_access_tokens, true);
+  const stored = await server.deps.storage.clients.find(info.client_id);
+  assert.equal(stored?.metadata.dpop_bound_access_tokens, true);
+  // RFC 7592 read-back keeps it.
+  const read = await server.app.inject({
+    url: `/register/${info.client_id}`,
+    headers: { authorization: `Bearer ${info.registration_access_token}` },
+  });
+  assert.equal((read.json() as { dpop_bound_access_tokens?: boolean }).dpop_bound_access_tokens, true);
+  const unbound = await register({ dpop_bound_access_tokens: false });
+  assert.equal(unbound.statusCode, 201, unbound.body);
+  assert.equal((unbound.json() as { dpop_bound_access_tokens?: boolean }).dpop_bound_access_tokens, undefined);
+  const wrong = await register({ dpop_bound_access_tokens: 'yes' });
+  assertError(wrong, 'invalid_client_metadata');
+});
+
+test('EV-01 a replayed DPoP proof is a dpop.replay security event naming the client, never holding the proof', async (t) => {
+  const { server, client } = await setupWithClientAndUser(t);
+  const key = await dpopKey();
+  const once = await proof(server, key);
+  const first = await tokenRequestWith(server.app, { grant_type: 'client_credentials' }, client, once);
+  assert.equal(first.statusCode, 200, first.body);
+  assert.deepEqual(await server.deps.storage.securityEvents.list({ types: ['dpop.replay'] }), [], 'a fresh proof is no event');
+  assertError(await tokenRequestWith(server.app, { grant_type: 'client_credentials' }, client, once), 'invalid_dpop_proof');
+  const events = await server.deps.storage.securityEvents.list({ types: ['dpop.replay'] });
+  assert.equal(events.length, 1);
+  assert.equal(events[0]!.clientId, client.clientId);
+  assert.equal(events[0]!.details.htu, `${ISSUER}/token`);
+  const stored = JSON.stringify(events[0]);
+  assert.ok(!stored.includes(once) && !stored.includes(once.split('.')[2]!), 'the proof is not in the event');
+  // Other refused proofs are not replays.
+  assertError(
+    await tokenRequestWith(server.app, { grant_type: 'client_credentials' }, client, await proof(server, key, { htm: 'GET' })),
+    'invalid_dpop_proof',
+  );
+  assert.equal((await server.deps.storage.securityEvents.list({ types: ['dpop.replay'] })).length, 1);
+});
+
+test('token exchange binds the issued token to the DPoP proof key, and exchanges a DPoP-bound subject token only with a proof', async (t) => {
+  const { registerResource } = await import('../src/oauth/resources.js');
+  const server = await startServer();
+  t.after(() => server.close());
+  const PRINT = 'https://print.example/api';
+  await registerResource(server.deps.storage, { uri: PRINT, name: 'Print Shop', scopes: ['photos:read'] }, server.clock());
+  const app = await server.createClient({ scope: 'openid photos:read', grantTypes: ['authorization_code'] });
+  const service = await server.createClient({
+    clientName: 'back end',
+    redirectUris: [],
+    scope: 'photos:read',
+    grantTypes: ['urn:ietf:params:oauth:grant-type:token-exchange'],
+    tokenExchangeResources: [PRINT],
+  });
+  await server.createUser();
+  const userKey = await dpopKey();
+  const serviceKey = await dpopKey();
+  const subjectFor = async (dpop: boolean) => {
+    const { code, verifier } = await getCode(
+      server,
+      new Browser(server.app),
+      { clientId: app.clientId, redirectUri: app.redirectUri, scope: 'openid photos:read' },
+      { username: 'alice', password: 'correct horse battery' },
+    );
+    const res = await tokenRequestWith(
+      server.app,
+      { grant_type: 'authorization_code', code, redirect_uri: app.redirectUri, code_verifier: verifier },
+      app,
+      dpop ? await proof(server, userKey) : undefined,
+    );
+    assert.equal(res.statusCode, 200, res.body);
+    return (res.json() as { access_token: string }).access_token;
+  };
+  const exchange = (subject: string, dpop: string | undefined) =>
+    tokenRequestWith(
+      server.app,
+      {
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: subject,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        resource: PRINT,
+      },
+      service,
+      dpop,
+    );
+  // A bearer subject token with a proof: the new token is bound to the caller's key.
+  const bearerSubject = await subjectFor(false);
+  const bound = await exchange(bearerSubject, await proof(server, serviceKey));
+  assert.equal(bound.statusCode, 200, bound.body);
+  const boundBody = bound.json() as { token_type: string; access_token: string };
+  assert.equal(boundBody.token_type, 'DPoP');
+  assert.deepEqual(decodeJwt(boundBody.access_token).cnf, { jkt: serviceKey.jkt });
+  // Without a proof: a bearer token, as before.
+  const plain = await exchange(bearerSubject, undefined);
+  assert.equal((plain.json() as { token_type: string }).token_type, 'Bearer');
+  assert.equal(decodeJwt((plain.json() as { access_token: string }).access_token).cnf, undefined);
+  // A DPoP-bound subject token is never turned into a bearer token.
+  const boundSubject = await subjectFor(true);
+  assert.deepEqual(decodeJwt(boundSubject).cnf, { jkt: userKey.jkt });
+  assertError(await exchange(boundSubject, undefined), 'invalid_grant');
+  const rebound = await exchange(boundSubject, await proof(server, serviceKey));
+  assert.equal(rebound.statusCode, 200, rebound.body);
+  assert.deepEqual(decodeJwt((rebound.json() as { access_token: string }).access_token).cnf, { jkt: serviceKey.jkt });
+});

@@ -141,7 +141,12 @@ test('KP-01 keys rewrap re-seals every key under a new key-encryption key; then 
   });
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout) as { total: number; resealed: number; kek: string };
-  assert.deepEqual(report, { total: before.length, resealed: before.length, kek: AtRest.fromKeys(keyB).kid });
+  assert.deepEqual(report, {
+    total: before.length,
+    resealed: before.length,
+    dpop_nonce_keys: { total: 0, resealed: 0 },
+    kek: AtRest.fromKeys(keyB).kid,
+  });
   const after = await storedPrivateJwks(url);
   assert.ok(after.every((row) => AtRest.fromKeys(keyB).sealedBy(row.private_jwk) === AtRest.fromKeys(keyB).kid));
   await assert.rejects(start(url, AtRest.fromKeys(keyA)), /not the one configured/);
@@ -157,6 +162,53 @@ test('KP-01 keys rewrap re-seals every key under a new key-encryption key; then 
   // A second run has nothing left to do.
   const again = await run(['keys', 'rewrap', '--database', url, '--json'], { GATEHOUSE_KEY_ENCRYPTION_KEY: keyB.toString('base64') });
   assert.equal((JSON.parse(again.stdout) as { resealed: number }).resealed, 0);
+});
+
+/** The stored DPoP nonce key row, as the database holds it. */
+async function storedNonceKey(url: string): Promise<string | undefined> {
+  const storage = await openStorage(url);
+  try {
+    return (await storage.db.selectFrom('dpop_nonce_keys').select('secret').executeTakeFirst())?.secret;
+  } finally {
+    await storage.close();
+  }
+}
+
+test('KP-01 the DPoP nonce key is sealed at rest: new ones, plaintext ones at the next start, and by keys rewrap', async (t) => {
+  const secret = randomBytes(32).toString('base64url');
+  // Stored before a key-encryption key was configured: plaintext.
+  const { url } = tempDb(t);
+  const plain = await start(url, new AtRest());
+  assert.equal(await plain.deps.storage.dpopNonceKeys.getOrCreate(secret, nowSeconds()), secret);
+  await plain.close();
+  assert.equal(await storedNonceKey(url), secret);
+  // The next start with a key seals it; the server still reads the same secret.
+  const sealing = await start(url, AtRest.fromKeys(keyA));
+  const sealed = await storedNonceKey(url);
+  assert.ok(sealed !== undefined && AtRest.fromKeys(keyA).sealedBy(sealed) === AtRest.fromKeys(keyA).kid, sealed);
+  assert.ok(!sealed.includes(secret));
+  assert.equal(await sealing.deps.storage.dpopNonceKeys.getOrCreate('another candidate', nowSeconds()), secret);
+  await sealing.close();
+  // Without the key that sealed it, a server refuses to start (as for signing keys).
+  await assert.rejects(start(url, AtRest.fromKeys(keyB)), /not the one configured/);
+  // keys rewrap re-seals it under the new key.
+  const r = await run(['keys', 'rewrap', '--database', url, '--json'], {
+    GATEHOUSE_KEY_ENCRYPTION_KEY: keyB.toString('base64'),
+    GATEHOUSE_KEY_ENCRYPTION_KEY_PREVIOUS: keyA.toString('base64url'),
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((JSON.parse(r.stdout) as { dpop_nonce_keys: unknown }).dpop_nonce_keys, { total: 1, resealed: 1 });
+  const rewrapped = await storedNonceKey(url);
+  assert.equal(AtRest.fromKeys(keyB).sealedBy(rewrapped!), AtRest.fromKeys(keyB).kid);
+  const withNew = await start(url, AtRest.fromKeys(keyB));
+  t.after(() => withNew.close());
+  assert.equal(await withNew.deps.storage.dpopNonceKeys.getOrCreate('yet another', nowSeconds()), secret);
+  // A nonce key created under a key-encryption key is sealed from the start.
+  const fresh = tempDb(t);
+  const created = await start(fresh.url, AtRest.fromKeys(keyA));
+  await created.deps.storage.dpopNonceKeys.getOrCreate(secret, nowSeconds());
+  await created.close();
+  assert.ok(AtRest.fromKeys(keyA).isSealed((await storedNonceKey(fresh.url))!));
 });
 
 test('KP-01 a server without a key-encryption key warns once at start; with one it does not', async (t) => {

@@ -19,6 +19,8 @@ const VARYING = new Set([
   'access-control-allow-origin',
   'vary',
   'allow',
+  // http/request-id.ts: a fresh id per request, the one header that is not fixed.
+  'x-request-id',
 ]);
 
 function fixed(headers: Record<string, unknown>): Record<string, unknown> {

@@ -5,7 +5,8 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { openStorage, isUniqueViolation, type Storage } from '../src/storage/index.js';
+import { createRepositories, openStorage, isUniqueViolation, type Storage } from '../src/storage/index.js';
+import { AtRest } from '../src/oauth/at-rest.js';
 import { loadConfig } from '../src/config/config.js';
 import { createGatehouse } from '../src/server.js';
 import { registerClient } from '../src/oauth/clients.js';
@@ -97,6 +98,29 @@ for (const backend of backends) {
       assert.equal(results.filter(Boolean).length, 1);
       assert.equal(await storage.clientAssertionJtis.record(jtiHash, nowSeconds() + 60), false);
       assert.equal(await storage.clientAssertionJtis.record(sha256(randomToken()), nowSeconds() + 60), true);
+    });
+
+    test('the jti repository keeps each table apart: one digest is fresh once per table, and each sweep deletes only its expired rows', async () => {
+      const jtiHash = sha256(randomToken());
+      const now = nowSeconds();
+      assert.equal(await storage.dpopJtis.record(jtiHash, now - 10), true);
+      assert.equal(await storage.clientAssertionJtis.record(jtiHash, now - 10), true, 'another table, not a replay');
+      const results = await Promise.all(Array.from({ length: 10 }, () => storage.dpopJtis.record(jtiHash, now + 60)));
+      assert.equal(results.filter(Boolean).length, 0, 'still a replay in dpop_jtis');
+      assert.ok((await storage.dpopJtis.deleteExpired(now, 1000)) >= 1);
+      assert.equal(await storage.dpopJtis.record(jtiHash, now + 60), true, 'swept from dpop_jtis');
+      assert.equal(await storage.clientAssertionJtis.record(jtiHash, now + 60), false, 'client_assertion_jtis untouched');
+    });
+
+    test('KP-01 of 10 concurrent first uses of the DPoP nonce key with a sealer, all get one secret, stored sealed', async () => {
+      const sealer = AtRest.fromKeys(randomBytes(32));
+      const sealed = createRepositories(storage.db, { sealer });
+      await storage.db.deleteFrom('dpop_nonce_keys').execute();
+      const secrets = await Promise.all(Array.from({ length: 10 }, () => sealed.dpopNonceKeys.getOrCreate(randomToken(32), nowSeconds())));
+      assert.equal(new Set(secrets).size, 1);
+      const row = await storage.db.selectFrom('dpop_nonce_keys').select('secret').executeTakeFirstOrThrow();
+      assert.ok(sealer.isSealed(row.secret) && !row.secret.includes(secrets[0]!));
+      await storage.db.deleteFrom('dpop_nonce_keys').execute();
     });
 
     test('PR-01 of 20 concurrent consumes of one pushed request exactly one gets it; another client, or too late, gets nothing', async () => {

@@ -39,12 +39,24 @@ export interface TokenRequestRecord {
 export interface FakeOpOptions {
   endSession?: boolean;
   accessTokenTtl?: number;
+  /** Advertise and serve a pushed authorization request endpoint (RFC 9126). */
+  par?: boolean;
+}
+
+/** A request pushed to /par: its parameters and the DPoP proof header, if any. */
+export interface ParRequestRecord {
+  params: URLSearchParams;
+  requestUri: string;
+  authorization?: string | undefined;
+  dpop?: string | undefined;
 }
 
 export interface FakeOp {
   issuer: string;
   apiUrl: string;
   tokenRequests: TokenRequestRecord[];
+  /** Requests pushed to /par (only with `par: true`). */
+  parRequests: ParRequestRecord[];
   revoked: string[];
   /** Access tokens the fake API answers with 401 invalid_token. */
   rejectedAccessTokens: Set<string>;
@@ -78,6 +90,7 @@ export async function startFakeOp(options: FakeOpOptions = {}): Promise<FakeOp> 
     issuer: '',
     apiUrl: '',
     tokenRequests: [],
+    parRequests: [],
     revoked: [],
     rejectedAccessTokens: new Set(),
     apiCalls: [],
@@ -85,7 +98,11 @@ export async function startFakeOp(options: FakeOpOptions = {}): Promise<FakeOp> 
     accessTokenTtl: options.accessTokenTtl ?? 600,
     refuseRefresh: false,
     approve(authorizationUrl, sub = 'user-alice') {
-      const p = authorizationUrl.searchParams;
+      // A pushed request (RFC 9126 §4): the parameters are the ones pushed, found by request_uri.
+      const requestUri = authorizationUrl.searchParams.get('request_uri');
+      const pushed = requestUri ? state.parRequests.find((r) => r.requestUri === requestUri) : undefined;
+      if (requestUri && !pushed) throw new Error(`unknown request_uri ${requestUri}`);
+      const p = pushed?.params ?? authorizationUrl.searchParams;
       const code = b64u(randomBytes(16));
       codes.set(code, {
         clientId: p.get('client_id') ?? '',
@@ -164,6 +181,7 @@ export async function startFakeOp(options: FakeOpOptions = {}): Promise<FakeOp> 
         jwks_uri: `${issuer}/jwks`,
         revocation_endpoint: `${issuer}/revoke`,
         ...(options.endSession ? { end_session_endpoint: `${issuer}/logout` } : {}),
+        ...(options.par ? { pushed_authorization_request_endpoint: `${issuer}/par` } : {}),
         response_types_supported: ['code'],
         subject_types_supported: ['public'],
         id_token_signing_alg_values_supported: ['RS256'],
@@ -174,6 +192,18 @@ export async function startFakeOp(options: FakeOpOptions = {}): Promise<FakeOp> 
     }
     if (req.method === 'GET' && url.pathname === '/jwks') {
       return json(res, 200, { keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' }] });
+    }
+    if (options.par && req.method === 'POST' && url.pathname === '/par') {
+      const params = await form(req);
+      if (!clientAuthenticated(req)) return json(res, 401, { error: 'invalid_client' }, { 'www-authenticate': 'Basic' });
+      const requestUri = `urn:ietf:params:oauth:request_uri:${b64u(randomBytes(16))}`;
+      state.parRequests.push({
+        params,
+        requestUri,
+        authorization: req.headers.authorization,
+        dpop: typeof req.headers.dpop === 'string' ? req.headers.dpop : undefined,
+      });
+      return json(res, 201, { request_uri: requestUri, expires_in: 60 });
     }
     if (req.method === 'POST' && url.pathname === '/token') {
       const params = await form(req);

@@ -15,7 +15,7 @@ const HELP = `gatehouse clients — manage OAuth clients
       [--grant-types ${GRANT_TYPES.join(',')}]
       [--scope "openid profile email offline_access ..."] [--public]
       [--auth-method ${AUTH_METHOD_NAMES.join('|')}] [--id-token-alg RS256|ES256|EdDSA]
-      [--jwks-file PATH | --jwks JSON | --jwks-uri URL] [--require-par]
+      [--jwks-file PATH | --jwks JSON | --jwks-uri URL] [--require-par] [--dpop-bound]
       [--post-logout-redirect-uri URL ...] [--backchannel-logout-uri URL]
       [--default-scope "..."] [--default-resource URI ...]
       [--token-exchange-resource URI ...] [--token-exchange-impersonation] [--database URL] [--json]
@@ -25,6 +25,8 @@ const HELP = `gatehouse clients — manage OAuth clients
       one of them (RFC 7523); such a client gets no client_secret. Private keys and symmetric keys are refused.
       --jwks-uri is fetched when needed (https only, public addresses only, cached).
       --require-par: this client must send its authorization requests through the PAR endpoint (RFC 9126).
+      --dpop-bound: the client always uses DPoP (RFC 9449 §5.2, dpop_bound_access_tokens): a token or PAR request
+      of it without a DPoP proof is refused (invalid_dpop_proof), so every access token it gets is DPoP-bound.
       Defaults: grant types ${DEFAULT_GRANT_TYPES.join(',')}; scope "openid profile email";
       auth method client_secret_basic (none with --public). --redirect-uri is needed only by grants that
       send a browser back (authorization_code); a device-flow client may have none.
@@ -96,6 +98,7 @@ export async function clientsCommand(args: string[]): Promise<number> {
         jwks: { type: 'string' },
         'jwks-uri': { type: 'string' },
         'require-par': { type: 'boolean' },
+        'dpop-bound': { type: 'boolean' },
         'token-exchange-resource': { type: 'string', multiple: true },
         'token-exchange-impersonation': { type: 'boolean' },
         database: { type: 'string' },
@@ -133,6 +136,7 @@ export async function clientsCommand(args: string[]): Promise<number> {
           jwks,
           jwksUri: values['jwks-uri'],
           requirePushedAuthorizationRequests: values['require-par'] === true,
+          dpopBoundAccessTokens: values['dpop-bound'] === true,
           tokenExchangeResources: values['token-exchange-resource'],
           tokenExchangeImpersonation: values['token-exchange-impersonation'] === true,
         },

@@ -35,8 +35,8 @@ const HELP = `gatehouse keys — signing keys (published in the JWKS at /jwks)
       stays published until the tokens it signed have expired.
 
   gatehouse keys rewrap [--database URL] [--json]
-      KP-01: seals every private key under the current key-encryption key (GATEHOUSE_KEY_ENCRYPTION_KEY
-      or --key-encryption-key-file): keys still in plaintext, and keys sealed under the previous key
+      KP-01: seals every private key, and the DPoP nonce key, under the current key-encryption key
+      (GATEHOUSE_KEY_ENCRYPTION_KEY or --key-encryption-key-file): keys still in plaintext, and keys sealed under the previous key
       (GATEHOUSE_KEY_ENCRYPTION_KEY_PREVIOUS or --key-encryption-key-previous-file). Run it after every
       node has the new key; then the previous key can be removed.
 
@@ -248,7 +248,12 @@ export async function keysCommand(args: string[]): Promise<number> {
     }
     const storage = await openStorage(config.databaseUrl, { sealer: atRest });
     try {
-      const missing = await storage.signingKeys.missingKeyEncryptionKeys();
+      const missing = [
+        ...new Set([
+          ...(await storage.signingKeys.missingKeyEncryptionKeys()),
+          ...(await storage.dpopNonceKeys.missingKeyEncryptionKeys()),
+        ]),
+      ].sort();
       if (missing.length > 0) {
         process.stderr.write(
           `gatehouse: some keys are sealed under key-encryption key ${missing.join(', ')}, which is neither the current nor the previous key: set GATEHOUSE_KEY_ENCRYPTION_KEY_PREVIOUS to it\n`,
@@ -256,10 +261,17 @@ export async function keysCommand(args: string[]): Promise<number> {
         return 1;
       }
       const report = await storage.signingKeys.sealAll({ rewrap: true });
+      const nonceKeys = await storage.dpopNonceKeys.sealAll({ rewrap: true });
       print(
         values.json === true,
-        { total: report.total, resealed: report.sealed, kek: atRest.kid },
-        `${report.sealed} of ${report.total} signing keys sealed under key-encryption key ${atRest.kid!}; the others already were`,
+        {
+          total: report.total,
+          resealed: report.sealed,
+          dpop_nonce_keys: { total: nonceKeys.total, resealed: nonceKeys.sealed },
+          kek: atRest.kid,
+        },
+        `${report.sealed} of ${report.total} signing keys sealed under key-encryption key ${atRest.kid!}; the others already were` +
+          (nonceKeys.total > 0 ? `\n${nonceKeys.sealed} of ${nonceKeys.total} DPoP nonce keys sealed under it` : ''),
       );
       return 0;
     } finally {

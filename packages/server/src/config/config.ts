@@ -206,6 +206,17 @@ export const ConfigSchema = Type.Object({
     pattern: '^#[0-9a-fA-F]{6}$',
     description: 'primary colour of buttons and the brand line, #rrggbb (the text on it is chosen for contrast)',
   }),
+  metricsPort: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 0,
+    description: 'serve Prometheus metrics at /metrics on this port, a listener apart from the public one (0 = off)',
+  }),
+  metricsHost: Type.String({
+    default: '127.0.0.1',
+    minLength: 1,
+    description: 'interface of the metrics listener (keep it private: loopback or an internal network)',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -274,6 +285,8 @@ export const OPTION_NAMES: Record<Key, { env: string; flag: string }> = {
   brandName: { env: 'GATEHOUSE_BRAND_NAME', flag: 'brand-name' },
   brandLogoUrl: { env: 'GATEHOUSE_BRAND_LOGO_URL', flag: 'brand-logo-url' },
   brandColor: { env: 'GATEHOUSE_BRAND_COLOR', flag: 'brand-color' },
+  metricsPort: { env: 'GATEHOUSE_METRICS_PORT', flag: 'metrics-port' },
+  metricsHost: { env: 'GATEHOUSE_METRICS_HOST', flag: 'metrics-host' },
 };
 
 export class ConfigError extends Error {}
@@ -408,6 +421,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = {}, flags: Record<string, st
   if (config.brandName === '') throw new ConfigError('--brand-name / GATEHOUSE_BRAND_NAME must not be blank');
   config.brandLogoUrl = validateLogoUrl(config.brandLogoUrl);
   config.brandColor = config.brandColor.toLowerCase();
+  if (config.metricsPort !== 0 && config.metricsPort === config.port && config.metricsHost === config.host)
+    throw new ConfigError('--metrics-port must differ from --port: metrics are never served on the public listener');
   if (config.refreshTokenIdleTtl > config.refreshTokenTtl) config.refreshTokenIdleTtl = config.refreshTokenTtl;
   Object.freeze(config.accessTokenAudience);
   Object.freeze(config.trustProxy);

@@ -10,6 +10,7 @@ import { formBody } from '../http/params.js';
 import { authenticateClient, clientAuthDeps } from '../oauth/client-auth/index.js';
 import { pushAuthorizationRequest } from '../oauth/pushed-request.js';
 import { verifyProof } from '../oauth/dpop.js';
+import { requiresDpop } from '../oauth/clients.js';
 import { OAuthError } from '../oauth/errors.js';
 import { single } from '../oauth/params.js';
 import { dpopDeps, dpopProofs } from '../http/dpop.js';
@@ -24,9 +25,20 @@ export function pushedAuthorizationRequestEndpoint(app: FastifyInstance, deps: A
     let params = formBody(request);
     const { client } = await authenticateClient({ authorization: request.headers.authorization, params, ip: request.ip }, auth);
     const proofs = dpopProofs(request);
+    // RFC 9449 §5.2, §10.1: a client registered with dpop_bound_access_tokens binds its requests here too.
+    if (proofs.length === 0 && requiresDpop(client))
+      throw new OAuthError('invalid_dpop_proof', 'this client must send a DPoP proof with its pushed authorization requests');
     if (proofs.length > 0) {
       const now = clock();
-      const jkt = await verifyProof(dpop, { proofs, method: 'POST', url: parUrl, nonce: config.dpopNonce, now });
+      const jkt = await verifyProof(dpop, {
+        proofs,
+        method: 'POST',
+        url: parUrl,
+        nonce: config.dpopNonce,
+        now,
+        clientId: client.clientId,
+        ip: request.ip,
+      });
       const named = single(params, 'dpop_jkt');
       if (named !== undefined && named !== jkt) throw new OAuthError('invalid_dpop_proof', 'the DPoP proof key differs from dpop_jkt');
       params = new Map([...params, ['dpop_jkt', [jkt]]]);

@@ -7,7 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { formBody } from '../http/params.js';
 import { authenticateClient, clientAuthDeps } from '../oauth/client-auth/index.js';
-import { unauthorizedClient, unsupportedGrantType } from '../oauth/errors.js';
+import { OAuthError, unauthorizedClient, unsupportedGrantType } from '../oauth/errors.js';
+import { requiresDpop } from '../oauth/clients.js';
 import { findGrant } from '../oauth/grants/index.js';
 import { pick, required } from '../oauth/params.js';
 import { verifyProof } from '../oauth/dpop.js';
@@ -28,11 +29,23 @@ export function tokenEndpoint(app: FastifyInstance, deps: AppDeps): void {
     const now = deps.clock();
     // DP-01: a DPoP header (exactly one) is a proof for this endpoint; it binds what the grant issues.
     const proofs = dpopProofs(request);
+    // RFC 9449 §5.2: a client registered with dpop_bound_access_tokens gets no token without a proof, at any grant.
+    if (proofs.length === 0 && requiresDpop(client))
+      throw new OAuthError('invalid_dpop_proof', 'this client must send a DPoP proof with its token requests');
     const dpopJkt =
       proofs.length === 0
         ? undefined
-        : await verifyProof(dpop, { proofs, method: 'POST', url: tokenUrl, nonce: deps.config.dpopNonce, now });
+        : await verifyProof(dpop, {
+            proofs,
+            method: 'POST',
+            url: tokenUrl,
+            nonce: deps.config.dpopNonce,
+            now,
+            clientId: client.clientId,
+            ip: request.ip,
+          });
     const response = await grant.handle({ params: pick(params, grant.parameters), client, now, dpopJkt }, deps);
+    deps.metrics?.tokenIssued(grant.grantType);
     // RFC 9449 §8.2: a fresh nonce for the client's next proof.
     if (dpopJkt !== undefined && deps.config.dpopNonce) reply.header('DPoP-Nonce', await dpop.nonces.current(now));
     return reply.send(response);

@@ -12,6 +12,7 @@ import { parseScopeList } from '../oauth/scopes.js';
 import { activeAccessTokenWithUser } from '../oauth/tokens/status.js';
 import { DPOP_SIGNING_ALGS, verifyProof } from '../oauth/dpop.js';
 import { dpopDeps, dpopProofs } from '../http/dpop.js';
+import { errorBody } from '../http/request-id.js';
 
 export function bearerChallenge(realm: string, error?: OAuthError, scope?: string, scheme: 'Bearer' | 'DPoP' = 'Bearer'): string {
   const parts = [`realm="${realm}"`];
@@ -66,7 +67,9 @@ export function userinfoEndpoint(app: FastifyInstance, deps: AppDeps): void {
     let scheme: 'Bearer' | 'DPoP' = 'Bearer';
     const fail = (status: number, error?: OAuthError, scope?: string) => {
       reply.status(status).header('WWW-Authenticate', bearerChallenge(realm, error, scope, scheme));
-      return reply.send(error ? error.toJSON() : { error: 'invalid_request', error_description: 'an access token is required' });
+      return reply.send(
+        errorBody(error ? error.toJSON() : { error: 'invalid_request', error_description: 'an access token is required' }, request),
+      );
     };
     let presented: { token: string; scheme: 'Bearer' | 'DPoP' } | undefined;
     try {
@@ -103,6 +106,7 @@ export function userinfoEndpoint(app: FastifyInstance, deps: AppDeps): void {
           expectedJkt: jkt,
           nonce: false,
           now,
+          ip: request.ip,
         });
       } catch (e) {
         if (e instanceof OAuthError && e.code === 'invalid_dpop_proof') return fail(401, e);

@@ -18,6 +18,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app-types.js';
 import { REQUIRED_ALGS } from '../oauth/keys/key-store.js';
+import { errorBody } from '../http/request-id.js';
 import { OAuthError } from '../oauth/errors.js';
 import { pendingMigrations, ping } from '../storage/database.js';
 import { sendErrorPage } from '../interaction/page.js';
@@ -96,7 +97,7 @@ function drainingReply(request: FastifyRequest, reply: FastifyReply): FastifyRep
   });
   reply.headers(error.headers).header('Connection', 'close');
   if (request.routeOptions.config?.browser === true) return sendErrorPage(reply, 503, 'Something went wrong', error.description);
-  return reply.status(503).send(error.toJSON());
+  return reply.status(503).send(errorBody(error.toJSON(), request));
 }
 
 /**
@@ -140,16 +141,21 @@ export function healthEndpoints(app: FastifyInstance, deps: AppDeps): void {
 
   app.get(HEALTH_PATH, quiet, async (_request, reply) => reply.send({ status: 'ok' }));
 
-  app.get(READY_PATH, quiet, async (_request, reply) => {
+  app.get(READY_PATH, quiet, async (request, reply) => {
     const result = await readiness(deps, state.draining, clock);
     if (result.ready) return reply.send({ status: 'ready', checks: result.checks });
     return reply
       .status(503)
       .header('Retry-After', state.draining ? DRAIN_RETRY_AFTER : '5')
-      .send({
-        error: 'temporarily_unavailable',
-        error_description: state.draining ? 'the server is shutting down' : 'the server is not ready',
-        checks: result.checks,
-      });
+      .send(
+        errorBody(
+          {
+            error: 'temporarily_unavailable',
+            error_description: state.draining ? 'the server is shutting down' : 'the server is not ready',
+            checks: result.checks,
+          },
+          request,
+        ),
+      );
   });
 }

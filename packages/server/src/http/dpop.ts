@@ -13,6 +13,7 @@ export function dpopDeps(deps: AppDeps): DpopDeps {
       config: deps.config,
       replay: deps.dpopReplay ?? deps.storage.dpopJtis,
       nonces: new DpopNonces(deps.storage.dpopNonceKeys),
+      events: deps.events,
     };
     perApp.set(deps, found);
   }

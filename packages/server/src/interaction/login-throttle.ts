@@ -26,6 +26,8 @@
 import { isIPv6 } from 'node:net';
 import { sha256 } from '../oauth/crypto.js';
 import type { LoginLockRepository } from '../storage/index.js';
+// UN-01: the one canonical form of usernames (the unique, looked-up one), so that throttles and accounts agree.
+import { canonicalUsername } from '../storage/index.js';
 
 export const FAILURE_HALF_LIFE = 15 * 60;
 /** A lock level is forgotten one step per day without failures. */
@@ -57,11 +59,6 @@ export interface ThrottleStore {
   write(key: string, account: string | null, previous: Stored | undefined, next: ThrottleEntry, expiresAt: number): Promise<boolean>;
   /** Forgets every entry of one account; returns how many there were. */
   clearAccount(account: string): Promise<number>;
-}
-
-/** The canonical form of a username (the hardening work canonicalises accounts the same way). */
-export function canonicalUsername(username: string): string {
-  return username.normalize('NFKC').toLowerCase();
 }
 
 /** The account's id in throttle keys: a digest, so that no username is stored in them. */

@@ -17,7 +17,7 @@ export type LoginResult = { ok: true; user: User } | { ok: false; status: 401 | 
 export async function checkLogin(
   request: FastifyRequest,
   reply: FastifyReply,
-  deps: Pick<AppDeps, 'storage' | 'throttle' | 'events' | 'keys' | 'config'>,
+  deps: Pick<AppDeps, 'storage' | 'throttle' | 'events' | 'keys' | 'config' | 'metrics'>,
   username: string,
   password: string,
   now: number,
@@ -31,11 +31,15 @@ export async function checkLogin(
   const keys = throttle.keys(username, request.ip, deviceId);
   const verdict = await throttle.check(keys, deviceId !== undefined, now);
   // UI-06: during a delay or a lock every attempt gets the same answer, whatever the password.
-  if (verdict.wait > 0) return { ok: false, status: 429, error: LOCKED, retryAfter: verdict.wait };
+  if (verdict.wait > 0) {
+    deps.metrics?.login('locked');
+    return { ok: false, status: 429, error: LOCKED, retryAfter: verdict.wait };
+  }
   const tooLong = password.length === 0 || password.length > MAX_PASSWORD_LENGTH;
   const valid = !tooLong && (await verifyPassword(user?.passwordHash ?? (await dummyHash()), password));
   if (!user || !valid || user.disabled) {
     const locks = await throttle.recordFailure(keys, verdict.knownDevice, now);
+    deps.metrics?.login('failure');
     // EV-01: the name as typed (bounded), never the password.
     await deps.events.record({
       type: 'login.failed',
@@ -56,6 +60,7 @@ export async function checkLogin(
     return { ok: false, status: 401, error: LOGIN_FAILED };
   }
   await throttle.recordSuccess(keys, now);
+  deps.metrics?.login('success');
   await rememberDevice(reply, deps, settings, user.id, deviceId, now);
   await deps.events.record({
     type: 'login.succeeded',

@@ -69,5 +69,6 @@ export function sendPage(reply: FastifyReply, page: Html, options: PageOptions =
 }
 
 export function sendErrorPage(reply: FastifyReply, status: number, title: string, message: string): FastifyReply {
-  return sendPage(reply, errorPage(title, message), { status });
+  // The request id (http/request-id.ts), so that a user can quote it and an operator find the log lines.
+  return sendPage(reply, errorPage(title, message, reply.request.id), { status });
 }

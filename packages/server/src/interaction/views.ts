@@ -204,12 +204,13 @@ export function signedOutPage(stillSignedIn = false): Html {
       );
 }
 
-export function errorPage(title: string, message: string): Html {
+export function errorPage(title: string, message: string, reference?: string): Html {
   return layout(
     title,
     html`<h1>${title}</h1>
       <p class="lead">${message}</p>
-      <p class="note">You can close this page and start again from the application you came from.</p>`,
+      <p class="note">You can close this page and start again from the application you came from.</p>
+      ${reference && html`<p class="note">Reference: <code class="request-id">${reference}</code></p>`}`,
   );
 }
 

@@ -58,6 +58,8 @@ export interface NewClientInput {
   jwksUri?: string | undefined;
   /** RFC 9126 §6: this client must use pushed authorization requests. */
   requirePushedAuthorizationRequests?: boolean | undefined;
+  /** RFC 9449 §5.2: this client always sends DPoP proofs; token requests without one are refused. */
+  dpopBoundAccessTokens?: boolean | undefined;
   /**
    * Refuse grants that act without a user (GrantRegistration.withoutUser, e.g. client_credentials):
    * set for clients registered through open dynamic registration, with no initial access token.
@@ -173,6 +175,7 @@ function validatedClient(input: NewClientInput): Omit<Client, 'clientId' | 'secr
     ...defaultsMetadata(input, valid.scopes),
     ...keyMetadata(input, valid.authMethod),
     ...(input.requirePushedAuthorizationRequests === true ? { require_pushed_authorization_requests: true } : {}),
+    ...(input.dpopBoundAccessTokens === true ? { [DPOP_BOUND_ACCESS_TOKENS]: true } : {}),
     ...tokenExchangeMetadata(input, valid.grantTypes),
   };
   return { ...valid, metadata };
@@ -305,6 +308,14 @@ export function tokenExchangeMetadata(
     ...(uris.length > 0 ? { [TOKEN_EXCHANGE_RESOURCES]: uris } : {}),
     ...(impersonation ? { [TOKEN_EXCHANGE_IMPERSONATION]: true } : {}),
   };
+}
+
+/** RFC 9449 §5.2 client metadata: the client always uses DPoP at the token endpoint (default false). */
+export const DPOP_BOUND_ACCESS_TOKENS = 'dpop_bound_access_tokens';
+
+/** Whether the client registered dpop_bound_access_tokens: its token (and PAR) requests need a DPoP proof. */
+export function requiresDpop(client: Pick<Client, 'metadata'>): boolean {
+  return client.metadata[DPOP_BOUND_ACCESS_TOKENS] === true;
 }
 
 /** The client's registered post_logout_redirect_uris. */

@@ -13,6 +13,7 @@ import type { Config } from '../config/config.js';
 import type { DpopNonceKeyRepository } from '../storage/index.js';
 import { randomToken, sha256 } from './crypto.js';
 import { invalidGrant, OAuthError } from './errors.js';
+import type { SecurityEvents } from './security-events.js';
 
 /** The proof algorithms accepted (and advertised as dpop_signing_alg_values_supported). */
 export const DPOP_SIGNING_ALGS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'] as const;
@@ -74,6 +75,8 @@ export interface DpopDeps {
   /** The jti replay cache (the dpop_jtis table by default; any `record(key, expiresAt)` implementation). */
   replay: DpopReplayCache;
   nonces: DpopNonces;
+  /** EV-01: a replayed proof (its jti seen before) is a `dpop.replay` security event. */
+  events?: Pick<SecurityEvents, 'record'> | undefined;
 }
 
 /** What the endpoint read from the request. */
@@ -90,6 +93,9 @@ export interface PresentedProof {
   /** Whether a server nonce is required here (the token and PAR endpoints, with --dpop-nonce). */
   nonce: boolean;
   now: number;
+  /** For the security event of a replay: the authenticated client, if any, and the caller's address. */
+  clientId?: string | undefined;
+  ip?: string | undefined;
 }
 
 /**
@@ -99,6 +105,7 @@ export interface PresentedProof {
  */
 export async function verifyProof(deps: DpopDeps, presented: PresentedProof): Promise<string> {
   const { now } = presented;
+  let replayed = false;
   try {
     const verified = await verifyDpopProof({
       proofs: presented.proofs,
@@ -108,7 +115,13 @@ export async function verifyProof(deps: DpopDeps, presented: PresentedProof): Pr
       expectedJkt: presented.expectedJkt,
       now,
       // The replay key is hashed once more, so that what is stored has a fixed, column-sized form.
-      replayCache: { record: (key, expiresAt) => deps.replay.record(sha256(key), expiresAt) },
+      replayCache: {
+        record: async (key, expiresAt) => {
+          const fresh = await deps.replay.record(sha256(key), expiresAt);
+          replayed = !fresh;
+          return fresh;
+        },
+      },
       algorithms: DPOP_SIGNING_ALGS,
       leewaySeconds: DPOP_LEEWAY,
       nonce: presented.nonce ? (nonce) => deps.nonces.accepts(nonce, now) : undefined,
@@ -116,6 +129,15 @@ export async function verifyProof(deps: DpopDeps, presented: PresentedProof): Pr
     return verified.jkt;
   } catch (e) {
     if (!(e instanceof DpopProofError)) throw e;
+    // EV-01: which endpoint and client, never the proof itself.
+    if (replayed) {
+      await deps.events?.record({
+        type: 'dpop.replay',
+        clientId: presented.clientId ?? null,
+        ip: presented.ip ?? null,
+        details: { htm: presented.method, htu: presented.url },
+      });
+    }
     const description = e.description.replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, ' ');
     if (e.code === 'use_dpop_nonce') {
       throw new OAuthError('use_dpop_nonce', description, { headers: { 'DPoP-Nonce': await deps.nonces.current(now) } });

@@ -76,6 +76,13 @@ function optionalStringList(body: Record<string, unknown>, name: string, fail: F
   return value;
 }
 
+function optionalBoolean(body: Record<string, unknown>, name: string): boolean | undefined {
+  const value = body[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw invalidClientMetadata(`${name} must be a boolean`);
+  return value;
+}
+
 /** A name for a client that gave none: the host of its first web redirect URI. */
 function defaultClientName(redirectUris: readonly string[]): string {
   for (const uri of redirectUris) {
@@ -127,6 +134,7 @@ export function metadataToInput(
     // Gatehouse's own metadata names (clientMetadata returns them, so an RFC 7592 update round-trips them).
     defaultScope: optionalString(m, 'default_scope'),
     defaultResources: optionalStringList(m, 'default_resources'),
+    dpopBoundAccessTokens: optionalBoolean(m, 'dpop_bound_access_tokens'),
     userGrantsOnly,
   };
 }

@@ -32,6 +32,7 @@ export const SECURITY_EVENT_TYPES = [
   'client.secret_rotated',
   'session.revoked',
   'grant.revoked',
+  'dpop.replay',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 
@@ -70,6 +71,8 @@ function eventId(): string {
 export class SecurityEvents {
   /** Set once the server's logger exists; until then lines go to standard error. */
   log: Log | undefined;
+  /** Told the type of every event as it is recorded (the metrics count some of them). */
+  observer: ((type: SecurityEventType) => void) | undefined;
   constructor(
     private readonly repository: Pick<SecurityEventRepository, 'insert'>,
     private readonly clock: Clock,
@@ -99,6 +102,7 @@ export class SecurityEvents {
       ...event.details,
     };
     this.write(line, 'security event');
+    this.observer?.(event.type);
     try {
       await this.repository.insert(event);
     } catch (err) {

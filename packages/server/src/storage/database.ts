@@ -47,6 +47,8 @@ export interface OpenedDatabase {
   db: Kysely<Database>;
   dialect: Dialect;
   close(): Promise<void>;
+  /** PostgreSQL: the pool's connections (total, idle) and the requests waiting for one; SQLite: none. */
+  poolStats?: () => { total: number; idle: number; waiting: number };
 }
 
 export interface DatabaseOptions {
@@ -245,7 +247,12 @@ function openPostgres(url: string, opts: DatabaseOptions): OpenedDatabase {
     end: () => pool.end(),
   };
   const db = new Kysely<Database>({ dialect: new GuardedPostgresDialect(guarded) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'postgres',
+    close: () => db.destroy(),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

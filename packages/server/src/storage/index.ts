@@ -17,6 +17,8 @@ export interface Storage extends Repositories {
   /** Runs fn in one database transaction; it commits when fn resolves and rolls back when it throws. */
   transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** PostgreSQL pool connections and waiting requests, for the metrics; undefined on SQLite. */
+  poolStats(): { total: number; idle: number; waiting: number } | undefined;
 }
 
 /** Opens (and, unless told not to, migrates) the database; `options` are the pool's timeouts and size,
@@ -40,5 +42,6 @@ export async function openStorage(
     repositoryOptions,
     transaction: (fn) => opened.db.transaction().execute((trx) => fn(createRepositories(trx, repositoryOptions))),
     close: opened.close,
+    poolStats: () => opened.poolStats?.(),
   };
 }

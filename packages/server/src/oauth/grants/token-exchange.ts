@@ -26,6 +26,11 @@
 // - Lifetime: never past the subject token's `exp`, so that chained exchanges cannot prolong access.
 // - No refresh token is ever issued by an exchange: the caller exchanges again while the subject
 //   token lives.
+// - DPoP (RFC 9449; RFC 8693 says nothing): a request with a DPoP proof gets a token bound to the
+//   proof's key (cnf.jkt, token_type DPoP). A DPoP-bound subject token is exchanged only with a proof
+//   (a sender-constrained token is never turned into a bearer token; the new one is bound to the
+//   caller's key, as the caller cannot hold the user's), and a DPoP-bound actor token only with a proof
+//   of its own key (it was issued to this client for that key).
 import type { Config } from '../../config/config.js';
 import type { Client, Resource, Storage } from '../../storage/index.js';
 import { invalidGrant, invalidRequest, invalidScope, invalidTarget, unauthorizedClient } from '../errors.js';
@@ -36,6 +41,7 @@ import { formatScope, isSubset, parseScope } from '../scopes.js';
 import { mintAccessToken, type AccessTokenClaims, type ActorClaim } from '../tokens/jwt.js';
 import { activeAccessToken } from '../tokens/status.js';
 import type { GrantHandler, TokenResponse } from './types.js';
+import { tokenTypeOf } from './issue.js';
 
 /** RFC 8693 §3: the one token type taken and issued. */
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -97,6 +103,12 @@ async function liveToken(deps: TokenExchangeDeps, token: string, now: number, wh
   return claims;
 }
 
+/** RFC 9449 §6.1: the key thumbprint a token is bound to (cnf.jkt), if any. */
+function boundKeyOf(claims: AccessTokenClaims): string | undefined {
+  const cnf = claims.cnf as { jkt?: unknown } | undefined;
+  return typeof cnf?.jkt === 'string' ? cnf.jkt : undefined;
+}
+
 function isActor(value: unknown): value is ActorClaim {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as ActorClaim).sub === 'string';
 }
@@ -125,7 +137,7 @@ export const tokenExchangeGrant = {
     AUDIENCE_PARAMETER,
   ],
   registration: { confidentialOnly: true },
-  async handle({ params, client, now }, deps): Promise<TokenResponse & { issued_token_type: string }> {
+  async handle({ params, client, now, dpopJkt }, deps): Promise<TokenResponse & { issued_token_type: string }> {
     if (client.isPublic) throw unauthorizedClient('public clients cannot exchange tokens');
     const subjectToken = required(params, 'subject_token');
     if (required(params, 'subject_token_type') !== ACCESS_TOKEN_TYPE)
@@ -139,6 +151,10 @@ export const tokenExchangeGrant = {
 
     const resources = await targetResources(params, client, deps.storage);
     const subject = await liveToken(deps, subjectToken, now, 'subject_token');
+    // RFC 9449 + RFC 8693 (silent; our policy): a DPoP-bound subject token is never downgraded to a bearer
+    // token. It is exchanged only with a DPoP proof, so the new token is bound too (to the caller's key).
+    if (boundKeyOf(subject) !== undefined && dpopJkt === undefined)
+      throw invalidGrant('a DPoP-bound subject_token is exchanged only with a DPoP proof', { detail: 'bound subject_token, no proof' });
     // A client's own token (client_credentials: sub = client_id) has no user to act for.
     if (subject.sub === subject.client_id) throw invalidGrant('the subject_token must be a token of a user');
     const prior = isActor(subject.act) ? subject.act : undefined;
@@ -147,6 +163,10 @@ export const tokenExchangeGrant = {
     if (actorToken !== undefined) {
       const actor = await liveToken(deps, actorToken, now, 'actor_token');
       if (actor.client_id !== client.clientId) throw invalidGrant('the actor_token was not issued to this client');
+      // A DPoP-bound actor token was issued to this client for its own key: the proof must be of that key.
+      const actorKey = boundKeyOf(actor);
+      if (actorKey !== undefined && actorKey !== dpopJkt)
+        throw invalidGrant('the actor_token is DPoP-bound: send a proof of its key', { detail: 'actor_token key mismatch' });
       act = delegation(actor, prior);
     } else if (mayImpersonate(client)) {
       act = prior;
@@ -180,7 +200,9 @@ export const tokenExchangeGrant = {
       authTime: typeof subject.auth_time === 'number' ? subject.auth_time : undefined,
       sid: typeof subject.sid === 'string' ? subject.sid : undefined,
       act,
+      // RFC 9449 §5: bound to the key of the request's proof, like every other grant's tokens.
+      jkt: dpopJkt,
     });
-    return { access_token: access.token, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: ttl, scope };
+    return { access_token: access.token, issued_token_type: ACCESS_TOKEN_TYPE, token_type: tokenTypeOf(access), expires_in: ttl, scope };
   },
 } satisfies GrantHandler<TokenExchangeDeps>;

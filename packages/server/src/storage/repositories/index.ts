@@ -1,6 +1,6 @@
 // Small repositories, one per concern, over one Kysely executor (a database or a transaction), so the
 // same code serves SQLite and PostgreSQL and every caller can run several of them in one transaction.
-import { ClientAssertionJtiRepository } from './client-assertion-jtis.js';
+import { JtiRepository } from './jtis.js';
 import { ClientRepository } from './clients.js';
 import { AuthorizationCodeRepository } from './codes.js';
 import type { Db } from './columns.js';
@@ -17,7 +17,6 @@ import { RevokedAccessTokenRepository } from './revoked-access-tokens.js';
 import { SessionRepository } from './sessions.js';
 import { SigningKeyRepository, type SigningKeySealer } from './signing-keys.js';
 import { UserRepository } from './users.js';
-import { DpopJtiRepository } from './dpop-jtis.js';
 import { DpopNonceKeyRepository } from './dpop-nonce-keys.js';
 
 export {
@@ -34,14 +33,14 @@ export {
   UserRepository,
 };
 export type { DeviceDecision } from './device-codes.js';
-export { ClientAssertionJtiRepository, PushedRequestRepository };
+export { JtiRepository, PushedRequestRepository };
 export { RegistrationTokenRepository, SecurityEventRepository };
 export { LoginLockRepository };
 export type { SecurityEventQuery } from './security-events.js';
 export type { AccessTokenState } from './revoked-access-tokens.js';
 export { canonicalUsername } from './users.js';
 export type { SigningKeyChanges, SigningKeySealer, SealingReport } from './signing-keys.js';
-export { DpopJtiRepository, DpopNonceKeyRepository };
+export { DpopNonceKeyRepository };
 
 export interface Repositories {
   clients: ClientRepository;
@@ -56,10 +55,10 @@ export interface Repositories {
   registrationTokens: RegistrationTokenRepository;
   resources: ResourceRepository;
   deviceCodes: DeviceCodeRepository;
-  clientAssertionJtis: ClientAssertionJtiRepository;
+  clientAssertionJtis: JtiRepository;
   pushedRequests: PushedRequestRepository;
   securityEvents: SecurityEventRepository;
-  dpopJtis: DpopJtiRepository;
+  dpopJtis: JtiRepository;
   dpopNonceKeys: DpopNonceKeyRepository;
   loginLocks: LoginLockRepository;
 }
@@ -83,11 +82,11 @@ export function createRepositories(db: Db, options: RepositoryOptions = {}): Rep
     registrationTokens: new RegistrationTokenRepository(db),
     resources: new ResourceRepository(db),
     deviceCodes: new DeviceCodeRepository(db),
-    clientAssertionJtis: new ClientAssertionJtiRepository(db),
+    clientAssertionJtis: new JtiRepository(db, 'client_assertion_jtis'),
     pushedRequests: new PushedRequestRepository(db),
     securityEvents: new SecurityEventRepository(db),
-    dpopJtis: new DpopJtiRepository(db),
-    dpopNonceKeys: new DpopNonceKeyRepository(db),
+    dpopJtis: new JtiRepository(db, 'dpop_jtis'),
+    dpopNonceKeys: new DpopNonceKeyRepository(db, options.sealer),
     loginLocks: new LoginLockRepository(db),
   };
 }
