@@ -19,6 +19,10 @@ import { SigningKeyRepository, type SigningKeySealer } from './signing-keys.js';
 import { UserRepository } from './users.js';
 import { DpopJtiRepository } from './dpop-jtis.js';
 import { DpopNonceKeyRepository } from './dpop-nonce-keys.js';
+import { TotpCredentialRepository } from './totp-credentials.js';
+import { RecoveryCodeRepository } from './recovery-codes.js';
+import { PasskeyRepository } from './passkeys.js';
+import { WebAuthnChallengeRepository } from './webauthn-challenges.js';
 
 export {
   AuthorizationCodeRepository,
@@ -42,6 +46,7 @@ export type { AccessTokenState } from './revoked-access-tokens.js';
 export { canonicalUsername } from './users.js';
 export type { SigningKeyChanges, SigningKeySealer, SealingReport } from './signing-keys.js';
 export { DpopJtiRepository, DpopNonceKeyRepository };
+export { TotpCredentialRepository, RecoveryCodeRepository, PasskeyRepository, WebAuthnChallengeRepository };
 
 export interface Repositories {
   clients: ClientRepository;
@@ -62,6 +67,10 @@ export interface Repositories {
   dpopJtis: DpopJtiRepository;
   dpopNonceKeys: DpopNonceKeyRepository;
   loginLocks: LoginLockRepository;
+  totpCredentials: TotpCredentialRepository;
+  recoveryCodes: RecoveryCodeRepository;
+  passkeys: PasskeyRepository;
+  webauthnChallenges: WebAuthnChallengeRepository;
 }
 
 /** What the repositories need besides the database: the sealer of secrets at rest (KP-01). */
@@ -89,5 +98,9 @@ export function createRepositories(db: Db, options: RepositoryOptions = {}): Rep
     dpopJtis: new DpopJtiRepository(db),
     dpopNonceKeys: new DpopNonceKeyRepository(db),
     loginLocks: new LoginLockRepository(db),
+    totpCredentials: new TotpCredentialRepository(db, options.sealer),
+    recoveryCodes: new RecoveryCodeRepository(db),
+    passkeys: new PasskeyRepository(db),
+    webauthnChallenges: new WebAuthnChallengeRepository(db),
   };
 }
