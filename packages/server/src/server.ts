@@ -54,6 +54,8 @@ export async function createGatehouse(
       );
     }
     const sealedAtStart = atRest.configured ? (await storage.signingKeys.sealAll({ rewrap: false })).sealed : 0;
+    // KP-01: TOTP secrets stored before a key was configured are sealed now too.
+    const totpSealed = atRest.configured ? await storage.totpCredentials.sealAll() : 0;
     await redis?.connect();
     const keys = new KeyStore(storage.signingKeys);
     // R5: the first keys are created once for the cluster, under a database lock.
@@ -107,11 +109,12 @@ export async function createGatehouse(
     if (redis) redis.log = app.log;
     if (!atRest.configured) {
       app.log.warn(
-        'NO KEY-ENCRYPTION KEY: private signing keys are stored in plaintext in the database; set GATEHOUSE_KEY_ENCRYPTION_KEY or --key-encryption-key-file (README "Keys at rest")',
+        'NO KEY-ENCRYPTION KEY: private signing keys and TOTP secrets are stored in plaintext in the database; set GATEHOUSE_KEY_ENCRYPTION_KEY or --key-encryption-key-file (README "Keys at rest")',
       );
     } else if (sealedAtStart > 0) {
       app.log.info({ sealed: sealedAtStart, kek: atRest.kid }, 'sealed plaintext signing keys under the key-encryption key');
     }
+    if (totpSealed > 0) app.log.info({ sealed: totpSealed, kek: atRest.kid }, 'sealed plaintext TOTP secrets under the key-encryption key');
     // KR-02, R5: promote published `next` keys, start scheduled rotations, and pick up keys rotated by
     // another node (oauth/keys/rotation.ts). Ticks never overlap; the timer never keeps the process alive.
     const policy = keyPolicy(config);
