@@ -8,7 +8,8 @@ import { formBody } from '../http/params.js';
 import type { AuthorizationRequest } from '../oauth/authorization-request.js';
 import { errorResponseUrl } from '../oauth/authorization-response.js';
 import { digestsEqual, sha256 } from '../oauth/crypto.js';
-import { accessDenied } from '../oauth/errors.js';
+import { accessDenied, unmetAuthenticationRequirements } from '../oauth/errors.js';
+import { AMR_PASSWORD } from '../oauth/two-factor/acr.js';
 import { issueCode, type SignIn } from '../oauth/grants/authorization-code.js';
 import { single, type Params } from '../oauth/params.js';
 import { consentGroups } from '../oauth/resources.js';
@@ -19,17 +20,19 @@ import { consentNeeded, cookieSettings, currentSession, startSession } from './f
 import { checkLogin } from './login.js';
 import { sendErrorPage, sendPage } from './page.js';
 import { consentPage, loginPage } from './views.js';
+import { afterPassword, secondFactorRoutes, UNMET } from './two-factor-login.js';
+import { passkeySignIn } from './two-factor-views.js';
 
 const INTERACTION_ID = /^[A-Za-z0-9_-]{43}$/;
 
-interface Loaded {
+export interface Loaded {
   interaction: Interaction;
   request: AuthorizationRequest;
   client: Client;
   binding: string;
 }
 
-type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+export type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
 export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { config, storage, clock } = deps;
@@ -109,11 +112,35 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   const codeFor = (loaded: Loaded, signIn: SignIn, now: number) => () => issueCode(deps, loaded.request, signIn, now);
 
+  /** The user authenticated (`amr`) for this interaction: a new session, then consent or the code. */
+  async function completeSignIn(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    loaded: Loaded,
+    userId: string,
+    amr: readonly string[],
+    now: number,
+  ): Promise<FastifyReply> {
+    const session = await startSession(request, reply, deps, userId, now, amr);
+    await storage.interactions.bindUser(loaded.interaction.id, userId, session.authTime, session.sid);
+    const consent = await consentNeeded(deps, loaded.client, userId, loaded.request);
+    if (consent.needed) return reply.redirect(`/interaction/${loaded.interaction.id}`, 303);
+    const signIn = { userId, authTime: session.authTime, sid: session.sid, amr: session.amr, acr: session.acr };
+    return finish(reply, loaded, codeFor(loaded, signIn, now), now);
+  }
+
+  /** OpenID Connect: the request asked for two factors and the user has no second factor. */
+  const unmetRedirect = (loaded: Loaded) => async () =>
+    errorResponseUrl(loaded.request.redirectUri, config.issuer, unmetAuthenticationRequirements(UNMET), loaded.request.state);
+
   app.get<{ Params: { id: string } }>('/interaction/:id', { config: { browser: true } }, async (request, reply) => {
     const now = clock();
     const loaded = await load(request, reply, now);
     if (!loaded) return reply;
     const { interaction } = loaded;
+    if (interaction.userId === null && interaction.pendingUserId) {
+      return reply.redirect(`/interaction/${interaction.id}/second-factor`, 303);
+    }
     if (interaction.userId === null) {
       return page(
         reply,
@@ -123,6 +150,7 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
           action: `/interaction/${interaction.id}/login`,
           csrfToken: csrfTokenFor(loaded.binding),
           username: loaded.request.loginHint,
+          extra: passkeySignIn(interaction.id, csrfTokenFor(loaded.binding)),
         }),
       );
     }
@@ -164,11 +192,11 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
           return again(result.status, result.error);
         }
         const { user } = result;
-        const session = await startSession(request, reply, deps, user.id, now);
-        await storage.interactions.bindUser(loaded.interaction.id, user.id, session.authTime, session.sid);
-        const consent = await consentNeeded(deps, loaded.client, user.id, loaded.request);
-        if (consent.needed) return reply.redirect(`/interaction/${loaded.interaction.id}`, 303);
-        return finish(reply, loaded, codeFor(loaded, { userId: user.id, authTime: session.authTime, sid: session.sid }, now), now);
+        // Two-factor sign-in (two-factor-login.ts): a user with a second factor gives it before the session starts.
+        const next = await afterPassword(deps, loaded.interaction, user.id, now);
+        if (next === 'second-factor') return reply.redirect(`/interaction/${loaded.interaction.id}/second-factor`, 303);
+        if (next === 'unmet') return finish(reply, loaded, unmetRedirect(loaded), now);
+        return completeSignIn(request, reply, loaded, user.id, AMR_PASSWORD, now);
       },
     );
   });
@@ -197,7 +225,16 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
     const { items } = await consentNeeded(deps, loaded.client, userId, loaded.request);
     const existing = await storage.grants.find(userId, loaded.client.clientId);
     await storage.grants.save(userId, loaded.client.clientId, [...new Set([...(existing?.scopes ?? []), ...items])], now);
-    const signIn = { userId, authTime: interaction.authTime ?? signedIn.session.authTime, sid: interaction.sid ?? signedIn.session.sid };
+    const signIn = {
+      userId,
+      authTime: interaction.authTime ?? signedIn.session.authTime,
+      sid: interaction.sid ?? signedIn.session.sid,
+      amr: signedIn.session.amr,
+      acr: signedIn.session.acr,
+    };
     return finish(reply, loaded, codeFor(loaded, signIn, now), now);
   });
+
+  // The second-factor page and the passkey sign-in of an interaction (two-factor-login.ts).
+  secondFactorRoutes(app, deps, { load, postedForm, page, completeSignIn, stale });
 }
