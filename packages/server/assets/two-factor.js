@@ -39,7 +39,8 @@
         form.querySelector('input[name="response"]').value = JSON.stringify(result);
         form.submit();
       })
-      .catch(function () {
+      .catch(function (e) {
+        console.warn('passkey: ' + (e && e.name) + ' ' + (e && e.message));
         button.disabled = false;
         fail(
           form,
