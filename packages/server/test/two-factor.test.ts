@@ -527,3 +527,39 @@ test('discovery lists the acr values', async (t) => {
   const res = await server.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' });
   assert.deepEqual((res.json() as { acr_values_supported: string[] }).acr_values_supported, [ACR_1FA, ACR_2FA]);
 });
+
+test('the device flow never signs in an account with a second factor on the password alone; a two-factor session goes straight to the confirmation', async (t) => {
+  const { server, client: web, user, secret } = await userWithTotp(t);
+  const tv = await server.createClient({
+    clientName: 'Living Room TV',
+    redirectUris: [],
+    grantTypes: ['urn:ietf:params:oauth:grant-type:device_code'],
+  });
+  const started = await server.app.inject({
+    method: 'POST',
+    url: '/device_authorization',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${tv.clientId}:${tv.clientSecret}`).toString('base64')}`,
+    },
+    payload: 'scope=openid',
+  });
+  assert.equal(started.statusCode, 200, started.body);
+  const userCode = String((started.json() as { user_code: string }).user_code);
+  const enter = async (b: Browser) => {
+    const entry = parseForm((await b.get('/device')).body);
+    return b.post(entry.action, { ...entry.fields, user_code: userCode });
+  };
+  const fresh = new Browser(server.app);
+  const loginPage = parseForm((await enter(fresh)).body);
+  assert.equal(loginPage.action, '/device/login');
+  const refused = await fresh.post(loginPage.action, { ...loginPage.fields, username: user.username, password: user.password });
+  assert.equal(refused.statusCode, 403);
+  assert.equal(fresh.cookies.get(SESSION_COOKIE), undefined, 'no session from the password alone');
+  // The browser that signed in with both factors sees the confirmation at once.
+  server.clock.advance(30);
+  const twoFactor = await atSecondFactor(server, web, user);
+  await twoFactor.browser.post(twoFactor.form.action, { ...twoFactor.form.fields, code: totpCode(secret, server.clock()) });
+  const confirm = parseForm((await enter(twoFactor.browser)).body);
+  assert.equal(confirm.action, '/device/consent');
+});

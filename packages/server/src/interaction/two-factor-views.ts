@@ -28,12 +28,20 @@ function passkeyForm(o: {
   label: string;
   id: string;
   fields?: Html;
+  /** The main action of its page (a passkey-only second factor). */
+  primary?: boolean;
 }): Html {
   return html`<form method="post" action="${o.action}" class="passkey" id="${o.id}">
       <input type="hidden" name="csrf_token" value="${o.csrfToken}" />
       <input type="hidden" name="response" value="" />
       ${o.fields ?? ''}
-      <button type="button" class="secondary passkey-button" hidden data-webauthn="${o.mode}" data-options="${o.optionsUrl}">
+      <button
+        type="button"
+        class="${o.primary ? 'primary' : 'secondary'} passkey-button"
+        hidden
+        data-webauthn="${o.mode}"
+        data-options="${o.optionsUrl}"
+      >
         ${o.label}
       </button>
       <p class="error" role="alert" hidden data-webauthn-error></p>
@@ -97,6 +105,7 @@ export function secondFactorPage(v: SecondFactorView): Html {
         csrfToken: v.csrfToken,
         label: 'Use a passkey',
         id: 'passkey-second-factor',
+        primary: !v.codes,
       })}`
     : '';
   return layout(
@@ -126,7 +135,7 @@ export function securityPage(v: SecurityView): Html {
   const csrf = html`<input type="hidden" name="csrf_token" value="${v.csrfToken}" />`;
   const notice = v.notice ? html`<p class="notice" role="status">${v.notice}</p>` : '';
   const totp = v.totp
-    ? html`<p class="status on">Authenticator app: <strong>on</strong></p>
+    ? html`<p class="status on">Status: <strong>on</strong></p>
         <p class="note">Recovery codes left: <strong>${v.recoveryCodesLeft}</strong></p>
         <form method="post" action="/account/security/recovery-codes" class="inline">
           ${csrf}<button type="submit" class="secondary">New recovery codes</button>
@@ -136,7 +145,7 @@ export function securityPage(v: SecurityView): Html {
           <input id="proof" name="proof" type="password" autocomplete="current-password" required maxlength="1024" />
           <button type="submit" class="secondary danger">Turn off authenticator app</button>
         </form>`
-    : html`<p class="status">Authenticator app: <strong>off</strong></p>
+    : html`<p class="status">Status: <strong>off</strong></p>
         <p class="note">Use an app such as a password manager or an authenticator app to get a new code every 30 seconds.</p>
         <form method="post" action="/account/security/totp">
           ${csrf}<button type="submit" class="primary">Set up an authenticator app</button>
