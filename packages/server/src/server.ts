@@ -45,10 +45,15 @@ export async function createGatehouse(
   const redis = config.redisUrl ? new SharedRedis(redisOptions(config.redisUrl, config.redisCommandTimeout)) : undefined;
   try {
     // KP-01: refuse to start on keys this process cannot open; seal keys stored in plaintext.
-    const missing = await storage.signingKeys.missingKeyEncryptionKeys();
+    const missing = [
+      ...new Set([
+        ...(await storage.signingKeys.missingKeyEncryptionKeys()),
+        ...(await storage.totpCredentials.missingKeyEncryptionKeys()),
+      ]),
+    ].sort();
     if (missing.length > 0) {
       throw new ConfigError(
-        `the database holds signing keys sealed under key-encryption key ${missing.join(', ')}, which ${
+        `the database holds signing keys or TOTP secrets sealed under key-encryption key ${missing.join(', ')}, which ${
           atRest.configured ? 'is not the one configured' : 'is not configured'
         }: set GATEHOUSE_KEY_ENCRYPTION_KEY (or --key-encryption-key-file) to the key that sealed them; while rotating it, the former key goes in GATEHOUSE_KEY_ENCRYPTION_KEY_PREVIOUS`,
       );

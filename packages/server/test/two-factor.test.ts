@@ -563,3 +563,26 @@ test('the device flow never signs in an account with a second factor on the pass
   const confirm = parseForm((await enter(twoFactor.browser)).body);
   assert.equal(confirm.action, '/device/consent');
 });
+
+test('KP-01 a database whose TOTP secrets are sealed refuses to start without the key-encryption key that sealed them', async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const url = `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-2fa-')), 'db.sqlite')}`;
+  const config = loadConfig({ GATEHOUSE_DATABASE_URL: url, GATEHOUSE_ISSUER: ISSUER, GATEHOUSE_LOG_LEVEL: 'silent' });
+  const keyA = new Uint8Array(32).fill(1);
+  // Signing keys in plaintext (no KEK at the first start); only the TOTP secret is sealed, under keyA.
+  const first = await createGatehouse(config, { atRest: new AtRest() });
+  const { createRepositories } = await import('../src/storage/index.js');
+  const sealed = createRepositories(first.deps.storage.db, { sealer: AtRest.fromKeys(keyA) });
+  assert.ok(await sealed.totpCredentials.begin('u1', 'JBSWY3DPEHPK3PXP', 1));
+  await first.close();
+  await assert.rejects(createGatehouse(config, { atRest: new AtRest() }), /sealed under key-encryption key .* is not configured/);
+  await assert.rejects(
+    createGatehouse(config, { atRest: AtRest.fromKeys(new Uint8Array(32).fill(2)) }),
+    /sealed under key-encryption key .* is not the one configured/,
+  );
+  const again = await createGatehouse(config, { atRest: AtRest.fromKeys(keyA) });
+  assert.equal((await again.deps.storage.totpCredentials.find('u1'))?.secret, 'JBSWY3DPEHPK3PXP');
+  await again.close();
+});

@@ -67,6 +67,17 @@ export class TotpCredentialRepository {
     return affected(await this.db.deleteFrom('totp_credentials').where('user_id', '=', userId).executeTakeFirst());
   }
 
+  /** KP-01: the key-encryption keys that sealed stored secrets and that the sealer cannot open (empty: all open). */
+  async missingKeyEncryptionKeys(): Promise<string[]> {
+    const rows = await this.db.selectFrom('totp_credentials').select('secret').execute();
+    const missing = new Set<string>();
+    for (const { secret } of rows) {
+      if (!secret.startsWith('v1.')) continue;
+      if (this.sealer === undefined || !this.sealer.canOpen(secret)) missing.add(this.sealer?.sealedBy(secret) ?? 'unknown');
+    }
+    return [...missing].sort();
+  }
+
   /** KP-01: seals plaintext secrets under the current key-encryption key (one conditional update per row). */
   async sealAll(): Promise<number> {
     const sealer = this.sealer;
