@@ -193,7 +193,7 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
         }
         const { user } = result;
         // Two-factor sign-in (two-factor-login.ts): a user with a second factor gives it before the session starts.
-        const next = await afterPassword(deps, loaded.interaction, user.id, now);
+        const next = await afterPassword(deps, loaded.interaction, user.id);
         if (next === 'second-factor') return reply.redirect(`/interaction/${loaded.interaction.id}/second-factor`, 303);
         if (next === 'unmet') return finish(reply, loaded, unmetRedirect(loaded), now);
         return completeSignIn(request, reply, loaded, user.id, AMR_PASSWORD, now);

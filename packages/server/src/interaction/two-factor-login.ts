@@ -55,12 +55,10 @@ export const guessKeys = (userId: string, ip: string) => [`2fa-user:${userId}`, 
  * 'unmet' when the request demands two factors and the user has none, else 'signed-in'.
  */
 export async function afterPassword(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'storage'>,
   interaction: Interaction,
   userId: string,
-  now: number,
 ): Promise<'second-factor' | 'unmet' | 'signed-in'> {
-  void now;
   if (await hasSecondFactor(deps.storage, userId)) {
     await deps.storage.interactions.setPending(interaction.id, userId, AMR_PASSWORD);
     return 'second-factor';
