@@ -187,6 +187,12 @@ test('with TOTP on, the session starts only after a valid code; the ID token say
   const idToken = decodeJwt(String(tokens.id_token));
   assert.deepEqual(idToken.amr, ['pwd', 'otp']);
   assert.equal(idToken.acr, ACR_2FA);
+  // A refreshed ID token repeats how the user signed in (the family keeps amr and acr).
+  assert.ok(tokens.refresh_token);
+  const refreshed = await tokenRequest(server.app, { grant_type: 'refresh_token', refresh_token: String(tokens.refresh_token) }, client);
+  assert.equal(refreshed.statusCode, 200, refreshed.body);
+  const again = decodeJwt(String((refreshed.json() as { id_token: string }).id_token));
+  assert.deepEqual([again.amr, again.acr, again.auth_time], [['pwd', 'otp'], ACR_2FA, idToken.auth_time]);
 });
 
 test('a password-only sign-in carries amr pwd and acr 1fa in the ID token', async (t) => {

@@ -436,7 +436,7 @@ const loginLocks: Migration = {
 /**
  * Two-factor sign-in: TOTP credentials (the secret sealed under the KEK, KP-01), recovery codes (SHA-256
  * digests), passkeys (WebAuthn public keys and counters), WebAuthn challenges (digests, single use), and
- * how a session, an interaction in progress and a code were authenticated (amr, acr).
+ * how a session, an interaction in progress, a code and a refresh family were authenticated (amr, acr).
  */
 const twoFactor: Migration = {
   async up(db: Kysely<any>) {
@@ -484,8 +484,12 @@ const twoFactor: Migration = {
     await db.schema.alterTable('interactions').addColumn('pending_amr', 'varchar(100)').execute();
     await db.schema.alterTable('authorization_codes').addColumn('amr', 'varchar(100)').execute();
     await db.schema.alterTable('authorization_codes').addColumn('acr', 'varchar(100)').execute();
+    await db.schema.alterTable('refresh_tokens').addColumn('amr', 'varchar(100)').execute();
+    await db.schema.alterTable('refresh_tokens').addColumn('acr', 'varchar(100)').execute();
   },
   async down(db: Kysely<any>) {
+    await db.schema.alterTable('refresh_tokens').dropColumn('acr').execute();
+    await db.schema.alterTable('refresh_tokens').dropColumn('amr').execute();
     await db.schema.alterTable('authorization_codes').dropColumn('acr').execute();
     await db.schema.alterTable('authorization_codes').dropColumn('amr').execute();
     await db.schema.alterTable('interactions').dropColumn('pending_amr').execute();

@@ -105,6 +105,9 @@ export interface RefreshToken {
   successor: RefreshSuccessor | null;
   /** RFC 9449 §5: the DPoP key (thumbprint) every refresh of this public client's family must prove. */
   dpopJkt?: string | null | undefined;
+  /** RFC 8176: how the user authenticated for the family (refreshed ID tokens repeat it). */
+  amr?: readonly string[] | null | undefined;
+  acr?: string | null | undefined;
 }
 
 export interface RefreshSuccessor {

@@ -78,6 +78,9 @@ export interface RefreshTokenTable {
   successor_expires_at: number | null;
   // 0010_dpop: the DPoP key thumbprint a public client's refresh token is bound to (RFC 9449 §5).
   dpop_jkt: string | null;
+  // 0020_two_factor: how the user authenticated for the family (RFC 8176 amr, space-separated) and its acr.
+  amr: string | null;
+  acr: string | null;
 }
 
 export interface ResourceTable {

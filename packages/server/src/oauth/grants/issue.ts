@@ -104,7 +104,7 @@ export function userIdToken(keys: KeyStore, config: TokenConfig, input: IdTokenI
 /** What every refresh token of a family shares. */
 export type FamilyMember = Pick<
   RefreshToken,
-  'familyId' | 'clientId' | 'userId' | 'scopes' | 'resources' | 'authTime' | 'sid' | 'expiresAt' | 'dpopJkt'
+  'familyId' | 'clientId' | 'userId' | 'scopes' | 'resources' | 'authTime' | 'sid' | 'expiresAt' | 'dpopJkt' | 'amr' | 'acr'
 >;
 
 /** The stored record of a new refresh token of a family, with the access token issued beside it. */
@@ -185,6 +185,8 @@ export async function redeemOnce(
         resources: r.resources,
         ...signIn,
         dpopJkt: refreshBinding(client, r.dpopJkt),
+        ...(r.amr ? { amr: r.amr } : {}),
+        ...(r.acr ? { acr: r.acr } : {}),
       };
       await tx.refreshTokens.create(
         newRefreshToken(refreshToken, { ...family, expiresAt: now + config.refreshTokenTtl }, access, now, config.refreshTokenIdleTtl),
