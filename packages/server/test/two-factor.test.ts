@@ -522,6 +522,7 @@ test('a forged passkey assertion is refused at sign-in without a session or a 50
   for (const response of ['', 'not json', '{}', JSON.stringify({ id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: {} })]) {
     const res = await browser.post(`/interaction/${started.id}/passkey`, { csrf_token: csrf, response });
     assert.equal(res.statusCode, 401, response);
+    assert.ok('password' in parseForm(res.body).fields, 'the login page again');
     assert.equal(browser.cookies.get(SESSION_COOKIE), undefined);
   }
   const noCsrf = await browser.post(`/interaction/${started.id}/passkey/options`, {});
@@ -591,4 +592,32 @@ test('KP-01 a database whose TOTP secrets are sealed refuses to start without th
   const again = await createGatehouse(config, { atRest: AtRest.fromKeys(keyA) });
   assert.equal((await again.deps.storage.totpCredentials.find('u1'))?.secret, 'JBSWY3DPEHPK3PXP');
   await again.close();
+});
+
+test('EV-01 turning TOTP on and off, a wrong second factor and a used recovery code are security events without a code or secret', async (t) => {
+  const { server, client, user, secret, recoveryCodes, browser } = await userWithTotp(t);
+  server.clock.advance(30);
+  const { browser: other, form } = await atSecondFactor(server, client, user);
+  await other.post(form.action, { ...form.fields, code: totpCode(secret, server.clock()) === '123456' ? '654321' : '123456' });
+  await other.post(form.action, { ...form.fields, code: recoveryCodes[1]! });
+  const page = parseForm((await browser.get('/account/security')).body);
+  assert.equal(
+    locationOf(await browser.post('/account/security/totp/remove', { ...page.fields, proof: user.password })),
+    '/account/security?done=totp-off',
+  );
+  const events = await server.deps.storage.securityEvents.list({ userId: user.id });
+  const types = events.map((e) => e.type);
+  for (const type of [
+    'two_factor.totp_enabled',
+    'two_factor.recovery_codes_created',
+    'login.second_factor_failed',
+    'two_factor.recovery_code_used',
+    'two_factor.totp_disabled',
+  ]) {
+    assert.ok(types.includes(type as (typeof types)[number]), `${type} in ${types.join(', ')}`);
+  }
+  const text = JSON.stringify(events);
+  assert.ok(!text.includes(secret), 'no TOTP secret');
+  for (const code of recoveryCodes) assert.ok(!text.includes(code) && !text.includes(code.replace(/-/g, '')), 'no recovery code');
+  assert.ok(!text.includes(user.password), 'no password');
 });

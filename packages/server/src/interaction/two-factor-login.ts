@@ -25,9 +25,9 @@ import { clientNetwork } from './device.js';
 import type { SignedIn } from './flow.js';
 import { GuessThrottle } from './guess-throttle.js';
 import type { Html } from './html.js';
-import { sendErrorPage } from './page.js';
 import type { IdRequest, Loaded } from './routes.js';
-import { secondFactorPage } from './two-factor-views.js';
+import { passkeySignIn, secondFactorPage } from './two-factor-views.js';
+import { loginPage } from './views.js';
 
 export const SECOND_FACTOR_GUESS_LIMIT = 5;
 export const SECOND_FACTOR_LOCK_SECONDS = 60;
@@ -222,7 +222,21 @@ export function secondFactorRoutes(app: FastifyInstance, deps: AppDeps, h: Inter
           details: { method: 'passkey', passwordless: pending === undefined },
         });
         if (pending) return render(reply, loaded, pending.id, pending.name ?? pending.username, PASSKEY_FAILED, 401);
-        return sendErrorPage(reply, 401, 'Passkey not accepted', PASSKEY_FAILED);
+        // Passwordless: the login page again, with the reason.
+        const csrfToken = csrfTokenFor(loaded.binding);
+        return h.page(
+          reply,
+          loaded,
+          loginPage({
+            clientName: loaded.client.clientName,
+            action: `/interaction/${loaded.interaction.id}/login`,
+            csrfToken,
+            username: loaded.request.loginHint,
+            error: PASSKEY_FAILED,
+            extra: passkeySignIn(loaded.interaction.id, csrfToken),
+          }),
+          401,
+        );
       }
       await deps.events.record({
         type: 'login.succeeded',
