@@ -458,6 +458,7 @@ test(
       registrationTokens: 2,
       securityEvents: 1,
       loginLocks: 1,
+      webauthnChallenges: 1,
     });
 
     const policy = keyPolicy(loadConfig({}));
