@@ -21,6 +21,7 @@ import { userinfoEndpoint } from './endpoints/userinfo.js';
 import { endSessionEndpoint } from './endpoints/end-session.js';
 import { deviceAuthorizationEndpoint } from './endpoints/device-authorization.js';
 import { deviceRoutes } from './interaction/device.js';
+import { twoFactorRoutes } from './interaction/two-factor.js';
 import { healthEndpoints } from './health/health.js';
 import { isUnavailable, originalError } from './storage/errors.js';
 import { pushedAuthorizationRequestEndpoint } from './endpoints/par.js';
@@ -191,6 +192,7 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
   endSessionEndpoint(app, deps);
   deviceAuthorizationEndpoint(app, deps);
   deviceRoutes(app, deps);
+  twoFactorRoutes(app, deps);
   pushedAuthorizationRequestEndpoint(app, deps);
   registrationEndpoint(app, deps);
   return app;

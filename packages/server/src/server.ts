@@ -50,11 +50,15 @@ export async function createGatehouse(
   try {
     // KP-01: refuse to start on keys this process cannot open; seal keys stored in plaintext.
     const missing = [
-      ...new Set([...(await storage.signingKeys.missingKeyEncryptionKeys()), ...(await storage.dpopNonceKeys.missingKeyEncryptionKeys())]),
+      ...new Set([
+        ...(await storage.signingKeys.missingKeyEncryptionKeys()),
+        ...(await storage.dpopNonceKeys.missingKeyEncryptionKeys()),
+        ...(await storage.totpCredentials.missingKeyEncryptionKeys()),
+      ]),
     ].sort();
     if (missing.length > 0) {
       throw new ConfigError(
-        `the database holds signing keys sealed under key-encryption key ${missing.join(', ')}, which ${
+        `the database holds signing keys or TOTP secrets sealed under key-encryption key ${missing.join(', ')}, which ${
           atRest.configured ? 'is not the one configured' : 'is not configured'
         }: set GATEHOUSE_KEY_ENCRYPTION_KEY (or --key-encryption-key-file) to the key that sealed them; while rotating it, the former key goes in GATEHOUSE_KEY_ENCRYPTION_KEY_PREVIOUS`,
       );
@@ -62,6 +66,8 @@ export async function createGatehouse(
     const sealedAtStart = atRest.configured ? (await storage.signingKeys.sealAll({ rewrap: false })).sealed : 0;
     // The DPoP nonce key (oauth/dpop.ts) is sealed under the same key-encryption key.
     if (atRest.configured) await storage.dpopNonceKeys.sealAll({ rewrap: false });
+    // KP-01: TOTP secrets stored before a key was configured are sealed now too.
+    const totpSealed = atRest.configured ? await storage.totpCredentials.sealAll() : 0;
     await redis?.connect();
     const keys = new KeyStore(storage.signingKeys);
     // R5: the first keys are created once for the cluster, under a database lock.
@@ -132,11 +138,12 @@ export async function createGatehouse(
     }
     if (!atRest.configured) {
       app.log.warn(
-        'NO KEY-ENCRYPTION KEY: private signing keys are stored in plaintext in the database; set GATEHOUSE_KEY_ENCRYPTION_KEY or --key-encryption-key-file (README "Keys at rest")',
+        'NO KEY-ENCRYPTION KEY: private signing keys and TOTP secrets are stored in plaintext in the database; set GATEHOUSE_KEY_ENCRYPTION_KEY or --key-encryption-key-file (README "Keys at rest")',
       );
     } else if (sealedAtStart > 0) {
       app.log.info({ sealed: sealedAtStart, kek: atRest.kid }, 'sealed plaintext signing keys under the key-encryption key');
     }
+    if (totpSealed > 0) app.log.info({ sealed: totpSealed, kek: atRest.kid }, 'sealed plaintext TOTP secrets under the key-encryption key');
     // KR-02, R5: promote published `next` keys, start scheduled rotations, and pick up keys rotated by
     // another node (oauth/keys/rotation.ts). Ticks never overlap; the timer never keeps the process alive.
     const policy = keyPolicy(config);

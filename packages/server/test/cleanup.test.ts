@@ -194,6 +194,13 @@ async function seed(storage: Storage, now: number): Promise<void> {
   // DS-03 login throttle entries: expired, live.
   await storage.loginLocks.compareAndSet('n:expired', 'acct', 0, { score: 1 }, now - 1);
   await storage.loginLocks.compareAndSet('n:live', 'acct', 0, { score: 1 }, now + 600);
+  // WebAuthn challenges: expired, live.
+  for (const [hash, expiresAt] of [
+    ['wc-dead', now - 1],
+    ['wc-live', now + 300],
+  ] as const) {
+    await storage.webauthnChallenges.create({ challengeHash: hash, purpose: 'authenticate', bindingHash: 'b', userId: null, expiresAt });
+  }
 }
 
 test('R8: one sweep deletes the expired rows of every kind and leaves every live one', async (t) => {
@@ -220,6 +227,7 @@ test('R8: one sweep deletes the expired rows of every kind and leaves every live
     registrationTokens: 2,
     securityEvents: 1,
     loginLocks: 1,
+    webauthnChallenges: 1,
   });
   assert.ok(await storage.interactions.findActive('i-live', now));
   assert.ok(await storage.sessions.findActive(sha256('s-live'), now));
@@ -394,6 +402,7 @@ test('CLI: gatehouse cleanup deletes expired rows and prints the counts', async 
     registrationTokens: 2,
     securityEvents: 1,
     loginLocks: 1,
+    webauthnChallenges: 1,
   });
   const text = await run([]);
   assert.equal(text.code, 0, text.stderr);
@@ -449,6 +458,7 @@ test(
       registrationTokens: 2,
       securityEvents: 1,
       loginLocks: 1,
+      webauthnChallenges: 1,
     });
 
     const policy = keyPolicy(loadConfig({}));

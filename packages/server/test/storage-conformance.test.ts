@@ -491,6 +491,117 @@ for (const backend of backends) {
         await gh.close();
       }
     });
+
+    test('two-factor: of 20 concurrent uses of one TOTP step exactly one wins, and steps only move forward', async () => {
+      const userId = `totp-${randomToken(8)}`;
+      assert.equal(await storage.totpCredentials.begin(userId, 'JBSWY3DPEHPK3PXP', 1), true);
+      assert.equal(await storage.totpCredentials.useStep(userId, 100, 1, false), false, 'an unconfirmed credential does not sign in');
+      assert.equal(await storage.totpCredentials.useStep(userId, 100, 1, true), true, 'the first code confirms it');
+      assert.equal(await storage.totpCredentials.begin(userId, 'OTHERSECRET', 2), false, 'a confirmed credential is not replaced');
+      const results = await Promise.all(Array.from({ length: 20 }, () => storage.totpCredentials.useStep(userId, 101, 3, false)));
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.equal(await storage.totpCredentials.useStep(userId, 100, 4, false), false, 'an older step');
+      const stored = await storage.totpCredentials.find(userId);
+      assert.equal(stored?.lastUsedStep, 101);
+      assert.equal(stored?.secret, 'JBSWY3DPEHPK3PXP');
+      assert.equal(await storage.totpCredentials.delete(userId), 1);
+    });
+
+    test('two-factor: of 20 concurrent uses of one recovery code exactly one wins; another user cannot use it', async () => {
+      const userId = `rc-${randomToken(8)}`;
+      const hashes = [sha256(randomToken()), sha256(randomToken())];
+      await storage.recoveryCodes.replace(userId, hashes, 1);
+      assert.equal(await storage.recoveryCodes.use('someone-else', hashes[0]!, 2), false);
+      const results = await Promise.all(Array.from({ length: 20 }, () => storage.recoveryCodes.use(userId, hashes[0]!, 2)));
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.equal(await storage.recoveryCodes.countUnused(userId), 1);
+      await storage.recoveryCodes.replace(userId, [], 3);
+      assert.equal(await storage.recoveryCodes.use(userId, hashes[1]!, 4), false, 'replaced codes are gone');
+    });
+
+    test('two-factor: a WebAuthn challenge is consumed once, only for its purpose and binding, and not once expired', async () => {
+      const now = nowSeconds();
+      const make = async (expiresAt: number) => {
+        const challengeHash = sha256(randomToken());
+        await storage.webauthnChallenges.create({ challengeHash, purpose: 'authenticate', bindingHash: 'b1', userId: null, expiresAt });
+        return challengeHash;
+      };
+      const live = await make(now + 300);
+      assert.equal(await storage.webauthnChallenges.consume(live, 'register', 'b1', now), false, 'another purpose');
+      assert.equal(await storage.webauthnChallenges.consume(live, 'authenticate', 'b2', now), false, 'another binding');
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => storage.webauthnChallenges.consume(live, 'authenticate', 'b1', now)),
+      );
+      assert.equal(results.filter(Boolean).length, 1);
+      const dead = await make(now - 1);
+      assert.equal(await storage.webauthnChallenges.consume(dead, 'authenticate', 'b1', now), false, 'expired');
+    });
+
+    test('two-factor: a passkey counter moves by one conditional update: of 20 concurrent uses from one counter exactly one wins', async () => {
+      const credentialId = randomToken();
+      await storage.passkeys.create({
+        credentialId,
+        userId: 'pk-user',
+        name: 'Laptop',
+        publicKey: 'cHVibGlj',
+        counter: 5,
+        transports: ['internal'],
+        createdAt: 1,
+        lastUsedAt: null,
+      });
+      const results = await Promise.all(Array.from({ length: 20 }, () => storage.passkeys.recordUse(credentialId, 5, 6, 10)));
+      assert.equal(results.filter(Boolean).length, 1);
+      const stored = await storage.passkeys.find(credentialId);
+      assert.deepEqual([stored?.counter, stored?.lastUsedAt, stored?.transports], [6, 10, ['internal']]);
+      assert.equal(await storage.passkeys.delete('another-user', credentialId), false);
+      assert.equal((await storage.passkeys.listOf('pk-user')).length, 1);
+      assert.equal(await storage.passkeys.delete('pk-user', credentialId), true);
+    });
+
+    test('two-factor: amr and acr of sessions and codes, and the pending user of an interaction, round-trip', async () => {
+      const now = nowSeconds();
+      const idHash = sha256(randomToken());
+      await storage.sessions.create({
+        idHash,
+        sid: randomToken(16),
+        userId: 'u1',
+        authTime: now,
+        createdAt: now,
+        expiresAt: now + 60,
+        amr: ['pwd', 'otp'],
+        acr: 'urn:gatehouse:acr:2fa',
+      });
+      const session = await storage.sessions.findActive(idHash, now);
+      assert.deepEqual([session?.amr, session?.acr], [['pwd', 'otp'], 'urn:gatehouse:acr:2fa']);
+      const code = row({ amr: ['hwk', 'user'], acr: 'urn:gatehouse:acr:2fa' });
+      await storage.codes.create(code);
+      const stored = await storage.codes.findByHash(code.codeHash);
+      assert.deepEqual([stored?.amr, stored?.acr], [['hwk', 'user'], 'urn:gatehouse:acr:2fa']);
+      const id = randomToken();
+      await storage.interactions.create({
+        id,
+        clientId: 'c1',
+        request: {
+          clientId: 'c1',
+          redirectUri: 'https://c1.example/cb',
+          redirectUriProvided: true,
+          scopes: ['openid'],
+          resources: [],
+          prompt: [],
+        },
+        browserHash: sha256('b'),
+        userId: null,
+        authTime: null,
+        sid: null,
+        createdAt: now,
+        expiresAt: now + 60,
+        consumedAt: null,
+      });
+      assert.equal((await storage.interactions.findActive(id, now))?.pendingUserId, null);
+      await storage.interactions.setPending(id, 'u1', ['pwd']);
+      const pending = await storage.interactions.findActive(id, now);
+      assert.deepEqual([pending?.pendingUserId, pending?.pendingAmr], ['u1', ['pwd']]);
+    });
   });
 }
 

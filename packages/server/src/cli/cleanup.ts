@@ -32,6 +32,7 @@ const LABELS: Record<keyof SweepCounts, string> = {
   securityEvents: 'security events',
   dpopJtis: 'DPoP proof jtis',
   loginLocks: 'login locks',
+  webauthnChallenges: 'WebAuthn challenges',
 };
 
 export async function cleanupCommand(args: string[]): Promise<number> {

@@ -9,6 +9,8 @@ import type { AppDeps } from '../app-types.js';
 import { queryOrBody } from '../http/params.js';
 import { beginInteraction, consentNeeded, currentSession } from '../interaction/flow.js';
 import { sendErrorPage } from '../interaction/page.js';
+import { stepUpFor } from '../interaction/two-factor-login.js';
+import { AMR_PASSWORD } from '../oauth/two-factor/acr.js';
 import { AuthorizationPageError, AuthorizationRedirectError, validateAuthorizationRequest } from '../oauth/authorization-request.js';
 import { errorResponseUrl } from '../oauth/authorization-response.js';
 import { consentRequired, invalidRequest, loginRequired, OAuthError } from '../oauth/errors.js';
@@ -60,12 +62,24 @@ export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
       const mustLogin =
         !signedIn || authz.prompt.includes('login') || (authz.maxAge !== undefined && now - signedIn.session.authTime > authz.maxAge);
       if (mustLogin && authz.prompt.includes('none')) return fail(loginRequired('the user is not signed in'));
+      // acr_values asking for two factors of a one-factor session: the second factor first (step-up).
+      const stepUp = !mustLogin && signedIn ? await stepUpFor(deps, authz, signedIn) : undefined;
+      if (stepUp instanceof OAuthError) return fail(stepUp);
+      if (stepUp === 'step-up' && signedIn) {
+        const pending = { userId: signedIn.user.id, amr: signedIn.session.amr ?? AMR_PASSWORD };
+        return reply.redirect(await beginInteraction(request, reply, deps, client, authz, undefined, now, pending), 303);
+      }
       if (!mustLogin && signedIn) {
         const consent = await consentNeeded(deps, client, signedIn.user.id, authz);
         if (!consent.needed) {
           const { session } = signedIn;
           return reply.redirect(
-            await issueCode(deps, authz, { userId: session.userId, authTime: session.authTime, sid: session.sid }, now),
+            await issueCode(
+              deps,
+              authz,
+              { userId: session.userId, authTime: session.authTime, sid: session.sid, amr: session.amr, acr: session.acr },
+              now,
+            ),
             303,
           );
         }

@@ -28,6 +28,7 @@ import { csrfTokenFor, csrfTokenValid, newBrowserSecret, originAllowed, readCook
 import { deviceCodePage, deviceConsentPage, deviceDonePage } from './device-views.js';
 import { cookieSettings, currentSession, startSession, type SignedIn } from './flow.js';
 import { GuessThrottle } from './guess-throttle.js';
+import { hasSecondFactor } from '../oauth/two-factor/second-factor.js';
 import { checkLogin } from './login.js';
 import { sendErrorPage, sendPage } from './page.js';
 import { loginPage } from './views.js';
@@ -38,6 +39,8 @@ export const DEVICE_GUESS_LOCK_SECONDS = 60;
 
 const UNKNOWN_CODE = 'That code is not valid or has expired. Check the code on your device and try again.';
 const GUESS_LOCKED = 'Too many incorrect codes. Please wait a few minutes and try again.';
+const SECOND_FACTOR_ELSEWHERE =
+  'This account uses two-step verification. Sign in to your account in this browser first, then enter the code from your device again.';
 
 const LOGIN_PATH = `${DEVICE_PAGE_PATH}/login`;
 const CONSENT_PATH = `${DEVICE_PAGE_PATH}/consent`;
@@ -188,6 +191,11 @@ export function deviceRoutes(app: FastifyInstance, deps: AppDeps): void {
       if (!result.ok) {
         if (result.retryAfter !== undefined) reply.header('Retry-After', String(result.retryAfter));
         return login(reply, posted.secret, found, result.status, username.slice(0, 255), result.error);
+      }
+      // Two-factor sign-in: this page does not ask for a second factor, so a password alone never
+      // signs such an account in here; a browser signed in with both factors skips this page.
+      if (await hasSecondFactor(storage, result.user.id)) {
+        return login(reply, posted.secret, found, 403, username.slice(0, 255), SECOND_FACTOR_ELSEWHERE);
       }
       const session = await startSession(request, reply, deps, result.user.id, now);
       return consent(reply, posted.secret, found, { session, user: result.user });

@@ -6,6 +6,7 @@ import type { AuthorizationRequest } from '../oauth/authorization-request.js';
 import { randomToken, sha256 } from '../oauth/crypto.js';
 import { consentItems, grantResources } from '../oauth/resources.js';
 import { isSubset } from '../oauth/scopes.js';
+import { acrOf, AMR_PASSWORD } from '../oauth/two-factor/acr.js';
 import type { Client, Resource, Session, User } from '../storage/index.js';
 import {
   clearCookie,
@@ -47,6 +48,7 @@ export async function startSession(
   deps: Pick<AppDeps, 'config' | 'storage'>,
   userId: string,
   now: number,
+  amr: readonly string[] = AMR_PASSWORD,
 ): Promise<Session> {
   const settings = cookieSettings(deps);
   const name = sessionCookieName(settings);
@@ -60,6 +62,9 @@ export async function startSession(
     authTime: now,
     createdAt: now,
     expiresAt: now + deps.config.sessionTtl,
+    // How the user signed in (RFC 8176) and the class it reached: the ID tokens of this session say so.
+    amr: [...amr],
+    acr: acrOf(amr),
   };
   await deps.storage.sessions.create(session);
   setCookie(reply, settings, name, raw, deps.config.sessionTtl);
@@ -123,6 +128,8 @@ export async function beginInteraction(
   request: AuthorizationRequest,
   signedIn: Session | undefined,
   now: number,
+  /** Step-up (interaction/two-factor-login.ts): the signed-in user who must now give a second factor. */
+  pending?: { userId: string; amr: readonly string[] },
 ): Promise<string> {
   const id = randomToken();
   const browser = bindBrowser(httpRequest, reply, deps, now);
@@ -137,8 +144,10 @@ export async function beginInteraction(
     createdAt: now,
     expiresAt: now + deps.config.interactionTtl,
     consumedAt: null,
+    pendingUserId: pending?.userId ?? null,
+    pendingAmr: pending?.amr ?? null,
   });
-  return `/interaction/${id}`;
+  return pending ? `/interaction/${id}/second-factor` : `/interaction/${id}`;
 }
 
 /**

@@ -13,6 +13,8 @@ export const CSP_DIRECTIVES = {
   scriptSrc: ["'self'"],
   styleSrc: ["'self'"],
   imgSrc: ["'self'", 'data:'],
+  // The passkey buttons fetch their WebAuthn options from our own origin (interaction/two-factor-views.ts).
+  connectSrc: ["'self'"],
   baseUri: ["'none'"],
   formAction: ["'self'"],
   frameAncestors: ["'none'"],

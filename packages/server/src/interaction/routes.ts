@@ -10,22 +10,25 @@ import { formBody } from '../http/params.js';
 import type { AuthorizationRequest } from '../oauth/authorization-request.js';
 import { errorResponseUrl } from '../oauth/authorization-response.js';
 import { digestsEqual, sha256 } from '../oauth/crypto.js';
-import { accessDenied } from '../oauth/errors.js';
+import { accessDenied, unmetAuthenticationRequirements } from '../oauth/errors.js';
+import { AMR_PASSWORD } from '../oauth/two-factor/acr.js';
 import { issueCode, type SignIn } from '../oauth/grants/authorization-code.js';
 import { single, type Params } from '../oauth/params.js';
 import { consentGroups } from '../oauth/resources.js';
 import { ClientMetadataDocumentError, metadataDocumentHostOf } from '../oauth/client-metadata-document.js';
-import type { AccountInteraction, Client, Interaction, User } from '../storage/index.js';
+import type { AccountInteraction, Client, Interaction } from '../storage/index.js';
 import { ACCOUNT_SIGN_IN, safeReturnTo } from './account-session.js';
 import { bindingOf, browserCookieName, csrfTokenFor, csrfTokenValid, originAllowed, readCookie } from './cookies.js';
 import { beginAccountSignIn, consentNeeded, cookieSettings, currentSession, startSession } from './flow.js';
 import { checkLogin } from './login.js';
 import { sendErrorPage, sendPage } from './page.js';
+import { afterPassword, secondFactorRoutes, UNMET } from './two-factor-login.js';
+import { passkeySignIn } from './two-factor-views.js';
 import { consentPage, loginPage } from './views.js';
 
 const INTERACTION_ID = /^[A-Za-z0-9_-]{43}$/;
 
-interface Loaded {
+export interface Loaded {
   kind: 'authorization';
   interaction: Interaction;
   request: AuthorizationRequest;
@@ -34,13 +37,13 @@ interface Loaded {
 }
 
 /** A sign-in to the account pages: no client, no request, a path to return to. */
-interface LoadedAccount {
+export interface LoadedAccount {
   kind: 'account';
   interaction: AccountInteraction;
   binding: string;
 }
 
-type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+export type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
 export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { config, storage, clock } = deps;
@@ -102,6 +105,7 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
       csrfToken: csrfTokenFor(loaded.binding),
       username,
       error,
+      extra: passkeySignIn(loaded.interaction.id, csrfTokenFor(loaded.binding)),
     });
   const pageFor = (reply: FastifyReply, loaded: Loaded | LoadedAccount, body: Parameters<typeof sendPage>[1], status = 200) =>
     loaded.kind === 'account' ? sendPage(reply, body, { status }) : page(reply, loaded, body, status);
@@ -154,19 +158,25 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
     request: FastifyRequest,
     reply: FastifyReply,
     loaded: Loaded | LoadedAccount,
-    user: User,
+    userId: string,
+    amr: readonly string[],
     now: number,
   ): Promise<FastifyReply> {
-    const session = await startSession(request, reply, deps, user.id, now);
-    await storage.interactions.bindUser(loaded.interaction.id, user.id, session.authTime, session.sid);
+    const session = await startSession(request, reply, deps, userId, now, amr);
+    await storage.interactions.bindUser(loaded.interaction.id, userId, session.authTime, session.sid);
     if (loaded.kind === 'account') {
       if (!(await storage.interactions.consume(loaded.interaction.id, now))) return stale(reply);
       return reply.redirect(safeReturnTo(loaded.interaction.returnTo), 303);
     }
-    const consent = await consentNeeded(deps, loaded.client, user.id, loaded.request);
+    const consent = await consentNeeded(deps, loaded.client, userId, loaded.request);
     if (consent.needed) return reply.redirect(`/interaction/${loaded.interaction.id}`, 303);
-    return finish(reply, loaded, codeFor(loaded, { userId: user.id, authTime: session.authTime, sid: session.sid }, now), now);
+    const signIn = { userId, authTime: session.authTime, sid: session.sid, amr: session.amr, acr: session.acr };
+    return finish(reply, loaded, codeFor(loaded, signIn, now), now);
   }
+
+  /** OpenID Connect: the request asked for two factors and the user has no second factor. */
+  const unmetRedirect = (loaded: Loaded) => async () =>
+    errorResponseUrl(loaded.request.redirectUri, config.issuer, unmetAuthenticationRequirements(UNMET), loaded.request.state);
 
   // The account sign-in: an interaction of purpose 'account' and the same login page. A browser that
   // is signed in already goes straight to the (allowlisted) return path. DS-01: it writes an
@@ -188,8 +198,11 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
     const now = clock();
     const loaded = await load(request, reply, now);
     if (!loaded) return reply;
-    if (loaded.kind === 'account') return sendPage(reply, loginFor(loaded, undefined));
     const { interaction } = loaded;
+    // Two-factor sign-in: the password was right, the second factor is still owed.
+    if (interaction.userId === null && interaction.pendingUserId)
+      return reply.redirect(`/interaction/${interaction.id}/second-factor`, 303);
+    if (loaded.kind === 'account') return sendPage(reply, loginFor(loaded, undefined));
     if (interaction.userId === null) return page(reply, loaded, loginFor(loaded, loaded.request.loginHint));
     // The consent page is only for the user who signed in for this interaction, still signed in.
     const signedIn = await currentSession(request, deps, now);
@@ -216,7 +229,12 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
           if (result.retryAfter !== undefined) reply.header('Retry-After', String(result.retryAfter));
           return again(result.status, result.error);
         }
-        return completeSignIn(request, reply, loaded, result.user, now);
+        // Two-factor sign-in (two-factor-login.ts): a user with a second factor gives it before the session starts.
+        const acrValues = loaded.kind === 'account' ? undefined : loaded.request.acrValues;
+        const next = await afterPassword(deps, loaded.interaction.id, acrValues, result.user.id);
+        if (next === 'second-factor') return reply.redirect(`/interaction/${loaded.interaction.id}/second-factor`, 303);
+        if (next === 'unmet' && loaded.kind === 'authorization') return finish(reply, loaded, unmetRedirect(loaded), now);
+        return completeSignIn(request, reply, loaded, result.user.id, AMR_PASSWORD, now);
       },
     );
   });
@@ -246,7 +264,16 @@ export function interactionRoutes(app: FastifyInstance, deps: AppDeps): void {
     const { items } = await consentNeeded(deps, loaded.client, userId, loaded.request);
     const existing = await storage.grants.find(userId, loaded.client.clientId);
     await storage.grants.save(userId, loaded.client.clientId, [...new Set([...(existing?.scopes ?? []), ...items])], now);
-    const signIn = { userId, authTime: interaction.authTime ?? signedIn.session.authTime, sid: interaction.sid ?? signedIn.session.sid };
+    const signIn = {
+      userId,
+      authTime: interaction.authTime ?? signedIn.session.authTime,
+      sid: interaction.sid ?? signedIn.session.sid,
+      amr: signedIn.session.amr,
+      acr: signedIn.session.acr,
+    };
     return finish(reply, loaded, codeFor(loaded, signIn, now), now);
   });
+
+  // The second-factor page and the passkey sign-in of an interaction, either purpose (two-factor-login.ts).
+  secondFactorRoutes(app, deps, { load, postedForm, page: pageFor, completeSignIn, stale });
 }

@@ -55,6 +55,8 @@ export interface LoginView {
   error?: string | undefined;
   /** Further hidden fields the form carries (the device flow's user code). */
   hidden?: Record<string, string | undefined>;
+  /** Further content after the form (the passkey sign-in of two-factor-views.ts). */
+  extra?: Html | undefined;
 }
 
 export function loginPage(v: LoginView): Html {
@@ -96,7 +98,8 @@ export function loginPage(v: LoginView): Html {
           ${v.username ? html` autofocus` : ''}
         />
         <button type="submit" class="primary">Sign in</button>
-      </form>`,
+      </form>
+      ${v.extra ?? ''}`,
   );
 }
 

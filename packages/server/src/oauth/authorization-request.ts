@@ -18,6 +18,7 @@ export const MAX_STATE_LENGTH = 2048;
 export const MAX_NONCE_LENGTH = 2048;
 /** DS-01: bounds on what an anonymous request can make the server store in its interaction row. */
 export const MAX_LOGIN_HINT_LENGTH = 255;
+export const MAX_ACR_VALUES_LENGTH = 512;
 export const MAX_SCOPE_LENGTH = 2048;
 export const MAX_RESOURCES = 10;
 export const PROMPT_VALUES = ['none', 'login', 'consent', 'select_account'] as const;
@@ -38,6 +39,8 @@ export interface AuthorizationRequest {
   prompt: string[];
   maxAge?: number | undefined;
   loginHint?: string | undefined;
+  /** OIDC Core §3.1.2.1: the requested authentication context classes, in order of preference. */
+  acrValues?: string[] | undefined;
   /** RFC 9449 §10: the DPoP key (thumbprint) the code is bound to; the token request must prove it. */
   dpopJkt?: string | undefined;
 }
@@ -183,6 +186,9 @@ export async function validateAuthorizationRequest(
     }
     const loginHint = single(params, 'login_hint');
     if (loginHint !== undefined && loginHint.length > MAX_LOGIN_HINT_LENGTH) failWith('invalid_request', 'login_hint is too long');
+    const acrRaw = single(params, 'acr_values');
+    if (acrRaw !== undefined && acrRaw.length > MAX_ACR_VALUES_LENGTH) failWith('invalid_request', 'acr_values is too long');
+    const acrValues = acrRaw === undefined ? [] : acrRaw.split(' ').filter((v) => v.length > 0);
     // RFC 9449 §10: dpop_jkt is a base64url SHA-256 JWK thumbprint.
     const dpopJkt = single(params, 'dpop_jkt');
     if (dpopJkt !== undefined && !isJkt(dpopJkt)) failWith('invalid_request', 'dpop_jkt must be a base64url SHA-256 JWK thumbprint');
@@ -202,6 +208,7 @@ export async function validateAuthorizationRequest(
         prompt,
         maxAge,
         loginHint,
+        ...(acrValues.length > 0 ? { acrValues } : {}),
         ...(dpopJkt === undefined ? {} : { dpopJkt }),
       },
     };

@@ -34,6 +34,8 @@ export const SUPPORTED_CLAIMS = [
   'sid',
   'at_hash',
   'azp',
+  'acr',
+  'amr',
   ...Object.values(SCOPE_CLAIMS).flat(),
 ];
 

@@ -8,6 +8,7 @@ import { OIDC_SCOPES } from './scopes.js';
 import { PROMPT_VALUES } from './authorization-request.js';
 import { DEVICE_AUTHORIZATION_PATH } from './device/authorization.js';
 import { DPOP_SIGNING_ALGS } from './dpop.js';
+import { ACR_VALUES } from './two-factor/acr.js';
 
 export interface DiscoveryOptions {
   /** RFC 9126 §5: whether every client must use pushed authorization requests. */
@@ -63,6 +64,8 @@ export function openIdConfiguration(issuer: string, options: DiscoveryOptions = 
     subject_types_supported: ['public'],
     claims_supported: SUPPORTED_CLAIMS,
     claims_parameter_supported: false,
+    // OIDC Discovery §3 and oauth/two-factor/acr.ts: the classes acr_values may ask for.
+    acr_values_supported: [...ACR_VALUES],
     claim_types_supported: ['normal'],
     display_values_supported: ['page'],
     userinfo_signing_alg_values_supported: [],

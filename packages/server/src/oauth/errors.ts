@@ -1,4 +1,5 @@
-// RFC 6749 §4.1.2.1, §5.2; RFC 8628 §3.5; RFC 6750 §3.1; RFC 7591 §3.2.2; OIDC Core §3.1.2.6
+// RFC 6749 §4.1.2.1, §5.2; RFC 8628 §3.5; RFC 6750 §3.1; RFC 7591 §3.2.2; OIDC Core §3.1.2.6;
+// OpenID Connect Unmet Authentication Requirements 1.0 (unmet_authentication_requirements)
 // One error type for the protocol. `description` is public and uses only the characters RFC 6749 §5.2
 // allows; `detail` is private and only ever logged.
 
@@ -16,6 +17,7 @@ export type OAuthErrorCode =
   | 'login_required'
   | 'consent_required'
   | 'interaction_required'
+  | 'unmet_authentication_requirements'
   | 'invalid_token'
   | 'insufficient_scope'
   | 'invalid_redirect_uri'
@@ -45,6 +47,7 @@ const STATUS: Record<OAuthErrorCode, number> = {
   login_required: 400,
   consent_required: 400,
   interaction_required: 400,
+  unmet_authentication_requirements: 400,
   invalid_token: 401,
   insufficient_scope: 403,
   invalid_redirect_uri: 400,
@@ -113,6 +116,9 @@ export const invalidScope = factory('invalid_scope');
 export const accessDenied = factory('access_denied');
 export const loginRequired = factory('login_required');
 export const consentRequired = factory('consent_required');
+export const interactionRequired = factory('interaction_required');
+/** OpenID Connect Core 1.0 errata 2 §3.1.2.6 (from OpenID Connect Unmet Authentication Requirements 1.0). */
+export const unmetAuthenticationRequirements = factory('unmet_authentication_requirements');
 export const invalidRedirectUri = factory('invalid_redirect_uri');
 export const invalidClientMetadata = factory('invalid_client_metadata');
 export const invalidTarget = factory('invalid_target');

@@ -34,7 +34,17 @@ export type Actor = 'cli' | 'admin' | 'user';
 
 export type LifecycleRepositories = Pick<
   Repositories,
-  'users' | 'sessions' | 'refreshTokens' | 'revokedAccessTokens' | 'grants' | 'clients' | 'codes' | 'deviceCodes'
+  | 'users'
+  | 'sessions'
+  | 'refreshTokens'
+  | 'revokedAccessTokens'
+  | 'grants'
+  | 'clients'
+  | 'codes'
+  | 'deviceCodes'
+  | 'totpCredentials'
+  | 'recoveryCodes'
+  | 'passkeys'
 >;
 
 export interface LifecycleDeps {
@@ -127,6 +137,10 @@ export async function deleteUser(deps: LifecycleDeps, userId: string): Promise<L
     if (!user) return undefined;
     const revoked = await revokeEverythingOf(tx, userId, deps.now);
     revoked.grants = await tx.grants.deleteAll({ userId });
+    // Two-factor sign-in: the user's TOTP credential, recovery codes and passkeys go with the user.
+    await tx.totpCredentials.delete(userId);
+    await tx.recoveryCodes.deleteAllOf(userId);
+    await tx.passkeys.deleteAllOf(userId);
     await tx.users.delete(userId);
     return { user, result: revoked };
   });

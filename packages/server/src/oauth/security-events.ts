@@ -33,6 +33,13 @@ export const SECURITY_EVENT_TYPES = [
   'session.revoked',
   'grant.revoked',
   'dpop.replay',
+  'login.second_factor_failed',
+  'two_factor.totp_enabled',
+  'two_factor.totp_disabled',
+  'two_factor.passkey_added',
+  'two_factor.passkey_removed',
+  'two_factor.recovery_codes_created',
+  'two_factor.recovery_code_used',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 

@@ -18,6 +18,7 @@
 //                           that it fails with invalid_grant AND revokes what it issued (AC-01, Hydra `newUsedExpiry`).
 //   device_codes            as authorization codes: kept as long after expiry and redemption (DV-01 replay)
 //   dpop_jtis               past the proof's last acceptable moment + CLOCK_SKEW_MARGIN (a stale proof is refused anyway)
+//   webauthn_challenges     past expires_at (a challenge lives a few minutes)
 //   security_events         older than the event retention (--security-event-retention, 90 days by default)
 import type { Config } from '../config/config.js';
 import type { Log } from '../log.js';
@@ -57,7 +58,8 @@ export type SweepTable =
   | 'registrationTokens'
   | 'securityEvents'
   | 'dpopJtis'
-  | 'loginLocks';
+  | 'loginLocks'
+  | 'webauthnChallenges';
 export type SweepCounts = Record<SweepTable, number>;
 
 export interface SweepOptions {
@@ -87,6 +89,7 @@ export type SweepStorage = Pick<
   | 'securityEvents'
   | 'dpopJtis'
   | 'loginLocks'
+  | 'webauthnChallenges'
 >;
 
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -126,6 +129,7 @@ export async function sweepExpiredRows(storage: SweepStorage, now: number, optio
     ],
     ['dpopJtis', (limit) => storage.dpopJtis.deleteExpired(now - CLOCK_SKEW_MARGIN, limit)],
     ['loginLocks', (limit) => storage.loginLocks.deleteExpired(now, limit)],
+    ['webauthnChallenges', (limit) => storage.webauthnChallenges.deleteExpired(now, limit)],
   ];
   const counts: SweepCounts = {
     interactions: 0,
@@ -142,6 +146,7 @@ export async function sweepExpiredRows(storage: SweepStorage, now: number, optio
     securityEvents: 0,
     dpopJtis: 0,
     loginLocks: 0,
+    webauthnChallenges: 0,
   };
   for (const [table, deleteBatch] of tasks) {
     for (let batch = 0; batch < maxBatches && !options.signal?.aborted; batch++) {

@@ -450,6 +450,76 @@ const account: Migration = {
   },
 };
 
+/**
+ * Two-factor sign-in: TOTP credentials (the secret sealed under the KEK, KP-01), recovery codes (SHA-256
+ * digests), passkeys (WebAuthn public keys and counters), WebAuthn challenges (digests, single use), and
+ * how a session, an interaction in progress, a code and a refresh family were authenticated (amr, acr).
+ */
+const twoFactor: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('totp_credentials')
+      .addColumn('user_id', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('secret', 'text', (c) => c.notNull())
+      .addColumn('confirmed_at', 'bigint')
+      .addColumn('last_used_step', 'bigint')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('recovery_codes')
+      .addColumn('code_hash', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('used_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('recovery_codes_user_id').on('recovery_codes').column('user_id').execute();
+    await db.schema
+      .createTable('passkeys')
+      .addColumn('credential_id', 'varchar(1400)', (c) => c.primaryKey())
+      .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+      .addColumn('name', 'varchar(100)', (c) => c.notNull())
+      .addColumn('public_key', 'text', (c) => c.notNull())
+      .addColumn('counter', 'bigint', (c) => c.notNull())
+      .addColumn('transports', 'text', (c) => c.notNull().defaultTo('[]'))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('last_used_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('passkeys_user_id').on('passkeys').column('user_id').execute();
+    await db.schema
+      .createTable('webauthn_challenges')
+      .addColumn('challenge_hash', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('purpose', 'varchar(32)', (c) => c.notNull())
+      .addColumn('binding_hash', 'varchar(64)', (c) => c.notNull())
+      .addColumn('user_id', 'varchar(64)')
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('webauthn_challenges_expires_at').on('webauthn_challenges').column('expires_at').execute();
+    // One column per statement: SQLite adds one column per ALTER TABLE.
+    await db.schema.alterTable('sessions').addColumn('amr', 'varchar(100)').execute();
+    await db.schema.alterTable('sessions').addColumn('acr', 'varchar(100)').execute();
+    await db.schema.alterTable('interactions').addColumn('pending_user_id', 'varchar(64)').execute();
+    await db.schema.alterTable('interactions').addColumn('pending_amr', 'varchar(100)').execute();
+    await db.schema.alterTable('authorization_codes').addColumn('amr', 'varchar(100)').execute();
+    await db.schema.alterTable('authorization_codes').addColumn('acr', 'varchar(100)').execute();
+    await db.schema.alterTable('refresh_tokens').addColumn('amr', 'varchar(100)').execute();
+    await db.schema.alterTable('refresh_tokens').addColumn('acr', 'varchar(100)').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable('refresh_tokens').dropColumn('acr').execute();
+    await db.schema.alterTable('refresh_tokens').dropColumn('amr').execute();
+    await db.schema.alterTable('authorization_codes').dropColumn('acr').execute();
+    await db.schema.alterTable('authorization_codes').dropColumn('amr').execute();
+    await db.schema.alterTable('interactions').dropColumn('pending_amr').execute();
+    await db.schema.alterTable('interactions').dropColumn('pending_user_id').execute();
+    await db.schema.alterTable('sessions').dropColumn('acr').execute();
+    await db.schema.alterTable('sessions').dropColumn('amr').execute();
+    await db.schema.dropTable('webauthn_challenges').ifExists().execute();
+    await db.schema.dropTable('passkeys').ifExists().execute();
+    await db.schema.dropTable('recovery_codes').ifExists().execute();
+    await db.schema.dropTable('totp_credentials').ifExists().execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_device_codes': deviceCodes,
@@ -465,6 +535,7 @@ export const migrations: Record<string, Migration> = {
   '0018_device_resources': deviceResources,
   '0015_login_locks': loginLocks,
   '0019_account': account,
+  '0020_two_factor': twoFactor,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -77,6 +77,9 @@ export interface AuthorizationCode {
   accessToken: AccessTokenRef | null;
   /** RFC 9449 §10: the DPoP key (thumbprint) the token request must prove, from dpop_jkt at /authorize. */
   dpopJkt?: string | null | undefined;
+  /** RFC 8176: how the user authenticated for this code (null: before two-factor sign-in existed). */
+  amr?: readonly string[] | null | undefined;
+  acr?: string | null | undefined;
 }
 
 export interface RefreshToken {
@@ -102,6 +105,9 @@ export interface RefreshToken {
   successor: RefreshSuccessor | null;
   /** RFC 9449 §5: the DPoP key (thumbprint) every refresh of this public client's family must prove. */
   dpopJkt?: string | null | undefined;
+  /** RFC 8176: how the user authenticated for the family (refreshed ID tokens repeat it). */
+  amr?: readonly string[] | null | undefined;
+  acr?: string | null | undefined;
 }
 
 export interface RefreshSuccessor {
@@ -132,6 +138,10 @@ export interface Session {
   authTime: number;
   createdAt: number;
   expiresAt: number;
+  /** RFC 8176: how the session was authenticated (e.g. ["pwd"], ["pwd","otp"]); absent for older sessions. */
+  amr?: readonly string[] | undefined;
+  /** The session's authentication context class (oauth/two-factor/acr.ts). */
+  acr?: string | undefined;
 }
 
 /** One authorization request between /authorize and the redirect back to the client. */
@@ -148,6 +158,10 @@ export interface Interaction {
   createdAt: number;
   expiresAt: number;
   consumedAt: number | null;
+  /** Two-factor sign-in: the user who passed the first factor and must give a second one (null: nobody). */
+  pendingUserId?: string | null | undefined;
+  /** RFC 8176: how the pending user passed the first factor. */
+  pendingAmr?: readonly string[] | null | undefined;
 }
 
 /**
@@ -165,6 +179,9 @@ export interface AccountInteraction {
   createdAt: number;
   expiresAt: number;
   consumedAt: number | null;
+  /** As for an authorization request: the user who passed the first factor and owes a second one. */
+  pendingUserId?: string | null | undefined;
+  pendingAmr?: readonly string[] | null | undefined;
 }
 
 export type SigningKeyStatus = 'next' | 'active' | 'retired';
@@ -278,5 +295,41 @@ export interface LoginLock {
   account: string | null;
   state: Readonly<Record<string, unknown>>;
   version: number;
+  expiresAt: number;
+}
+
+/** RFC 6238: a user's TOTP credential. `secret` is the base32 secret, opened from its sealed column. */
+export interface TotpCredential {
+  userId: string;
+  secret: string;
+  /** Null until the first valid code confirmed the enrolment: only a confirmed credential counts. */
+  confirmedAt: number | null;
+  /** The last time step whose code was accepted (codes are single-use, steps only move forward). */
+  lastUsedStep: number | null;
+  createdAt: number;
+}
+
+/** A WebAuthn credential (a passkey) registered by a user. */
+export interface Passkey {
+  /** base64url credential id. */
+  credentialId: string;
+  userId: string;
+  name: string;
+  /** base64url COSE public key. */
+  publicKey: string;
+  counter: number;
+  transports: readonly string[];
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+export type WebAuthnPurpose = 'register' | 'authenticate';
+
+/** An outstanding WebAuthn challenge: its digest, what it is for and what it is bound to (a session or an interaction). */
+export interface WebAuthnChallenge {
+  challengeHash: string;
+  purpose: WebAuthnPurpose;
+  bindingHash: string;
+  userId: string | null;
   expiresAt: number;
 }

@@ -50,6 +50,9 @@ export interface AuthorizationCodeTable {
   access_token_expires_at: number | null;
   // 0010_dpop: RFC 9449 §10 dpop_jkt of the authorization request; the token request must prove that key.
   dpop_jkt: string | null;
+  // 0020_two_factor: how the user authenticated (RFC 8176 amr as space-separated values, and the acr).
+  amr: string | null;
+  acr: string | null;
 }
 
 export interface RefreshTokenTable {
@@ -75,6 +78,9 @@ export interface RefreshTokenTable {
   successor_expires_at: number | null;
   // 0010_dpop: the DPoP key thumbprint a public client's refresh token is bound to (RFC 9449 §5).
   dpop_jkt: string | null;
+  // 0020_two_factor: how the user authenticated for the family (RFC 8176 amr, space-separated) and its acr.
+  amr: string | null;
+  acr: string | null;
 }
 
 export interface ResourceTable {
@@ -112,6 +118,9 @@ export interface SessionTable {
   auth_time: number;
   created_at: number;
   expires_at: number;
+  // 0020_two_factor: how the session was authenticated (RFC 8176 amr, space-separated) and its acr.
+  amr: string | null;
+  acr: string | null;
 }
 
 export interface InteractionTable {
@@ -129,6 +138,9 @@ export interface InteractionTable {
   purpose: string | null;
   /** Where an account sign-in goes once done (an allowlisted path). */
   return_to: string | null;
+  // 0020_two_factor: the user who passed the first factor and must now give a second one (and how).
+  pending_user_id: string | null;
+  pending_amr: string | null;
 }
 
 export interface SigningKeyTable {
@@ -197,6 +209,48 @@ export interface Database {
   dpop_jtis: DpopJtiTable;
   dpop_nonce_keys: DpopNonceKeyTable;
   login_locks: LoginLockTable;
+  totp_credentials: TotpCredentialTable;
+  recovery_codes: RecoveryCodeTable;
+  passkeys: PasskeyTable;
+  webauthn_challenges: WebAuthnChallengeTable;
+}
+
+// 0020_two_factor: RFC 6238 TOTP; the secret is sealed under the KEK (oauth/at-rest.ts) when one is configured.
+export interface TotpCredentialTable {
+  user_id: string;
+  secret: string;
+  confirmed_at: number | null; // null until the first valid code confirms the enrolment
+  last_used_step: number | null; // the last accepted time step: a code is accepted once, steps only move forward
+  created_at: number;
+}
+
+// 0020_two_factor: single-use recovery codes, as SHA-256 digests.
+export interface RecoveryCodeTable {
+  code_hash: string;
+  user_id: string;
+  created_at: number;
+  used_at: number | null;
+}
+
+// 0020_two_factor: WebAuthn credentials (passkeys): public key (base64url COSE), signature counter.
+export interface PasskeyTable {
+  credential_id: string; // base64url
+  user_id: string;
+  name: string;
+  public_key: string;
+  counter: number;
+  transports: string; // JSON string[]
+  created_at: number;
+  last_used_at: number | null;
+}
+
+// 0020_two_factor: outstanding WebAuthn challenges, as digests, bound to a session or an interaction.
+export interface WebAuthnChallengeTable {
+  challenge_hash: string;
+  purpose: string; // 'register' | 'authenticate'
+  binding_hash: string;
+  user_id: string | null;
+  expires_at: number;
 }
 
 // 0008_security_events: what happened to accounts, clients and keys, for operators (never a secret).

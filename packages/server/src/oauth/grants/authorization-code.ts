@@ -22,6 +22,9 @@ export interface SignIn {
   userId: string;
   authTime: number;
   sid: string | null;
+  /** RFC 8176: how the user authenticated, and the acr it reached (oauth/two-factor/acr.ts). */
+  amr?: readonly string[] | undefined;
+  acr?: string | undefined;
 }
 
 /** Issues a one-time code for a validated request; returns the URL that sends the browser back. */
@@ -51,6 +54,8 @@ export async function issueCode(
     consumedAt: null,
     accessToken: null,
     ...(request.dpopJkt ? { dpopJkt: request.dpopJkt } : {}),
+    amr: signIn.amr ?? null,
+    acr: signIn.acr ?? null,
   });
   return authorizationResponseUrl(request.redirectUri, deps.config.issuer, { code, state: request.state });
 }
@@ -122,6 +127,8 @@ export const authorizationCodeGrant = {
       authTime: stored.authTime,
       sid: stored.sid,
       nonce: stored.nonce,
+      amr: stored.amr,
+      acr: stored.acr,
       target,
       consume: (tx, access) => tx.codes.consume(codeHash, now, access),
       winnerAccessToken: async () => (await storage.codes.findByHash(codeHash))?.accessToken,

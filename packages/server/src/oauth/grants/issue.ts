@@ -88,6 +88,9 @@ export interface IdTokenInput {
   /** The access token issued beside it (for at_hash). */
   accessToken: string;
   now: number;
+  /** OIDC Core §2: how the user authenticated (RFC 8176) and the class it reached, when known. */
+  amr?: readonly string[] | null | undefined;
+  acr?: string | null | undefined;
 }
 
 export function userIdToken(keys: KeyStore, config: TokenConfig, input: IdTokenInput): Promise<string> {
@@ -102,14 +105,18 @@ export function userIdToken(keys: KeyStore, config: TokenConfig, input: IdTokenI
     nonce: input.nonce,
     sid: input.sid,
     accessToken: input.accessToken,
-    claims: claimsForScopes(input.user, input.scopes),
+    claims: {
+      ...claimsForScopes(input.user, input.scopes),
+      ...(input.amr && input.amr.length > 0 ? { amr: [...input.amr] } : {}),
+      ...(input.acr ? { acr: input.acr } : {}),
+    },
   });
 }
 
 /** What every refresh token of a family shares. */
 export type FamilyMember = Pick<
   RefreshToken,
-  'familyId' | 'clientId' | 'userId' | 'scopes' | 'resources' | 'authTime' | 'sid' | 'expiresAt' | 'dpopJkt'
+  'familyId' | 'clientId' | 'userId' | 'scopes' | 'resources' | 'authTime' | 'sid' | 'expiresAt' | 'dpopJkt' | 'amr' | 'acr'
 >;
 
 /** The stored record of a new refresh token of a family, with the access token issued beside it. */
@@ -142,6 +149,9 @@ export interface OneTimeRedemption {
   authTime: number;
   sid: string | null;
   nonce?: string | null | undefined;
+  /** How the user authenticated for the artefact (ID token amr and acr). */
+  amr?: readonly string[] | null | undefined;
+  acr?: string | null | undefined;
   target: TokenTarget;
   /** In the transaction: the one conditional update that marks the artefact used; true only for the single winner. */
   consume(tx: Repositories, access: AccessTokenRef): Promise<boolean>;
@@ -187,6 +197,8 @@ export async function redeemOnce(
         resources: r.resources,
         ...signIn,
         dpopJkt: refreshBinding(client, r.dpopJkt),
+        ...(r.amr ? { amr: r.amr } : {}),
+        ...(r.acr ? { acr: r.acr } : {}),
       };
       await tx.refreshTokens.create(
         newRefreshToken(refreshToken, { ...family, expiresAt: now + config.refreshTokenTtl }, access, now, config.refreshTokenIdleTtl),
@@ -207,6 +219,8 @@ export async function redeemOnce(
       scopes: r.scopes,
       ...signIn,
       nonce: r.nonce,
+      amr: r.amr,
+      acr: r.acr,
       accessToken: access.token,
       now,
     });

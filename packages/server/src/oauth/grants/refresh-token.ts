@@ -68,7 +68,16 @@ export const refreshTokenGrant = {
     const next = randomToken();
     const response: TokenResponse = { ...tokenResponse(access, target), refresh_token: next };
     if (scopes.includes('openid')) {
-      response.id_token = await userIdToken(keys, config, { client, user, scopes, ...signIn, accessToken: access.token, now });
+      response.id_token = await userIdToken(keys, config, {
+        client,
+        user,
+        scopes,
+        ...signIn,
+        amr: stored.amr,
+        acr: stored.acr,
+        accessToken: access.token,
+        now,
+      });
     }
     const successor = newRefreshToken(next, stored, access, now, config.refreshTokenIdleTtl);
     const won = await storage.transaction(async (tx) => {

@@ -14,7 +14,7 @@ import {
 } from './columns.js';
 import { PreparedQuery } from './prepared.js';
 
-const insertCode = new PreparedQuery<never, unknown[]>(19, (db, ...p) =>
+const insertCode = new PreparedQuery<never, unknown[]>(21, (db, ...p) =>
   db.insertInto('authorization_codes').values({
     code_hash: p[0]!,
     family_id: p[1]!,
@@ -35,6 +35,8 @@ const insertCode = new PreparedQuery<never, unknown[]>(19, (db, ...p) =>
     access_token_jti: p[16]!,
     access_token_expires_at: p[17]!,
     dpop_jkt: p[18]!,
+    amr: p[19]!,
+    acr: p[20]!,
   }),
 );
 const findCode = new PreparedQuery<Selectable<AuthorizationCodeTable>, [string]>(1, (db, codeHash) =>
@@ -69,6 +71,8 @@ function toCode(row: Selectable<AuthorizationCodeTable>): AuthorizationCode {
     accessToken: accessTokenFromColumns(row.access_token_jti, row.access_token_expires_at),
     // Absent when unbound, so that records of unbound codes and tokens look as they always did.
     ...(row.dpop_jkt === null ? {} : { dpopJkt: row.dpop_jkt }),
+    ...(row.amr === null ? {} : { amr: scopesFromColumn(row.amr) }),
+    ...(row.acr === null ? {} : { acr: row.acr }),
   };
 }
 
@@ -96,6 +100,8 @@ export class AuthorizationCodeRepository {
       code.accessToken?.jti ?? null,
       code.accessToken?.expiresAt ?? null,
       code.dpopJkt ?? null,
+      code.amr ? scopesToColumn(code.amr) : null,
+      code.acr ?? null,
     );
   }
   async findByHash(codeHash: string): Promise<AuthorizationCode | undefined> {

@@ -18,6 +18,10 @@ import { SessionRepository } from './sessions.js';
 import { SigningKeyRepository, type SigningKeySealer } from './signing-keys.js';
 import { UserRepository } from './users.js';
 import { DpopNonceKeyRepository } from './dpop-nonce-keys.js';
+import { TotpCredentialRepository } from './totp-credentials.js';
+import { RecoveryCodeRepository } from './recovery-codes.js';
+import { PasskeyRepository } from './passkeys.js';
+import { WebAuthnChallengeRepository } from './webauthn-challenges.js';
 
 export {
   AuthorizationCodeRepository,
@@ -41,6 +45,7 @@ export type { AccessTokenState } from './revoked-access-tokens.js';
 export { canonicalUsername } from './users.js';
 export type { SigningKeyChanges, SigningKeySealer, SealingReport } from './signing-keys.js';
 export { DpopNonceKeyRepository };
+export { TotpCredentialRepository, RecoveryCodeRepository, PasskeyRepository, WebAuthnChallengeRepository };
 
 export interface Repositories {
   clients: ClientRepository;
@@ -61,6 +66,10 @@ export interface Repositories {
   dpopJtis: JtiRepository;
   dpopNonceKeys: DpopNonceKeyRepository;
   loginLocks: LoginLockRepository;
+  totpCredentials: TotpCredentialRepository;
+  recoveryCodes: RecoveryCodeRepository;
+  passkeys: PasskeyRepository;
+  webauthnChallenges: WebAuthnChallengeRepository;
 }
 
 /** What the repositories need besides the database: the sealer of secrets at rest (KP-01). */
@@ -88,5 +97,9 @@ export function createRepositories(db: Db, options: RepositoryOptions = {}): Rep
     dpopJtis: new JtiRepository(db, 'dpop_jtis'),
     dpopNonceKeys: new DpopNonceKeyRepository(db, options.sealer),
     loginLocks: new LoginLockRepository(db),
+    totpCredentials: new TotpCredentialRepository(db, options.sealer),
+    recoveryCodes: new RecoveryCodeRepository(db),
+    passkeys: new PasskeyRepository(db),
+    webauthnChallenges: new WebAuthnChallengeRepository(db),
   };
 }

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { AccountInteraction, Interaction } from '../records.js';
 import type { InteractionTable } from '../schema.js';
-import { affected, scopesFromColumn, type Db } from './columns.js';
+import { affected, scopesFromColumn, scopesToColumn, type Db } from './columns.js';
 
 /** The stored request; one written before scopes became a list (`scope: "a b"`) or before resources is read as one. */
 function requestOf(params: string): Interaction['request'] {
@@ -24,6 +24,8 @@ function toInteraction(row: Selectable<InteractionTable>): Interaction {
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     consumedAt: row.consumed_at,
+    pendingUserId: row.pending_user_id,
+    pendingAmr: row.pending_amr === null ? null : scopesFromColumn(row.pending_amr),
   };
 }
 
@@ -39,6 +41,8 @@ function toAccountInteraction(row: Selectable<InteractionTable>): AccountInterac
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     consumedAt: row.consumed_at,
+    pendingUserId: row.pending_user_id,
+    pendingAmr: row.pending_amr === null ? null : scopesFromColumn(row.pending_amr),
   };
 }
 
@@ -61,6 +65,8 @@ export class InteractionRepository {
         consumed_at: interaction.consumedAt,
         purpose: null,
         return_to: null,
+        pending_user_id: interaction.pendingUserId ?? null,
+        pending_amr: interaction.pendingAmr ? scopesToColumn(interaction.pendingAmr) : null,
       })
       .execute();
   }
@@ -81,6 +87,8 @@ export class InteractionRepository {
         consumed_at: interaction.consumedAt,
         purpose: interaction.purpose,
         return_to: interaction.returnTo,
+        pending_user_id: null,
+        pending_amr: null,
       })
       .execute();
   }
@@ -110,6 +118,15 @@ export class InteractionRepository {
   }
   async bindUser(id: string, userId: string, authTime: number, sid: string): Promise<void> {
     await this.db.updateTable('interactions').set({ user_id: userId, auth_time: authTime, sid }).where('id', '=', id).execute();
+  }
+  /** Two-factor sign-in: the user passed the first factor (`amr`) and must now give a second one. */
+  async setPending(id: string, userId: string, amr: readonly string[]): Promise<void> {
+    await this.db
+      .updateTable('interactions')
+      .set({ pending_user_id: userId, pending_amr: scopesToColumn(amr) })
+      .where('id', '=', id)
+      .where('consumed_at', 'is', null)
+      .execute();
   }
   /** One conditional update: true only for the single request that completes the interaction. */
   async consume(id: string, now: number): Promise<boolean> {

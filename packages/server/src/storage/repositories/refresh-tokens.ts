@@ -26,8 +26,10 @@ type RefreshTokenColumns = [
   string | null,
   number | null,
   string | null,
+  string | null,
+  string | null,
 ];
-const insertRefreshToken = new PreparedQuery<never, RefreshTokenColumns>(19, (db, ...p) =>
+const insertRefreshToken = new PreparedQuery<never, RefreshTokenColumns>(21, (db, ...p) =>
   db.insertInto('refresh_tokens').values({
     token_hash: p[0]!,
     family_id: p[1]!,
@@ -48,6 +50,8 @@ const insertRefreshToken = new PreparedQuery<never, RefreshTokenColumns>(19, (db
     successor_response: p[16]!,
     successor_expires_at: p[17]!,
     dpop_jkt: p[18]!,
+    amr: p[19]!,
+    acr: p[20]!,
   }),
 );
 const findRefreshToken = new PreparedQuery<Selectable<RefreshTokenTable>, [string]>(1, (db, tokenHash) =>
@@ -133,6 +137,8 @@ function toRefreshToken(row: Selectable<RefreshTokenTable>): RefreshToken {
         : null,
     // Absent when unbound, so that records of unbound codes and tokens look as they always did.
     ...(row.dpop_jkt === null ? {} : { dpopJkt: row.dpop_jkt }),
+    ...(row.amr === null || row.amr === undefined ? {} : { amr: scopesFromColumn(row.amr) }),
+    ...(row.acr === null || row.acr === undefined ? {} : { acr: row.acr }),
   };
 }
 
@@ -160,6 +166,8 @@ export class RefreshTokenRepository {
       token.successor?.sealed ?? null,
       token.successor?.expiresAt ?? null,
       token.dpopJkt ?? null,
+      token.amr ? scopesToColumn(token.amr) : null,
+      token.acr ?? null,
     );
   }
   async findByHash(tokenHash: string): Promise<RefreshToken | undefined> {

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { Session, User } from '../records.js';
 import type { SessionTable, UserTable } from '../schema.js';
-import { affected, type Db } from './columns.js';
+import { affected, scopesFromColumn, scopesToColumn, type Db } from './columns.js';
 import { PreparedQuery } from './prepared.js';
 import { toUser } from './users.js';
 
@@ -18,6 +18,8 @@ const findActiveSessionWithUser = new PreparedQuery<SessionWithUserRow, [string,
       'sessions.auth_time',
       'sessions.created_at',
       'sessions.expires_at',
+      'sessions.amr',
+      'sessions.acr',
       'users.username',
       'users.password_hash',
       'users.email',
@@ -43,6 +45,8 @@ function toSession(row: Selectable<SessionTable>): Session {
     authTime: row.auth_time,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
+    ...(row.amr ? { amr: scopesFromColumn(row.amr) } : {}),
+    ...(row.acr ? { acr: row.acr } : {}),
   };
 }
 
@@ -59,6 +63,8 @@ export class SessionRepository {
         auth_time: session.authTime,
         created_at: session.createdAt,
         expires_at: session.expiresAt,
+        amr: session.amr ? scopesToColumn(session.amr) : null,
+        acr: session.acr ?? null,
       })
       .execute();
   }
