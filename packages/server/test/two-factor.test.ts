@@ -621,3 +621,33 @@ test('EV-01 turning TOTP on and off, a wrong second factor and a used recovery c
   for (const code of recoveryCodes) assert.ok(!text.includes(code) && !text.includes(code.replace(/-/g, '')), 'no recovery code');
   assert.ok(!text.includes(user.password), 'no password');
 });
+
+test('the account sign-in of a user with TOTP asks for the second factor before any session, then returns to the account page', async (t) => {
+  const { server, user, secret } = await userWithTotp(t);
+  const browser = new Browser(server.app);
+  const start = await browser.get('/account/sign-in?return_to=/account/security');
+  const login = await browser.get(locationOf(start));
+  assert.equal(login.statusCode, 200);
+  const form = parseForm(login.body);
+  const afterPassword = await browser.post(form.action, { ...form.fields, username: user.username, password: user.password });
+  const second = locationOf(afterPassword);
+  assert.match(second, /^\/interaction\/[A-Za-z0-9_-]+\/second-factor$/);
+  assert.equal(browser.cookies.get(SESSION_COOKIE), undefined, 'no session on the password alone');
+  // The account pages stay closed until the second factor is given.
+  assert.match(locationOf(await browser.get('/account')), /^\/account\/sign-in/);
+  const page = await browser.get(second);
+  assert.equal(page.statusCode, 200);
+  assert.doesNotMatch(page.body, /continue to <strong/, 'an account sign-in names no client');
+  const codeForm = parseForm(page.body);
+  const wrong = await browser.post(codeForm.action, {
+    ...codeForm.fields,
+    code: '000000' === totpCode(secret, server.clock()) ? '111111' : '000000',
+  });
+  assert.equal(wrong.statusCode, 401);
+  assert.equal(browser.cookies.get(SESSION_COOKIE), undefined);
+  const again = parseForm((await browser.get(second)).body);
+  const done = await browser.post(again.action, { ...again.fields, code: totpCode(secret, server.clock() + 30) });
+  assert.equal(locationOf(done), '/account/security');
+  assert.ok(browser.cookies.get(SESSION_COOKIE), 'the session starts after the second factor');
+  assert.equal((await browser.get('/account')).statusCode, 200);
+});
