@@ -22,6 +22,8 @@ import { healthEndpoints } from './health/health.js';
 import { isUnavailable, originalError } from './storage/errors.js';
 import { pushedAuthorizationRequestEndpoint } from './endpoints/par.js';
 import { registrationEndpoint } from './endpoints/register.js';
+import { adminApiEndpoints } from './endpoints/admin/api.js';
+import { adminConsoleRoutes } from './interaction/admin/routes.js';
 import { trustProxySetting } from './config/config.js';
 import { registerRateLimits } from './http/rate-limit.js';
 
@@ -170,5 +172,7 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
   deviceRoutes(app, deps);
   pushedAuthorizationRequestEndpoint(app, deps);
   registrationEndpoint(app, deps);
+  adminApiEndpoints(app, deps);
+  adminConsoleRoutes(app, deps);
   return app;
 }

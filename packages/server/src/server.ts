@@ -16,6 +16,7 @@ import { createRepositories, openStorage } from './storage/index.js';
 import { exclusively } from './storage/database.js';
 import { createSafeFetcher, type SafeFetcher } from './net/safe-fetch.js';
 import { clientResolver } from './oauth/client-metadata-document.js';
+import { ensureAdminApiResource } from './oauth/admin/api-resource.js';
 import { SecurityEvents } from './oauth/security-events.js';
 import { AtRest } from './oauth/at-rest.js';
 
@@ -86,6 +87,8 @@ export async function createGatehouse(
       clock,
     });
     const events = new SecurityEvents(storage.securityEvents, clock);
+    // The admin API (/admin/api) is a resource of its own: its tokens carry its URI as aud.
+    await ensureAdminApiResource(storage, config, clock());
     const deps: AppDeps = {
       config,
       storage,

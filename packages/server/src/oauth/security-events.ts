@@ -31,6 +31,16 @@ export const SECURITY_EVENT_TYPES = [
   'client.secret_rotated',
   'session.revoked',
   'grant.revoked',
+  // The admin API, console and CLI (oauth/admin/): actions without an older type of their own.
+  'admin.role_granted',
+  'admin.role_revoked',
+  'admin.second_factors_removed',
+  'admin.session_ended',
+  'admin.client_disabled',
+  'admin.client_enabled',
+  'admin.resource_created',
+  'admin.resource_updated',
+  'admin.resource_deleted',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 

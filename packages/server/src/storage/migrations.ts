@@ -433,6 +433,21 @@ const loginLocks: Migration = {
   },
 };
 
+/** The admin API and console: users' role, and clients an operator disabled. */
+const admin: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('users').addColumn('role', 'varchar(16)').execute();
+    await db.schema
+      .alterTable('clients')
+      .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable('clients').dropColumn('disabled').execute();
+    await db.schema.alterTable('users').dropColumn('role').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_device_codes': deviceCodes,
@@ -447,6 +462,7 @@ export const migrations: Record<string, Migration> = {
   '0013_canonical_usernames': canonicalUsernames,
   '0018_device_resources': deviceResources,
   '0015_login_locks': loginLocks,
+  '0021_admin': admin,
 };
 
 export const migrationProvider: MigrationProvider = {
