@@ -16,8 +16,9 @@ const NAV: [Section, string][] = [
   ['events', 'Event log'],
 ];
 
+/** A time as `2026-12-03 18:21 UTC`. */
 const iso = (s: number | null | undefined) =>
-  s === null || s === undefined ? '–' : new Date(s * 1000).toISOString().replace('.000Z', 'Z');
+  s === null || s === undefined ? '–' : `${new Date(s * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
 /** Fixed messages a redirect after a form may name (?done=…): never text from the request. */
 export const NOTICES: Record<string, string> = {
@@ -421,8 +422,8 @@ export function eventsPage(f: Frame, events: SecurityEvent[], filter: { type: st
                 ? events.map(
                     (e) =>
                       html`<tr>
-                        <td>${iso(e.createdAt)}</td>
-                        <td><code>${e.type}</code></td>
+                        <td class="admin-nowrap">${iso(e.createdAt)}</td>
+                        <td class="admin-nowrap"><code>${e.type}</code></td>
                         <td>${e.username ?? e.userId ?? ''}</td>
                         <td>${e.clientId ? html`<code>${e.clientId}</code>` : ''}</td>
                         <td class="admin-details">
