@@ -438,3 +438,20 @@ test('the OpenAPI 3.1 document lists every admin API route with the schemas that
     assert.notEqual(probe.statusCode, 404, `${route.method} ${route.path} is served`);
   }
 });
+
+test('an admin cannot disable, delete or demote their own account through the API (409), and stays an admin', async (t) => {
+  const s = await setup(t);
+  for (const [method, path, body] of [
+    ['POST', `/users/${s.admin.id}/disable`, undefined],
+    ['DELETE', `/users/${s.admin.id}`, undefined],
+    ['POST', `/users/${s.admin.id}/role`, { admin: false }],
+  ] as const) {
+    const res = await call(s, method, path, body);
+    assert.equal(res.statusCode, 409, path);
+    assert.equal(res.json().error, 'invalid_request');
+  }
+  const me = await s.server.deps.storage.users.findById(s.admin.id);
+  assert.equal(me?.role, 'admin');
+  assert.equal(me?.disabled, false);
+  ok(await call(s, 'GET', '/users'));
+});
