@@ -166,6 +166,13 @@ test('UI-01 in Chromium: an admin signs in, disables a user (their token dies at
   const fresh = await form('/token', { grant_type: 'client_credentials' }, secret);
   assert.equal(fresh.status, 200, JSON.stringify(fresh.json));
 
+  await page.goto(`${server.issuer}/admin/resources`);
+  await page.fill('input[name="uri"]', 'https://orders.example/api');
+  await page.fill('input[name="scope"]', 'orders:read orders:write');
+  await Promise.all([page.waitForSelector('text=Resource registered'), page.click('button:text("Register resource")')]);
+  assert.deepEqual((await server.deps.storage.resources.find('https://orders.example/api'))?.scopes, ['orders:read', 'orders:write']);
+  await shoot(page, 'resource-created');
+
   for (const name of ['resources', 'keys', 'events'] as const) {
     const res = await page.goto(`${server.issuer}/admin/${name}`);
     assert.equal(res?.status(), 200, name);
