@@ -285,6 +285,11 @@ test('resources, signing keys and the event log through the admin API', async (t
   assert.equal(await s.server.deps.storage.resources.find(uri), undefined);
   assert.equal((await call(s, 'DELETE', `/resource?uri=${encodeURIComponent(uri)}`)).statusCode, 404);
 
+  const own = encodeURIComponent(adminApiResourceUri(s.server.config));
+  assert.equal((await call(s, 'DELETE', `/resource?uri=${own}`)).statusCode, 409, 'the admin API resource stays');
+  assert.equal((await call(s, 'PATCH', `/resource?uri=${own}`, { scope: 'other:scope' })).statusCode, 409, 'and keeps its scope');
+  assert.equal(ok(await call(s, 'PATCH', `/resource?uri=${own}`, { name: 'Admin API' })).name, 'Admin API');
+
   const keys = ok(await call(s, 'GET', '/keys')).keys as { kid: string; status: string; alg: string }[];
   assert.ok(keys.length > 0);
   assert.equal(JSON.stringify(keys).includes('"d"'), false);

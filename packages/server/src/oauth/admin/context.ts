@@ -26,7 +26,7 @@ export interface AdminContext {
   /** Epoch seconds (deps.clock() of the caller). */
   now: number;
   actor: AdminActor;
-  config: Pick<Config, 'keyRotationInterval' | 'accessTokenTtl' | 'idTokenTtl'>;
+  config: Pick<Config, 'issuer' | 'keyRotationInterval' | 'accessTokenTtl' | 'idTokenTtl'>;
   secondFactors?: SecondFactorRemover | undefined;
 }
 

@@ -9,6 +9,7 @@ import {
   type ResourceChanges,
   type ResourceInput,
 } from '../resources.js';
+import { ADMIN_SCOPE, adminApiResourceUri } from './api-resource.js';
 import { conflict, notFound, recordAdminEvent, type AdminContext } from './context.js';
 
 export async function listResources(ctx: Pick<AdminContext, 'storage'>): Promise<Record<string, unknown>[]> {
@@ -38,8 +39,17 @@ export async function createResource(ctx: AdminContext, input: ResourceInput) {
   return registered;
 }
 
+/** The admin API's own resource keeps its scope and cannot be deleted here (it would lock every admin out). */
+function guardAdminApi(ctx: AdminContext, uri: string, changes?: ResourceChanges): void {
+  if (ctx.actor.by !== 'admin' || uri !== adminApiResourceUri(ctx.config)) return;
+  if (!changes) throw conflict('the admin API resource cannot be deleted through the admin API or console');
+  if (changes.scopes !== undefined && !changes.scopes.includes(ADMIN_SCOPE))
+    throw conflict('the admin API resource must keep the admin scope');
+}
+
 export async function changeResource(ctx: AdminContext, uri: string, changes: ResourceChanges): Promise<Record<string, unknown>> {
   if (!(uri.length <= 2000 && (await ctx.storage.resources.find(uri)))) throw notFound('resource');
+  guardAdminApi(ctx, uri, changes);
   let updated;
   try {
     updated = await updateResource(ctx.storage, uri, changes, ctx.now);
@@ -52,6 +62,7 @@ export async function changeResource(ctx: AdminContext, uri: string, changes: Re
 }
 
 export async function removeResource(ctx: AdminContext, uri: string): Promise<void> {
+  guardAdminApi(ctx, uri);
   if (!(uri.length <= 2000 && (await deleteResource(ctx.storage, uri)))) throw notFound('resource');
   await recordAdminEvent(ctx, { type: 'admin.resource_deleted', details: { resource: uri } });
 }
