@@ -260,6 +260,12 @@ test('CR-02 clients through the admin API: create, get, edit, rotate the secret 
     payload: form({ token: live }),
   });
   assert.deepEqual(introspectAsClient.json(), { active: false });
+  const authorize = await s.server.app.inject({
+    method: 'GET',
+    url: `/authorize?response_type=code&client_id=${clientId}&redirect_uri=${encodeURIComponent('https://billing.example/cb2')}&scope=openid`,
+  });
+  assert.equal(authorize.statusCode, 400, 'a disabled client cannot start an authorization');
+  assert.equal(authorize.headers.location, undefined, 'and nothing redirects');
   ok(await call(s, 'POST', `/clients/${clientId}/enable`));
   assert.equal((await cc(second)).statusCode, 200);
   assert.equal(
