@@ -11,6 +11,7 @@ import type { DpopReplayCache } from '@gatehouse/resource-server';
 import type { ReplayCaches } from './oauth/replay-cache.js';
 import type { SharedRedis } from './redis/redis.js';
 import type { Metrics } from './metrics/metrics.js';
+import type { SecondFactorRemover } from './oauth/admin/context.js';
 
 /** The time in epoch seconds. Tests pass their own to move time instead of rewriting rows. */
 export type Clock = () => number;
@@ -36,6 +37,8 @@ export interface AppDeps {
   dpopReplay?: DpopReplayCache;
   /** The jti replay caches: Redis when configured, else the database (chosen in server.ts). */
   replayCaches: ReplayCaches;
+  /** Removes a user's second factors for the admin API and console (wired by the two-factor part). */
+  secondFactors?: SecondFactorRemover | undefined;
   /** The shared Redis, when `--redis` is set: rate limits and throttles use it too. */
   redis?: SharedRedis | undefined;
   /** Prometheus metrics, when `--metrics-port` turns them on (metrics/metrics.ts); undefined otherwise. */

@@ -26,6 +26,8 @@ import { healthEndpoints } from './health/health.js';
 import { isUnavailable, originalError } from './storage/errors.js';
 import { pushedAuthorizationRequestEndpoint } from './endpoints/par.js';
 import { registrationEndpoint } from './endpoints/register.js';
+import { adminApiEndpoints } from './endpoints/admin/api.js';
+import { adminConsoleRoutes } from './interaction/admin/routes.js';
 import { trustProxySetting } from './config/config.js';
 import { registerRateLimits } from './http/rate-limit.js';
 import { errorBody, requestIdGenerator } from './http/request-id.js';
@@ -195,5 +197,7 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
   twoFactorRoutes(app, deps);
   pushedAuthorizationRequestEndpoint(app, deps);
   registrationEndpoint(app, deps);
+  adminApiEndpoints(app, deps);
+  adminConsoleRoutes(app, deps);
   return app;
 }

@@ -16,6 +16,8 @@ import { createRepositories, openStorage } from './storage/index.js';
 import { exclusively } from './storage/database.js';
 import { createSafeFetcher, type SafeFetcher } from './net/safe-fetch.js';
 import { clientResolver } from './oauth/client-metadata-document.js';
+import { ensureAdminApiResource } from './oauth/admin/api-resource.js';
+import { removeAllSecondFactors } from './oauth/two-factor/second-factor.js';
 import { SecurityEvents } from './oauth/security-events.js';
 import { AtRest } from './oauth/at-rest.js';
 import { Metrics } from './metrics/metrics.js';
@@ -111,6 +113,8 @@ export async function createGatehouse(
         else if (type === 'dpop.replay') metrics.dpopProofReplayed();
       };
     }
+    // The admin API (/admin/api) is a resource of its own: its tokens carry its URI as aud.
+    await ensureAdminApiResource(storage, config, clock());
     const deps: AppDeps = {
       config,
       storage,
@@ -124,6 +128,8 @@ export async function createGatehouse(
       replayCaches,
       redis,
       metrics,
+      // The admin API and console remove a user's second factors through the two-factor module.
+      secondFactors: { removeAll: (userId) => removeAllSecondFactors(storage, userId) },
       // DP-01: DPoP proof jtis in Redis too when it is configured (fail closed), else the dpop_jtis table.
       ...(redis ? { dpopReplay: new RedisReplayCache(redis, 'dpop') } : {}),
     };

@@ -177,7 +177,7 @@ test('IN-05 a body over 64 KiB is refused with 413 before parsing', async (t) =>
 
 test('unknown routes answer 404 JSON without internals', async (t) => {
   const { server } = await setup(t);
-  for (const url of ['/nope', '/token/x', '/.well-known/nope', '/../../etc/passwd', '/%00', '/admin']) {
+  for (const url of ['/nope', '/token/x', '/.well-known/nope', '/../../etc/passwd', '/%00', '/admin/nope', '/admin/api/nope']) {
     const res = await server.app.inject({ method: 'GET', url });
     assert.equal(res.statusCode, 404, url);
     assert.match(String(res.headers['content-type']), /^application\/json/);

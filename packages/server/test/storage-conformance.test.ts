@@ -218,6 +218,64 @@ for (const backend of backends) {
       assert.equal(await storage.clients.update({ ...updated!, clientId: 'no-such-client' }), false);
     });
 
+    test('of 10 concurrent secret rotations of one client exactly one replaces the digest; the previous digest is gone', async () => {
+      const { client } = await registerClient(storage.clients, { clientName: 'Rot', redirectUris: ['https://rot.example/cb'] }, 10);
+      const digests = Array.from({ length: 10 }, () => sha256(randomToken()));
+      const results = await Promise.all(digests.map((d) => storage.clients.setSecretHash(client.clientId, d, client.secretHash)));
+      assert.equal(results.filter(Boolean).length, 1);
+      const stored = (await storage.clients.find(client.clientId))!.secretHash;
+      assert.equal(stored, digests[results.indexOf(true)]);
+      assert.notEqual(stored, client.secretHash);
+      assert.equal(await storage.clients.setSecretHash('no-such-client', digests[0]!), false);
+    });
+
+    test('a client is disabled and enabled, update keeps the flag, and the access tokens of a disabled client have no state (inactive)', async () => {
+      const { client } = await registerClient(storage.clients, { clientName: 'Off', redirectUris: ['https://off.example/cb'] }, 10);
+      assert.equal((await storage.clients.find(client.clientId))?.disabled, false);
+      assert.equal(await storage.clients.setDisabled(client.clientId, true), true);
+      assert.equal((await storage.clients.find(client.clientId))?.disabled, true);
+      assert.equal(await storage.clients.update({ ...client, clientName: 'Off 2' }), true);
+      assert.equal((await storage.clients.find(client.clientId))?.disabled, true, 'update never enables');
+      assert.equal(await storage.revokedAccessTokens.accessTokenState('jti-off', client.clientId, client.clientId), undefined);
+      await storage.clients.setDisabled(client.clientId, false);
+      assert.deepEqual(await storage.revokedAccessTokens.accessTokenState('jti-off', client.clientId, client.clientId), {
+        revoked: false,
+        user: undefined,
+      });
+    });
+
+    test("a user's admin role is stored, read through the session and token joins, and taken away", async () => {
+      const now = nowSeconds();
+      const { client } = await registerClient(storage.clients, { clientName: 'Role', redirectUris: ['https://role.example/cb'] }, 10);
+      await storage.users.create({
+        id: 'role-user',
+        username: 'role-user',
+        passwordHash: 'x',
+        email: null,
+        name: null,
+        claims: {},
+        disabled: false,
+        createdAt: now,
+        updatedAt: now,
+      });
+      assert.equal((await storage.users.findById('role-user'))?.role, null);
+      assert.equal(await storage.users.setRole('role-user', 'admin', now), true);
+      assert.equal((await storage.users.findById('role-user'))?.role, 'admin');
+      await storage.sessions.create({
+        idHash: 'role-session',
+        sid: 'role-sid',
+        userId: 'role-user',
+        authTime: now,
+        createdAt: now,
+        expiresAt: now + 60,
+      });
+      assert.equal((await storage.sessions.findActiveWithUser('role-session', now))?.user.role, 'admin');
+      assert.equal((await storage.revokedAccessTokens.accessTokenState('jti-role', client.clientId, 'role-user'))?.user?.role, 'admin');
+      await storage.users.setRole('role-user', null, now);
+      assert.equal((await storage.users.findByUsername('role-user'))?.role, null);
+      assert.equal(await storage.users.setRole('nobody', 'admin', now), false);
+    });
+
     test('revoking a family marks every token and returns the live access tokens issued with them', async () => {
       const now = nowSeconds();
       for (const [i, exp] of [

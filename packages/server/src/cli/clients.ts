@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AUTH_METHOD_NAMES } from '../oauth/client-auth/index.js';
-import { clientMetadata, registerClient } from '../oauth/clients.js';
+import { clientMetadata } from '../oauth/clients.js';
+import { createClient, rotateClientSecret, setClientDisabled } from '../oauth/admin/clients.js';
 import { DEFAULT_GRANT_TYPES, GRANT_TYPES } from '../oauth/grants/index.js';
-import { nowSeconds } from '../oauth/crypto.js';
 import { deleteClient } from '../oauth/lifecycle.js';
-import { dashSafePositionals, print, UsageError, withStorage } from './common.js';
+import { cliAdminContext, dashSafePositionals, print, refusedAsExit, UsageError, withStorage } from './common.js';
 import { cliLifecycleDeps, LIFECYCLE_OPTIONS, lifecycleConfig, reportLifecycle } from './lifecycle-report.js';
 
 const HELP = `gatehouse clients — manage OAuth clients
@@ -42,6 +42,12 @@ const HELP = `gatehouse clients — manage OAuth clients
       --token-exchange-impersonation: UNSAFE opt-out — an exchange without actor_token issues a token that does
       not name this client as actor (impersonation). Off by default.
   gatehouse clients list [--database URL] [--json]
+  gatehouse clients rotate-secret CLIENT_ID [--database URL] [--json]
+      Issues a new client_secret (shown once, stored as a digest) and replaces the old one: the old
+      secret stops working at once (no overlap). Tokens already issued stay valid.
+  gatehouse clients disable CLIENT_ID | clients enable CLIENT_ID [--database URL] [--json]
+      A disabled client cannot authenticate or start an authorization, and its refresh tokens, codes
+      and access tokens are revoked; its users' grants stay for when it is enabled again.
   gatehouse clients delete CLIENT_ID [--issuer URL] [--database URL] [--json]
       Deletes the client and revokes everything issued to it: every user's grant to it, its refresh-token
       families, live access tokens (denied by id until they expire), unredeemed codes and device codes.
@@ -119,29 +125,25 @@ export async function clientsCommand(args: string[]): Promise<number> {
       .map((g) => g.trim())
       .filter((g) => g.length > 0);
     return withStorage(values.database, async (storage) => {
-      const { client, clientSecret } = await registerClient(
-        storage.clients,
-        {
-          clientName: values.name!,
-          redirectUris: values['redirect-uri'] ?? [],
-          grantTypes,
-          scope: values.scope,
-          isPublic: values.public === true || authMethod === 'none',
-          authMethod,
-          idTokenSignedResponseAlg: values['id-token-alg'],
-          postLogoutRedirectUris: values['post-logout-redirect-uri'],
-          backchannelLogoutUri: values['backchannel-logout-uri'],
-          defaultScope: values['default-scope'],
-          defaultResources: values['default-resource'],
-          jwks,
-          jwksUri: values['jwks-uri'],
-          requirePushedAuthorizationRequests: values['require-par'] === true,
-          dpopBoundAccessTokens: values['dpop-bound'] === true,
-          tokenExchangeResources: values['token-exchange-resource'],
-          tokenExchangeImpersonation: values['token-exchange-impersonation'] === true,
-        },
-        nowSeconds(),
-      );
+      const { client, clientSecret } = await createClient(cliAdminContext(storage, values.database), {
+        clientName: values.name!,
+        redirectUris: values['redirect-uri'] ?? [],
+        grantTypes,
+        scope: values.scope,
+        isPublic: values.public === true || authMethod === 'none',
+        authMethod,
+        idTokenSignedResponseAlg: values['id-token-alg'],
+        postLogoutRedirectUris: values['post-logout-redirect-uri'],
+        backchannelLogoutUri: values['backchannel-logout-uri'],
+        defaultScope: values['default-scope'],
+        defaultResources: values['default-resource'],
+        jwks,
+        jwksUri: values['jwks-uri'],
+        requirePushedAuthorizationRequests: values['require-par'] === true,
+        dpopBoundAccessTokens: values['dpop-bound'] === true,
+        tokenExchangeResources: values['token-exchange-resource'],
+        tokenExchangeImpersonation: values['token-exchange-impersonation'] === true,
+      });
       const view = { ...clientMetadata(client), ...(clientSecret ? { client_secret: clientSecret } : {}) };
       const text = [
         `created client ${client.clientName}`,
@@ -204,6 +206,41 @@ export async function clientsCommand(args: string[]): Promise<number> {
       });
       return 0;
     });
+  }
+  if (sub === 'rotate-secret' || sub === 'disable' || sub === 'enable') {
+    const { values, positionals } = parseArgs({
+      args: dashSafePositionals(rest),
+      strict: true,
+      allowPositionals: true,
+      options: { database: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new UsageError(`clients ${sub} needs exactly one CLIENT_ID`);
+    const clientId = positionals[0]!;
+    return withStorage(values.database, (storage) =>
+      refusedAsExit(async () => {
+        const ctx = cliAdminContext(storage, values.database);
+        if (sub === 'rotate-secret') {
+          const { clientSecret } = await rotateClientSecret(ctx, clientId);
+          print(
+            values.json === true,
+            { client_id: clientId, client_secret: clientSecret },
+            [
+              `client_id:     ${clientId}`,
+              `client_secret: ${clientSecret}`,
+              '(shown only this once; the previous secret no longer works)',
+            ].join('\n'),
+          );
+          return 0;
+        }
+        const view = await setClientDisabled(ctx, clientId, sub === 'disable');
+        print(values.json === true, view, `${sub === 'disable' ? 'disabled' : 'enabled'} client ${clientId}`);
+        return 0;
+      }),
+    );
   }
   throw new UsageError(`unknown clients command: ${sub}`);
 }

@@ -4,6 +4,8 @@ import { nowSeconds } from '../oauth/crypto.js';
 import { SecurityEvents } from '../oauth/security-events.js';
 import { AtRest } from '../oauth/at-rest.js';
 import { openStorage, type Storage } from '../storage/index.js';
+import type { AdminContext } from '../oauth/admin/context.js';
+import { OAuthError } from '../oauth/errors.js';
 
 export class UsageError extends Error {}
 
@@ -67,4 +69,23 @@ export function dashSafePositionals(args: readonly string[]): string[] {
  */
 export function cliEvents(storage: Storage): SecurityEvents {
   return new SecurityEvents(storage.securityEvents, nowSeconds, { info: () => undefined, warn: () => undefined });
+}
+
+/** The admin service layer's context for a CLI command (oauth/admin/): the actor is `cli`. */
+export function cliAdminContext(storage: Storage, database?: string | undefined): AdminContext {
+  const config = loadConfig(process.env, database === undefined ? {} : { database });
+  return { storage, events: cliEvents(storage), now: nowSeconds(), actor: { by: 'cli' }, config };
+}
+
+/** Runs a service-layer call; an OAuthError it refuses with (bad input, not found, conflict) is printed and exits 1. */
+export async function refusedAsExit(fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof OAuthError && e.status < 500) {
+      process.stderr.write(`gatehouse: ${e.description}\n`);
+      return 1;
+    }
+    throw e;
+  }
 }

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { eventTypesMatching, SECURITY_EVENT_TYPES } from '../oauth/security-events.js';
 import { nowSeconds } from '../oauth/crypto.js';
 import type { SecurityEvent } from '../storage/index.js';
+import { listEvents } from '../oauth/admin/events.js';
 import { print, UsageError, withStorage } from './common.js';
 
 const HELP = `gatehouse events — the security event log
@@ -95,7 +96,7 @@ export async function eventsCommand(args: string[]): Promise<number> {
         return 0;
       }
     }
-    const events = await storage.securityEvents.list({ since, types, userId, clientId: values.client, limit });
+    const events = await listEvents({ storage }, { since, types, userId, clientId: values.client, limit });
     print(values.json === true, events, events.map(line).join('\n') || 'no events');
     return 0;
   });

@@ -2,21 +2,12 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config.js';
 import { nowSeconds } from '../oauth/crypto.js';
-import { SUPPORTED_SIGNING_ALGS, type SigningAlg } from '../oauth/keys/key-store.js';
-import {
-  currentActiveKey,
-  isPublished,
-  isSigningAlg,
-  keyPolicy,
-  KeyRotationError,
-  promotableAt,
-  retireKey,
-  rotateKeys,
-  type KeyPolicy,
-} from '../oauth/keys/rotation.js';
-import { openStorage, type SigningKey } from '../storage/index.js';
+import { SUPPORTED_SIGNING_ALGS } from '../oauth/keys/key-store.js';
+import { isSigningAlg, keyPolicy } from '../oauth/keys/rotation.js';
+import { keyView, retireSigningKey, rotateSigningKeys, type KeyView } from '../oauth/admin/keys.js';
+import { openStorage } from '../storage/index.js';
 import { AtRest } from '../oauth/at-rest.js';
-import { UsageError, cliEvents, dashSafePositionals, print, withStorage } from './common.js';
+import { UsageError, cliAdminContext, dashSafePositionals, print, refusedAsExit, withStorage } from './common.js';
 
 const HELP = `gatehouse keys — signing keys (published in the JWKS at /jwks)
 
@@ -48,28 +39,15 @@ function iso(seconds: number | null): string {
   return seconds === null ? '-' : new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-function view(key: SigningKey, keys: readonly SigningKey[], policy: KeyPolicy, now: number) {
-  return {
-    kid: key.kid,
-    alg: key.alg,
-    status: key.status,
-    signing: key.status === 'active' && currentActiveKey(keys, key.alg)?.kid === key.kid,
-    published: isPublished(key, now),
-    created_at: key.createdAt,
-    activated_at: key.activatedAt,
-    retired_at: key.retiredAt,
-    remove_after: key.removeAfter,
-    ...(key.status === 'next' ? { promotes_after: promotableAt(key, policy) } : {}),
-  };
-}
+type View = KeyView;
 
-function note(v: ReturnType<typeof view>): string {
+function note(v: View): string {
   if (v.status === 'next') return `published; signs from ${iso(v.promotes_after ?? null)}`;
   if (v.status === 'active') return v.signing ? 'signing' : 'active (a newer active key signs)';
   return v.published ? `published until ${iso(v.remove_after)}` : 'no longer published';
 }
 
-function table(views: ReturnType<typeof view>[]): string {
+function table(views: View[]): string {
   if (views.length === 0) return 'no signing keys (a server creates them on its first start)';
   const header = ['KID', 'ALG', 'STATUS', 'CREATED', 'ACTIVATED', 'RETIRED', 'REMOVE AFTER', 'NOTE'];
   const lines = views.map((v) => [
@@ -110,7 +88,7 @@ export async function keysCommand(args: string[]): Promise<number> {
     return withStorage(values.database, async (storage) => {
       const now = nowSeconds();
       const rows = await storage.signingKeys.list();
-      const views = rows.map((r) => view(r, rows, policy, now));
+      const views = rows.map((r) => keyView(r, rows, policy, now));
       print(values.json === true, views, table(views));
       return 0;
     });
@@ -133,22 +111,9 @@ export async function keysCommand(args: string[]): Promise<number> {
     }
     const alg = values.alg ?? 'all';
     if (alg !== 'all' && !isSigningAlg(alg)) throw new UsageError(`--alg must be one of ${SUPPORTED_SIGNING_ALGS.join(', ')} or all`);
-    const policy = keyPolicy(configFor(values.database));
-    return withStorage(values.database, async (storage) => {
-      const now = nowSeconds();
-      let algs: SigningAlg[];
-      if (alg === 'all') {
-        const active = new Set((await storage.signingKeys.list()).filter((r) => r.status === 'active').map((r) => r.alg));
-        algs = SUPPORTED_SIGNING_ALGS.filter((a) => active.has(a));
-        if (algs.length === 0) algs = [...SUPPORTED_SIGNING_ALGS];
-      } else {
-        algs = [alg as SigningAlg];
-      }
-      try {
-        const outcomes = await rotateKeys(storage, algs, policy, now, { immediate: values.immediate === true });
-        for (const o of outcomes)
-          if (o.action !== 'pending')
-            await cliEvents(storage).record({ type: 'key.rotated', details: { kid: o.kid, alg: o.alg, action: o.action, by: 'cli' } });
+    return withStorage(values.database, (storage) =>
+      refusedAsExit(async () => {
+        const outcomes = await rotateSigningKeys(cliAdminContext(storage, values.database), alg, values.immediate === true);
         const text = outcomes.map((o) => {
           if (o.action === 'promoted')
             return `${o.alg}: ${o.kid} signs from now on; the previous key is retired and stays published until the tokens it signed expire`;
@@ -163,14 +128,8 @@ export async function keysCommand(args: string[]): Promise<number> {
         }));
         print(values.json === true, json, text.join('\n'));
         return 0;
-      } catch (e) {
-        if (e instanceof KeyRotationError) {
-          process.stderr.write(`gatehouse: ${e.message}\n`);
-          return 1;
-        }
-        throw e;
-      }
-    });
+      }),
+    );
   }
   if (sub === 'retire') {
     const { values, positionals } = parseArgs({
@@ -190,17 +149,11 @@ export async function keysCommand(args: string[]): Promise<number> {
     }
     if (positionals.length !== 1) throw new UsageError('keys retire needs exactly one KID');
     const kid = positionals[0]!;
-    const policy = keyPolicy(configFor(values.database));
-    return withStorage(values.database, async (storage) => {
-      const now = nowSeconds();
-      try {
-        const outcome = await retireKey(storage, kid, policy, now, { keepPublished: values['keep-published'] === true });
-        if (outcome.changed)
-          await cliEvents(storage).record({
-            type: 'key.retired',
-            details: { kid, alg: outcome.row.alg, previous_status: outcome.previousStatus, by: 'cli' },
-          });
-        const when = outcome.removeAfter <= now ? 'has left the JWKS' : `stays in the JWKS until ${iso(outcome.removeAfter)}`;
+    return withStorage(values.database, (storage) =>
+      refusedAsExit(async () => {
+        const ctx = cliAdminContext(storage, values.database);
+        const outcome = await retireSigningKey(ctx, kid, values['keep-published'] === true);
+        const when = outcome.removeAfter <= ctx.now ? 'has left the JWKS' : `stays in the JWKS until ${iso(outcome.removeAfter)}`;
         const text =
           outcome.previousStatus === 'retired'
             ? `${kid} was already retired; it ${when}`
@@ -211,14 +164,8 @@ export async function keysCommand(args: string[]): Promise<number> {
           text,
         );
         return 0;
-      } catch (e) {
-        if (e instanceof KeyRotationError) {
-          process.stderr.write(`gatehouse: ${e.message}\n`);
-          return 1;
-        }
-        throw e;
-      }
-    });
+      }),
+    );
   }
   if (sub === 'rewrap') {
     const { values } = parseArgs({

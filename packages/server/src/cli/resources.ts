@@ -1,10 +1,11 @@
 // gatehouse resources create | list | update | delete — the APIs tokens are minted for (RFC 8707;
 // the rules are in oauth/resources.ts).
 import { parseArgs } from 'node:util';
-import { nowSeconds } from '../oauth/crypto.js';
 import { SUPPORTED_SIGNING_ALGS } from '../oauth/keys/key-store.js';
-import { deleteResource, registerResource, ResourceError, resourceView, updateResource } from '../oauth/resources.js';
-import { dashSafePositionals, print, UsageError, withStorage } from './common.js';
+import { ResourceError, resourceView } from '../oauth/resources.js';
+import { changeResource, createResource, removeResource } from '../oauth/admin/resources.js';
+import { OAuthError } from '../oauth/errors.js';
+import { cliAdminContext, dashSafePositionals, print, UsageError, withStorage } from './common.js';
 
 const HELP = `gatehouse resources — protected resources (APIs) for resource indicators (RFC 8707)
 
@@ -51,6 +52,11 @@ function failed(e: unknown): number {
     process.stderr.write(`gatehouse: ${e.message}\n`);
     return 1;
   }
+  // The service layer's refusals (a duplicate, a missing resource) and the registration rules' errors.
+  if (e instanceof OAuthError && e.status < 500) {
+    process.stderr.write(`gatehouse: ${e.code}: ${e.description}\n`);
+    return 1;
+  }
   throw e;
 }
 
@@ -79,19 +85,15 @@ export async function resourcesCommand(args: string[]): Promise<number> {
     if (!values.uri) throw new UsageError('resources create needs --uri URI');
     return withStorage(values.database, async (storage) => {
       try {
-        const { resource, credentials } = await registerResource(
-          storage,
-          {
-            uri: values.uri!,
-            name: values.name,
-            scopes: scopesOf(values.scope),
-            scopeDescriptions: descriptions(values['scope-description']),
-            accessTokenTtl: ttl(values['access-token-ttl']),
-            signingAlg: values['signing-alg'],
-            mayIntrospect: values['no-introspection'] !== true,
-          },
-          nowSeconds(),
-        );
+        const { resource, credentials } = await createResource(cliAdminContext(storage, values.database), {
+          uri: values.uri!,
+          name: values.name,
+          scopes: scopesOf(values.scope),
+          scopeDescriptions: descriptions(values['scope-description']),
+          accessTokenTtl: ttl(values['access-token-ttl']),
+          signingAlg: values['signing-alg'],
+          mayIntrospect: values['no-introspection'] !== true,
+        });
         const view = {
           ...resourceView(resource),
           ...(credentials
@@ -148,19 +150,14 @@ export async function resourcesCommand(args: string[]): Promise<number> {
     if (positionals.length !== 1) throw new UsageError('resources update needs exactly one URI');
     return withStorage(values.database, async (storage) => {
       try {
-        const resource = await updateResource(
-          storage,
-          positionals[0]!,
-          {
-            name: values.name,
-            scopes: scopesOf(values.scope),
-            scopeDescriptions: descriptions(values['scope-description']),
-            accessTokenTtl: ttl(values['access-token-ttl']),
-            signingAlg: values['signing-alg'],
-          },
-          nowSeconds(),
-        );
-        print(values.json === true, resourceView(resource), `updated resource ${resource.uri}`);
+        const resource = await changeResource(cliAdminContext(storage, values.database), positionals[0]!, {
+          name: values.name,
+          scopes: scopesOf(values.scope),
+          scopeDescriptions: descriptions(values['scope-description']),
+          accessTokenTtl: ttl(values['access-token-ttl']),
+          signingAlg: values['signing-alg'],
+        });
+        print(values.json === true, resource, `updated resource ${String(resource.uri)}`);
         return 0;
       } catch (e) {
         return failed(e);
@@ -172,7 +169,10 @@ export async function resourcesCommand(args: string[]): Promise<number> {
     if (values.help) return (process.stdout.write(HELP), 0);
     if (positionals.length !== 1) throw new UsageError('resources delete needs exactly one URI');
     return withStorage(values.database, async (storage) => {
-      if (!(await deleteResource(storage, positionals[0]!))) {
+      try {
+        await removeResource(cliAdminContext(storage, values.database), positionals[0]!);
+      } catch (e) {
+        if (!(e instanceof OAuthError && e.code === 'not_found')) throw e;
         process.stderr.write(`gatehouse: no resource ${positionals[0]} is registered\n`);
         return 1;
       }

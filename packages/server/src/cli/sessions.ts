@@ -4,8 +4,9 @@ import { loadConfig } from '../config/config.js';
 import { nowSeconds } from '../oauth/crypto.js';
 import { KeyStore } from '../oauth/keys/key-store.js';
 import type { Log } from '../log.js';
-import { revokeUserSessions, sendBackchannelLogout } from '../oauth/logout.js';
-import { print, UsageError, withStorage } from './common.js';
+import { sendBackchannelLogout } from '../oauth/logout.js';
+import { signOutUser } from '../oauth/admin/users.js';
+import { cliAdminContext, print, UsageError, withStorage } from './common.js';
 
 const HELP = `gatehouse sessions — browser sessions at the authorization server
 
@@ -50,7 +51,14 @@ export async function sessionsCommand(args: string[]): Promise<number> {
         return 1;
       }
       const now = nowSeconds();
-      const revoked = await revokeUserSessions(storage, user.id, now);
+      // The admin service layer (records session.revoked by cli), the same function as the admin API's sign-out.
+      const result = await signOutUser(cliAdminContext(storage, values.database), user.id);
+      const revoked = {
+        sessions: result.sessions,
+        families: result.families,
+        accessTokens: result.accessTokens,
+        targets: result.logout[0]?.clients ?? [],
+      };
       const log: Log = {
         info: () => undefined,
         warn: (obj, msg) =>

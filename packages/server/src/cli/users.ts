@@ -1,21 +1,23 @@
 // gatehouse users create | list | disable | enable | delete | set-password | unlock
 import { parseArgs } from 'node:util';
-import { randomUUID } from 'node:crypto';
-import { nowSeconds } from '../oauth/crypto.js';
-import { hashPassword, MAX_PASSWORD_LENGTH } from '../oauth/passwords.js';
 import { deleteUser, disableUser, enableUser, passwordProblem, setUserPassword, type LifecycleResult } from '../oauth/lifecycle.js';
-import { canonicalUsername, isUniqueViolation, type Storage, type User } from '../storage/index.js';
+import { canonicalUsername, type Storage, type User } from '../storage/index.js';
+import { createUser, findUserByName, setAdmin } from '../oauth/admin/users.js';
+import { OAuthError } from '../oauth/errors.js';
 import { loadConfig } from '../config/config.js';
 import { accountKey, DbThrottleStore, type ThrottleStore } from '../interaction/login-throttle.js';
 import { redisOptions, SharedRedis } from '../redis/redis.js';
 import { RedisThrottleStore } from '../redis/login-throttle-store.js';
-import { cliEvents, dashSafePositionals, print, readStdin, UsageError, withStorage } from './common.js';
+import { cliAdminContext, cliEvents, dashSafePositionals, print, readStdin, refusedAsExit, UsageError, withStorage } from './common.js';
 import { cliLifecycleDeps, LIFECYCLE_OPTIONS, lifecycleConfig, reportLifecycle } from './lifecycle-report.js';
 
 const HELP = `gatehouse users — manage user accounts
 
-  gatehouse users create --username NAME --password-stdin [--email E] [--name "Full Name"] [--database URL] [--json]
-      Reads the password from standard input (never from the command line).
+  gatehouse users create --username NAME --password-stdin [--email E] [--name "Full Name"] [--admin] [--database URL] [--json]
+      Reads the password from standard input (never from the command line). --admin gives the admin
+      role: the user may use the admin console (/admin) and the admin API (/admin/api).
+  gatehouse users set-admin USERNAME --on|--off [--database URL] [--json]
+      Gives (--on) or takes (--off) the admin role; it takes effect at the user's next request.
   gatehouse users list [--database URL] [--json]
   gatehouse users disable USERNAME [--issuer URL] [--database URL] [--json]
       The user can no longer sign in, and everything of theirs is revoked at once: every session,
@@ -51,6 +53,7 @@ export async function usersCommand(args: string[]): Promise<number> {
         'password-stdin': { type: 'boolean' },
         email: { type: 'string' },
         name: { type: 'string' },
+        admin: { type: 'boolean' },
         database: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -67,39 +70,31 @@ export async function usersCommand(args: string[]): Promise<number> {
     if (values.name !== undefined && (values.name.length === 0 || values.name.length > 255))
       throw new UsageError('--name must have 1 to 255 characters');
     const password = await readStdin();
-    if (password.length < 8) throw new UsageError('the password must have at least 8 characters');
-    if (password.length > MAX_PASSWORD_LENGTH) throw new UsageError(`the password must have at most ${MAX_PASSWORD_LENGTH} characters`);
+    const problem = passwordProblem(password);
+    if (problem) throw new UsageError(problem);
     return withStorage(values.database, async (storage) => {
-      if (await storage.users.findByUsername(values.username!)) {
-        process.stderr.write(`gatehouse: a user named ${values.username} already exists\n`);
-        return 1;
-      }
-      const now = nowSeconds();
-      const user = {
-        id: randomUUID(),
-        username: canonicalUsername(values.username!), // UN-01
-        passwordHash: await hashPassword(password),
-        email: values.email ?? null,
-        name: values.name ?? null,
-        claims: {},
-        disabled: false,
-        createdAt: now,
-        updatedAt: now,
-      };
+      let view;
       try {
-        await storage.users.create(user);
+        view = await createUser(cliAdminContext(storage, values.database), {
+          username: values.username!,
+          password,
+          email: values.email,
+          name: values.name,
+          admin: values.admin === true,
+        });
       } catch (e) {
-        if (isUniqueViolation(e)) {
+        if (e instanceof OAuthError && e.status === 409) {
           process.stderr.write(`gatehouse: a user named ${values.username} already exists\n`);
           return 1;
         }
         throw e;
       }
-      const view = { id: user.id, username: user.username, email: user.email, name: user.name };
-      print(values.json === true, view, `created user ${user.username} (id ${user.id})`);
+      const out = { id: view.id, username: view.username, email: view.email, name: view.name, admin: view.admin };
+      print(values.json === true, out, `created user ${view.username} (id ${view.id})${view.admin ? ', an admin' : ''}`);
       return 0;
     });
   }
+  if (sub === 'set-admin') return usersSetAdmin(rest);
   if (sub === 'unlock') return unlockUser(rest);
   if (sub === 'list') {
     const { values } = parseArgs({
@@ -118,6 +113,7 @@ export async function usersCommand(args: string[]): Promise<number> {
         email: u.email,
         name: u.name,
         disabled: u.disabled,
+        admin: u.role === 'admin',
       }));
       print(
         values.json === true,
@@ -266,4 +262,39 @@ async function unlockUser(args: string[]): Promise<number> {
       await redis?.close();
     }
   });
+}
+
+/** gatehouse users set-admin USERNAME --on|--off: the admin role (oauth/admin/users.ts setAdmin). */
+async function usersSetAdmin(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: dashSafePositionals(args),
+    strict: true,
+    allowPositionals: true,
+    options: {
+      on: { type: 'boolean' },
+      off: { type: 'boolean' },
+      database: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('users set-admin needs exactly one USERNAME');
+  if (values.on === values.off) throw new UsageError('users set-admin needs exactly one of --on and --off');
+  return withStorage(values.database, (storage) =>
+    refusedAsExit(async () => {
+      const ctx = cliAdminContext(storage, values.database);
+      const user = await findUserByName(ctx, positionals[0]!);
+      const view = await setAdmin(ctx, user.id, values.on === true);
+      print(
+        values.json === true,
+        { username: view.username, admin: view.admin },
+        `${view.username} ${view.admin ? 'is an admin' : 'is not an admin'}`,
+      );
+      return 0;
+    }),
+  );
 }

@@ -214,6 +214,8 @@ export function clientResolver(clients: Pick<ClientRepository, 'find'>, options:
   return {
     async find(clientId) {
       const stored = await clients.find(clientId);
+      // A client an operator disabled is unknown to every endpoint until it is enabled again.
+      if (stored?.disabled) return undefined;
       if (stored || !options.enabled || !isClientIdMetadataDocumentUrl(clientId, options.allowInsecureLoopbackForDevelopment))
         return stored;
       return resolveClientMetadataDocument(clientId, options);

@@ -56,6 +56,8 @@ export interface LifecycleDeps {
   by: Actor;
   /** The address of whoever acted, when there is one (admin console, account pages). */
   ip?: string | null | undefined;
+  /** The acting admin (admin API and console), named in the event's details. */
+  admin?: { userId: string; username: string } | undefined;
 }
 
 /** One back-channel logout to send: a logout token for `subject` (and `sid` when one session ended) to each client. */
@@ -93,7 +95,8 @@ function counts(r: LifecycleResult, by: Actor): Record<string, unknown> {
 }
 
 async function record(deps: LifecycleDeps, event: SecurityEventInput): Promise<void> {
-  await deps.events.record({ ...event, ip: deps.ip ?? null });
+  const admin = deps.admin ? { admin: deps.admin.username, admin_id: deps.admin.userId } : {};
+  await deps.events.record({ ...event, details: { ...event.details, ...admin }, ip: deps.ip ?? null });
 }
 
 /** Everything of a user: sessions, families, access tokens, codes (and, when deleting, grants). */

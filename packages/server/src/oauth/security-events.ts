@@ -40,6 +40,16 @@ export const SECURITY_EVENT_TYPES = [
   'two_factor.passkey_removed',
   'two_factor.recovery_codes_created',
   'two_factor.recovery_code_used',
+  // The admin API, console and CLI (oauth/admin/): actions without an older type of their own.
+  'admin.role_granted',
+  'admin.role_revoked',
+  'admin.second_factors_removed',
+  'admin.session_ended',
+  'admin.client_disabled',
+  'admin.client_enabled',
+  'admin.resource_created',
+  'admin.resource_updated',
+  'admin.resource_deleted',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 

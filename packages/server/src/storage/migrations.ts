@@ -520,6 +520,21 @@ const twoFactor: Migration = {
   },
 };
 
+/** The admin API and console: users' role, and clients an operator disabled. */
+const admin: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('users').addColumn('role', 'varchar(16)').execute();
+    await db.schema
+      .alterTable('clients')
+      .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable('clients').dropColumn('disabled').execute();
+    await db.schema.alterTable('users').dropColumn('role').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_device_codes': deviceCodes,
@@ -536,6 +551,7 @@ export const migrations: Record<string, Migration> = {
   '0015_login_locks': loginLocks,
   '0019_account': account,
   '0020_two_factor': twoFactor,
+  '0021_admin': admin,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -30,6 +30,8 @@ export interface Client {
   createdAt: number;
   /** RFC 7592: SHA-256 digest of the registration access token (dynamically registered clients only). */
   registrationAccessTokenHash?: string | null;
+  /** 0021_admin: disabled by an operator (it cannot authenticate or be used; its tokens are inactive). */
+  disabled?: boolean;
 }
 
 /** RFC 7591 §3: an initial access token for dynamic client registration, kept as its digest. */
@@ -52,7 +54,12 @@ export interface User {
   disabled: boolean;
   createdAt: number;
   updatedAt: number;
+  /** 0021_admin: `admin` may use the admin API and console; absent or null: no role. */
+  role?: UserRole | null;
 }
+
+/** The roles a user may have (0021_admin): one so far. */
+export type UserRole = 'admin';
 
 export interface AuthorizationCode {
   codeHash: string;

@@ -13,6 +13,8 @@ export interface ClientTable {
   created_at: number;
   // 0005_dynamic_registration: digest of the RFC 7592 registration access token, null for other clients.
   registration_access_token_hash: string | null;
+  // 0021_admin: 1 while an operator has disabled the client (no authentication, no live tokens).
+  disabled: number;
 }
 
 export interface UserTable {
@@ -27,6 +29,8 @@ export interface UserTable {
   disabled: number;
   created_at: number;
   updated_at: number;
+  // 0021_admin: 'admin' for users of the admin API and console, null for everyone else.
+  role: string | null;
 }
 
 export interface AuthorizationCodeTable {

@@ -109,3 +109,11 @@ export async function removePasskey(storage: TwoFactorStorage, userId: string, c
   if (!f.totp && f.passkeys === 0) await storage.recoveryCodes.deleteAllOf(userId);
   return removed;
 }
+
+/** Removes every second factor of the user (TOTP, passkeys, recovery codes), as an admin does; returns how many were removed. */
+export async function removeAllSecondFactors(storage: TwoFactorStorage, userId: string): Promise<number> {
+  const totp = await storage.totpCredentials.delete(userId);
+  const passkeys = await storage.passkeys.deleteAllOf(userId);
+  await storage.recoveryCodes.deleteAllOf(userId);
+  return totp + passkeys;
+}

@@ -21,6 +21,7 @@ function toClient(row: Selectable<ClientTable>): Client {
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     createdAt: row.created_at,
     registrationAccessTokenHash: row.registration_access_token_hash,
+    disabled: fromFlag(row.disabled),
   };
 }
 
@@ -37,6 +38,7 @@ function toRow(client: Client): Selectable<ClientTable> {
     metadata: JSON.stringify(client.metadata),
     created_at: client.createdAt,
     registration_access_token_hash: client.registrationAccessTokenHash ?? null,
+    disabled: toFlag(client.disabled === true),
   };
 }
 
@@ -45,11 +47,32 @@ export class ClientRepository {
   async create(client: Client): Promise<void> {
     await this.db.insertInto('clients').values(toRow(client)).execute();
   }
-  /** RFC 7592 §2.2: replaces everything but the id, the secret and the creation time. */
+  /** RFC 7592 §2.2: replaces everything but the id, the secret, the creation time and the disabled flag. */
   async update(client: Client): Promise<boolean> {
-    const { client_id: clientId, client_secret_hash: _secret, created_at: _created, ...changes } = toRow(client);
+    const { client_id: clientId, client_secret_hash: _secret, created_at: _created, disabled: _disabled, ...changes } = toRow(client);
     const r = await this.db.updateTable('clients').set(changes).where('client_id', '=', clientId).executeTakeFirst();
     return affected(r) === 1;
+  }
+  /**
+   * Replaces the secret's digest (a rotation): the previous secret stops authenticating at once.
+   * With `expectedHash`, only if the stored digest still is that one (two rotations cannot both win).
+   */
+  async setSecretHash(clientId: string, secretHash: string, expectedHash?: string | null): Promise<boolean> {
+    let q = this.db.updateTable('clients').set({ client_secret_hash: secretHash }).where('client_id', '=', clientId);
+    if (expectedHash !== undefined)
+      q = expectedHash === null ? q.where('client_secret_hash', 'is', null) : q.where('client_secret_hash', '=', expectedHash);
+    return affected(await q.executeTakeFirst()) === 1;
+  }
+  async setDisabled(clientId: string, disabled: boolean): Promise<boolean> {
+    return (
+      affected(
+        await this.db
+          .updateTable('clients')
+          .set({ disabled: toFlag(disabled) })
+          .where('client_id', '=', clientId)
+          .executeTakeFirst(),
+      ) === 1
+    );
   }
   async find(clientId: string): Promise<Client | undefined> {
     const row = await findClient.first(this.db, clientId);

@@ -11,7 +11,7 @@ const findRevoked = new PreparedQuery<{ jti: string }, [string]>(1, (db, jti) =>
 
 type UserColumns = { [K in keyof Selectable<UserTable> as `u_${K}`]: Selectable<UserTable>[K] | null };
 /** The client row (must exist), the subject's user row (may not) and the denylist entry, in one statement. */
-const findAccessTokenState = new PreparedQuery<UserColumns & { revoked: string | null }, [string, string, string]>(
+const findAccessTokenState = new PreparedQuery<UserColumns & { revoked: string | null; client_disabled: number }, [string, string, string]>(
   3,
   (db, clientId, userId, jti) =>
     db
@@ -20,6 +20,7 @@ const findAccessTokenState = new PreparedQuery<UserColumns & { revoked: string |
       .leftJoin('revoked_access_tokens', (join) => join.on('revoked_access_tokens.jti', '=', jti))
       .select([
         'revoked_access_tokens.jti as revoked',
+        'clients.disabled as client_disabled',
         'users.id as u_id',
         'users.username as u_username',
         'users.password_hash as u_password_hash',
@@ -27,6 +28,7 @@ const findAccessTokenState = new PreparedQuery<UserColumns & { revoked: string |
         'users.name as u_name',
         'users.claims as u_claims',
         'users.disabled as u_disabled',
+        'users.role as u_role',
         'users.created_at as u_created_at',
         'users.updated_at as u_updated_at',
       ])
@@ -60,11 +62,12 @@ export class RevokedAccessTokenRepository {
   }
   /**
    * LC-01: whether the token's jti is denied, and its subject user, in one statement; undefined when
-   * the token's client no longer exists.
+   * the token's client no longer exists or is disabled.
    */
   async accessTokenState(jti: string, clientId: string, subject: string): Promise<AccessTokenState | undefined> {
     const row = await findAccessTokenState.first(this.db, clientId, subject, jti);
-    if (!row) return undefined;
+    // A disabled client's tokens are inactive as a deleted client's are (0021_admin).
+    if (!row || row.client_disabled !== 0) return undefined;
     const user =
       row.u_id === null
         ? undefined
@@ -76,6 +79,7 @@ export class RevokedAccessTokenRepository {
             name: row.u_name,
             claims: row.u_claims!,
             disabled: row.u_disabled!,
+            role: row.u_role,
             created_at: row.u_created_at!,
             updated_at: row.u_updated_at!,
           });

@@ -26,6 +26,7 @@ const findActiveSessionWithUser = new PreparedQuery<SessionWithUserRow, [string,
       'users.name',
       'users.claims',
       'users.disabled',
+      'users.role',
       'users.created_at as user_created_at',
       'users.updated_at as user_updated_at',
     ])
@@ -84,6 +85,7 @@ export class SessionRepository {
       name: row.name,
       claims: row.claims,
       disabled: row.disabled,
+      role: row.role,
       created_at: row.user_created_at,
       updated_at: row.user_updated_at,
     });

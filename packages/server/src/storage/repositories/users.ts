@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { User } from '../records.js';
+import type { User, UserRole } from '../records.js';
 import type { UserTable } from '../schema.js';
 import { affected, fromFlag, toFlag, type Db } from './columns.js';
 import { PreparedQuery } from './prepared.js';
@@ -14,7 +14,7 @@ export function canonicalUsername(username: string): string {
   return username.normalize('NFKC').toLowerCase();
 }
 
-export function toUser(row: Omit<Selectable<UserTable>, 'username_canonical'>): User {
+export function toUser(row: Omit<Selectable<UserTable>, 'username_canonical' | 'role'> & { role?: string | null }): User {
   return {
     id: row.id,
     username: row.username,
@@ -25,6 +25,7 @@ export function toUser(row: Omit<Selectable<UserTable>, 'username_canonical'>): 
     disabled: fromFlag(row.disabled),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    role: row.role === 'admin' ? 'admin' : null,
   };
 }
 
@@ -44,6 +45,7 @@ export class UserRepository {
         disabled: toFlag(user.disabled),
         created_at: user.createdAt,
         updated_at: user.updatedAt,
+        role: user.role ?? null,
       })
       .execute();
   }
@@ -73,6 +75,10 @@ export class UserRepository {
           .executeTakeFirst(),
       ) > 0
     );
+  }
+  /** 0021_admin: gives or takes the role; false when there is no such user. */
+  async setRole(id: string, role: UserRole | null, now: number): Promise<boolean> {
+    return affected(await this.db.updateTable('users').set({ role, updated_at: now }).where('id', '=', id).executeTakeFirst()) > 0;
   }
   async setPasswordHash(id: string, passwordHash: string, now: number): Promise<void> {
     await this.db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
