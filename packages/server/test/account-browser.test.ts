@@ -129,11 +129,14 @@ test('in Chromium: the landing, login, consent, device, logout, error and accoun
     await page.click('button[type="submit"]');
     await page.waitForSelector('button[name="decision"][value="allow"]');
     await check(page, 'consent');
-    // The redirect to the app is read from the 303 (the app's host does not exist here).
+    // The app's host does not exist here: the browser's request to it is answered in the test, so the
+    // navigation ends before the next one starts (a failed one would interrupt the next page.goto).
+    await page.route(`${REDIRECT}**`, (route) => route.fulfill({ status: 200, contentType: 'text/plain', body: 'the app' }));
     const [back] = await Promise.all([
       page.waitForResponse((r) => r.status() === 303 && (r.headers().location ?? '').startsWith(REDIRECT)),
       page.click('button[name="decision"][value="allow"]'),
     ]);
+    await page.waitForURL(`${REDIRECT}**`);
     const code = new URL(back.headers().location!).searchParams.get('code');
     assert.ok(code, 'a code at the redirect URI');
     const exchanged = await token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier });

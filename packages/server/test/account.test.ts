@@ -224,7 +224,8 @@ test('UI-01 UI-07 the account pages, the account sign-in and the landing page ca
     assert.equal(header(res, 'referrer-policy'), 'no-referrer', name);
     assert.equal(header(res, 'x-content-type-options'), 'nosniff', name);
     assert.doesNotMatch(res.body, /(?:src|href|action)="(?:https?:)?\/\//i, `${name}: no third-party URL`);
-    assert.doesNotMatch(res.body, /<script|\son[a-z]+=|style="/i, `${name}: no inline script, handler or style`);
+    // Scripts only as files from our own origin (the passkey sign-in's): no inline script, handler or style.
+    assert.doesNotMatch(res.body, /<script(?![^>]*\ssrc="\/[^/])|\son[a-z]+=|style="/i, `${name}: no inline script, handler or style`);
   }
 });
 
