@@ -15,6 +15,7 @@ import { registerClient } from '../src/oauth/clients.js';
 import { hashPassword } from '../src/oauth/passwords.js';
 import { ACR_2FA } from '../src/oauth/two-factor/acr.js';
 import { createGatehouse, type Gatehouse } from '../src/server.js';
+import { assertAccessible } from './axe.js';
 import { testClock, pkce, type TestClock } from './helpers.js';
 import { freePort } from './user-agent.js';
 
@@ -82,13 +83,21 @@ async function launch(): Promise<Browser> {
   return browser;
 }
 
-/** Screenshots of the current page at both sizes (full page), back at the desktop size afterwards. */
+/** axe in light and dark mode (no serious or critical violation), and screenshots at both sizes in both. */
 async function shoot(page: Page, name: string): Promise<void> {
-  for (const size of SIZES) {
-    await page.setViewportSize(size);
-    await page.screenshot({ path: `${SHOTS}/twofactor-${name}-${size.width}.png`, fullPage: true });
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    await assertAccessible(page, `${name} (${colorScheme})`);
+    for (const size of SIZES) {
+      await page.setViewportSize(size);
+      await page.screenshot({
+        path: `${SHOTS}/twofactor-${name}-${size.width}${colorScheme === 'dark' ? '-dark' : ''}.png`,
+        fullPage: true,
+      });
+    }
+    await page.setViewportSize(SIZES[0]!);
   }
-  await page.setViewportSize(SIZES[0]!);
+  await page.emulateMedia({ colorScheme: 'light' });
 }
 
 function code(secret: string, at: number): string {
