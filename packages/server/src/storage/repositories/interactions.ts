@@ -12,11 +12,10 @@ function requestOf(params: string): Interaction['request'] {
   return request;
 }
 
-function toInteraction(row: Selectable<InteractionTable>): Interaction {
+/** What both purposes of an interaction store alike: the browser, the sign-in and its pending second factor. */
+function commonOf(row: Selectable<InteractionTable>) {
   return {
     id: row.id,
-    clientId: row.client_id,
-    request: requestOf(row.params),
     browserHash: row.browser_hash,
     userId: row.user_id,
     authTime: row.auth_time,
@@ -29,21 +28,12 @@ function toInteraction(row: Selectable<InteractionTable>): Interaction {
   };
 }
 
+function toInteraction(row: Selectable<InteractionTable>): Interaction {
+  return { ...commonOf(row), clientId: row.client_id, request: requestOf(row.params) };
+}
+
 function toAccountInteraction(row: Selectable<InteractionTable>): AccountInteraction {
-  return {
-    id: row.id,
-    purpose: 'account',
-    returnTo: row.return_to ?? '/account',
-    browserHash: row.browser_hash,
-    userId: row.user_id,
-    authTime: row.auth_time,
-    sid: row.sid,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    consumedAt: row.consumed_at,
-    pendingUserId: row.pending_user_id,
-    pendingAmr: row.pending_amr === null ? null : scopesFromColumn(row.pending_amr),
-  };
+  return { ...commonOf(row), purpose: 'account', returnTo: row.return_to ?? '/account' };
 }
 
 /** Authorization requests waiting for the user to sign in and consent. */
