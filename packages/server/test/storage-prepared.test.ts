@@ -55,6 +55,7 @@ function user(id: string, disabled = false) {
     disabled,
     createdAt: 10,
     updatedAt: 20,
+    role: null,
   };
 }
 
