@@ -15,7 +15,7 @@ import { registerClient } from '../src/oauth/clients.js';
 import { nowSeconds } from '../src/oauth/crypto.js';
 import { hashPassword } from '../src/oauth/passwords.js';
 import { assertAccessible } from './axe.js';
-import { listen, type ListeningServer } from './user-agent.js';
+import { listen, postClientForm, type ListeningServer } from './user-agent.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../../../..');
 const SHOTS = process.env.GATEHOUSE_SCREENSHOTS ?? join(ROOT, 'test-artifacts');
@@ -91,17 +91,7 @@ async function check(page: Page, name: string): Promise<void> {
   await page.emulateMedia({ colorScheme: 'light' });
 }
 
-async function token(body: Record<string, string>, path = '/token'): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${server.issuer}${path}`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${app.id}:${app.secret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams(body).toString(),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+const token = (body: Record<string, string>, path = '/token') => postClientForm(server.issuer, path, body, app);
 
 test('in Chromium: the landing, login, consent, device, logout, error and account pages pass axe in light and dark mode, and Remove access ends the app’s refresh at once', async () => {
   // 1. The app gets a refresh token through the real code flow (login and consent pages on the way).

@@ -14,7 +14,7 @@ import { nowSeconds } from '../src/oauth/crypto.js';
 import { hashPassword } from '../src/oauth/passwords.js';
 import { pkce } from './helpers.js';
 import { assertAccessible } from './axe.js';
-import { listen, UserAgent, type ListeningServer } from './user-agent.js';
+import { listen, postClientForm, UserAgent, type ListeningServer } from './user-agent.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'];
@@ -64,21 +64,8 @@ after(async () => {
   await server.close();
 });
 
-const basic = (id: string, secret: string) =>
-  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-
-async function form(
-  path: string,
-  body: Record<string, string>,
-  secret = app.secret,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${server.issuer}${path}`, {
-    method: 'POST',
-    headers: { authorization: basic(app.id, secret), 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(body).toString(),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+const form = (path: string, body: Record<string, string>, secret = app.secret) =>
+  postClientForm(server.issuer, path, body, { id: app.id, secret });
 
 function authorizeUrl(challenge: string): string {
   const q = new URLSearchParams({

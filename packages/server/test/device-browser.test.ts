@@ -11,7 +11,7 @@ import { registerClient } from '../src/oauth/clients.js';
 import { nowSeconds } from '../src/oauth/crypto.js';
 import { deviceCodeGrant } from '../src/oauth/grants/device-code.js';
 import { hashPassword } from '../src/oauth/passwords.js';
-import { listen, type ListeningServer } from './user-agent.js';
+import { listen, postClientForm, type ListeningServer } from './user-agent.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../../../..');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -64,17 +64,7 @@ after(async () => {
   await server.close();
 });
 
-async function post(path: string, body: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${server.issuer}${path}`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${tv.id}:${tv.secret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams(body).toString(),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+const post = (path: string, body: Record<string, string>) => postClientForm(server.issuer, path, body, tv);
 
 test('DV-01 UI-01 in Chromium: the code typed at the verification URI, the login and the confirmation complete the device flow', async () => {
   assert.ok(existsSync(CHROMIUM), `Chromium is missing at ${CHROMIUM}: install it with apt-get install -y chromium`);

@@ -104,3 +104,21 @@ export class UserAgent {
     throw new Error('too many steps');
   }
 }
+
+/** A form POST to a listening server with a client's Basic credentials (form-encoded, RFC 6749 §2.3.1); the status and the JSON body. */
+export async function postClientForm(
+  issuer: string,
+  path: string,
+  body: Record<string, string>,
+  client: { id: string; secret: string },
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${issuer}${path}`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams(body).toString(),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
