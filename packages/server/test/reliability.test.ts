@@ -145,6 +145,27 @@ describe('health probes and draining', () => {
     assert.equal((await server.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
   });
 
+  test('R1 the account, two-factor and admin pages answer a 503 page while the database is unreachable; the admin API refuses a bad token before asking it', async (t) => {
+    const server = await startServer();
+    t.after(() => server.close().catch(() => undefined));
+    await server.deps.storage.close();
+    const session = { cookie: `gatehouse.session=${randomBytes(32).toString('base64url')}` };
+    for (const [url, headers] of [
+      ['/account', session],
+      ['/account/sign-in?return_to=/account', {}],
+      ['/account/security', session],
+      ['/admin', session],
+      ['/admin/users', session],
+    ] as const) {
+      const res = await server.app.inject({ method: 'GET', url, headers });
+      assert.equal(res.statusCode, 503, `${url}: ${res.body.slice(0, 200)}`);
+      assert.match(String(res.headers['content-type']), /^text\/html/, url);
+      assert.ok(res.headers['retry-after'], url);
+    }
+    const api = await server.app.inject({ method: 'GET', url: '/admin/api/users', headers: { authorization: 'Bearer not-a-token' } });
+    assert.equal(api.statusCode, 401, api.body);
+  });
+
   test('R6 while draining: requests get 503 temporarily_unavailable with Retry-After and Connection: close; /readyz 503; /healthz 200', async (t) => {
     const server = await startServer();
     t.after(() => server.close());
