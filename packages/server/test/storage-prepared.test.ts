@@ -188,6 +188,13 @@ for (const backend of backends) {
         grant: undefined,
       });
       assert.equal(await storage.refreshTokens.findByHashWithUser(sha256('nothing')), undefined);
+      // Introspection's narrower lookup: the same token record, and whether its user can still use it.
+      assert.deepEqual(await storage.refreshTokens.findByHashWithUserState(token.tokenHash), { token, userEnabled: true });
+      assert.deepEqual(await storage.refreshTokens.findByHashWithUserState(disabled.tokenHash), { token: disabled, userEnabled: false });
+      const orphan = refreshToken('no-such-user');
+      await storage.refreshTokens.create(orphan);
+      assert.deepEqual(await storage.refreshTokens.findByHashWithUserState(orphan.tokenHash), { token: orphan, userEnabled: false });
+      assert.equal(await storage.refreshTokens.findByHashWithUserState(sha256('nothing')), undefined);
 
       const successor = { hash: sha256('next'), sealed: 'sealed-response', expiresAt: NOW + 31 };
       const results = await Promise.all([1, 2, 3].map(() => storage.refreshTokens.markRotated(token.tokenHash, NOW + 1, successor)));

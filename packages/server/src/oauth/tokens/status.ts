@@ -53,9 +53,9 @@ export async function activeRefreshTokenOfEnabledUser(
   now: number,
 ): Promise<RefreshToken | undefined> {
   if (token.length > MAX_REFRESH_TOKEN_LENGTH) return undefined;
-  const found = await deps.storage.refreshTokens.findByHashWithUser(sha256(token));
+  const found = await deps.storage.refreshTokens.findByHashWithUserState(sha256(token));
   if (!found || !isLiveRefreshToken(found.token, now)) return undefined;
-  return found.user && !found.user.disabled ? found.token : undefined;
+  return found.userEnabled ? found.token : undefined;
 }
 
 function isLiveRefreshToken(stored: RefreshToken, now: number): boolean {
