@@ -43,6 +43,7 @@ interface StartDemoModule {
     serverPort: number;
     apiPort: number;
     clientPort: number;
+    mcpPort: number;
     log: (name: string, line: string) => void;
   }): Promise<RunningDemo>;
   runGatehouse(args: string[], options?: { input?: string }): Promise<{ code: number; stdout: string; stderr: string }>;
@@ -64,15 +65,27 @@ function requireChromium(): void {
 /** Starts the demo once for this file (lazily, so a missing Chromium fails before anything starts). */
 function demo(): Promise<RunningDemo> {
   demoPromise ??= (async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
     const { startDemo, runGatehouse } = (await import(pathToFileURL(join(ROOT, 'scripts/start-demo.mjs')).href)) as StartDemoModule;
-    const running = await startDemo({
-      dataDir,
-      serverPort: 0,
-      apiPort: 0,
-      clientPort: 0,
-      log: (name, line) => logs.push(`[${name}] ${line}`),
-    });
+    // The demo picks its free ports before its parts bind them (the issuer, audience and redirect URI
+    // name them), so a test running beside it can take one in between: then it starts again, on new
+    // ports with a new data directory (the client registered there names the old redirect URI).
+    let running: RunningDemo | undefined;
+    for (let attempt = 1; running === undefined; attempt++) {
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
+      try {
+        running = await startDemo({
+          dataDir,
+          serverPort: 0,
+          apiPort: 0,
+          clientPort: 0,
+          mcpPort: 0,
+          log: (name, line) => logs.push(`[${name}] ${line}`),
+        });
+      } catch (error) {
+        if (attempt >= 3 || !String((error as Error).message).includes('EADDRINUSE')) throw error;
+      }
+    }
     const bob = await runGatehouse(
       [
         'users',
